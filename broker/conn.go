@@ -1,0 +1,128 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/topology"
+)
+
+// DialTimeout bounds how long Open waits for brokers to answer.
+const DialTimeout = 5 * time.Second
+
+// Conn is a checked connection point to Kafka: seeds that answered, the options
+// every client needs, and the embedded broker when this process serves it.
+type Conn struct {
+	Seeds    []string
+	Embedded *Embedded // nil unless this process serves the embedded broker
+	cfg      Config
+	top      *topology.Topology
+	opts     []kgo.Opt
+}
+
+// Open connects to cfg.Brokers, or starts or reuses the embedded broker, and
+// checks within DialTimeout that a broker answers. top sizes the record limits.
+func Open(ctx context.Context, cfg Config, top *topology.Topology) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{cfg: cfg, top: top, opts: opts, Seeds: cfg.Brokers}
+	if cfg.Embedded() {
+		e, err := startEmbedded(cfg.DataDir, cfg.Port, top.MaxRecordBytes()+(1<<20))
+		switch {
+		case errors.Is(err, errLocked):
+			addr, rerr := reuseEmbedded(ctx, cfg.DataDir)
+			if rerr != nil {
+				return nil, rerr
+			}
+			c.Seeds = []string{addr}
+		case err != nil:
+			return nil, err
+		default:
+			c.Embedded = e
+			c.Seeds = []string{e.Addr()}
+		}
+	}
+	if err := c.ping(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Conn) ping(ctx context.Context) error {
+	cl, err := c.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	pctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		return fmt.Errorf("kafka: no broker answered at %s within %s: %w", strings.Join(c.Seeds, ","), DialTimeout, err)
+	}
+	return nil
+}
+
+// Client makes a franz-go client with the connection's seeds, auth and record
+// size limits, plus extra options (consumer group, topics, ...).
+func (c *Conn) Client(extra ...kgo.Opt) (*kgo.Client, error) {
+	maxRecord := int32(c.top.MaxRecordBytes())
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(c.Seeds...),
+		kgo.ProducerBatchMaxBytes(maxRecord),
+		kgo.BrokerMaxWriteBytes(2*maxRecord + (1 << 20)),
+		kgo.BrokerMaxReadBytes(max(100<<20, 4*maxRecord+(1<<20))),
+		kgo.FetchMaxPartitionBytes(maxRecord),
+		// Goka (sarama) places keys with FNV-1a; producers of goka-read topics
+		// must agree or keys land where goka does not look.
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(fnv32a))),
+	}, c.opts...)
+	opts = append(opts, extra...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, nil
+}
+
+// Admin makes an admin client; close it with Close on the returned kgo client.
+func (c *Conn) Admin() (*kadm.Client, *kgo.Client, error) {
+	cl, err := c.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return kadm.NewClient(cl), cl, nil
+}
+
+// Config is the (defaulted) config the connection was opened with.
+func (c *Conn) Config() Config { return c.cfg }
+
+// Close stops the embedded broker if this process serves it.
+func (c *Conn) Close() {
+	if c.Embedded != nil {
+		c.Embedded.Close()
+		c.Embedded = nil
+	}
+}
+
+// fnv32a is the 32-bit FNV-1a hash sarama's default partitioner uses.
+func fnv32a(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}

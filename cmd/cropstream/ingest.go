@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cropstream/cropstream/ingest"
+)
+
+func newIngestCmd(g *globals) *cobra.Command {
+	var (
+		cfg          ingest.Config
+		video        string
+		folder       string
+		folderFPS    float64
+		captureStart string
+		progress     string
+	)
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Produce frames from a video file, an RTSP/HTTP stream or an image folder",
+		Long: `Produce a camera's frames to the frames topic, keyed by camera id with goka's
+partitioner, so every downstream stage sees one camera on one partition, in order.
+
+Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
+--folder (images in name order; JPEGs pass through unchanged).`,
+		Example: `  cropstream ingest --video row3.mp4 --camera tractor-1 --block B1 --row R3 --fps 10
+  cropstream ingest --video rtsp://10.0.0.7:554/stream1 --camera drone-2 --block B2
+  cropstream ingest --folder ./shots --folder-fps 2 --camera handheld --block B1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (video == "") == (folder == "") {
+				return errors.New("ingest: give exactly one source: --video or --folder")
+			}
+			if captureStart != "" {
+				t, err := time.Parse(time.RFC3339Nano, captureStart)
+				if err != nil {
+					return fmt.Errorf("--capture-start: %w", err)
+				}
+				cfg.CaptureStart = t
+			}
+			// Open the source first: a bad source fails before anything is produced.
+			var (
+				src ingest.Source
+				err error
+			)
+			if video != "" {
+				src, err = ingest.OpenVideo(ctx, video)
+			} else {
+				src, err = ingest.OpenFolder(folder, folderFPS)
+			}
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+
+			conn, top, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := ensureTopics(ctx, conn, top); err != nil {
+				return err
+			}
+			client, err := conn.Client()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			switch progress {
+			case "on":
+				cfg.Progress = os.Stderr
+			case "auto":
+				if term.IsTerminal(int(os.Stderr.Fd())) {
+					cfg.Progress = os.Stderr
+				}
+			case "off":
+			default:
+				return fmt.Errorf("--progress %q, want auto, on or off", progress)
+			}
+			in, err := ingest.New(cfg, client, top)
+			if err != nil {
+				return err
+			}
+			st, err := in.Run(ctx, src)
+			mbps := float64(st.Bytes) / 1e6 / max(st.Elapsed.Seconds(), 1e-9)
+			slog.Info("ingest done", "camera", cfg.CameraID, "frames", st.Frames, "bytes", st.Bytes,
+				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", mbps))
+			fmt.Fprintf(cmd.OutOrStdout(), "ingested %d frames (%d bytes) from %s as camera %s\n", st.Frames, st.Bytes, src.Info().Name, cfg.CameraID)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&video, "video", "", "video file or rtsp/http(s) stream URL")
+	f.StringVar(&folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
+	f.Float64Var(&folderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
+	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required)")
+	f.StringVar(&cfg.FieldID, "field", "", "field id")
+	f.StringVar(&cfg.BlockID, "block", "", "block id")
+	f.StringVar(&cfg.RowID, "row", "", "row id")
+	f.Float64Var(&cfg.SampleFPS, "fps", 0, "keep at most this many frames per second of source time (0: all)")
+	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of encoded frames (1-100)")
+	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 0, "refuse frames larger than this (default and maximum: --topology-max-frame-bytes)")
+	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
+	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
+	cmd.MarkFlagRequired("camera")
+	return cmd
+}

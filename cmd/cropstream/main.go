@@ -1,0 +1,140 @@
+// Command cropstream is the one program of cropstream: the embedded broker,
+// topology and topic admin, ingest, and (as they land) the pipeline stages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// globals are the flags every command shares: where Kafka is and how the
+// topology is sized. They are parsed once into these structs and passed down.
+type globals struct {
+	kafka    broker.Config
+	topo     topology.Config
+	brokers  string
+	logJSON  bool
+	logLevel string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "cropstream: %s\n", oneLine(err))
+		os.Exit(1)
+	}
+}
+
+// oneLine keeps an error to one line for the terminal; joined errors are
+// separated by "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "cropstream",
+		Short:         "Count fruit and plants in farm camera video and estimate yield, on Kafka",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setup()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.brokers, "brokers", "", "Kafka seed brokers host:port,... (default: the embedded broker in --data-dir)")
+	f.StringVar(&g.kafka.DataDir, "data-dir", "./data", "directory of the embedded broker and local state")
+	f.StringVar(&g.kafka.TLSCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (turns TLS on)")
+	f.StringVar(&g.kafka.TLSCert, "tls-cert", "", "PEM client certificate for mutual TLS")
+	f.StringVar(&g.kafka.TLSKey, "tls-key", "", "PEM key of --tls-cert")
+	f.StringVar(&g.kafka.SASLMechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password from $"+broker.PasswordEnv+")")
+	f.StringVar(&g.kafka.SASLUser, "sasl-user", "", "SASL user")
+	f.StringVar(&g.kafka.SaramaVersion, "sarama-version", "2.0.0", "Kafka protocol version of goka's sarama client (< 2.4.0 on the embedded broker)")
+	f.Int32Var(&g.topo.CameraPartitions, "camera-partitions", topology.DefaultCameraPartitions, "partitions of camera-keyed topics (frames, detections, track table)")
+	f.Int32Var(&g.topo.BlockPartitions, "block-partitions", topology.DefaultBlockPartitions, "partitions of block-keyed topics (objects, yield, aggregate table)")
+	f.Int16Var(&g.topo.Replication, "replication-factor", -1, "replication factor of created topics (-1: the cluster's default)")
+	f.IntVar(&g.topo.MaxFrameBytes, "topology-max-frame-bytes", topology.DefaultMaxFrameBytes, "largest JPEG the frames topic accepts; sizes topic, producer and broker limits")
+	f.BoolVar(&g.logJSON, "log-json", false, "log JSON lines instead of text")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+
+	root.AddCommand(
+		newBrokerCmd(g),
+		newTopologyCmd(g),
+		newTopicsCmd(g),
+		newIngestCmd(g),
+		newLagCmd(g),
+	)
+	return root
+}
+
+func (g *globals) setup() error {
+	if g.brokers != "" {
+		g.kafka.Brokers = strings.Split(g.brokers, ",")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if g.logJSON {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	slog.SetDefault(slog.New(h))
+	return nil
+}
+
+func (g *globals) topology() (*topology.Topology, error) {
+	return topology.New(g.topo)
+}
+
+// open connects to Kafka (starting or reusing the embedded broker) and
+// returns the topology it was sized with.
+func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, error) {
+	top, err := g.topology()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := broker.Open(ctx, g.kafka, top)
+	if err != nil {
+		return nil, nil, err
+	}
+	if conn.Embedded != nil {
+		slog.Debug("serving embedded broker", "addr", conn.Embedded.Addr(), "data_dir", g.kafka.DataDir)
+	}
+	return conn, top, nil
+}
+
+// ensureTopics creates missing topics; drift on existing ones is logged, not
+// fatal, for commands whose job is not topic admin.
+func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	sts, err := broker.EnsureTopics(ctx, adm, top, false)
+	if errors.Is(err, broker.ErrTopicDrift) {
+		for _, st := range sts {
+			for _, d := range st.Diffs {
+				slog.Warn("topic differs from the topology", "topic", st.Spec.Name, "diff", d)
+			}
+		}
+		return nil
+	}
+	return err
+}

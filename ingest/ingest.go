@@ -1,0 +1,267 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/segmentio/ksuid"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Stage is the name dead letters from ingest carry.
+const Stage = "ingest"
+
+// ErrFrameTooLarge is returned when an encoded frame exceeds MaxFrameBytes.
+// Ingest stops: a camera whose frames do not fit needs a lower JPEG quality,
+// a smaller resolution or a larger limit, not silently missing frames.
+var ErrFrameTooLarge = errors.New("frame too large")
+
+// Config configures an Ingester.
+type Config struct {
+	// CameraID keys every frame; required.
+	CameraID string
+	// FieldID, BlockID, RowID locate the camera on the farm.
+	FieldID, BlockID, RowID string
+	// SampleFPS keeps at most this many frames per second of source time;
+	// 0 (default) keeps every frame.
+	SampleFPS float64
+	// JPEGQuality (1..100, default 90) for frames the ingester encodes.
+	// JPEGs from folders pass through unchanged.
+	JPEGQuality int
+	// MaxFrameBytes refuses larger JPEGs; default and upper bound is the
+	// topology's MaxFrameBytes, which sizes the topic and the clients.
+	MaxFrameBytes int
+	// CaptureStart is the capture time of a file's first frame; default the
+	// time ingest starts. Set it to re-ingest a file with the same frame ids.
+	CaptureStart time.Time
+	// Progress, when set, shows a progress bar there for finite sources.
+	Progress io.Writer
+}
+
+// Stats counts what a Run did.
+type Stats struct {
+	Frames      int           // produced to frames
+	Bytes       int64         // JPEG bytes produced
+	Sampled     int           // source frames skipped by sampling
+	DeadLetters int           // bad frames sent to the dead-letter topic
+	Elapsed     time.Duration // wall time of Run
+}
+
+// Ingester produces a source's frames to the frames topic.
+type Ingester struct {
+	cfg    Config
+	client *kgo.Client
+	top    *topology.Topology
+}
+
+// New checks cfg against the topology. The client must use the goka
+// compatible partitioner (broker.Conn.Client does).
+func New(cfg Config, client *kgo.Client, top *topology.Topology) (*Ingester, error) {
+	if cfg.CameraID == "" {
+		return nil, errors.New("ingest: camera id is required")
+	}
+	if cfg.JPEGQuality == 0 {
+		cfg.JPEGQuality = 90
+	}
+	if cfg.JPEGQuality < 1 || cfg.JPEGQuality > 100 {
+		return nil, fmt.Errorf("ingest: jpeg quality %d, want 1..100", cfg.JPEGQuality)
+	}
+	if cfg.SampleFPS < 0 {
+		return nil, fmt.Errorf("ingest: sample fps %g, want >= 0", cfg.SampleFPS)
+	}
+	limit := top.Config.MaxFrameBytes
+	if cfg.MaxFrameBytes == 0 {
+		cfg.MaxFrameBytes = limit
+	}
+	if cfg.MaxFrameBytes < 0 || cfg.MaxFrameBytes > limit {
+		return nil, fmt.Errorf("ingest: max frame bytes %d, want 1..%d (the topology's limit; raise --max-frame-bytes for the whole topology)", cfg.MaxFrameBytes, limit)
+	}
+	if cfg.CaptureStart.IsZero() {
+		cfg.CaptureStart = time.Now()
+	}
+	return &Ingester{cfg: cfg, client: client, top: top}, nil
+}
+
+// Run produces every frame of src, waits until the broker has acknowledged
+// them all, and returns. It stops at the source's end, at ctx's cancellation
+// (returning ctx.Err() after flushing) or at the first produce error.
+func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	info := src.Info()
+	rate := in.cfg.SampleFPS
+	if rate == 0 {
+		rate = info.FPS
+	}
+	var bar *progressbar.ProgressBar
+	if in.cfg.Progress != nil && info.Frames > 0 {
+		bar = progressbar.NewOptions(info.Frames, progressbar.OptionSetWriter(in.cfg.Progress),
+			progressbar.OptionSetDescription("ingest "+in.cfg.CameraID), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+
+	// Produce asynchronously; the first failure stops the loop.
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			fail(fmt.Errorf("produce frame to %s: %w", r.Topic, err))
+		}
+	}
+
+	var (
+		lastIdx int64 = -1 // last sampled index on the source timeline
+		counted uint64     // frames numbered by count when the rate is unknown
+		loopErr error
+	)
+	for {
+		c, err := src.Next(pctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var bad *BadFrameError
+		if errors.As(err, &bad) {
+			in.deadLetter(pctx, bad.Error(), bad.Raw, promise)
+			st.DeadLetters++
+			continue
+		}
+		if err != nil {
+			loopErr = err
+			break
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+		var seq uint64
+		if c.Sequence != nil {
+			seq = *c.Sequence
+		} else if rate > 0 {
+			idx := int64(math.Floor(c.Offset.Seconds()*rate + 1e-6))
+			if idx <= lastIdx {
+				st.Sampled++
+				continue
+			}
+			lastIdx, seq = idx, uint64(idx)
+		} else {
+			seq = counted
+			counted++
+		}
+		rec, size, err := in.record(c, seq, info.Name)
+		if err != nil {
+			if errors.Is(err, ErrFrameTooLarge) {
+				in.deadLetter(pctx, err.Error(), nil, promise)
+			}
+			loopErr = err
+			break
+		}
+		in.client.Produce(pctx, rec, promise)
+		st.Frames++
+		st.Bytes += int64(size)
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	// Wait for every acknowledgement, even after cancellation, so nothing
+	// produced is left in doubt when Run returns.
+	flushErr := in.client.Flush(context.WithoutCancel(ctx))
+	st.Elapsed = time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case loopErr != nil && !errors.Is(loopErr, context.Canceled):
+		return st, loopErr
+	case firstErr != nil:
+		return st, firstErr
+	case flushErr != nil:
+		return st, fmt.Errorf("flush frames: %w", flushErr)
+	}
+	return st, ctx.Err()
+}
+
+// record builds the Kafka record of one frame, encoding it to JPEG if needed.
+func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, int, error) {
+	img := c.JPEG
+	if img == nil {
+		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *c.Image, []int{gocv.IMWriteJpegQuality, in.cfg.JPEGQuality})
+		if err != nil {
+			return nil, 0, fmt.Errorf("encode frame %d of %s: %w", seq, source, err)
+		}
+		img = append([]byte(nil), buf.GetBytes()...)
+		buf.Close()
+	}
+	if len(img) > in.cfg.MaxFrameBytes {
+		return nil, 0, fmt.Errorf("%w: frame %d of camera %s is %d bytes, over the %d-byte limit (lower --jpeg-quality or raise --max-frame-bytes)",
+			ErrFrameTooLarge, seq, in.cfg.CameraID, len(img), in.cfg.MaxFrameBytes)
+	}
+	at := c.CaptureTime
+	if at.IsZero() {
+		at = in.cfg.CaptureStart.Add(c.Offset)
+	}
+	f := &schema.Frame{
+		FrameId:       FrameID(in.cfg.CameraID, seq, at),
+		CameraId:      in.cfg.CameraID,
+		FieldId:       in.cfg.FieldID,
+		BlockId:       in.cfg.BlockID,
+		RowId:         in.cfg.RowID,
+		CaptureUnixNs: at.UnixNano(),
+		Sequence:      seq,
+		PositionM:     c.PositionM,
+		Width:         uint32(c.Width),
+		Height:        uint32(c.Height),
+		Encoding:      schema.Encoding_ENCODING_JPEG,
+		Source:        source,
+		Image:         img,
+	}
+	val, err := schema.Encode(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(in.cfg.CameraID), Value: val, Timestamp: at}, len(img), nil
+}
+
+// deadLetter records a frame ingest could not use.
+func (in *Ingester) deadLetter(ctx context.Context, reason string, raw []byte, promise func(*kgo.Record, error)) {
+	d := schema.NewDeadLetter(Stage, reason, "", -1, -1, []byte(in.cfg.CameraID), raw, in.cfg.MaxFrameBytes)
+	val, err := schema.Encode(d)
+	if err != nil {
+		promise(&kgo.Record{Topic: string(topology.DLQ)}, err)
+		return
+	}
+	in.client.Produce(ctx, &kgo.Record{Topic: string(topology.DLQ), Key: []byte(in.cfg.CameraID), Value: val}, promise)
+}
+
+// FrameID is a ksuid whose time is the capture time and whose payload is
+// derived from camera and sequence, so the same frame always gets the same id
+// and ids sort by capture time.
+func FrameID(camera string, seq uint64, at time.Time) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s/%d", camera, seq))
+	id, err := ksuid.FromParts(at, h[:16])
+	if err != nil {
+		// Only times before 2014 (ksuid's epoch) fail; clamp to the epoch.
+		id, _ = ksuid.FromParts(time.Unix(1400000000, 0), h[:16])
+	}
+	return id.String()
+}

@@ -1,0 +1,313 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Topic is a Kafka topic name.
+type Topic string
+
+// Group is a consumer group (a goka group for stateful stages).
+type Group string
+
+// The topics. Their partition counts and configs come from Config.
+const (
+	Frames     Topic = "frames"
+	Detections Topic = "detections"
+	Objects    Topic = "objects"
+	Yield      Topic = "yield"
+	DLQ        Topic = "dlq"
+)
+
+// The groups.
+const (
+	Detect         Group = "detect"
+	Track          Group = "track"
+	Aggregate      Group = "aggregate"
+	SinkClickHouse Group = "sink-clickhouse"
+)
+
+// Table is the changelog topic holding a group's state. The name follows
+// goka's convention (goka.GroupTable), so goka finds it without being told.
+func Table(g Group) Topic { return Topic(string(g) + "-table") }
+
+// Key schemes.
+const (
+	KeyCamera    = "camera"
+	KeyBlock     = "block"
+	KeySourceKey = "source key"
+)
+
+// Cleanup policies.
+const (
+	CleanupDelete  = "delete"
+	CleanupCompact = "compact"
+)
+
+// frameOverhead is the room above the image for a frame's metadata and Kafka's
+// record and batch headers.
+const frameOverhead = 64 << 10
+
+// Config sizes the topology. The zero value of each field means its default.
+type Config struct {
+	// CameraPartitions is the partition count of camera-keyed topics (frames,
+	// detections, the track table). Default 24; see DefaultCameraPartitions.
+	CameraPartitions int32
+	// BlockPartitions is the partition count of block-keyed topics (objects,
+	// yield, the aggregate table). Default 8.
+	BlockPartitions int32
+	// DLQPartitions is the partition count of the dead-letter topic. Default 4.
+	DLQPartitions int32
+	// Replication is the replication factor of created topics; -1 (the
+	// default) leaves it to the cluster's default.replication.factor.
+	Replication int16
+	// MaxFrameBytes is the largest JPEG a frame may carry. Default 4 MiB. The
+	// frames topic's max.message.bytes, the producer's batch size and the
+	// embedded broker's message.max.bytes are all derived from it.
+	MaxFrameBytes int
+	// FramesRetention is how long frames are kept. Default 6h: at 5 TB/day that
+	// is 1.25 TB per replica, enough to replay detection after a night's outage.
+	FramesRetention time.Duration
+	// EventsRetention is how long detections, objects, yield and dead letters
+	// are kept. Default 7 days (168h).
+	EventsRetention time.Duration
+}
+
+// Defaults, with the reasoning for 5 TB/day (57.9 MB/s of frames):
+//
+//   - 24 camera partitions: at 100 KB per JPEG the target is ~580 frames/s; a
+//     CPU detect instance does ~100 frames/s, so ~6 instances are needed, and a
+//     consumer group cannot use more instances than partitions. 24 leaves 4x
+//     headroom, puts 2.4 MB/s on each partition (far below what one Kafka
+//     partition carries), and divides evenly by 1, 2, 3, 4, 6, 8 and 12
+//     instances. Cameras hash onto partitions, so a fleet needs at least as many
+//     cameras as partitions to fill them.
+//   - 8 block partitions: objects and yield are a few hundred records per second
+//     at most; 8 is for parallelism of the aggregate stage, not for bandwidth.
+const (
+	DefaultCameraPartitions int32 = 24
+	DefaultBlockPartitions  int32 = 8
+	DefaultDLQPartitions    int32 = 4
+	DefaultMaxFrameBytes          = 4 << 20
+	DefaultFramesRetention        = 6 * time.Hour
+	DefaultEventsRetention        = 7 * 24 * time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	if c.CameraPartitions == 0 {
+		c.CameraPartitions = DefaultCameraPartitions
+	}
+	if c.BlockPartitions == 0 {
+		c.BlockPartitions = DefaultBlockPartitions
+	}
+	if c.DLQPartitions == 0 {
+		c.DLQPartitions = DefaultDLQPartitions
+	}
+	if c.Replication == 0 {
+		c.Replication = -1
+	}
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.FramesRetention == 0 {
+		c.FramesRetention = DefaultFramesRetention
+	}
+	if c.EventsRetention == 0 {
+		c.EventsRetention = DefaultEventsRetention
+	}
+	return c
+}
+
+// TopicSpec is the declaration of one topic.
+type TopicSpec struct {
+	Name       Topic  `json:"name"`
+	Partitions int32  `json:"partitions"`
+	Key        string `json:"key"`
+	Codec      string `json:"codec"`
+	Cleanup    string `json:"cleanup"`
+	// RetentionMs is retention.ms; -1 keeps forever (compacted tables).
+	RetentionMs     int64  `json:"retention_ms"`
+	Compression     string `json:"compression"`
+	MaxMessageBytes int    `json:"max_message_bytes"`
+	Doc             string `json:"doc"`
+}
+
+// Configs is the topic-level Kafka configuration this spec requires.
+func (s TopicSpec) Configs() map[string]string {
+	return map[string]string{
+		"cleanup.policy":    s.Cleanup,
+		"retention.ms":      strconv.FormatInt(s.RetentionMs, 10),
+		"max.message.bytes": strconv.Itoa(s.MaxMessageBytes),
+		"compression.type":  s.Compression,
+	}
+}
+
+// GroupSpec declares one consumer group and the topics it reads and writes.
+type GroupSpec struct {
+	Name    Group   `json:"name"`
+	Inputs  []Topic `json:"inputs"`
+	Outputs []Topic `json:"outputs"`
+	Table   *Topic  `json:"table"`
+	Doc     string  `json:"-"`
+}
+
+// Topology is the whole declaration. Build it with New.
+type Topology struct {
+	Config Config      `json:"-"`
+	Topics []TopicSpec `json:"topics"`
+	Groups []GroupSpec `json:"groups"`
+}
+
+// New declares the topology for cfg and validates it.
+func New(cfg Config) (*Topology, error) {
+	cfg = cfg.withDefaults()
+	events := cfg.EventsRetention.Milliseconds()
+	small := 1 << 20
+	t := &Topology{Config: cfg}
+	t.Topics = []TopicSpec{
+		{Name: Frames, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
+			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
+			MaxMessageBytes: cfg.MaxFrameBytes + frameOverhead,
+			Doc: "one JPEG frame and its capture metadata; JPEG does not compress, so producers send it uncompressed"},
+		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.TrackerState",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: 8 << 20,
+			Doc: "tracker state per camera (goka group table of track)"},
+		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Doc: "one record per counted physical object, id = camera + track"},
+		{Name: Table(Aggregate), Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.BlockTotals",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: 8 << 20,
+			Doc: "running totals per block (goka group table of aggregate)"},
+		{Name: Yield, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.YieldEstimate",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Doc: "yield estimate per block and window, id = block + window"},
+		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
+			MaxMessageBytes: cfg.MaxFrameBytes + 2*frameOverhead,
+			Doc: "records a stage could not process, with reason and source topic/partition/offset"},
+	}
+	trackTable, aggTable := Table(Track), Table(Aggregate)
+	t.Groups = []GroupSpec{
+		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, DLQ},
+			Doc: "decode, batch, run the detector, emit boxes"},
+		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Objects, DLQ}, Table: &trackTable,
+			Doc: "track objects across frames per camera, emit each once"},
+		{Name: Aggregate, Inputs: []Topic{Objects}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable,
+			Doc: "totals per block/row/plant, yield estimates"},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
+			Doc: "batched, exactly-once inserts into ClickHouse"},
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Topic returns the spec of name. It panics on a name not declared here,
+// which is a programming error: names come from this package's constants.
+func (t *Topology) Topic(name Topic) TopicSpec {
+	for _, s := range t.Topics {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic(fmt.Sprintf("topology: topic %q is not declared", name))
+}
+
+// TopicNames lists every declared topic.
+func (t *Topology) TopicNames() []string {
+	names := make([]string, len(t.Topics))
+	for i, s := range t.Topics {
+		names[i] = string(s.Name)
+	}
+	return names
+}
+
+// MaxRecordBytes is the largest record any topic accepts: clients size their
+// produce batches and fetches from it.
+func (t *Topology) MaxRecordBytes() int {
+	m := 0
+	for _, s := range t.Topics {
+		m = max(m, s.MaxMessageBytes)
+	}
+	return m
+}
+
+// Validate checks the declaration:
+//   - topic names are unique and non-empty, partition counts are >= 1;
+//   - cleanup is delete or compact, and compacted topics are kept forever;
+//   - every group input, output and table is a declared topic;
+//   - a group's inputs and table share key scheme and partition count, because
+//     goka co-partitions a group's state with its inputs;
+//   - the frames topic accepts a record of MaxFrameBytes plus metadata;
+//   - replication is -1 or >= 1.
+func (t *Topology) Validate() error {
+	var errs []error
+	byName := map[Topic]TopicSpec{}
+	for _, s := range t.Topics {
+		if s.Name == "" {
+			errs = append(errs, errors.New("a topic has no name"))
+			continue
+		}
+		if _, dup := byName[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("topic %s declared twice", s.Name))
+		}
+		byName[s.Name] = s
+		if s.Partitions < 1 {
+			errs = append(errs, fmt.Errorf("topic %s: partitions %d, want >= 1", s.Name, s.Partitions))
+		}
+		switch s.Cleanup {
+		case CleanupDelete:
+		case CleanupCompact:
+			if s.RetentionMs != -1 {
+				errs = append(errs, fmt.Errorf("topic %s: compacted topics must keep data forever (retention.ms -1)", s.Name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("topic %s: cleanup %q, want delete or compact", s.Name, s.Cleanup))
+		}
+	}
+	if f, ok := byName[Frames]; ok && f.MaxMessageBytes < t.Config.MaxFrameBytes+frameOverhead {
+		errs = append(errs, fmt.Errorf("topic frames: max.message.bytes %d is below max frame bytes %d plus metadata", f.MaxMessageBytes, t.Config.MaxFrameBytes))
+	}
+	if t.Config.Replication != -1 && t.Config.Replication < 1 {
+		errs = append(errs, fmt.Errorf("replication %d, want -1 (cluster default) or >= 1", t.Config.Replication))
+	}
+	for _, g := range t.Groups {
+		var copart []Topic
+		for _, in := range g.Inputs {
+			if _, ok := byName[in]; !ok {
+				errs = append(errs, fmt.Errorf("group %s: input %s is not declared", g.Name, in))
+				continue
+			}
+			copart = append(copart, in)
+		}
+		for _, out := range g.Outputs {
+			if _, ok := byName[out]; !ok {
+				errs = append(errs, fmt.Errorf("group %s: output %s is not declared", g.Name, out))
+			}
+		}
+		if g.Table == nil {
+			continue // stateless groups may read topics of any partitioning
+		}
+		if _, ok := byName[*g.Table]; !ok {
+			errs = append(errs, fmt.Errorf("group %s: table %s is not declared", g.Name, *g.Table))
+			continue
+		}
+		copart = append(copart, *g.Table)
+		first := byName[copart[0]]
+		for _, name := range copart[1:] {
+			s := byName[name]
+			if s.Partitions != first.Partitions || s.Key != first.Key {
+				errs = append(errs, fmt.Errorf("group %s: %s (%d partitions, key %s) is not co-partitioned with %s (%d partitions, key %s)",
+					g.Name, name, s.Partitions, s.Key, first.Name, first.Partitions, first.Key))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,125 @@
+package topology
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDefaultTopologyValid(t *testing.T) {
+	top, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"frames", "detections", "track-table", "objects", "aggregate-table", "yield", "dlq"}
+	if got := top.TopicNames(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("topics %v, want %v", got, want)
+	}
+	if top.Topic(Frames).MaxMessageBytes < DefaultMaxFrameBytes {
+		t.Fatalf("frames max.message.bytes %d below max frame", top.Topic(Frames).MaxMessageBytes)
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Topology)
+		want   string
+	}{
+		{"zero partitions", func(t *Topology) { t.Topics[0].Partitions = 0 }, "partitions 0"},
+		{"duplicate", func(t *Topology) { t.Topics = append(t.Topics, t.Topics[0]) }, "declared twice"},
+		{"not co-partitioned", func(t *Topology) { t.Topics[2].Partitions = 7 }, "not co-partitioned"},
+		{"unknown input", func(t *Topology) { t.Groups[0].Inputs = []Topic{"nope"} }, "input nope is not declared"},
+		{"compacted with retention", func(t *Topology) { t.Topics[2].RetentionMs = 1000 }, "keep data forever"},
+		{"bad cleanup", func(t *Topology) { t.Topics[0].Cleanup = "shred" }, "cleanup \"shred\""},
+		{"frame limit", func(t *Topology) { t.Topics[0].MaxMessageBytes = 1000 }, "below max frame bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			top, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.mutate(top)
+			err = top.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestConfigChangesPartitions(t *testing.T) {
+	top, err := New(Config{CameraPartitions: 6, BlockPartitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := top.Topic(Table(Track)).Partitions; p != 6 {
+		t.Fatalf("track table partitions %d, want 6 (co-partitioned with detections)", p)
+	}
+	if p := top.Topic(Yield).Partitions; p != 3 {
+		t.Fatalf("yield partitions %d, want 3", p)
+	}
+}
+
+func TestJSONShape(t *testing.T) {
+	top, _ := New(Config{})
+	var buf bytes.Buffer
+	if err := top.Write(&buf, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Topics []struct {
+			Name       string `json:"name"`
+			Partitions int    `json:"partitions"`
+			Key        string `json:"key"`
+			Codec      string `json:"codec"`
+			Cleanup    string `json:"cleanup"`
+		} `json:"topics"`
+		Groups []struct {
+			Name    string   `json:"name"`
+			Inputs  []string `json:"inputs"`
+			Outputs []string `json:"outputs"`
+			Table   *string  `json:"table"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Topics[0].Name != "frames" || doc.Topics[0].Key != "camera" || doc.Topics[0].Cleanup != "delete" || doc.Topics[0].Partitions != 24 {
+		t.Fatalf("first topic %+v", doc.Topics[0])
+	}
+	if doc.Groups[0].Name != "detect" || doc.Groups[0].Table != nil || doc.Groups[0].Inputs[0] != "frames" {
+		t.Fatalf("detect group %+v", doc.Groups[0])
+	}
+	if doc.Groups[1].Table == nil || *doc.Groups[1].Table != "track-table" {
+		t.Fatalf("track group table %v", doc.Groups[1].Table)
+	}
+	if !strings.Contains(buf.String(), `"table": null`) {
+		t.Fatal("stateless group table should be null")
+	}
+}
+
+func TestGraphFormats(t *testing.T) {
+	top, _ := New(Config{})
+	for _, f := range []string{"text", "dot", "mermaid"} {
+		var buf bytes.Buffer
+		if err := top.Write(&buf, f); err != nil {
+			t.Fatal(f, err)
+		}
+		for _, name := range []string{"frames", "detect", "aggregate"} {
+			if !strings.Contains(buf.String(), name) {
+				t.Errorf("%s output lacks %s", f, name)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	top.Write(&buf, "dot")
+	if !strings.Contains(buf.String(), "t_frames -> g_detect") || !strings.Contains(buf.String(), "g_track -> t_objects") {
+		t.Errorf("dot lacks the frames->detect or track->objects edges:\n%s", buf.String())
+	}
+	if err := top.Write(&buf, "yaml"); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
