@@ -101,10 +101,10 @@ func lastPort(dataDir string) int {
 // Addr is the host:port the broker listens on (127.0.0.1).
 func (e *Embedded) Addr() string { return e.addr }
 
-// Close stops the broker, flushes its log to disk and releases the lock.
+// Close stops the broker, flushes its log to disk and releases the lock. The
+// address file stays so a restart can listen on the same port again.
 func (e *Embedded) Close() {
 	e.cluster.Close()
-	os.Remove(filepath.Join(e.dir, addrFile))
 	e.lock.Close()
 }
 

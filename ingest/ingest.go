@@ -133,8 +133,8 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	}
 
 	var (
-		lastIdx int64 = -1 // last sampled index on the source timeline
-		counted uint64     // frames numbered by count when the rate is unknown
+		lastIdx int64  = -1 // last sampled index on the source timeline
+		counted uint64      // frames numbered by count when the rate is unknown
 		loopErr error
 	)
 	for {

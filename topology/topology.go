@@ -171,7 +171,7 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Frames, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
 			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
 			MaxMessageBytes: cfg.MaxFrameBytes + frameOverhead,
-			Doc: "one JPEG frame and its capture metadata; JPEG does not compress, so producers send it uncompressed"},
+			Doc:             "one JPEG frame and its capture metadata; JPEG does not compress, so producers send it uncompressed"},
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
@@ -190,7 +190,7 @@ func New(cfg Config) (*Topology, error) {
 		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: cfg.MaxFrameBytes + 2*frameOverhead,
-			Doc: "records a stage could not process, with reason and source topic/partition/offset"},
+			Doc:             "records a stage could not process, with reason and source topic/partition/offset"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{

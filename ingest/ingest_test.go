@@ -1,0 +1,294 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// writeVideo writes an MJPG .avi of n frames at fps with a moving square, so
+// consecutive frames differ.
+func writeVideo(t *testing.T, path string, n int, fps float64, w, h int) {
+	t.Helper()
+	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vw.Close()
+	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	for i := 0; i < n; i++ {
+		m.SetTo(gocv.NewScalar(40, 120, 40, 0))
+		x := (i * 7) % (w - 40)
+		gocv.Rectangle(&m, image.Rect(x, h/3, x+40, h/3+40), color.RGBA{220, 30, 30, 0}, -1)
+		if err := vw.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type env struct {
+	conn *broker.Conn
+	top  *topology.Topology
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1, MaxFrameBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
+		t.Fatal(err)
+	}
+	return &env{conn: conn, top: top}
+}
+
+func (e *env) ingest(t *testing.T, cfg Config, src Source) (Stats, error) {
+	t.Helper()
+	cl, err := e.conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	in, err := New(cfg, cl, e.top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	return in.Run(context.Background(), src)
+}
+
+// readAll reads every record of topic from the start until want are read or
+// a second passes with nothing new.
+func (e *env) readAll(t *testing.T, topic topology.Topic, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := e.conn.Client(kgo.ConsumeTopics(string(topic)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := fs.NumRecords()
+		recs = append(recs, fs.Records()...)
+		if n == 0 || (want >= 0 && len(recs) >= want) {
+			return recs
+		}
+	}
+}
+
+func TestIngestVideoOrderAndPartitions(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	cams := map[string]int{"tractor-1": 23, "tractor-2": 17, "drone-7": 31}
+	total := 0
+	for cam, n := range cams {
+		path := filepath.Join(dir, cam+".avi")
+		writeVideo(t, path, n, 10, 320, 240)
+		src, err := OpenVideo(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := src.Info().Frames; got != n {
+			t.Errorf("%s: source reports %d frames, want %d", cam, got, n)
+		}
+		st, err := e.ingest(t, Config{CameraID: cam, BlockID: "B1", RowID: "R1", FieldID: "F1"}, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Frames != n {
+			t.Fatalf("%s: ingested %d frames, want %d", cam, st.Frames, n)
+		}
+		total += n
+	}
+
+	recs := e.readAll(t, topology.Frames, total)
+	if len(recs) != total {
+		t.Fatalf("read back %d frames, want %d", len(recs), total)
+	}
+	// The partition goka would choose, computed by sarama's own partitioner.
+	part := sarama.NewHashPartitioner(string(topology.Frames))
+	nparts := e.top.Topic(topology.Frames).Partitions
+	next := map[string]uint64{}
+	for _, r := range recs {
+		f, err := schema.DecodeFrame(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cam := string(r.Key)
+		if f.CameraId != cam || f.BlockId != "B1" || f.RowId != "R1" || f.Width != 320 || f.Height != 240 {
+			t.Fatalf("frame metadata %v", f)
+		}
+		want, err := part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(cam)}, nparts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Partition != want {
+			t.Fatalf("camera %s on partition %d, goka expects %d", cam, r.Partition, want)
+		}
+		if f.Sequence != next[cam] {
+			t.Fatalf("camera %s: sequence %d, want %d (out of order)", cam, f.Sequence, next[cam])
+		}
+		next[cam]++
+		m, err := gocv.IMDecode(f.Image, gocv.IMReadColor)
+		if err != nil || m.Cols() != 320 {
+			t.Fatalf("frame image does not decode: %v", err)
+		}
+		m.Close()
+	}
+	for cam, n := range cams {
+		if next[cam] != uint64(n) {
+			t.Errorf("camera %s: %d frames read, want %d", cam, next[cam], n)
+		}
+	}
+
+	// kcat, a client that shares no code with cropstream, reads a frame.
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kcat is not installed (the CI setup installs it)")
+		}
+		t.Skip("kcat not installed")
+	}
+	out, err := exec.Command(kcat, "-b", e.conn.Seeds[0], "-t", "frames", "-C", "-o", "beginning", "-c", "1", "-e", "-q", "-f", "%k|%S\n").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat: %v: %s", err, out)
+	}
+	var size int
+	parts := strings.SplitN(strings.TrimSpace(string(out)), "|", 2)
+	if len(parts) != 2 {
+		t.Fatalf("kcat output %q", out)
+	}
+	fmt.Sscan(parts[1], &size)
+	if _, ok := cams[parts[0]]; !ok || size < 1000 {
+		t.Fatalf("kcat read key %q size %d, want a camera's frame", parts[0], size)
+	}
+}
+
+func TestIngestSampling(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "v.avi")
+	writeVideo(t, path, 60, 30, 160, 120) // 2 s at 30 fps
+	src, err := OpenVideo(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.ingest(t, Config{CameraID: "c", SampleFPS: 10}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != 20 || st.Sampled != 40 {
+		t.Fatalf("sampled %d frames (skipped %d), want 20 (40)", st.Frames, st.Sampled)
+	}
+	recs := e.readAll(t, topology.Frames, 20)
+	for i, r := range recs {
+		f, _ := schema.DecodeFrame(r.Value)
+		if f.Sequence != uint64(i) {
+			t.Fatalf("frame %d has sequence %d: sampled sequences must be contiguous", i, f.Sequence)
+		}
+	}
+}
+
+func TestOversizedFrameRefused(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "v.avi")
+	writeVideo(t, path, 5, 10, 640, 480)
+	src, err := OpenVideo(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ingest(t, Config{CameraID: "c", MaxFrameBytes: 500}, src)
+	if !errors.Is(err, ErrFrameTooLarge) || !strings.Contains(err.Error(), "500-byte limit") {
+		t.Fatalf("err %v, want ErrFrameTooLarge naming the limit", err)
+	}
+	if n := len(e.readAll(t, topology.Frames, -1)); n != 0 {
+		t.Fatalf("%d frames produced after refusal, want 0", n)
+	}
+	dl := e.readAll(t, topology.DLQ, 1)
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	d, err := schema.DecodeDeadLetter(dl[0].Value)
+	if err != nil || d.Stage != Stage || !strings.Contains(d.Reason, "over the 500-byte limit") {
+		t.Fatalf("dead letter %v %v", d, err)
+	}
+}
+
+func TestFolderWithCorruptImage(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	m := gocv.NewMatWithSize(100, 200, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	m.SetTo(gocv.NewScalar(10, 200, 10, 0))
+	for i, name := range []string{"a.jpg", "c.png", "d.jpg"} {
+		gocv.Rectangle(&m, image.Rect(i*10, 10, i*10+20, 30), color.RGBA{255, 0, 0, 0}, -1)
+		if !gocv.IMWrite(filepath.Join(dir, name), m) {
+			t.Fatal("write", name)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("not a jpeg at all"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
+	src, err := OpenFolder(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.ingest(t, Config{CameraID: "handheld"}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != 3 || st.DeadLetters != 1 {
+		t.Fatalf("frames %d dead letters %d, want 3 and 1", st.Frames, st.DeadLetters)
+	}
+	dl := e.readAll(t, topology.DLQ, 1)
+	d, err := schema.DecodeDeadLetter(dl[0].Value)
+	if err != nil || !strings.Contains(d.Reason, "b.jpg") || string(d.OriginalValue) != "not a jpeg at all" {
+		t.Fatalf("dead letter %v %v", d, err)
+	}
+	recs := e.readAll(t, topology.Frames, 3)
+	last, _ := schema.DecodeFrame(recs[2].Value)
+	if last.Width != 200 || last.Height != 100 || last.Sequence != 3 {
+		t.Fatalf("last frame %dx%d seq %d, want 200x100 seq 3 (the corrupt one leaves a gap)", last.Width, last.Height, last.Sequence)
+	}
+}
+
+func TestFrameIDDeterministic(t *testing.T) {
+	at := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
+	a, b := FrameID("cam", 7, at), FrameID("cam", 7, at)
+	if a != b || a == FrameID("cam", 8, at) || a == FrameID("cam2", 7, at) {
+		t.Fatal("frame ids must depend on camera and sequence only, deterministically")
+	}
+	if FrameID("cam", 1, at) > FrameID("cam", 0, at.Add(time.Second)) {
+		t.Fatal("frame ids must sort by capture time")
+	}
+}
