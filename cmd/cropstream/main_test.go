@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/topology"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cropstream-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "cropstream")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic("build cropstream: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code     int
+	stdout   string
+	stderr   string
+	elapsed  time.Duration
+	lastLine string
+}
+
+func run(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String(), elapsed: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	r.lastLine = lines[len(lines)-1]
+	return r
+}
+
+func writeVideo(t *testing.T, path string, n, w, h int) {
+	t.Helper()
+	vw, err := gocv.VideoWriterFile(path, "MJPG", 10, w, h, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vw.Close()
+	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	for i := 0; i < n; i++ {
+		m.SetTo(gocv.NewScalar(30, 140, 30, 0))
+		gocv.Circle(&m, image.Pt(10+i*5, h/2), 12, color.RGBA{230, 40, 40, 0}, -1)
+		vw.Write(m)
+	}
+}
+
+func TestBadInputsFailFastWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "notvideo.mp4"), []byte("this is text, not video"), 0o644)
+	writeVideo(t, filepath.Join(dir, "big.avi"), 3, 640, 480)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"ingest", "--video", "missing.mp4", "--camera", "c"}, "no such file"},
+		{"not video", []string{"ingest", "--video", "notvideo.mp4", "--camera", "c"}, "cannot read it as video"},
+		{"unreachable rtsp", []string{"ingest", "--video", "rtsp://127.0.0.1:9/stream", "--camera", "c"}, "unreachable"},
+		{"oversized frame", []string{"ingest", "--video", "big.avi", "--camera", "c", "--max-frame-bytes", "1000"}, "over the 1000-byte limit"},
+		{"unreachable brokers", []string{"--brokers", "127.0.0.1:1", "ingest", "--video", "big.avi", "--camera", "c"}, "no broker answered at 127.0.0.1:1"},
+		{"unreachable brokers (topics)", []string{"--brokers", "127.0.0.1:1", "topics", "describe"}, "no broker answered"},
+		{"no source", []string{"ingest", "--camera", "c"}, "exactly one source"},
+		{"bad format", []string{"topology", "--format", "yaml"}, "unknown format"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, dir, c.args...)
+			if r.code == 0 {
+				t.Fatalf("exit 0, want failure; stderr %s", r.stderr)
+			}
+			if !strings.HasPrefix(r.lastLine, "cropstream: ") || !strings.Contains(r.lastLine, c.want) {
+				t.Fatalf("last stderr line %q, want a one-line error containing %q", r.lastLine, c.want)
+			}
+			if r.elapsed > 10*time.Second {
+				t.Fatalf("took %s, want seconds", r.elapsed)
+			}
+		})
+	}
+
+	// Nothing half-written: the refused ingest left no frame behind.
+	top, _ := topology.New(topology.Config{})
+	conn, err := broker.Open(context.Background(), broker.Config{DataDir: filepath.Join(dir, "data")}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cl, err := conn.Client(kgo.ConsumeTopics(string(topology.Frames)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if n := cl.PollFetches(ctx).NumRecords(); n != 0 {
+		t.Fatalf("%d frames on the topic after refused ingests, want 0", n)
+	}
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, c := range [][]string{{"--help"}, {"broker", "--help"}, {"topology", "--help"}, {"topics", "create", "--help"},
+		{"topics", "describe", "--help"}, {"ingest", "--help"}, {"lag", "--help"}} {
+		r := run(t, t.TempDir(), c...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
+			t.Errorf("%v: exit %d, stdout %q", c, r.code, r.stdout)
+		}
+	}
+}
+
+// Several processes share one standalone broker: ingest twice, then lag and
+// topics describe, all against `cropstream broker`.
+func TestProcessesShareStandaloneBroker(t *testing.T) {
+	dir := t.TempDir()
+	writeVideo(t, filepath.Join(dir, "a.avi"), 12, 320, 240)
+	brk := exec.Command(bin, "broker")
+	brk.Dir = dir
+	out, err := brk.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := brk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "broker listening on 127.0.0.1:") {
+		t.Fatalf("broker said %q (%v)", line, err)
+	}
+	for _, cam := range []string{"cam-a", "cam-b"} {
+		r := run(t, dir, "ingest", "--video", "a.avi", "--camera", cam, "--block", "B1")
+		if r.code != 0 || !strings.Contains(r.stdout, "ingested 12 frames") {
+			t.Fatalf("ingest %s: exit %d\n%s\n%s", cam, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := run(t, dir, "topics", "describe"); r.code != 0 || strings.Count(r.stdout, " ok ") != 7 {
+		t.Fatalf("topics describe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, "lag", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("lag: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// A second standalone broker on the same data dir is refused.
+	if r := run(t, dir, "broker"); r.code == 0 || !strings.Contains(r.lastLine, "already served") {
+		t.Fatalf("second broker: exit %d, %q", r.code, r.lastLine)
+	}
+}
