@@ -99,9 +99,7 @@ func (c *Conn) Client(extra ...kgo.Opt) (*kgo.Client, error) {
 
 // Admin makes an admin client; close it with Close on the returned kgo client.
 func (c *Conn) Admin() (*kadm.Client, *kgo.Client, error) {
-	// kadm answers topic listings from the client's metadata cache (5 s by
-	// default); admin work must see topics it has just created.
-	cl, err := c.Client(kgo.MetadataMinAge(10 * time.Millisecond))
+	cl, err := c.Client()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,7 +38,9 @@ var ErrTopicDrift = errors.New("topics differ from the topology")
 // DescribeTopics compares every declared topic with the cluster.
 func DescribeTopics(ctx context.Context, adm *kadm.Client, top *topology.Topology) ([]TopicStatus, error) {
 	names := top.TopicNames()
-	details, err := adm.ListTopics(ctx, names...)
+	// A direct metadata request: kadm otherwise answers from the client's
+	// metadata cache, which does not yet know topics created a moment ago.
+	details, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), names...)
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}

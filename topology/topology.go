@@ -165,31 +165,33 @@ type Topology struct {
 func New(cfg Config) (*Topology, error) {
 	cfg = cfg.withDefaults()
 	events := cfg.EventsRetention.Milliseconds()
-	small := 1 << 20
+	// One record limit for every topic: a producer's batch limit is global,
+	// so a batch it may build for one topic must be accepted by all of them.
+	limit := cfg.MaxFrameBytes + frameOverhead
 	t := &Topology{Config: cfg}
 	t.Topics = []TopicSpec{
 		{Name: Frames, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
 			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
-			MaxMessageBytes: cfg.MaxFrameBytes + frameOverhead,
+			MaxMessageBytes: limit,
 			Doc:             "one JPEG frame and its capture metadata; JPEG does not compress, so producers send it uncompressed"},
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
 		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.TrackerState",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: 8 << 20,
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "tracker state per camera (goka group table of track)"},
 		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "one record per counted physical object, id = camera + track"},
 		{Name: Table(Aggregate), Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.BlockTotals",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: 8 << 20,
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "running totals per block (goka group table of aggregate)"},
 		{Name: Yield, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.YieldEstimate",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: small,
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "yield estimate per block and window, id = block + window"},
 		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
-			MaxMessageBytes: cfg.MaxFrameBytes + 2*frameOverhead,
+			MaxMessageBytes: limit,
 			Doc:             "records a stage could not process, with reason and source topic/partition/offset"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
@@ -229,12 +231,14 @@ func (t *Topology) TopicNames() []string {
 	return names
 }
 
-// MaxRecordBytes is the largest record any topic accepts: clients size their
-// produce batches and fetches from it.
+// MaxRecordBytes is the largest record batch every topic accepts: producers
+// cap their batches at it, and it is the smallest max.message.bytes declared.
 func (t *Topology) MaxRecordBytes() int {
 	m := 0
-	for _, s := range t.Topics {
-		m = max(m, s.MaxMessageBytes)
+	for i, s := range t.Topics {
+		if i == 0 || s.MaxMessageBytes < m {
+			m = s.MaxMessageBytes
+		}
 	}
 	return m
 }
@@ -245,7 +249,8 @@ func (t *Topology) MaxRecordBytes() int {
 //   - every group input, output and table is a declared topic;
 //   - a group's inputs and table share key scheme and partition count, because
 //     goka co-partitions a group's state with its inputs;
-//   - the frames topic accepts a record of MaxFrameBytes plus metadata;
+//   - the frames topic accepts a record of MaxFrameBytes plus metadata, and
+//     every topic accepts what a producer may batch for frames;
 //   - replication is -1 or >= 1.
 func (t *Topology) Validate() error {
 	var errs []error
@@ -272,8 +277,15 @@ func (t *Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("topic %s: cleanup %q, want delete or compact", s.Name, s.Cleanup))
 		}
 	}
-	if f, ok := byName[Frames]; ok && f.MaxMessageBytes < t.Config.MaxFrameBytes+frameOverhead {
-		errs = append(errs, fmt.Errorf("topic frames: max.message.bytes %d is below max frame bytes %d plus metadata", f.MaxMessageBytes, t.Config.MaxFrameBytes))
+	if f, ok := byName[Frames]; ok {
+		if f.MaxMessageBytes < t.Config.MaxFrameBytes+frameOverhead {
+			errs = append(errs, fmt.Errorf("topic frames: max.message.bytes %d is below max frame bytes %d plus metadata", f.MaxMessageBytes, t.Config.MaxFrameBytes))
+		}
+		for _, s := range t.Topics {
+			if s.MaxMessageBytes < f.MaxMessageBytes {
+				errs = append(errs, fmt.Errorf("topic %s: max.message.bytes %d is below the frames topic's %d, which producers batch up to", s.Name, s.MaxMessageBytes, f.MaxMessageBytes))
+			}
+		}
 	}
 	if t.Config.Replication != -1 && t.Config.Replication < 1 {
 		errs = append(errs, fmt.Errorf("replication %d, want -1 (cluster default) or >= 1", t.Config.Replication))

@@ -34,6 +34,7 @@ func TestValidateRules(t *testing.T) {
 		{"compacted with retention", func(t *Topology) { t.Topics[2].RetentionMs = 1000 }, "keep data forever"},
 		{"bad cleanup", func(t *Topology) { t.Topics[0].Cleanup = "shred" }, "cleanup \"shred\""},
 		{"frame limit", func(t *Topology) { t.Topics[0].MaxMessageBytes = 1000 }, "below max frame bytes"},
+		{"small topic limit", func(t *Topology) { t.Topics[1].MaxMessageBytes = 1000 }, "which producers batch up to"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
