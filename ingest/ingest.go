@@ -216,6 +216,10 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 		return nil, 0, fmt.Errorf("%w: frame %d of camera %s is %d bytes, over the %d-byte limit (lower --jpeg-quality or raise --max-frame-bytes)",
 			ErrFrameTooLarge, seq, in.cfg.CameraID, len(img), in.cfg.MaxFrameBytes)
 	}
+	row := in.cfg.RowID
+	if c.RowID != "" {
+		row = c.RowID
+	}
 	at := c.CaptureTime
 	if at.IsZero() {
 		at = in.cfg.CaptureStart.Add(c.Offset)
@@ -225,7 +229,7 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 		CameraId:      in.cfg.CameraID,
 		FieldId:       in.cfg.FieldID,
 		BlockId:       in.cfg.BlockID,
-		RowId:         in.cfg.RowID,
+		RowId:         row,
 		CaptureUnixNs: at.UnixNano(),
 		Sequence:      seq,
 		PositionM:     c.PositionM,

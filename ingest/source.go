@@ -48,6 +48,9 @@ type Captured struct {
 	CaptureTime time.Time
 	// PositionM is the camera's position along the row, when known.
 	PositionM *float64
+	// RowID, when set, overrides Config.RowID: a source that drives along
+	// several rows (the simulator) says which one each frame is from.
+	RowID string
 }
 
 // BadFrameError is one unusable frame in a source that can go on (a corrupt

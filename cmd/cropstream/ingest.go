@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/simulator"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
@@ -18,6 +19,7 @@ func newIngestCmd(g *globals) *cobra.Command {
 		cfg          ingest.Config
 		video        string
 		folder       string
+		scenario     string
 		folderFPS    float64
 		captureStart string
 		progress     string
@@ -29,15 +31,18 @@ func newIngestCmd(g *globals) *cobra.Command {
 partitioner, so every downstream stage sees one camera on one partition, in order.
 
 Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
---folder (images in name order; JPEGs pass through unchanged).`,
+--folder (images in name order; JPEGs pass through unchanged) or --scenario
+(the field simulator: a YAML file or a builtin name; camera, field, block and
+rows come from the scenario unless given).`,
 		Example: `  cropstream ingest --video row3.mp4 --camera tractor-1 --block B1 --row R3 --fps 10
   cropstream ingest --video rtsp://10.0.0.7:554/stream1 --camera drone-2 --block B2
-  cropstream ingest --folder ./shots --folder-fps 2 --camera handheld --block B1`,
+  cropstream ingest --folder ./shots --folder-fps 2 --camera handheld --block B1
+  cropstream ingest --scenario default`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if (video == "") == (folder == "") {
-				return errors.New("ingest: give exactly one source: --video or --folder")
+			if n := btoi(video != "") + btoi(folder != "") + btoi(scenario != ""); n != 1 {
+				return errors.New("ingest: give exactly one source: --video, --folder or --scenario")
 			}
 			if captureStart != "" {
 				t, err := time.Parse(time.RFC3339Nano, captureStart)
@@ -51,10 +56,17 @@ Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
 				src ingest.Source
 				err error
 			)
-			if video != "" {
+			switch {
+			case video != "":
 				src, err = ingest.OpenVideo(ctx, video)
-			} else {
+			case folder != "":
 				src, err = ingest.OpenFolder(folder, folderFPS)
+			default:
+				var sc *simulator.Scenario
+				if sc, err = simulator.Load(scenario); err == nil {
+					src = ingest.OpenScenario(sc)
+					scenarioDefaults(&cfg, sc, cmd.Flags().Changed)
+				}
 			}
 			if err != nil {
 				return err
@@ -100,8 +112,9 @@ Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
 	f := cmd.Flags()
 	f.StringVar(&video, "video", "", "video file or rtsp/http(s) stream URL")
 	f.StringVar(&folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
+	f.StringVar(&scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
 	f.Float64Var(&folderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
-	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required)")
+	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required except with --scenario)")
 	f.StringVar(&cfg.FieldID, "field", "", "field id")
 	f.StringVar(&cfg.BlockID, "block", "", "block id")
 	f.StringVar(&cfg.RowID, "row", "", "row id")
@@ -110,6 +123,29 @@ Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
 	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 0, "refuse frames larger than this (default and maximum: --topology-max-frame-bytes)")
 	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
-	cmd.MarkFlagRequired("camera")
 	return cmd
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// scenarioDefaults takes camera, field and block from the scenario where the
+// user gave no flag; rows come with each frame.
+func scenarioDefaults(cfg *ingest.Config, sc *simulator.Scenario, changed func(string) bool) {
+	if !changed("camera") {
+		cfg.CameraID = sc.Camera.ID
+	}
+	if !changed("field") {
+		cfg.FieldID = sc.Field
+	}
+	if !changed("block") {
+		cfg.BlockID = sc.Block
+	}
+	if !changed("capture-start") {
+		cfg.CaptureStart = sc.StartTime
+	}
 }

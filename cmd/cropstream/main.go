@@ -77,6 +77,7 @@ func newRoot() *cobra.Command {
 		newTopicsCmd(g),
 		newIngestCmd(g),
 		newLagCmd(g),
+		newSimCmd(),
 	)
 	return root
 }

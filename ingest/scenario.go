@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/cropstream/cropstream/simulator"
+)
+
+// Scenario is a simulated camera: it renders a scenario frame by frame with
+// the metadata a real camera would carry (row, capture time, sequence with
+// gaps for dropped frames, position along the row).
+type Scenario struct {
+	sim  *simulator.Simulator
+	info SourceInfo
+}
+
+// OpenScenario starts rendering sc.
+func OpenScenario(sc *simulator.Scenario) *Scenario {
+	s := simulator.New(sc)
+	return &Scenario{sim: s, info: SourceInfo{Name: "scenario:" + sc.Name, FPS: sc.Camera.FPS, Frames: s.EstimatedFrames()}}
+}
+
+// Simulator gives access to the truth once the source is exhausted.
+func (s *Scenario) Simulator() *simulator.Simulator { return s.sim }
+
+// Info describes the source.
+func (s *Scenario) Info() SourceInfo { return s.info }
+
+// Next renders the next delivered frame.
+func (s *Scenario) Next(ctx context.Context) (Captured, error) {
+	if err := ctx.Err(); err != nil {
+		return Captured{}, err
+	}
+	f, err := s.sim.Next()
+	if errors.Is(err, io.EOF) {
+		return Captured{}, io.EOF
+	}
+	if err != nil {
+		return Captured{}, err
+	}
+	seq, pos := f.Sequence, f.PositionM
+	return Captured{Image: f.Image, Width: f.Image.Cols(), Height: f.Image.Rows(), Sequence: &seq,
+		CaptureTime: f.CaptureTime, PositionM: &pos, RowID: f.RowID}, nil
+}
+
+// Close releases the renderer.
+func (s *Scenario) Close() error {
+	s.sim.Close()
+	return nil
+}
