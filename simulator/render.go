@@ -27,9 +27,9 @@ type rowScene struct {
 	margin  int // rows above and below the view, for jitter
 	mid     gocv.Mat
 	ids     gocv.Mat
-	fg      gocv.Mat // foreground colour, black outside leaves
-	fgMask  gocv.Mat // 255 on foreground leaves (for truth)
-	fgHole  gocv.Mat // 3 channels, 0 on foreground leaves, 255 elsewhere
+	fg      gocv.Mat          // foreground colour, black outside leaves
+	fgMask  gocv.Mat          // 255 on foreground leaves (for truth)
+	fgHole  gocv.Mat          // 3 channels, 0 on foreground leaves, 255 elsewhere
 	units   []int             // global unit index by local index
 	boxes   []image.Rectangle // amodal box of each local unit, mid coords
 	amodal  []int             // amodal pixel count of each local unit

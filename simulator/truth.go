@@ -52,9 +52,9 @@ type RowTruth struct {
 // PlantTruth is one plant; UnitIDs lists all its units, VisibleIDs those the
 // camera saw (a subset).
 type PlantTruth struct {
-	PlantID    string  `json:"plant_id"`
-	XM         float64 `json:"x_m"`
-	Counts             // embedded
+	PlantID    string    `json:"plant_id"`
+	XM         float64   `json:"x_m"`
+	Counts               // embedded
 	MassesG    []float64 `json:"masses_g"`
 	UnitIDs    []int     `json:"unit_ids"`
 	VisibleIDs []int     `json:"visible_ids"`
