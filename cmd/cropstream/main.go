@@ -78,6 +78,7 @@ func newRoot() *cobra.Command {
 		newIngestCmd(g),
 		newLagCmd(g),
 		newSimCmd(),
+		newRunCmd(g),
 	)
 	return root
 }

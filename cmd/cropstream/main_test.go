@@ -17,6 +17,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -97,6 +98,8 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 		{"unreachable brokers", []string{"--brokers", "127.0.0.1:1", "ingest", "--video", "big.avi", "--camera", "c"}, "no broker answered at 127.0.0.1:1"},
 		{"unreachable brokers (topics)", []string{"--brokers", "127.0.0.1:1", "topics", "describe"}, "no broker answered"},
 		{"no source", []string{"ingest", "--camera", "c"}, "exactly one source"},
+		{"no camera", []string{"ingest", "--video", "big.avi"}, "camera id is required"},
+		{"unknown scenario", []string{"ingest", "--scenario", "nope"}, "builtin scenarios"},
 		{"bad format", []string{"topology", "--format", "yaml"}, "unknown format"},
 	}
 	for _, c := range cases {
@@ -135,7 +138,7 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, c := range [][]string{{"--help"}, {"broker", "--help"}, {"topology", "--help"}, {"topics", "create", "--help"},
-		{"topics", "describe", "--help"}, {"ingest", "--help"}, {"lag", "--help"}} {
+		{"topics", "describe", "--help"}, {"ingest", "--help"}, {"lag", "--help"}, {"sim", "--help"}, {"run", "--help"}} {
 		r := run(t, t.TempDir(), c...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("%v: exit %d, stdout %q", c, r.code, r.stdout)
@@ -177,5 +180,85 @@ func TestProcessesShareStandaloneBroker(t *testing.T) {
 	// A second standalone broker on the same data dir is refused.
 	if r := run(t, dir, "broker"); r.code == 0 || !strings.Contains(r.lastLine, "already served") {
 		t.Fatalf("second broker: exit %d, %q", r.code, r.lastLine)
+	}
+}
+
+const smallScenario = `seed: 3
+crop: apple
+block: T1
+rows: 2
+plants_per_row: 2
+plant_spacing_m: 1.5
+units_per_plant: {mean: 30, sd: 5}
+unit_mass_g: {mean: 180, sd: 25}
+occlusion: 0.3
+camera: {id: cam-t, speed_mps: 1.5, fps: 10, width: 320, height: 180, jitter_px: 2, drop_rate: 0.02}
+lighting: {min: 0.6, max: 1.2}
+`
+
+func TestSimulatorCommands(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(strings.Replace(smallScenario, "occlusion: 0.3", "occlusion: 0.3\nocclusoin: 0.2", 1)), 0o644)
+
+	r := run(t, dir, "sim", "--scenario", "small.yaml", "--out", "out", "--export-yolo", "--snapshot", "3")
+	if r.code != 0 || !strings.Contains(r.stdout, "rendered") {
+		t.Fatalf("sim: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, f := range []string{"video.avi", "gt.txt", "truth.json", "frames.csv", "snapshot.png", "yolo/data.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, "out", f)); err != nil {
+			t.Errorf("sim did not write %s", f)
+		}
+	}
+	r = run(t, dir, "sim", "--scenario", "bad.yaml", "--out", "out2")
+	if r.code == 0 || !strings.Contains(r.lastLine, "occlusoin") {
+		t.Fatalf("misspelt field: exit %d, %q", r.code, r.lastLine)
+	}
+
+	// The rendered video goes through ingest like any camera's file.
+	r = run(t, dir, "ingest", "--video", "out/video.avi", "--camera", "replay")
+	if r.code != 0 {
+		t.Fatalf("ingest of the rendered video: %s", r.stderr)
+	}
+	r = run(t, dir, "run", "--scenario", "small.yaml")
+	if r.code != 0 || !strings.Contains(r.stdout, "T1-R1") || !strings.Contains(r.stdout, "block T1") {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Frames from the scenario carry the simulator's metadata.
+	top, _ := topology.New(topology.Config{})
+	conn, err := broker.Open(context.Background(), broker.Config{DataDir: filepath.Join(dir, "data")}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cl, err := conn.Client(kgo.ConsumeTopics(string(topology.Frames)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rows := map[string]int{}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			break
+		}
+		fs.EachRecord(func(rec *kgo.Record) {
+			f, err := schema.DecodeFrame(rec.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.CameraId == "cam-t" {
+				if f.BlockId != "T1" || f.PositionM == nil || f.Width != 320 {
+					t.Fatalf("scenario frame metadata %v", f)
+				}
+				rows[f.RowId]++
+			}
+		})
+	}
+	if rows["T1-R1"] == 0 || rows["T1-R2"] == 0 {
+		t.Fatalf("frames per row %v, want both rows", rows)
 	}
 }
