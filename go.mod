@@ -34,6 +34,7 @@ require (
 	github.com/twmb/franz-go/pkg/kadm v1.18.0 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+	github.com/yalue/onnxruntime_go v1.27.0 // indirect
 	go.uber.org/mock v0.5.2 // indirect
 	gocv.io/x/gocv v0.32.0 // indirect
 	golang.org/x/crypto v0.51.0 // indirect

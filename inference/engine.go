@@ -1,0 +1,278 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// LibEnv names the environment variable with the ONNX Runtime library path.
+const LibEnv = "CROPSTREAM_ORT_LIB"
+
+// DefaultLib is where scripts/setup.sh puts the library, relative to the
+// repository root.
+const DefaultLib = "third_party/onnxruntime/libonnxruntime.so"
+
+// Config configures an Engine.
+type Config struct {
+	// ModelPath is the .onnx file; required.
+	ModelPath string
+	// LibPath is libonnxruntime.so; default $CROPSTREAM_ORT_LIB, else
+	// DefaultLib found from the working directory or the executable upwards.
+	LibPath string
+	// Threads is ONNX Runtime's intra-op thread count; default all cores.
+	Threads int
+	// ScoreThreshold drops weaker boxes. Default 0.25.
+	ScoreThreshold float32
+	// IoUThreshold is class-aware NMS's overlap limit. Default 0.5.
+	IoUThreshold float32
+	// MaxDetections per image. Default 300.
+	MaxDetections int
+	// Provider is "cpu" (default). GPU providers are not wired in yet.
+	Provider string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Threads == 0 {
+		c.Threads = runtime.NumCPU()
+	}
+	if c.ScoreThreshold == 0 {
+		c.ScoreThreshold = 0.25
+	}
+	if c.IoUThreshold == 0 {
+		c.IoUThreshold = 0.5
+	}
+	if c.MaxDetections == 0 {
+		c.MaxDetections = 300
+	}
+	if c.Provider == "" {
+		c.Provider = "cpu"
+	}
+	return c
+}
+
+// ErrLibrary is returned when the ONNX Runtime library cannot be loaded.
+var ErrLibrary = errors.New("onnx runtime library")
+
+var (
+	envMu   sync.Mutex
+	envLib  string
+	envErr  error
+	envDone bool
+)
+
+// FindLibrary resolves the library path: explicit, $CROPSTREAM_ORT_LIB, or
+// DefaultLib in the working directory or a parent of it or of the executable.
+func FindLibrary(explicit string) (string, error) {
+	if explicit == "" {
+		explicit = os.Getenv(LibEnv)
+	}
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("%w: %s: %v (run ./scripts/setup.sh, or point --ort-lib / $%s at libonnxruntime.so)", ErrLibrary, explicit, err, LibEnv)
+		}
+		return explicit, nil
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, dir := range starts {
+		for d := dir; ; d = filepath.Dir(d) {
+			p := filepath.Join(d, DefaultLib)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: %s not found here or above (run ./scripts/setup.sh, or set --ort-lib / $%s)", ErrLibrary, DefaultLib, LibEnv)
+}
+
+// initEnv loads ONNX Runtime once per process (it is process-global).
+func initEnv(lib string) error {
+	envMu.Lock()
+	defer envMu.Unlock()
+	if envDone {
+		if envErr == nil && lib != envLib {
+			return fmt.Errorf("%w: already loaded from %s, cannot also load %s", ErrLibrary, envLib, lib)
+		}
+		return envErr
+	}
+	envDone, envLib = true, lib
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		envErr = fmt.Errorf("%w: load %s: %v (is it libonnxruntime.so 1.2x for this machine? run ./scripts/setup.sh)", ErrLibrary, lib, err)
+	}
+	return envErr
+}
+
+// Engine runs one model. Detect is safe for concurrent use; runs are
+// serialised because ONNX Runtime already uses every core for one run.
+type Engine struct {
+	cfg     Config
+	info    ModelInfo
+	session *ort.DynamicAdvancedSession
+	mu      sync.Mutex
+}
+
+// New loads the model and inspects its input, output and metadata.
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if cfg.ModelPath == "" {
+		return nil, errors.New("inference: model path is required")
+	}
+	if cfg.Provider != "cpu" {
+		return nil, fmt.Errorf("inference: provider %q is not available in this build (cpu only)", cfg.Provider)
+	}
+	if _, err := os.Stat(cfg.ModelPath); err != nil {
+		return nil, fmt.Errorf("inference: model: %w", err)
+	}
+	lib, err := FindLibrary(cfg.LibPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := initEnv(lib); err != nil {
+		return nil, err
+	}
+	info, err := inspect(cfg.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("inference: session options: %w", err)
+	}
+	defer opts.Destroy()
+	if err := opts.SetIntraOpNumThreads(cfg.Threads); err != nil {
+		return nil, fmt.Errorf("inference: threads: %w", err)
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("inference: threads: %w", err)
+	}
+	s, err := ort.NewDynamicAdvancedSession(cfg.ModelPath, []string{info.Input}, []string{info.Output}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("inference: load model %s: %w", cfg.ModelPath, err)
+	}
+	return &Engine{cfg: cfg, info: info, session: s}, nil
+}
+
+func inspect(path string) (ModelInfo, error) {
+	ins, outs, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("inference: inspect %s: %w", path, err)
+	}
+	if len(ins) != 1 || len(outs) < 1 {
+		return ModelInfo{}, fmt.Errorf("inference: %s has %d inputs and %d outputs, want one image input and a detection output", path, len(ins), len(outs))
+	}
+	in, out := ins[0], outs[0]
+	if len(in.Dimensions) != 4 || in.Dimensions[1] != 3 {
+		return ModelInfo{}, fmt.Errorf("inference: input %s has shape %v, want [batch, 3, height, width]", in.Name, in.Dimensions)
+	}
+	if in.DataType != ort.TensorElementDataTypeFloat {
+		return ModelInfo{}, fmt.Errorf("inference: input %s is %v, want float32", in.Name, in.DataType)
+	}
+	info := ModelInfo{Input: in.Name, Output: out.Name, Height: int(in.Dimensions[2]), Width: int(in.Dimensions[3])}
+	if in.Dimensions[0] > 0 {
+		info.FixedBatch = int(in.Dimensions[0])
+	}
+	meta, err := ort.GetModelMetadata(path)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("inference: metadata of %s: %w", path, err)
+	}
+	defer meta.Destroy()
+	if v, ok, _ := meta.LookupCustomMetadataMap("names"); ok {
+		if info.Names, err = parseNames(v); err != nil {
+			return ModelInfo{}, fmt.Errorf("inference: %w", err)
+		}
+	}
+	if info.Width <= 0 || info.Height <= 0 {
+		info.Height, info.Width = 640, 640
+		if v, ok, _ := meta.LookupCustomMetadataMap("imgsz"); ok {
+			if info.Height, info.Width, err = parseImgsz(v); err != nil {
+				return ModelInfo{}, fmt.Errorf("inference: %w", err)
+			}
+		}
+	}
+	layout, nc, anchors, err := resolveLayout(out.Dimensions, len(info.Names))
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("inference: %s: %w", path, err)
+	}
+	info.Layout, info.Anchors = layout, anchors
+	for len(info.Names) < nc {
+		info.Names = append(info.Names, fmt.Sprintf("class%d", len(info.Names)))
+	}
+	return info, nil
+}
+
+// Info describes the loaded model.
+func (e *Engine) Info() ModelInfo { return e.info }
+
+// Name is the model's file name, for the records it produces.
+func (e *Engine) Name() string { return strings.TrimSuffix(filepath.Base(e.cfg.ModelPath), ".onnx") }
+
+// InputLen is the number of floats one preprocessed image takes.
+func (e *Engine) InputLen() int { return 3 * e.info.Width * e.info.Height }
+
+// Run infers a batch of n preprocessed images laid end to end in input and
+// returns each image's boxes in input pixels, after NMS.
+func (e *Engine) Run(input []float32, n int) ([][]Detection, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if len(input) != n*e.InputLen() {
+		return nil, fmt.Errorf("inference: batch of %d needs %d floats, got %d", n, n*e.InputLen(), len(input))
+	}
+	if e.info.FixedBatch > 0 && n != e.info.FixedBatch {
+		return nil, fmt.Errorf("inference: model takes batches of exactly %d, got %d", e.info.FixedBatch, n)
+	}
+	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(e.info.Height), int64(e.info.Width)), input)
+	if err != nil {
+		return nil, fmt.Errorf("inference: input tensor: %w", err)
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	e.mu.Lock()
+	err = e.session.Run([]ort.Value{in}, outs)
+	e.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("inference: run batch of %d: %w", n, err)
+	}
+	defer outs[0].Destroy()
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("inference: output is %T, want float32", outs[0])
+	}
+	data := t.GetData()
+	per := len(data) / n
+	nc := len(e.info.Names)
+	res := make([][]Detection, n)
+	for i := 0; i < n; i++ {
+		img := data[i*per : (i+1)*per]
+		var dets []Detection
+		switch e.info.Layout {
+		case LayoutYOLOv8:
+			dets = decodeYOLOv8(img, nc, e.info.Anchors, false, e.cfg.ScoreThreshold)
+		case LayoutYOLOv8T:
+			dets = decodeYOLOv8(img, nc, e.info.Anchors, true, e.cfg.ScoreThreshold)
+		case LayoutEndToEnd:
+			dets = decodeEndToEnd(img, e.info.Anchors, e.cfg.ScoreThreshold)
+		}
+		res[i] = NMS(dets, e.cfg.IoUThreshold, e.cfg.MaxDetections)
+	}
+	return res, nil
+}
+
+// Close releases the session.
+func (e *Engine) Close() error { return e.session.Destroy() }

@@ -1,0 +1,104 @@
+package inference
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Layout is how a model lays out its output.
+type Layout int
+
+const (
+	// LayoutYOLOv8 is [batch, 4+classes, anchors]: cx, cy, w, h in input
+	// pixels, then one score per class (Ultralytics YOLOv8/YOLO11).
+	LayoutYOLOv8 Layout = iota
+	// LayoutYOLOv8T is the same transposed: [batch, anchors, 4+classes].
+	LayoutYOLOv8T
+	// LayoutEndToEnd is [batch, N, 6]: x1, y1, x2, y2, score, class, already
+	// suppressed (Ultralytics end-to-end exports).
+	LayoutEndToEnd
+)
+
+func (l Layout) String() string {
+	return [...]string{"yolov8 [B,4+C,A]", "yolov8 [B,A,4+C]", "end-to-end [B,N,6]"}[l]
+}
+
+// ModelInfo is what the engine learns from a model file.
+type ModelInfo struct {
+	Input, Output string
+	// Width and Height of the input, from its shape or the imgsz metadata.
+	Width, Height int
+	// MaxBatch is the fixed batch size, or 0 when the batch is dynamic.
+	FixedBatch int
+	Names      []string
+	Layout     Layout
+	// Anchors is the size of the output's box axis.
+	Anchors int
+}
+
+var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)
+
+// parseNames reads Ultralytics' names metadata, a Python dict literal:
+// "{0: 'apple', 1: 'citrus'}".
+func parseNames(s string) ([]string, error) {
+	m := namesEntry.FindAllStringSubmatch(s, -1)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("names metadata %q is not a {index: 'name'} dict", s)
+	}
+	byIdx := map[int]string{}
+	var idx []int
+	for _, e := range m {
+		i, _ := strconv.Atoi(e[1])
+		byIdx[i] = e[2]
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	names := make([]string, idx[len(idx)-1]+1)
+	for i := range names {
+		n, ok := byIdx[i]
+		if !ok {
+			n = "class" + strconv.Itoa(i)
+		}
+		names[i] = n
+	}
+	return names, nil
+}
+
+// parseImgsz reads "[h, w]" or "640".
+func parseImgsz(s string) (h, w int, err error) {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == '[' || r == ']' || r == ',' || r == ' ' || r == '(' || r == ')' })
+	switch len(f) {
+	case 1:
+		h, err = strconv.Atoi(f[0])
+		return h, h, err
+	case 2:
+		if h, err = strconv.Atoi(f[0]); err == nil {
+			w, err = strconv.Atoi(f[1])
+		}
+		return h, w, err
+	}
+	return 0, 0, fmt.Errorf("imgsz metadata %q: want [h, w] or a single size", s)
+}
+
+// resolveLayout works out the output layout from its shape and class count
+// (nc is 0 when the model carries no names).
+func resolveLayout(dims []int64, nc int) (Layout, int, int, error) {
+	if len(dims) != 3 {
+		return 0, 0, 0, fmt.Errorf("output has %d dimensions, want 3 ([batch, 4+classes, anchors] or [batch, N, 6])", len(dims))
+	}
+	a, b := int(dims[1]), int(dims[2])
+	switch {
+	case nc > 0 && a == 4+nc:
+		return LayoutYOLOv8, nc, b, nil
+	case nc > 0 && b == 4+nc && b != 6:
+		return LayoutYOLOv8T, nc, a, nil
+	case b == 6 && a != 10: // [B, N, 6]; a 6-class [B,10,A] model is not end-to-end
+		return LayoutEndToEnd, nc, a, nil
+	case nc == 0 && a > 4 && b > a:
+		return LayoutYOLOv8, a - 4, b, nil
+	}
+	return 0, 0, 0, fmt.Errorf("output shape %v does not fit %d classes in any known layout", dims, nc)
+}

@@ -1,0 +1,95 @@
+"""cropnet: a small anchor-free detector for 2-core CPUs.
+
+Backbone to stride 32 for context, features fused back to stride 8, one
+decoupled head (box, class) at stride 8. The exported graph decodes boxes and
+emits the Ultralytics YOLOv8 detection layout: [batch, 4 + classes, anchors],
+boxes as centre x, centre y, width, height in input pixels, class scores after
+a sigmoid.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+STRIDE = 8
+
+
+class ConvBNAct(nn.Module):
+    def __init__(self, cin, cout, k=3, s=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.act = nn.SiLU()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = ConvBNAct(c, c, 3)
+        self.b = ConvBNAct(c, c, 3)
+
+    def forward(self, x):
+        return x + self.b(self.a(x))
+
+
+class CropNet(nn.Module):
+    def __init__(self, nc=3):
+        super().__init__()
+        self.nc = nc
+        self.stem = ConvBNAct(3, 16, 3, 2)   # /2
+        self.d2 = ConvBNAct(16, 24, 3, 2)    # /4
+        self.b2 = ConvBNAct(24, 24, 3, 1)
+        self.d3 = ConvBNAct(24, 32, 3, 2)    # /8
+        self.b3 = Block(32)
+        self.d4 = ConvBNAct(32, 48, 3, 2)    # /16
+        self.b4 = Block(48)
+        self.d5 = ConvBNAct(48, 64, 3, 2)    # /32
+        self.b5 = ConvBNAct(64, 64, 3, 1)
+        self.f4 = ConvBNAct(48 + 64, 48, 1, 1)
+        self.f3 = ConvBNAct(32 + 48, 48, 3, 1)
+        self.box = nn.Sequential(ConvBNAct(48, 32, 3), nn.Conv2d(32, 4, 1))
+        self.cls = nn.Sequential(ConvBNAct(48, 32, 3), nn.Conv2d(32, nc, 1))
+        # Start with low scores: most anchors are background.
+        nn.init.constant_(self.cls[-1].bias, -4.0)
+
+    def forward(self, x):
+        p3 = self.b3(self.d3(self.b2(self.d2(self.stem(x)))))
+        p4 = self.b4(self.d4(p3))
+        p5 = self.b5(self.d5(p4))
+        p4 = self.f4(torch.cat([p4, F.interpolate(p5, scale_factor=2.0, mode="nearest")], 1))
+        f = self.f3(torch.cat([p3, F.interpolate(p4, scale_factor=2.0, mode="nearest")], 1))
+        return self.box(f), self.cls(f)
+
+
+def anchor_points(h, w, device=None):
+    """Centres of the stride-8 cells, [h*w, 2] in input pixels."""
+    ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
+    return torch.stack([(xs.reshape(-1) + 0.5) * STRIDE, (ys.reshape(-1) + 0.5) * STRIDE], 1).float()
+
+
+def decode_ltrb(raw_box):
+    """Raw box output [B,4,h,w] -> distances to left, top, right, bottom in pixels [B,h*w,4]."""
+    b = raw_box.shape[0]
+    return (F.softplus(raw_box) * STRIDE).reshape(b, 4, -1).permute(0, 2, 1)
+
+
+class Exported(nn.Module):
+    """Wraps CropNet with box decoding for export (fixed input size)."""
+
+    def __init__(self, net, h, w):
+        super().__init__()
+        self.net = net
+        self.register_buffer("points", anchor_points(h // STRIDE, w // STRIDE).t().unsqueeze(0))  # [1,2,A]
+
+    def forward(self, x):
+        box, cls = self.net(x)
+        b = box.shape[0]
+        d = F.softplus(box).reshape(b, 4, -1) * STRIDE  # l, t, r, b
+        x1y1 = self.points - d[:, 0:2]
+        x2y2 = self.points + d[:, 2:4]
+        cxcy = (x1y1 + x2y2) * 0.5
+        wh = x2y2 - x1y1
+        scores = torch.sigmoid(cls.reshape(b, self.net.nc, -1))
+        return torch.cat([cxcy, wh, scores], 1)

@@ -1,0 +1,72 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/cropstream/cropstream/inference"
+)
+
+// Detector is what the stage needs of an inference engine.
+type Detector interface {
+	Info() inference.ModelInfo
+	Name() string
+	// Run infers n preprocessed images laid end to end and returns each
+	// image's boxes in input pixels.
+	Run(input []float32, n int) ([][]inference.Detection, error)
+}
+
+// Config configures the stage.
+type Config struct {
+	// Detector runs the model; required.
+	Detector Detector
+	// MaxBatch is the most frames per inference run. Default 16.
+	MaxBatch int
+	// MaxWait is how long a batch waits to fill once its first frame is in.
+	// Default 10ms.
+	MaxWait time.Duration
+	// Workers decode and letterbox in parallel. Default the number of cores.
+	Workers int
+	// MaxPixels refuses frames whose JPEG header declares more pixels, before
+	// decoding (decompression bombs). Default 40 megapixels.
+	MaxPixels int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 16
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = 10 * time.Millisecond
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.MaxPixels == 0 {
+		c.MaxPixels = 40_000_000
+	}
+	return c
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.Detector == nil {
+		errs = append(errs, errors.New("detect: a detector is required"))
+	} else if fb := c.Detector.Info().FixedBatch; fb > 0 && fb != 1 {
+		errs = append(errs, fmt.Errorf("detect: model has a fixed batch of %d; export it with a dynamic batch (or batch 1)", fb))
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > 256 {
+		errs = append(errs, fmt.Errorf("detect: max batch %d, want 1..256", c.MaxBatch))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("detect: workers %d, want >= 1", c.Workers))
+	}
+	if c.MaxPixels < 1 {
+		errs = append(errs, fmt.Errorf("detect: max pixels %d, want >= 1", c.MaxPixels))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,253 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Stage is the name dead letters from this stage carry.
+const Stage = "detect"
+
+// Stats are the stage's running counters.
+type Stats struct {
+	Frames      atomic.Int64 // frames detected and emitted
+	DeadLetters atomic.Int64
+	Batches     atomic.Int64
+	Boxes       atomic.Int64
+	DecodeNanos atomic.Int64 // summed over frames
+	InferNanos  atomic.Int64 // summed over batches
+}
+
+// Processor is the detect stage. It is a plain consumer group rather than a
+// goka processor: the stage keeps no state, and batching across partitions
+// needs records from many partitions at once, which goka hands out one
+// callback per partition at a time.
+type Processor struct {
+	cfg   Config
+	conn  *broker.Conn
+	top   *topology.Topology
+	Stats Stats
+}
+
+// New checks the config.
+func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top}, nil
+}
+
+// Run consumes until ctx is cancelled. Each batch's detections and dead
+// letters are produced and acknowledged before its offsets are committed, and
+// rebalances wait for the batch in hand, so a crash at any point re-runs at
+// most the uncommitted batch (at-least-once; the tracker skips frames it has
+// already applied).
+func (p *Processor) Run(ctx context.Context) error {
+	inf := p.cfg.Detector.Info()
+	cl, err := p.conn.Client(
+		kgo.ConsumerGroup(string(topology.Detect)),
+		kgo.ConsumeTopics(string(topology.Frames)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ProducerLinger(2*time.Millisecond),
+	)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	// Leaving the group waits for rebalances, which a poll blocks until
+	// AllowRebalance: allow it on every way out, before Close.
+	defer cl.AllowRebalance()
+	inference.TuneMalloc()
+	dec := newDecoder(p.cfg.Workers, inf.Width, inf.Height)
+	defer dec.close()
+	per := 3 * inf.Width * inf.Height
+	input := make([]float32, p.cfg.MaxBatch*per)
+
+	for {
+		recs, err := p.poll(ctx, cl)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		outs, err := p.process(recs, dec, input, per)
+		if err != nil {
+			return err
+		}
+		if err := produceAll(ctx, cl, outs); err != nil {
+			return err
+		}
+		if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
+			return fmt.Errorf("detect: commit: %w", err)
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// poll returns up to MaxBatch records: it blocks for the first, then waits
+// up to MaxWait for the batch to fill.
+func (p *Processor) poll(ctx context.Context, cl *kgo.Client) ([]*kgo.Record, error) {
+	fs := cl.PollRecords(ctx, p.cfg.MaxBatch)
+	if err := fetchErr(fs); err != nil {
+		return nil, err
+	}
+	recs := fs.Records()
+	if len(recs) > 0 && len(recs) < p.cfg.MaxBatch {
+		wctx, cancel := context.WithTimeout(ctx, p.cfg.MaxWait)
+		more := cl.PollRecords(wctx, p.cfg.MaxBatch-len(recs))
+		cancel()
+		if err := fetchErr(more); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		recs = append(recs, more.Records()...)
+	}
+	if len(recs) == 0 && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return recs, nil
+}
+
+func fetchErr(fs kgo.Fetches) error {
+	var err error
+	fs.EachError(func(t string, part int32, e error) {
+		if errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded) {
+			if err == nil {
+				err = e
+			}
+			return
+		}
+		err = fmt.Errorf("detect: fetch %s/%d: %w", t, part, e)
+	})
+	return err
+}
+
+// process turns a batch of frame records into output records, one per input
+// record and in the same order: Detections, or a dead letter.
+func (p *Processor) process(recs []*kgo.Record, dec *decoder, input []float32, per int) ([]*kgo.Record, error) {
+	outs := make([]*kgo.Record, len(recs))
+	jobs := make([]*job, 0, len(recs))
+	byRec := make([]*job, len(recs))
+	for i, r := range recs {
+		f, err := schema.DecodeFrame(r.Value)
+		if err == nil {
+			err = checkHeader(f, p.cfg.MaxPixels)
+		}
+		if err != nil {
+			outs[i] = p.deadLetter(r, err)
+			continue
+		}
+		j := &job{frame: f, slot: len(jobs)}
+		jobs = append(jobs, j)
+		byRec[i] = j
+	}
+	dec.run(jobs, input, per)
+	// Pack the frames that decoded into consecutive slots for the run.
+	var ok []*job
+	for _, j := range jobs {
+		p.Stats.DecodeNanos.Add(int64(j.took))
+		if j.err == nil {
+			if j.slot != len(ok) {
+				copy(input[len(ok)*per:(len(ok)+1)*per], input[j.slot*per:(j.slot+1)*per])
+				j.slot = len(ok)
+			}
+			ok = append(ok, j)
+		}
+	}
+	var boxes [][]inference.Detection
+	if len(ok) > 0 {
+		start := time.Now()
+		var err error
+		boxes, err = p.cfg.Detector.Run(input[:len(ok)*per], len(ok))
+		if err != nil {
+			return nil, fmt.Errorf("detect: %w", err)
+		}
+		p.Stats.InferNanos.Add(int64(time.Since(start)))
+		p.Stats.Batches.Add(1)
+	}
+	info := p.cfg.Detector.Info()
+	now := time.Now().UnixNano()
+	for i, r := range recs {
+		j := byRec[i]
+		if j == nil {
+			continue
+		}
+		if j.err != nil {
+			outs[i] = p.deadLetter(r, j.err)
+			continue
+		}
+		d := detections(j, boxes[j.slot], p.cfg.Detector.Name(), info.Names, now)
+		val, err := schema.Encode(d)
+		if err != nil {
+			outs[i] = p.deadLetter(r, err)
+			continue
+		}
+		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
+		p.Stats.Frames.Add(1)
+		p.Stats.Boxes.Add(int64(len(d.Detections)))
+	}
+	return outs, nil
+}
+
+// detections builds the output record of one frame, boxes in frame pixels.
+func detections(j *job, boxes []inference.Detection, model string, names []string, now int64) *schema.Detections {
+	f := j.frame
+	d := &schema.Detections{
+		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
+		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
+		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: names, DetectedUnixNs: now,
+	}
+	for _, b := range boxes {
+		b = j.lb.ToFrame(b)
+		if b.X2-b.X1 < 1 || b.Y2-b.Y1 < 1 {
+			continue // wholly in the padding
+		}
+		d.Detections = append(d.Detections, &schema.Detection{
+			Box: &schema.Box{X1: b.X1, Y1: b.Y1, X2: b.X2, Y2: b.Y2}, ClassId: uint32(b.Class), Score: b.Score})
+	}
+	return d
+}
+
+func (p *Processor) deadLetter(r *kgo.Record, reason error) *kgo.Record {
+	p.Stats.DeadLetters.Add(1)
+	slog.Warn("frame dead-lettered", "stage", Stage, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "camera", string(r.Key), "reason", reason)
+	d := schema.NewDeadLetter(Stage, reason.Error(), r.Topic, r.Partition, r.Offset, r.Key, r.Value, p.top.Config.MaxFrameBytes)
+	val, err := schema.Encode(d)
+	if err != nil { // cannot happen for a dead letter; keep the reason anyway
+		val = []byte(reason.Error())
+	}
+	return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: val}
+}
+
+// produceAll produces outs in order and waits until all are acknowledged.
+func produceAll(ctx context.Context, cl *kgo.Client, outs []*kgo.Record) error {
+	var first atomic.Pointer[error]
+	for _, r := range outs {
+		cl.Produce(context.WithoutCancel(ctx), r, func(r *kgo.Record, err error) {
+			if err != nil {
+				e := fmt.Errorf("detect: produce to %s: %w", r.Topic, err)
+				first.CompareAndSwap(nil, &e)
+			}
+		})
+	}
+	if err := cl.Flush(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("detect: flush: %w", err)
+	}
+	if e := first.Load(); e != nil {
+		return *e
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package detect
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
+)
+
+func modelPath(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "models", "cropnet.onnx")
+}
+
+func engine(t testing.TB) *inference.Engine {
+	t.Helper()
+	e, err := inference.New(inference.Config{ModelPath: modelPath(t), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+const scenario = `seed: 42
+crop: apple
+block: T1
+rows: 1
+plants_per_row: 2
+plant_spacing_m: 1.5
+units_per_plant: {mean: 40, sd: 5}
+unit_mass_g: {mean: 180, sd: 25}
+occlusion: 0.3
+camera: {id: cam-a, speed_mps: 2.0, fps: 10, width: 640, height: 360, jitter_px: 2, drop_rate: 0}
+lighting: {min: 0.8, max: 1.1}
+`
+
+// bomb patches a real JPEG's SOF0 header to declare 60000x60000 pixels.
+func bomb(t *testing.T, jpg []byte) []byte {
+	b := append([]byte(nil), jpg...)
+	i := bytes.Index(b, []byte{0xFF, 0xC0})
+	if i < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	b[i+5], b[i+6], b[i+7], b[i+8] = 0xEA, 0x60, 0xEA, 0x60
+	return b
+}
+
+func TestDetectStageWithBadRecords(t *testing.T) {
+	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	adm, acl, _ := conn.Admin()
+	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
+		t.Fatal(err)
+	}
+	acl.Close()
+
+	// Good frames from the simulator, through the real ingester.
+	sc, err := simulator.Parse([]byte(scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Name = "test"
+	cl, _ := conn.Client()
+	defer cl.Close()
+	in, err := ingest.New(ingest.Config{CameraID: "cam-a", BlockID: "T1"}, cl, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := ingest.OpenScenario(sc)
+	st, err := in.Run(ctx, src)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := st.Frames
+
+	// Bad records on camera b, between good ones of camera b.
+	m := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
+	m.SetTo(gocv.NewScalar(40, 140, 40, 0))
+	buf, _ := gocv.IMEncode(gocv.JPEGFileExt, m)
+	jpg := append([]byte(nil), buf.GetBytes()...)
+	buf.Close()
+	m.Close()
+	frame := func(seq uint64, img []byte) []byte {
+		b, err := schema.Encode(&schema.Frame{FrameId: ingest.FrameID("cam-b", seq, time.Now()), CameraId: "cam-b", Sequence: seq,
+			Width: 160, Height: 120, Encoding: schema.Encoding_ENCODING_JPEG, Image: img})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	future := append([]byte{0x08, 0x63}, frame(9, jpg)[2:]...) // schema_version 99
+	corrupt := append(append([]byte(nil), jpg[:200]...), bytes.Repeat([]byte{0x55}, 500)...)
+	bad := map[string][]byte{
+		"corrupt":   frame(2, corrupt),
+		"truncated": frame(3, jpg)[:60],
+		"bomb":      frame(4, bomb(t, jpg)),
+		"future":    future,
+	}
+	values := [][]byte{frame(1, jpg), bad["corrupt"], bad["truncated"], bad["bomb"], bad["future"], frame(5, jpg)}
+	for _, v := range values {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "frames", Key: []byte("cam-b"), Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p, err := New(Config{Detector: engine(t), MaxBatch: 8, Workers: 2}, conn, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx) }()
+	wantDet := good + 2
+	deadline := time.Now().Add(60 * time.Second)
+	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d detections (want %d), %d dead letters (want 4)", p.Stats.Frames.Load(), wantDet, p.Stats.DeadLetters.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Offsets are committed once outputs are acknowledged: lag drains to 0.
+	adm2, acl2, _ := conn.Admin()
+	defer acl2.Close()
+	for {
+		rows, err := broker.GroupLag(ctx, adm2, string(topology.Detect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := broker.TotalLag(rows)[string(topology.Detect)]
+		if len(rows) > 0 && total == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lag still %d", total)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	read := func(topic string, n int) []*kgo.Record {
+		c, _ := conn.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		defer c.Close()
+		var out []*kgo.Record
+		for len(out) < n {
+			pctx, pc := context.WithTimeout(ctx, 5*time.Second)
+			fs := c.PollFetches(pctx)
+			pc()
+			if fs.NumRecords() == 0 {
+				break
+			}
+			out = append(out, fs.Records()...)
+		}
+		return out
+	}
+	dets := read("detections", wantDet)
+	if len(dets) != wantDet {
+		t.Fatalf("%d detections records, want %d", len(dets), wantDet)
+	}
+	last := map[string]uint64{}
+	boxes := 0
+	for _, r := range dets {
+		d, err := schema.DecodeDetections(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := last[d.CameraId]; ok && d.Sequence <= s {
+			t.Fatalf("camera %s: sequence %d after %d: order lost", d.CameraId, d.Sequence, s)
+		}
+		last[d.CameraId] = d.Sequence
+		if d.CameraId == "cam-a" {
+			boxes += len(d.Detections)
+			if d.Width != 640 || d.Height != 360 || d.PositionM == nil {
+				t.Fatalf("metadata not carried: %v", d)
+			}
+		}
+	}
+	if last["cam-b"] != 5 {
+		t.Fatalf("camera b's last frame %d, want 5: the stage must keep going after bad records", last["cam-b"])
+	}
+	if boxes == 0 {
+		t.Fatal("no fruit detected in any simulated frame")
+	}
+	dl := read("dlq", 4)
+	reasons := map[string]string{}
+	for _, r := range dl {
+		d, err := schema.DecodeDeadLetter(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Stage != Stage || d.SourceTopic != "frames" || d.SourceOffset < 0 || d.OriginalSize == 0 {
+			t.Fatalf("dead letter lacks its source: %+v", d)
+		}
+		for name, v := range bad {
+			if bytes.Equal(d.OriginalValue, v) {
+				reasons[name] = d.Reason
+			}
+		}
+	}
+	for name, want := range map[string]string{"corrupt": "does not decode", "truncated": "malformed", "bomb": "60000x60000", "future": "unknown schema version 99"} {
+		if !strings.Contains(reasons[name], want) {
+			t.Errorf("%s: reason %q, want it to say %q", name, reasons[name], want)
+		}
+	}
+	_ = os.Stdout
+}
