@@ -67,6 +67,9 @@ var (
 	envDone bool
 )
 
+// DefaultModel is the shipped model, relative to the repository root.
+const DefaultModel = "models/cropnet.onnx"
+
 // FindLibrary resolves the library path: explicit, $CROPSTREAM_ORT_LIB, or
 // DefaultLib in the working directory or a parent of it or of the executable.
 func FindLibrary(explicit string) (string, error) {
@@ -79,6 +82,28 @@ func FindLibrary(explicit string) (string, error) {
 		}
 		return explicit, nil
 	}
+	if p, ok := findUp(DefaultLib); ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: %s not found here or above (run ./scripts/setup.sh, or set --ort-lib / $%s)", ErrLibrary, DefaultLib, LibEnv)
+}
+
+// FindModel resolves a model path: as given when it exists, else the same
+// relative path found above the working directory or the executable (so the
+// shipped model is found from any directory of a checkout).
+func FindModel(path string) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if !filepath.IsAbs(path) {
+		if p, ok := findUp(path); ok {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("inference: model %s not found", path)
+}
+
+func findUp(rel string) (string, bool) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
@@ -88,16 +113,16 @@ func FindLibrary(explicit string) (string, error) {
 	}
 	for _, dir := range starts {
 		for d := dir; ; d = filepath.Dir(d) {
-			p := filepath.Join(d, DefaultLib)
+			p := filepath.Join(d, rel)
 			if _, err := os.Stat(p); err == nil {
-				return p, nil
+				return p, true
 			}
 			if filepath.Dir(d) == d {
 				break
 			}
 		}
 	}
-	return "", fmt.Errorf("%w: %s not found here or above (run ./scripts/setup.sh, or set --ort-lib / $%s)", ErrLibrary, DefaultLib, LibEnv)
+	return "", false
 }
 
 // initEnv loads ONNX Runtime once per process (it is process-global).
@@ -136,10 +161,13 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Provider != "cpu" {
 		return nil, fmt.Errorf("inference: provider %q is not available in this build (cpu only)", cfg.Provider)
 	}
-	if _, err := os.Stat(cfg.ModelPath); err != nil {
-		return nil, fmt.Errorf("inference: model: %w", err)
+	path, err := FindModel(cfg.ModelPath)
+	if err != nil {
+		return nil, err
 	}
-	lib, err := FindLibrary(cfg.LibPath)
+	cfg.ModelPath = path
+	var lib string
+	lib, err = FindLibrary(cfg.LibPath)
 	if err != nil {
 		return nil, err
 	}

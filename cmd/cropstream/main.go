@@ -79,6 +79,7 @@ func newRoot() *cobra.Command {
 		newLagCmd(g),
 		newSimCmd(),
 		newRunCmd(g),
+		newEvalCmd(),
 	)
 	return root
 }

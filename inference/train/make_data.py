@@ -24,8 +24,8 @@ lighting: {{min: {lmin:.2f}, max: {lmax:.2f}}}
 """
 
 
-def scenario(i, rnd):
-    crop = ["apple", "apple", "citrus", "grape"][i % 4]
+def scenario(i, rnd, crops):
+    crop = crops[i % len(crops)]
     if crop == "grape":
         units = rnd.randint(12, 35)
         mass = "berries_per_cluster: {mean: %d, sd: %d}" % (rnd.randint(50, 130), 15)
@@ -46,13 +46,15 @@ def main():
     ap.add_argument("--cropstream", default="./cropstream")
     ap.add_argument("--scenarios", type=int, default=24)
     ap.add_argument("--every", type=int, default=3, help="keep every n-th frame")
+    ap.add_argument("--first", type=int, default=0, help="index of the first scenario (seed 1000 + index)")
+    ap.add_argument("--crops", default="apple,apple,citrus,grape", help="crops in turn")
     args = ap.parse_args()
-    rnd = random.Random(20261126)
+    rnd = random.Random(20261126 + args.first)
     os.makedirs(args.out, exist_ok=True)
-    for i in range(args.scenarios):
+    for i in range(args.first, args.first + args.scenarios):
         path = os.path.join(args.out, "scenario-%02d.yaml" % i)
         with open(path, "w") as f:
-            f.write(scenario(i, rnd))
+            f.write(scenario(i, rnd, args.crops.split(",")))
         subprocess.run([args.cropstream, "sim", "--scenario", path, "--out", os.path.join(args.out, "s%02d" % i),
                         "--export-yolo", "--yolo-every", str(args.every), "--video", "video.avi"], check=True)
 

@@ -185,6 +185,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop early after this long (0: no limit)")
+    ap.add_argument("--init", default="", help="start from these weights (a .pt written next to a previous --out)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -192,6 +193,8 @@ def main():
     items = load(args.data)
     print("images", len(items), "boxes", sum(len(b) for _, b, _ in items), flush=True)
     net = CropNet(len(NAMES))
+    if args.init:
+        net.load_state_dict(torch.load(args.init))
     print("parameters", sum(p.numel() for p in net.parameters()), flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(len(items) / args.batch)
@@ -220,6 +223,7 @@ def main():
             tot += loss.item()
         print("epoch %d loss %.4f (cls %.4f box %.4f) %.0fs" % (epoch, tot / math.ceil(len(order) / args.batch), lc, lb, time.time() - start), flush=True)
         export(net, args.out)
+        torch.save(net.state_dict(), args.out[:-5] + ".pt")
         if args.max_minutes and time.time() - start > args.max_minutes * 60:
             print("time limit reached", flush=True)
             break

@@ -1,0 +1,184 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
+)
+
+func shippedModel() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", inference.DefaultModel)
+}
+
+// simJPEGs renders n frames of the default scenario as JPEG (quality 90).
+func simJPEGs(b *testing.B, n int) [][]byte {
+	sc, err := simulator.Load("default")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := simulator.New(sc)
+	defer s.Close()
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		f, err := s.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), buf.GetBytes()...))
+		buf.Close()
+	}
+	return out
+}
+
+// BenchmarkDecodeLetterbox: JPEG decode (1280x720) + letterbox to 512x288 +
+// float NCHW, per core:
+//
+//	taskset -c 0 go test -run xxx -bench DecodeLetterbox -cpu 1 ./benchmarks
+func BenchmarkDecodeLetterbox(b *testing.B) {
+	inference.TuneMalloc()
+	jpgs := simJPEGs(b, 16)
+	pre := inference.NewPreprocessor(512, 288)
+	defer pre.Close()
+	dst := make([]float32, 3*512*288)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := gocv.IMDecode(jpgs[i%len(jpgs)], gocv.IMReadColor)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pre.Into(m, dst); err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
+// BenchmarkInference: the shipped model on ONNX Runtime's CPU provider, all
+// cores, at batch 1, 8 and 32.
+func BenchmarkInference(b *testing.B) {
+	e, err := inference.New(inference.Config{ModelPath: shippedModel()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	pre := inference.NewPreprocessor(512, 288)
+	defer pre.Close()
+	jpgs := simJPEGs(b, 32)
+	per := e.InputLen()
+	input := make([]float32, 32*per)
+	for i, j := range jpgs {
+		m, _ := gocv.IMDecode(j, gocv.IMReadColor)
+		pre.Into(m, input[i*per:(i+1)*per])
+		m.Close()
+	}
+	for _, batch := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := e.Run(input[:batch*per], batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
+}
+
+// BenchmarkDetectStage: frames already in the embedded broker go through the
+// whole detect stage (consume, header check, decode, letterbox, batched
+// inference, produce, commit). MB/s counts JPEG bytes.
+func BenchmarkDetectStage(b *testing.B) {
+	top, _ := topology.New(topology.Config{})
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: b.TempDir()}, top)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	adm, acl, _ := conn.Admin()
+	broker.EnsureTopics(ctx, adm, top, false)
+	acl.Close()
+	jpgs := simJPEGs(b, 64)
+	cameras := 4
+	n := max(b.N, cameras)
+	var bytes int64
+	for c := 0; c < cameras; c++ {
+		cl, _ := conn.Client()
+		in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("cam-%d", c), BlockID: "B1"}, cl, top)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := &cycleSource{jpgs: jpgs, n: n / cameras}
+		st, err := in.Run(ctx, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += st.Bytes
+		cl.Close()
+	}
+	total := int64(n / cameras * cameras)
+	eng, err := inference.New(inference.Config{ModelPath: shippedModel()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	p, err := detect.New(detect.Config{Detector: eng, MaxBatch: 16}, conn, top)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	b.ResetTimer()
+	start := time.Now()
+	go func() { done <- p.Run(rctx) }()
+	for p.Stats.Frames.Load() < total {
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "frames/s")
+	b.ReportMetric(float64(bytes)/1e6/elapsed.Seconds(), "MB/s")
+	b.ReportMetric(float64(p.Stats.Frames.Load())/float64(max(1, p.Stats.Batches.Load())), "frames/batch")
+	b.ReportMetric(float64(p.Stats.DecodeNanos.Load())/1e6/float64(total), "decode_ms/frame")
+	b.ReportMetric(float64(p.Stats.InferNanos.Load())/1e6/float64(total), "infer_ms/frame")
+}
+
+type cycleSource struct {
+	jpgs [][]byte
+	n, i int
+}
+
+func (s *cycleSource) Next(context.Context) (ingest.Captured, error) {
+	if s.i >= s.n {
+		return ingest.Captured{}, io.EOF
+	}
+	c := ingest.Captured{JPEG: s.jpgs[s.i%len(s.jpgs)], Width: 1280, Height: 720, Offset: time.Duration(s.i) * 100 * time.Millisecond}
+	s.i++
+	return c, nil
+}
+func (s *cycleSource) Info() ingest.SourceInfo {
+	return ingest.SourceInfo{Name: "bench", FPS: 10, Frames: s.n}
+}
+func (s *cycleSource) Close() error { return nil }

@@ -1,0 +1,345 @@
+package track
+
+import (
+	"math"
+	"sort"
+)
+
+// Det is one detection in frame pixels.
+type Det struct {
+	X1, Y1, X2, Y2 float64
+	Class          int
+	Score          float64
+}
+
+func (d Det) cx() float64 { return (d.X1 + d.X2) / 2 }
+func (d Det) cy() float64 { return (d.Y1 + d.Y2) / 2 }
+func (d Det) w() float64  { return d.X2 - d.X1 }
+func (d Det) h() float64  { return d.Y2 - d.Y1 }
+
+func iou(a, b Det) float64 {
+	ix := math.Min(a.X2, b.X2) - math.Max(a.X1, b.X1)
+	iy := math.Min(a.Y2, b.Y2) - math.Max(a.Y1, b.Y1)
+	if ix <= 0 || iy <= 0 {
+		return 0
+	}
+	in := ix * iy
+	return in / (a.w()*a.h() + b.w()*b.h() - in)
+}
+
+// Params tune the tracker. The zero value of a field means its default.
+type Params struct {
+	// HighScore splits detections for the two association stages. Default 0.5.
+	HighScore float64
+	// LowScore drops detections below it entirely. Default 0.1.
+	LowScore float64
+	// NewTrackScore is the least score that starts a track. Default 0.5: a
+	// fruit mostly behind leaves scores low, and MinHits already keeps one-off
+	// false alarms from being counted.
+	NewTrackScore float64
+	// MatchIoU is the least IoU for a first-stage match. Default 0.2.
+	MatchIoU float64
+	// LowMatchIoU is the least IoU for a second-stage match. Default 0.4.
+	LowMatchIoU float64
+	// MinHits confirms (and counts) a track. Default 3.
+	MinHits int
+	// MaxLost frames a track survives unseen (a leaf in front). Default 10.
+	MaxLost int
+}
+
+func (p Params) withDefaults() Params {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&p.HighScore, 0.5)
+	def(&p.LowScore, 0.1)
+	def(&p.NewTrackScore, 0.5)
+	def(&p.MatchIoU, 0.2)
+	def(&p.LowMatchIoU, 0.4)
+	if p.MinHits == 0 {
+		p.MinHits = 3
+	}
+	if p.MaxLost == 0 {
+		p.MaxLost = 10
+	}
+	return p
+}
+
+// Track is one tracked object. Exported fields are the persisted state.
+type Track struct {
+	ID        uint64
+	CX, CY    kf1
+	W, H      kf1
+	Class     int
+	Votes     map[int]float64 // summed score per class
+	Hits      int
+	Lost      int // frames since last matched
+	Confirmed bool
+	FirstSeq  uint64
+	LastSeq   uint64
+	Best      Det // highest-scoring detection
+	// PositionM is the object's position along the row, when known.
+	PositionM *float64
+	Frames    int
+}
+
+func (t *Track) box() Det {
+	w, h := math.Max(1, t.W.X), math.Max(1, t.H.X)
+	return Det{X1: t.CX.X - w/2, Y1: t.CY.X - h/2, X2: t.CX.X + w/2, Y2: t.CY.X + h/2, Class: t.Class}
+}
+
+// State is a camera's tracker: everything needed to resume after a restart.
+type State struct {
+	NextID uint64
+	Tracks []*Track
+	// LastSeq is the last frame applied; frames at or below it are replays.
+	LastSeq uint64
+	Started bool
+	// LastPos and PxPerM estimate camera motion from position metadata.
+	LastPos  *float64
+	PxPerM   float64
+	LastDX   float64 // last estimated shift, pixels per frame
+	LastDets []Det
+	RowID    string
+	Width    int
+}
+
+// Frame is one frame's input.
+type Frame struct {
+	Seq       uint64
+	RowID     string
+	PositionM *float64
+	Width     int
+	Dets      []Det
+}
+
+// Step applies one frame and returns the tracks confirmed by it. Replayed
+// frames (sequence at or below the last applied) change nothing and return
+// applied=false.
+func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
+	p = p.withDefaults()
+	if s.Started && f.Seq <= s.LastSeq {
+		return nil, false
+	}
+	if s.Started && f.RowID != s.RowID {
+		// A new row: nothing carries over (the camera turned around).
+		s.Tracks, s.LastDets, s.LastPos, s.LastDX = nil, nil, nil, 0
+	}
+	dt := 1.0
+	if s.Started && f.RowID == s.RowID {
+		dt = float64(f.Seq - s.LastSeq)
+	}
+	var dets []Det
+	for _, d := range f.Dets {
+		if d.Score >= p.LowScore && d.w() > 0 && d.h() > 0 {
+			dets = append(dets, d)
+		}
+	}
+	shift := s.cameraShift(f, dets, dt)
+	for _, t := range s.Tracks {
+		t.CX.X += shift
+		q := 0.05 * math.Max(t.H.X, 4)
+		t.CX.predict(dt, q, 0.02*q)
+		t.CY.predict(dt, q, 0.02*q)
+		t.W.predict(dt, 0.5*q, 0.01*q)
+		t.H.predict(dt, 0.5*q, 0.01*q)
+	}
+
+	var high, low []int
+	for i, d := range dets {
+		if d.Score >= p.HighScore {
+			high = append(high, i)
+		} else {
+			low = append(low, i)
+		}
+	}
+	matched := make([]bool, len(s.Tracks))
+	used := make([]bool, len(dets))
+	// Stage 1: all tracks against high-score detections.
+	s.associate(dets, high, matched, used, p.MatchIoU, f)
+	// Stage 2: still-unmatched tracks against low-score detections (an object
+	// half behind a leaf scores low but is still there).
+	s.associate(dets, low, matched, used, p.LowMatchIoU, f)
+
+	var keep []*Track
+	for i, t := range s.Tracks {
+		if !matched[i] {
+			t.Lost++
+		}
+		b := t.box()
+		outside := b.X2 < 0 || b.X1 > float64(f.Width)
+		if t.Lost > p.MaxLost || (outside && t.Lost > 0) || (!t.Confirmed && t.Lost > 1) {
+			continue
+		}
+		keep = append(keep, t)
+	}
+	s.Tracks = keep
+	for _, t := range s.Tracks {
+		if !t.Confirmed && t.Hits >= p.MinHits {
+			t.Confirmed = true
+			counted = append(counted, t)
+		}
+	}
+	for _, i := range high {
+		if used[i] || dets[i].Score < p.NewTrackScore {
+			continue
+		}
+		s.Tracks = append(s.Tracks, s.newTrack(dets[i], f))
+	}
+	s.LastSeq, s.Started, s.RowID, s.Width = f.Seq, true, f.RowID, f.Width
+	s.LastDets = dets
+	s.LastPos = f.PositionM
+	return counted, true
+}
+
+func (s *State) newTrack(d Det, f Frame) *Track {
+	s.NextID++
+	h := math.Max(d.h(), 4)
+	t := &Track{ID: s.NextID, CX: newKF1(d.cx(), 0.1*h, 0.5*h), CY: newKF1(d.cy(), 0.1*h, 0.5*h),
+		W: newKF1(d.w(), 0.1*h, 0.1*h), H: newKF1(d.h(), 0.1*h, 0.1*h),
+		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Hits: 1, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d, Frames: 1}
+	t.PositionM = s.objectPosition(d, f)
+	return t
+}
+
+// objectPosition places a box along the row: the camera's position plus the
+// box's offset from the frame centre, once pixels per metre are known.
+func (s *State) objectPosition(d Det, f Frame) *float64 {
+	if f.PositionM == nil || s.PxPerM <= 0 {
+		return nil
+	}
+	x := *f.PositionM + (d.cx()-float64(f.Width)/2)/s.PxPerM
+	return &x
+}
+
+// associate matches unmatched tracks to candidate detections greedily by IoU.
+func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU float64, f Frame) {
+	type pair struct {
+		t, d int
+		iou  float64
+	}
+	var pairs []pair
+	for ti, t := range s.Tracks {
+		if matched[ti] {
+			continue
+		}
+		tb := t.box()
+		for _, di := range cand {
+			if used[di] {
+				continue
+			}
+			if v := iou(tb, dets[di]); v >= minIoU {
+				pairs = append(pairs, pair{ti, di, v})
+			}
+		}
+	}
+	sort.Slice(pairs, func(a, b int) bool {
+		if pairs[a].iou != pairs[b].iou {
+			return pairs[a].iou > pairs[b].iou
+		}
+		return pairs[a].t < pairs[b].t || (pairs[a].t == pairs[b].t && pairs[a].d < pairs[b].d)
+	})
+	for _, pr := range pairs {
+		if matched[pr.t] || used[pr.d] {
+			continue
+		}
+		matched[pr.t], used[pr.d] = true, true
+		t, d := s.Tracks[pr.t], dets[pr.d]
+		r := 0.05 * math.Max(d.h(), 4)
+		t.CX.update(d.cx(), r)
+		t.CY.update(d.cy(), r)
+		t.W.update(d.w(), r)
+		t.H.update(d.h(), r)
+		t.Hits++
+		t.Frames++
+		t.Lost = 0
+		t.LastSeq = f.Seq
+		t.Votes[d.Class] += d.Score
+		best, bc := -1.0, t.Class
+		for c, v := range t.Votes {
+			if v > best || (v == best && c < bc) {
+				best, bc = v, c
+			}
+		}
+		t.Class = bc
+		if d.Score > t.Best.Score {
+			t.Best = d
+		}
+		if t.PositionM == nil {
+			t.PositionM = s.objectPosition(d, f)
+		}
+	}
+}
+
+// cameraShift estimates how far the scene moved horizontally since the last
+// frame, in pixels: the mode of the horizontal offsets between last frame's
+// and this frame's detections of the same class at about the same height,
+// searched around a prior from the position metadata (or the last shift).
+func (s *State) cameraShift(f Frame, dets []Det, dt float64) float64 {
+	if !s.Started || f.RowID != s.RowID || len(s.LastDets) == 0 || len(dets) == 0 {
+		return 0
+	}
+	prior, window := s.LastDX*dt, float64(f.Width)/3
+	havePos := f.PositionM != nil && s.LastPos != nil
+	if havePos && s.PxPerM > 0 {
+		prior = -(*f.PositionM - *s.LastPos) * s.PxPerM
+		window = float64(f.Width) / 8
+	}
+	const bin = 3.0
+	hist := map[int]float64{}
+	for _, a := range s.LastDets {
+		for _, b := range dets {
+			if a.Class != b.Class || math.Abs(a.cy()-b.cy()) > 0.3*a.h() || math.Abs(a.h()-b.h()) > 0.4*a.h() {
+				continue
+			}
+			dx := b.cx() - a.cx()
+			if math.Abs(dx-prior) > window {
+				continue
+			}
+			hist[int(math.Floor(dx/bin))] += 1
+		}
+	}
+	if len(hist) == 0 {
+		return prior
+	}
+	// The peak of the histogram smoothed over three bins.
+	bestBin, bestVal := 0, -1.0
+	for k := range hist {
+		v := hist[k-1] + hist[k] + hist[k+1]
+		if v > bestVal || (v == bestVal && k < bestBin) {
+			bestBin, bestVal = k, v
+		}
+	}
+	if bestVal < 3 {
+		return prior
+	}
+	var sum, n float64
+	for _, a := range s.LastDets {
+		for _, b := range dets {
+			if a.Class != b.Class || math.Abs(a.cy()-b.cy()) > 0.3*a.h() || math.Abs(a.h()-b.h()) > 0.4*a.h() {
+				continue
+			}
+			if dx := b.cx() - a.cx(); dx >= float64(bestBin-1)*bin && dx < float64(bestBin+2)*bin {
+				sum += dx
+				n++
+			}
+		}
+	}
+	shift := sum / n
+	s.LastDX = shift / dt
+	if havePos {
+		if dm := *f.PositionM - *s.LastPos; math.Abs(dm) > 1e-6 {
+			est := -shift / dm
+			if est > 0 {
+				if s.PxPerM == 0 {
+					s.PxPerM = est
+				} else {
+					s.PxPerM = 0.9*s.PxPerM + 0.1*est
+				}
+			}
+		}
+	}
+	return shift
+}

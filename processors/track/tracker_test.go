@@ -1,0 +1,254 @@
+package track
+
+import (
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/cropstream/cropstream/simulator"
+)
+
+// scene is a hand-built world: static objects on the canopy plane seen by a
+// camera moving right by speed px/frame.
+type obj struct {
+	x, y, size float64
+	class      int
+}
+
+func box(o obj, camX float64, score float64) Det {
+	x := o.x - camX
+	return Det{X1: x - o.size/2, Y1: o.y - o.size/2, X2: x + o.size/2, Y2: o.y + o.size/2, Class: o.class, Score: score}
+}
+
+func run(t *testing.T, frames []Frame) (counted []*Track, s *State) {
+	t.Helper()
+	s = &State{}
+	for _, f := range frames {
+		c, _ := s.Step(Params{}, f)
+		counted = append(counted, c...)
+	}
+	return counted, s
+}
+
+// background gives the motion estimate a field of static fruit to vote with.
+func background(n int) []obj {
+	var out []obj
+	for i := 0; i < n; i++ {
+		out = append(out, obj{x: float64(60 + i*97), y: float64(40 + (i*53)%300), size: 30})
+	}
+	return out
+}
+
+func frames(objs []obj, n int, cam func(i int) float64, score func(o, i int) float64) []Frame {
+	var fs []Frame
+	for i := 0; i < n; i++ {
+		f := Frame{Seq: uint64(i), RowID: "R1", Width: 640}
+		for k, o := range objs {
+			d := box(o, cam(i), 0.9)
+			if d.X2 < 0 || d.X1 > 640 {
+				continue
+			}
+			sc := score(k, i)
+			if sc <= 0 {
+				continue
+			}
+			d.Score = sc
+			f.Dets = append(f.Dets, d)
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func always(int, int) float64 { return 0.9 }
+
+// seenAtLeast counts the objects inside the 640-px view in at least n frames.
+func seenAtLeast(objs []obj, frames int, cam func(int) float64, n int) int {
+	want := 0
+	for _, o := range objs {
+		seen := 0
+		for i := 0; i < frames; i++ {
+			if d := box(o, cam(i), 0.9); d.X2 >= 0 && d.X1 <= 640 {
+				seen++
+			}
+		}
+		if seen >= n {
+			want++
+		}
+	}
+	return want
+}
+
+func TestStaticSceneCountedOnce(t *testing.T) {
+	objs := background(30)
+	cam := func(i int) float64 { return float64(i) * 40 }
+	counted, _ := run(t, frames(objs, 60, cam, always))
+	// Every object that stays in view for at least MinHits frames counts once.
+	if want := seenAtLeast(objs, 60, cam, 3); len(counted) != want || want < 25 {
+		t.Fatalf("counted %d, want %d", len(counted), want)
+	}
+}
+
+func TestOccludedForFiveFramesKeepsItsID(t *testing.T) {
+	objs := background(20)
+	hidden := 7
+	cam := func(i int) float64 { return float64(i) * 20 }
+	fs := frames(objs, 50, cam, func(k, i int) float64 {
+		if k == hidden && i >= 10 && i < 15 {
+			return 0 // behind a leaf for five frames
+		}
+		return 0.9
+	})
+	counted, _ := run(t, fs)
+	if want := seenAtLeast(objs, 50, cam, 3); len(counted) != want {
+		t.Fatalf("counted %d, want %d: the occluded object was counted twice or lost", len(counted), want)
+	}
+	ids := map[uint64]bool{}
+	for _, c := range counted {
+		if ids[c.ID] {
+			t.Fatal("a track counted twice")
+		}
+		ids[c.ID] = true
+	}
+}
+
+func TestFlickerBelowHighThreshold(t *testing.T) {
+	objs := background(20)
+	cam := func(i int) float64 { return float64(i) * 20 }
+	fs := frames(objs, 50, cam, func(k, i int) float64 {
+		if k == 3 && i%2 == 1 {
+			return 0.3 // low score every other frame: the second stage keeps it
+		}
+		return 0.9
+	})
+	counted, _ := run(t, fs)
+	if want := seenAtLeast(objs, 50, cam, 3); len(counted) != want {
+		t.Fatalf("counted %d, want %d", len(counted), want)
+	}
+	for _, c := range counted {
+		if c.Hits < 3 {
+			t.Fatalf("track %d counted after %d hits", c.ID, c.Hits)
+		}
+	}
+}
+
+func TestCrossingObjects(t *testing.T) {
+	// Two fruit swinging past each other (a branch moving) against a static field.
+	objs := background(15)
+	a, b := len(objs), len(objs)+1
+	objs = append(objs, obj{x: 300, y: 150, size: 30}, obj{x: 420, y: 160, size: 30})
+	n := 40
+	var fs []Frame
+	for i := 0; i < n; i++ {
+		cam := float64(i) * 10
+		f := Frame{Seq: uint64(i), RowID: "R1", Width: 640}
+		for k, o := range objs {
+			switch k {
+			case a:
+				o.x += float64(i) * 3
+			case b:
+				o.x -= float64(i) * 3
+			}
+			d := box(o, cam, 0.9)
+			if d.X2 < 0 || d.X1 > 640 {
+				continue
+			}
+			f.Dets = append(f.Dets, d)
+		}
+		fs = append(fs, f)
+	}
+	counted, _ := run(t, fs)
+	want := seenAtLeast(objs[:a], n, func(i int) float64 { return float64(i) * 10 }, 3) + 2
+	if len(counted) != want {
+		t.Fatalf("counted %d, want %d (crossing objects swapped, merged or split)", len(counted), want)
+	}
+}
+
+func TestCameraSpeedUp(t *testing.T) {
+	objs := background(60)
+	cam := func(i int) float64 {
+		if i < 20 {
+			return float64(i) * 15
+		}
+		return 300 + float64(i-20)*45 // three times faster
+	}
+	counted, _ := run(t, frames(objs, 60, cam, always))
+	if want := seenAtLeast(objs, 60, cam, 3); len(counted) != want {
+		t.Fatalf("counted %d, want %d", len(counted), want)
+	}
+}
+
+func TestReplaysAndGaps(t *testing.T) {
+	objs := background(20)
+	cam := func(i int) float64 { return float64(i) * 20 }
+	fs := frames(objs, 40, cam, always)
+	s := &State{}
+	total := 0
+	for i, f := range fs {
+		if i == 17 || i == 18 {
+			continue // dropped frames
+		}
+		c, applied := s.Step(Params{}, f)
+		if !applied {
+			t.Fatalf("frame %d not applied", f.Seq)
+		}
+		total += len(c)
+		if i%5 == 0 { // replay a window, as after a crash
+			for _, old := range fs[max(0, i-3) : i+1] {
+				if c, applied := s.Step(Params{}, old); applied || len(c) > 0 {
+					t.Fatalf("replayed frame %d applied", old.Seq)
+				}
+			}
+		}
+	}
+	if want := seenAtLeast(objs, 40, cam, 3); total != want {
+		t.Fatalf("counted %d, want %d", total, want)
+	}
+}
+
+// Perfect detections from the simulator's truth (units at least 25 % visible,
+// a lower score for the less visible): the count must match the units the
+// camera could see, within 3 %.
+func TestCountsSimulatorTruth(t *testing.T) {
+	sc, err := simulator.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Rows = 1
+	sc.PlantsPerRow = 8
+	sim := simulator.New(sc)
+	defer sim.Close()
+	s := &State{}
+	counted := 0
+	for {
+		f, err := sim.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := f.PositionM
+		fr := Frame{Seq: f.Sequence, RowID: f.RowID, PositionM: &pos, Width: sc.Camera.Width}
+		for _, b := range f.Boxes {
+			if b.Visibility < 0.25 {
+				continue
+			}
+			score := 0.4 + 0.5*b.Visibility
+			fr.Dets = append(fr.Dets, Det{X1: float64(max(0, b.Rect.Min.X)), Y1: float64(b.Rect.Min.Y),
+				X2: float64(min(sc.Camera.Width, b.Rect.Max.X)), Y2: float64(b.Rect.Max.Y), Class: b.ClassID, Score: score})
+		}
+		c, _ := s.Step(Params{}, fr)
+		counted += len(c)
+	}
+	truth := sim.Truth()
+	visible := truth.Totals.VisibleUnits
+	errPct := 100 * float64(counted-visible) / float64(visible)
+	t.Logf("counted %d, visible %d, error %.1f%%, px/m %.0f (true %.0f)", counted, visible, errPct, s.PxPerM, sc.PixelsPerMetre())
+	if errPct > 3 || errPct < -3 {
+		t.Fatalf("count error %.1f%%, want within 3%%", errPct)
+	}
+	if s.PxPerM < 0.9*sc.PixelsPerMetre() || s.PxPerM > 1.1*sc.PixelsPerMetre() {
+		t.Fatalf("pixels per metre %.0f, true %.0f", s.PxPerM, sc.PixelsPerMetre())
+	}
+}
