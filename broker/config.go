@@ -139,7 +139,7 @@ func (c Config) clientOpts() ([]kgo.Opt, error) {
 	if tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
-	pass := os.Getenv(PasswordEnv)
+	pass := password()
 	switch c.SASLMechanism {
 	case "PLAIN":
 		opts = append(opts, kgo.SASL(plain.Auth{User: c.SASLUser, Pass: pass}.AsMechanism()))
@@ -150,3 +150,5 @@ func (c Config) clientOpts() ([]kgo.Opt, error) {
 	}
 	return opts, nil
 }
+
+func password() string { return os.Getenv(PasswordEnv) }

@@ -83,6 +83,8 @@ type Track struct {
 	// PositionM is the object's position along the row, when known.
 	PositionM *float64
 	Frames    int
+	FirstNs   int64 // capture time of the first frame
+	LastNs    int64
 }
 
 func (t *Track) box() Det {
@@ -109,6 +111,7 @@ type State struct {
 // Frame is one frame's input.
 type Frame struct {
 	Seq       uint64
+	CaptureNs int64
 	RowID     string
 	PositionM *float64
 	Width     int
@@ -199,7 +202,8 @@ func (s *State) newTrack(d Det, f Frame) *Track {
 	h := math.Max(d.h(), 4)
 	t := &Track{ID: s.NextID, CX: newKF1(d.cx(), 0.1*h, 0.5*h), CY: newKF1(d.cy(), 0.1*h, 0.5*h),
 		W: newKF1(d.w(), 0.1*h, 0.1*h), H: newKF1(d.h(), 0.1*h, 0.1*h),
-		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Hits: 1, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d, Frames: 1}
+		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Hits: 1, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d, Frames: 1,
+		FirstNs: f.CaptureNs, LastNs: f.CaptureNs}
 	t.PositionM = s.objectPosition(d, f)
 	return t
 }
@@ -255,7 +259,7 @@ func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU f
 		t.Hits++
 		t.Frames++
 		t.Lost = 0
-		t.LastSeq = f.Seq
+		t.LastSeq, t.LastNs = f.Seq, f.CaptureNs
 		t.Votes[d.Class] += d.Score
 		best, bc := -1.0, t.Class
 		for c, v := range t.Votes {

@@ -1,0 +1,81 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+
+	"github.com/cropstream/cropstream/topology"
+)
+
+// gokaLogger sends goka's chatter to slog at debug level.
+type gokaLogger struct{}
+
+func (gokaLogger) Print(v ...any)                 { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
+func (gokaLogger) Println(v ...any)               { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
+func (gokaLogger) Printf(format string, v ...any) { slog.Debug(fmt.Sprintf(format, v...), "lib", "goka") }
+
+// SaramaConfig is the client config goka's sarama clients use: the
+// configured protocol version, record limits matching the topology, new groups
+// starting at the oldest offset, acks from all in-sync replicas, TLS and SASL
+// PLAIN from the connection's config.
+func (c *Conn) SaramaConfig() (*sarama.Config, error) {
+	v, err := c.cfg.SaramaKafkaVersion()
+	if err != nil {
+		return nil, err
+	}
+	sc := goka.DefaultConfig()
+	sc.Version = v
+	sc.ClientID = c.cfg.ClientID
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	sc.Producer.MaxMessageBytes = c.top.MaxRecordBytes()
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	tc, err := c.cfg.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		sc.Net.TLS.Enable, sc.Net.TLS.Config = true, tc
+	}
+	switch c.cfg.SASLMechanism {
+	case "":
+	case "PLAIN":
+		sc.Net.SASL.Enable, sc.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
+		sc.Net.SASL.User, sc.Net.SASL.Password = c.cfg.SASLUser, password()
+	default:
+		return nil, fmt.Errorf("goka stages: SASL %s is not wired for sarama yet (PLAIN is)", c.cfg.SASLMechanism)
+	}
+	return sc, nil
+}
+
+// GokaOptions are the options every goka processor of cropstream takes: the
+// sarama config above for all its clients, state recovered from the table's
+// changelog into memory at start (so a killed process comes back with exactly
+// the committed state), and goka's logs at debug level.
+func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
+	sc, err := c.SaramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	tmc := goka.NewTopicManagerConfig()
+	repl := int(c.top.Config.Replication)
+	if repl < 1 {
+		repl = 1 // topics are created by EnsureTopics; this is goka's fallback
+	}
+	tmc.Table.Replication, tmc.Stream.Replication = repl, repl
+	return []goka.ProcessorOption{
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, tmc)),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithStorageBuilder(storage.MemoryBuilder()),
+		goka.WithLogger(gokaLogger{}),
+		goka.WithClientID(c.cfg.ClientID),
+	}, nil
+}
+
+// Topology is the topology the connection was sized with.
+func (c *Conn) Topology() *topology.Topology { return c.top }

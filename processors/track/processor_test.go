@@ -1,0 +1,179 @@
+package track
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// truthDetections renders a scenario and turns its truth into Detections
+// records, as a perfect detector would.
+func truthDetections(t testing.TB, camera string, seed uint64) []*schema.Detections {
+	sc, err := simulator.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Seed, sc.Rows, sc.PlantsPerRow = seed, 2, 3
+	sc.Camera.Width, sc.Camera.Height = 640, 360
+	sim := simulator.New(sc)
+	defer sim.Close()
+	var out []*schema.Detections
+	for {
+		f, err := sim.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := f.PositionM
+		d := &schema.Detections{FrameId: "f", CameraId: camera, BlockId: sc.Block, RowId: f.RowID, Sequence: f.Sequence,
+			CaptureUnixNs: f.CaptureTime.UnixNano(), PositionM: &pos, Width: 640, Height: 360, ClassNames: simulator.ClassNames}
+		for _, b := range f.Boxes {
+			if b.Visibility < 0.25 {
+				continue
+			}
+			d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(b.ClassID), Score: float32(0.4 + 0.5*b.Visibility),
+				Box: &schema.Box{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: float32(min(640, b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}})
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func expectedIDs(dets []*schema.Detections) []string {
+	var ids []string
+	s := &State{}
+	for _, d := range dets {
+		f := Frame{Seq: d.Sequence, CaptureNs: d.CaptureUnixNs, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
+		for _, x := range d.Detections {
+			b := x.Box
+			f.Dets = append(f.Dets, Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
+		}
+		c, _ := s.Step(Params{}, f)
+		for _, tr := range c {
+			ids = append(ids, object(d, tr).ObjectId)
+		}
+	}
+	return ids
+}
+
+func TestTrackStageSurvivesRestarts(t *testing.T) {
+	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	adm, acl, _ := conn.Admin()
+	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
+		t.Fatal(err)
+	}
+	acl.Close()
+
+	var want []string
+	cl, _ := conn.Client()
+	defer cl.Close()
+	produce := func(recs []*kgo.Record) {
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var batches [][]*kgo.Record
+	for i, cam := range []string{"cam-1", "cam-2"} {
+		dets := truthDetections(t, cam, uint64(100+i))
+		want = append(want, expectedIDs(dets)...)
+		for k, d := range dets {
+			val, err := schema.Encode(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for len(batches) <= k/20 {
+				batches = append(batches, nil)
+			}
+			batches[k/20] = append(batches[k/20], &kgo.Record{Topic: "detections", Key: []byte(cam), Value: val})
+		}
+	}
+	// A malformed record in the middle goes to the dead-letter topic.
+	batches[1] = append(batches[1], &kgo.Record{Topic: "detections", Key: []byte("cam-1"), Value: []byte{0x08, 0x01, 0x12, 0xff}})
+
+	// Feed the stream in batches while the stage is stopped and restarted.
+	seen := map[string]int{}
+	reader, _ := conn.Client(kgo.ConsumeTopics("objects"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer reader.Close()
+	drain := func(wait time.Duration) {
+		for {
+			pctx, cancel := context.WithTimeout(ctx, wait)
+			fs := reader.PollFetches(pctx)
+			cancel()
+			if fs.NumRecords() == 0 {
+				return
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				o, err := schema.DecodeCountedObject(r.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(r.Key) != o.BlockId {
+					t.Fatalf("object keyed %q, want its block %q", r.Key, o.BlockId)
+				}
+				seen[o.ObjectId]++
+			})
+		}
+	}
+	var dead int64
+	for i, b := range batches {
+		produce(b)
+		p := New(Config{}, conn)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- p.Run(rctx) }()
+		// Let it work for a while, then stop it wherever it is.
+		deadline := time.Now().Add(20 * time.Second)
+		for p.Stats.Frames.Load()+p.Stats.Replays.Load()+p.Stats.DeadLetters.Load() < int64(len(b))/2 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if i == len(batches)-1 {
+			for time.Now().Before(deadline) && len(seen) < len(want) {
+				drain(500 * time.Millisecond)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("restart %d: %v", i, err)
+		}
+		dead += p.Stats.DeadLetters.Load()
+	}
+	drain(time.Second)
+	got := make([]string, 0, len(seen))
+	for id := range seen {
+		got = append(got, id)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(got) != len(want) {
+		t.Fatalf("%d distinct objects after %d restarts, want %d", len(got), len(batches), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("object ids differ from an uninterrupted run: %s vs %s", got[i], want[i])
+		}
+	}
+	if dead != 1 {
+		t.Fatalf("%d dead letters, want 1", dead)
+	}
+}
