@@ -14,9 +14,11 @@ import (
 // gokaLogger sends goka's chatter to slog at debug level.
 type gokaLogger struct{}
 
-func (gokaLogger) Print(v ...any)                 { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
-func (gokaLogger) Println(v ...any)               { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
-func (gokaLogger) Printf(format string, v ...any) { slog.Debug(fmt.Sprintf(format, v...), "lib", "goka") }
+func (gokaLogger) Print(v ...any)   { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
+func (gokaLogger) Println(v ...any) { slog.Debug(fmt.Sprint(v...), "lib", "goka") }
+func (gokaLogger) Printf(format string, v ...any) {
+	slog.Debug(fmt.Sprintf(format, v...), "lib", "goka")
+}
 
 // SaramaConfig is the client config goka's sarama clients use: the
 // configured protocol version, record limits matching the topology, new groups
