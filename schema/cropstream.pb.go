@@ -541,8 +541,12 @@ type CountedObject struct {
 	BestScore       float32                `protobuf:"fixed32,15,opt,name=best_score,json=bestScore,proto3" json:"best_score,omitempty"`
 	PositionM       *float64               `protobuf:"fixed64,16,opt,name=position_m,json=positionM,proto3,oneof" json:"position_m,omitempty"`
 	FramesSeen      uint32                 `protobuf:"varint,17,opt,name=frames_seen,json=framesSeen,proto3" json:"frames_seen,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// A control record instead of an object when set: "close-window" asks the
+	// aggregate stage to close the block's current window and emit its final
+	// yield estimate (on demand, or when a pass over the block has ended).
+	Control       string `protobuf:"bytes,18,opt,name=control,proto3" json:"control,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CountedObject) Reset() {
@@ -692,6 +696,13 @@ func (x *CountedObject) GetFramesSeen() uint32 {
 		return x.FramesSeen
 	}
 	return 0
+}
+
+func (x *CountedObject) GetControl() string {
+	if x != nil {
+		return x.Control
+	}
+	return ""
 }
 
 // YieldEstimate is the estimated yield of a block over a window.
@@ -1033,7 +1044,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"detections\x18\x0e \x03(\v2\x18.cropstream.v1.DetectionR\n" +
 	"detections\x12(\n" +
 	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNsB\r\n" +
-	"\v_position_m\"\xd8\x04\n" +
+	"\v_position_m\"\xf2\x04\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +
@@ -1056,7 +1067,8 @@ const file_cropstream_proto_rawDesc = "" +
 	"\n" +
 	"position_m\x18\x10 \x01(\x01H\x00R\tpositionM\x88\x01\x01\x12\x1f\n" +
 	"\vframes_seen\x18\x11 \x01(\rR\n" +
-	"framesSeenB\r\n" +
+	"framesSeen\x12\x18\n" +
+	"\acontrol\x18\x12 \x01(\tR\acontrolB\r\n" +
 	"\v_position_m\"\xb9\x04\n" +
 	"\rYieldEstimate\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1f\n" +

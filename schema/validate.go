@@ -29,7 +29,16 @@ func (d *Detections) validate() error {
 	return nil
 }
 
+// ControlCloseWindow is the CountedObject control that closes a window.
+const ControlCloseWindow = "close-window"
+
 func (o *CountedObject) validate() error {
+	if o.GetControl() != "" {
+		if o.GetControl() != ControlCloseWindow || o.GetBlockId() == "" {
+			return fmt.Errorf("%w: control %q for block %q", ErrInvalid, o.GetControl(), o.GetBlockId())
+		}
+		return nil
+	}
 	if o.GetObjectId() == "" || o.GetBlockId() == "" {
 		return fmt.Errorf("%w: counted object without object_id or block_id", ErrInvalid)
 	}
