@@ -14,6 +14,9 @@ import (
 type Scenario struct {
 	sim  *simulator.Simulator
 	info SourceInfo
+	// OnFrame, when set, sees every delivered frame and its truth (evaluation
+	// keeps the truth this way).
+	OnFrame func(*simulator.Frame)
 }
 
 // OpenScenario starts rendering sc.
@@ -39,6 +42,9 @@ func (s *Scenario) Next(ctx context.Context) (Captured, error) {
 	}
 	if err != nil {
 		return Captured{}, err
+	}
+	if s.OnFrame != nil {
+		s.OnFrame(f)
 	}
 	seq, pos := f.Sequence, f.PositionM
 	return Captured{Image: f.Image, Width: f.Image.Cols(), Height: f.Image.Rows(), Sequence: &seq,

@@ -15,11 +15,12 @@ import (
 	"github.com/cropstream/cropstream/simulator"
 )
 
-func newEvalCmd() *cobra.Command {
+func newEvalCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Score cropstream against the simulator's ground truth",
+		Short: "Score the whole pipeline (or, with `eval detect`, the detector) against the simulator's truth",
 	}
+	newEvalPipeline(g, cmd)
 	cmd.AddCommand(newEvalDetectCmd())
 	return cmd
 }
@@ -117,7 +118,7 @@ at --conf.`,
 				if err != nil {
 					return err
 				}
-				img, err := gocv.IMDecode(buf.GetBytes(), gocv.IMReadColor)
+				img, r, err := inference.DecodeForInput(buf.GetBytes(), W, H, info.Width, info.Height)
 				buf.Close()
 				if err != nil {
 					return err
@@ -127,6 +128,7 @@ at --conf.`,
 				if err != nil {
 					return err
 				}
+				lb = lb.Scaled(r)
 				var gts []evaluation.GT
 				for _, b := range f.Boxes {
 					d := inference.Detection{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(max(0, b.Rect.Min.Y)),

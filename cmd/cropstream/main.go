@@ -79,7 +79,7 @@ func newRoot() *cobra.Command {
 		newLagCmd(g),
 		newSimCmd(),
 		newRunCmd(g),
-		newEvalCmd(),
+		newEvalCmd(g),
 	)
 	return root
 }

@@ -143,14 +143,15 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input []float32, p
 	byRec := make([]*job, len(recs))
 	for i, r := range recs {
 		f, err := schema.DecodeFrame(r.Value)
+		var w, h int
 		if err == nil {
-			err = checkHeader(f, p.cfg.MaxPixels)
+			w, h, err = checkHeader(f, p.cfg.MaxPixels)
 		}
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
 			continue
 		}
-		j := &job{frame: f, slot: len(jobs)}
+		j := &job{frame: f, slot: len(jobs), w: w, h: h}
 		jobs = append(jobs, j)
 		byRec[i] = j
 	}

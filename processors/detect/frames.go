@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
 )
@@ -20,16 +18,16 @@ var ErrBadFrame = errors.New("bad frame")
 // checkHeader reads only the JPEG header: a corrupt header, or one that
 // declares an absurd size (a decompression bomb), is refused before OpenCV
 // allocates anything for it.
-func checkHeader(f *schema.Frame, maxPixels int) error {
+func checkHeader(f *schema.Frame, maxPixels int) (w, h int, err error) {
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.Image))
 	if err != nil {
-		return fmt.Errorf("%w: frame %s: corrupt JPEG header: %v", ErrBadFrame, f.FrameId, err)
+		return 0, 0, fmt.Errorf("%w: frame %s: corrupt JPEG header: %v", ErrBadFrame, f.FrameId, err)
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > schema.MaxFrameSide || cfg.Height > schema.MaxFrameSide || cfg.Width*cfg.Height > maxPixels {
-		return fmt.Errorf("%w: frame %s: JPEG header declares %dx%d, over the limit of %d pixels (%d per side): refused before decoding",
+		return 0, 0, fmt.Errorf("%w: frame %s: JPEG header declares %dx%d, over the limit of %d pixels (%d per side): refused before decoding",
 			ErrBadFrame, f.FrameId, cfg.Width, cfg.Height, maxPixels, schema.MaxFrameSide)
 	}
-	return nil
+	return cfg.Width, cfg.Height, nil
 }
 
 // job is one frame through decode and letterbox.
@@ -37,18 +35,19 @@ type job struct {
 	frame *schema.Frame
 	slot  int // index of its image in the batch input
 	lb    inference.Letterbox
-	w, h  int
+	w, h  int // from the JPEG header
 	err   error
 	took  time.Duration
 }
 
 // decoder owns the worker pool's preprocessors; each worker uses its own.
 type decoder struct {
-	pre []*inference.Preprocessor
+	pre      []*inference.Preprocessor
+	inW, inH int
 }
 
 func newDecoder(workers, w, h int) *decoder {
-	d := &decoder{}
+	d := &decoder{inW: w, inH: h}
 	for i := 0; i < workers; i++ {
 		d.pre = append(d.pre, inference.NewPreprocessor(w, h))
 	}
@@ -66,7 +65,7 @@ func (d *decoder) run(jobs []*job, input []float32, per int) {
 			defer wg.Done()
 			for j := range next {
 				start := time.Now()
-				j.err = decodeInto(p, j, input[j.slot*per:(j.slot+1)*per])
+				j.err = d.decodeInto(p, j, input[j.slot*per:(j.slot+1)*per])
 				j.took = time.Since(start)
 			}
 		}(p)
@@ -78,21 +77,17 @@ func (d *decoder) run(jobs []*job, input []float32, per int) {
 	wg.Wait()
 }
 
-func decodeInto(p *inference.Preprocessor, j *job, dst []float32) error {
-	m, err := gocv.IMDecode(j.frame.Image, gocv.IMReadColor)
-	if err != nil || m.Empty() {
-		if err == nil {
-			m.Close()
-		}
+func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst []float32) error {
+	m, r, err := inference.DecodeForInput(j.frame.Image, j.w, j.h, d.inW, d.inH)
+	if err != nil {
 		return fmt.Errorf("%w: frame %s: JPEG does not decode", ErrBadFrame, j.frame.FrameId)
 	}
 	defer m.Close()
-	j.w, j.h = m.Cols(), m.Rows()
 	lb, err := p.Into(m, dst)
 	if err != nil {
 		return fmt.Errorf("frame %s: %w", j.frame.FrameId, err)
 	}
-	j.lb = lb
+	j.lb = lb.Scaled(r)
 	return nil
 }
 

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/evaluation"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/processors/aggregate"
+	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// rowReport is one row of the eval report.
+type rowReport struct {
+	RowID         string  `json:"row_id"`
+	TrueCount     int     `json:"true_count"`
+	Counted       int     `json:"counted"`
+	CountErrorPct float64 `json:"count_error_pct"`
+	YieldTrueKg   float64 `json:"yield_true_kg"`
+	YieldEstKg    float64 `json:"yield_est_kg"`
+}
+
+// evalReport is what `cropstream eval` prints; the top-level keys are the
+// ones issue #5 names.
+type evalReport struct {
+	Scenario      string                `json:"scenario"`
+	Seed          uint64                `json:"seed"`
+	Block         string                `json:"block"`
+	Frames        int                   `json:"frames"`
+	TrueCount     int                   `json:"true_count"`
+	Counted       int                   `json:"counted"`
+	CountErrorPct float64               `json:"count_error_pct"`
+	YieldTrueKg   float64               `json:"yield_true_kg"`
+	YieldEstKg    float64               `json:"yield_est_kg"`
+	YieldLowKg    float64               `json:"yield_est_low_kg"`
+	YieldHighKg   float64               `json:"yield_est_high_kg"`
+	YieldErrorPct float64               `json:"yield_error_pct"`
+	Visibility    float64               `json:"visibility_factor"`
+	SamplePlants  []string              `json:"sample_plants"`
+	MOTA          float64               `json:"mota"`
+	IDF1          float64               `json:"idf1"`
+	MOT           evaluation.MOTResult  `json:"mot"`
+	Rows          []rowReport           `json:"rows"`
+	DeadLetters   int64                 `json:"dead_letters"`
+	ElapsedS      float64               `json:"elapsed_s"`
+	Stages        map[string]stageStats `json:"stages"`
+}
+
+type stageStats struct {
+	Records int64   `json:"records"`
+	PerS    float64 `json:"per_s"`
+}
+
+func pct(got, want float64) float64 {
+	if want == 0 {
+		return 0
+	}
+	return 100 * (got - want) / want
+}
+
+// samplePlants picks n plants spread evenly over the block and writes what a
+// grower would: every unit on the plant and their mean mass.
+func samplePlants(l *simulator.Layout, n int) []crops.HandCount {
+	var all []simulator.Plant
+	for _, row := range l.Plants {
+		all = append(all, row...)
+	}
+	var out []crops.HandCount
+	for i := 0; i < n && i < len(all); i++ {
+		pl := all[(2*i+1)*len(all)/(2*n)]
+		var mass float64
+		for _, ui := range pl.Units {
+			mass += l.Units[ui].MassG
+		}
+		h := crops.HandCount{PlantID: pl.ID, Count: len(pl.Units)}
+		if len(pl.Units) > 0 {
+			h.MeanMassG = mass / float64(len(pl.Units))
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func newEvalPipeline(g *globals, parent *cobra.Command) {
+	var (
+		mf       modelFlags
+		scenario string
+		hand     string
+		samples  int
+		asJSON   bool
+		motDir   string
+		timeout  time.Duration
+	)
+	parent.Long = `Run the whole pipeline on a simulated field and score it against the truth:
+simulator -> ingest -> embedded Kafka -> detect -> track -> aggregate.
+
+Reports per row and for the block: units visible from the camera (the truth
+for counting), units counted, count error, true yield, estimated yield with
+its 95 % interval, yield error; and tracking metrics (MOTA, IDF1) against the
+simulator's MOT ground truth. Yield is calibrated on hand counts: a CSV
+(--hand-counts plant_id,count[,mean_mass_g]) or, by default, --samples plants
+counted and weighed from the truth, as a grower would.
+
+Runs on a fresh embedded broker in a temporary directory unless --brokers is
+given.`
+	parent.Args = cobra.NoArgs
+	parent.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		start := time.Now()
+		sc, err := simulator.Load(scenario)
+		if err != nil {
+			return err
+		}
+		prof, err := crops.Load(sc.Crop)
+		if err != nil {
+			return err
+		}
+		kcfg := g.kafka
+		if kcfg.Embedded() {
+			dir, err := os.MkdirTemp("", "cropstream-eval-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			kcfg.DataDir, kcfg.Port = dir, 0
+		}
+		top, err := g.topology()
+		if err != nil {
+			return err
+		}
+		conn, err := broker.Open(ctx, kcfg, top)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if err := ensureTopics(ctx, conn, top); err != nil {
+			return err
+		}
+		eng, err := mf.engine(0.1)
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+
+		src := ingest.OpenScenario(sc)
+		defer src.Close()
+		var handCounts []crops.HandCount
+		if hand != "" {
+			f, err := os.Open(hand)
+			if err != nil {
+				return err
+			}
+			handCounts, err = crops.ReadHandCounts(f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		} else {
+			handCounts = samplePlants(src.Simulator().Layout(), samples)
+		}
+		truthBoxes := map[uint64][]simulator.Box{}
+		src.OnFrame = func(f *simulator.Frame) { truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...) }
+
+		pl, err := pipeline.New(pipeline.Config{
+			Detect: detect.Config{Detector: eng},
+			Aggregate: aggregate.Config{Blocks: map[string]aggregate.Block{sc.Block: {
+				Profile: prof, PlantSpacingM: sc.PlantSpacingM, Plants: sc.PlantsPerRow, HandCounts: handCounts}}},
+		}, conn)
+		if err != nil {
+			return err
+		}
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		perr := make(chan error, 1)
+		go func() { perr <- pl.Run(pctx) }()
+
+		client, err := conn.Client()
+		if err != nil {
+			return err
+		}
+		var icfg ingest.Config
+		scenarioDefaults(&icfg, sc, func(string) bool { return false })
+		in, err := ingest.New(icfg, client, top)
+		if err != nil {
+			client.Close()
+			return err
+		}
+		st, err := in.Run(ctx, src)
+		client.Close()
+		if err != nil {
+			return err
+		}
+		wctx, wcancel := context.WithTimeout(ctx, timeout)
+		defer wcancel()
+		drained := make(chan error, 1)
+		go func() { drained <- pipeline.WaitDrained(wctx, conn, 500*time.Millisecond) }()
+		select {
+		case err := <-perr:
+			return fmt.Errorf("pipeline stopped: %v", err)
+		case err := <-drained:
+			if err != nil {
+				return fmt.Errorf("pipeline did not drain within %s: %w", timeout, err)
+			}
+		}
+		if err := pipeline.CloseWindows(ctx, conn, map[string]string{sc.Block: sc.Field}); err != nil {
+			return err
+		}
+		var est *schema.YieldEstimate
+		for est == nil {
+			recs, err := pipeline.ReadAll(wctx, conn, topology.Yield, 500*time.Millisecond)
+			if err != nil {
+				return fmt.Errorf("waiting for the yield estimate: %w", err)
+			}
+			for _, r := range recs {
+				if y, err := schema.DecodeYieldEstimate(r.Value); err == nil && y.BlockId == sc.Block && y.Final {
+					est = y
+				}
+			}
+		}
+		stop()
+		if err := <-perr; err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		elapsed := time.Since(start)
+
+		rep := evalReport{Scenario: sc.Name, Seed: sc.Seed, Block: sc.Block, Frames: st.Frames, ElapsedS: elapsed.Seconds(),
+			Counted: int(est.UnitsCounted), YieldEstKg: est.YieldKg, YieldLowKg: est.YieldKgLow, YieldHighKg: est.YieldKgHigh,
+			Visibility: est.VisibilityFactor, Stages: map[string]stageStats{}}
+		for _, h := range handCounts {
+			rep.SamplePlants = append(rep.SamplePlants, h.PlantID)
+		}
+		rep.Stages["ingest"] = stageStats{int64(st.Frames), float64(st.Frames) / st.Elapsed.Seconds()}
+		rep.Stages["detect"] = stageStats{pl.Detect.Stats.Frames.Load(), float64(pl.Detect.Stats.Frames.Load()) / elapsed.Seconds()}
+		rep.Stages["track"] = stageStats{pl.Track.Stats.Frames.Load(), float64(pl.Track.Stats.Frames.Load()) / elapsed.Seconds()}
+		rep.Stages["aggregate"] = stageStats{pl.Aggregate.Stats.Objects.Load(), float64(pl.Aggregate.Stats.Objects.Load()) / elapsed.Seconds()}
+		rep.DeadLetters = pl.Detect.Stats.DeadLetters.Load() + pl.Track.Stats.DeadLetters.Load() + pl.Aggregate.Stats.DeadLetters.Load()
+
+		truth := src.Simulator().Truth()
+		rep.TrueCount, rep.YieldTrueKg = truth.Totals.VisibleUnits, truth.Totals.YieldKg
+		rep.CountErrorPct = pct(float64(rep.Counted), float64(rep.TrueCount))
+		rep.YieldErrorPct = pct(rep.YieldEstKg, rep.YieldTrueKg)
+
+		// Counted per row, from the objects the pipeline emitted.
+		objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, 500*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		perRow := map[string]map[string]bool{}
+		for _, r := range objs {
+			o, err := schema.DecodeCountedObject(r.Value)
+			if err != nil || o.Control != "" {
+				continue
+			}
+			if perRow[o.RowId] == nil {
+				perRow[o.RowId] = map[string]bool{}
+			}
+			perRow[o.RowId][o.ObjectId] = true
+		}
+		itemKg := 0.0
+		if est.UnitsEstimated > 0 {
+			itemKg = est.YieldKg / est.UnitsEstimated
+		}
+		for _, r := range truth.Rows {
+			c := len(perRow[r.RowID])
+			rep.Rows = append(rep.Rows, rowReport{RowID: r.RowID, TrueCount: r.VisibleUnits, Counted: c,
+				CountErrorPct: pct(float64(c), float64(r.VisibleUnits)), YieldTrueKg: r.YieldKg,
+				YieldEstKg: float64(c) / math.Max(est.VisibilityFactor, 1e-9) * itemKg})
+		}
+
+		// Tracking metrics: the tracker replayed on the detections the
+		// pipeline produced (the same code and parameters as the track stage).
+		dets, err := pipeline.ReadAll(ctx, conn, topology.Detections, 500*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		mot, err := scoreTracking(dets, truthBoxes, motDir)
+		if err != nil {
+			return err
+		}
+		rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
+
+		out := cmd.OutOrStdout()
+		if asJSON {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		fmt.Fprintf(out, "scenario %s (seed %d, block %s): %d frames in %.1f s\n\n", rep.Scenario, rep.Seed, rep.Block, rep.Frames, rep.ElapsedS)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "ROW\tVISIBLE UNITS\tCOUNTED\tCOUNT ERR %\tTRUE KG\tEST. KG\t")
+		for _, r := range rep.Rows {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", r.RowID, r.TrueCount, r.Counted, r.CountErrorPct, r.YieldTrueKg, r.YieldEstKg)
+		}
+		fmt.Fprintf(tw, "block %s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", rep.Block, rep.TrueCount, rep.Counted, rep.CountErrorPct, rep.YieldTrueKg, rep.YieldEstKg)
+		tw.Flush()
+		fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
+			rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
+		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, mot.FN, mot.FP, mot.IDSW)
+		return nil
+	}
+	f := parent.Flags()
+	mf.register(f)
+	f.StringVar(&scenario, "scenario", "default", "scenario YAML file or builtin name")
+	f.StringVar(&hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
+	f.IntVar(&samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&motDir, "mot-dir", "", "also write det.txt, tracks.txt and gt.txt (MOTChallenge) here")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
+}
+
+// scoreTracking replays the tracker on the pipeline's detections and scores
+// it against the truth; with dir set it writes MOTChallenge files.
+func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string) (evaluation.MOTResult, error) {
+	var ds []*schema.Detections
+	for _, r := range recs {
+		d, err := schema.DecodeDetections(r.Value)
+		if err != nil {
+			continue
+		}
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Sequence < ds[j].Sequence })
+	var detTxt, trkTxt, gtTxt []byte
+	ev := evaluation.NewMOTEval()
+	st := &track.State{}
+	for i, d := range ds {
+		frame := i + 1
+		f := track.Frame{Seq: d.Sequence, CaptureNs: d.CaptureUnixNs, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
+		for _, x := range d.Detections {
+			b := x.Box
+			f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
+			detTxt = fmt.Appendf(detTxt, "%d,-1,%.1f,%.1f,%.1f,%.1f,%.3f,%d,-1,-1\n", frame, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, x.Score, x.ClassId+1)
+		}
+		st.Step(track.Params{}, f)
+		var hyps []evaluation.MOTBox
+		for _, t := range st.Active() {
+			b := t.Box()
+			hyps = append(hyps, evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}})
+			trkTxt = fmt.Appendf(trkTxt, "%d,%d,%.1f,%.1f,%.1f,%.1f,1,%d,-1,-1\n", frame, t.ID, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, t.Class+1)
+		}
+		var gts []evaluation.MOTBox
+		W := float32(d.Width)
+		for _, b := range truth[d.Sequence] {
+			box := inference.Detection{X1: max(0, float32(b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: min(W, float32(b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}
+			gts = append(gts, evaluation.MOTBox{ID: b.UnitID, Box: box, Ignore: b.Visibility < simulator.VisibleThreshold})
+			gtTxt = fmt.Appendf(gtTxt, "%d,%d,%d,%d,%d,%d,1,%d,%.3f\n", frame, b.UnitID, b.Rect.Min.X, b.Rect.Min.Y, b.Rect.Dx(), b.Rect.Dy(), b.ClassID+1, b.Visibility)
+		}
+		ev.Add(gts, hyps)
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return evaluation.MOTResult{}, err
+		}
+		for name, b := range map[string][]byte{"det.txt": detTxt, "tracks.txt": trkTxt, "gt.txt": gtTxt} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				return evaluation.MOTResult{}, err
+			}
+		}
+	}
+	return ev.Result(), nil
+}

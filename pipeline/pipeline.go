@@ -1,0 +1,196 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/processors/aggregate"
+	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Stage names, as --stages takes them.
+const (
+	StageDetect    = "detect"
+	StageTrack     = "track"
+	StageAggregate = "aggregate"
+)
+
+// AllStages in flow order.
+var AllStages = []string{StageDetect, StageTrack, StageAggregate}
+
+// Config says which stages run and how each is configured.
+type Config struct {
+	// Stages to run; default all.
+	Stages    []string
+	Detect    detect.Config
+	Track     track.Config
+	Aggregate aggregate.Config
+}
+
+// Pipeline is the stages of one process.
+type Pipeline struct {
+	conn      *broker.Conn
+	stages    []string
+	Detect    *detect.Processor
+	Track     *track.Processor
+	Aggregate *aggregate.Processor
+}
+
+// New builds the configured stages.
+func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
+	if len(cfg.Stages) == 0 {
+		cfg.Stages = AllStages
+	}
+	p := &Pipeline{conn: conn, stages: cfg.Stages}
+	for _, s := range cfg.Stages {
+		var err error
+		switch s {
+		case StageDetect:
+			p.Detect, err = detect.New(cfg.Detect, conn, conn.Topology())
+		case StageTrack:
+			p.Track = track.New(cfg.Track, conn)
+		case StageAggregate:
+			p.Aggregate, err = aggregate.New(cfg.Aggregate, conn)
+		default:
+			err = fmt.Errorf("unknown stage %q, want %s", s, strings.Join(AllStages, ", "))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Run runs every stage until ctx is cancelled or one fails (which stops the
+// others). Each stage commits only what it has finished, so stopping at any
+// point loses nothing.
+func (p *Pipeline) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	if p.Detect != nil {
+		g.Go(func() error { return p.Detect.Run(ctx) })
+	}
+	if p.Track != nil {
+		g.Go(func() error { return p.Track.Run(ctx) })
+	}
+	if p.Aggregate != nil {
+		g.Go(func() error { return p.Aggregate.Run(ctx) })
+	}
+	return g.Wait()
+}
+
+// inputs of each stage's group, in flow order.
+var groupInputs = []struct {
+	group topology.Group
+	topic topology.Topic
+}{
+	{topology.Detect, topology.Frames},
+	{topology.Track, topology.Detections},
+	{topology.Aggregate, topology.Objects},
+}
+
+// WaitDrained returns once every stage group has committed its input up to
+// the end, twice in a row a poll apart (goka commits about once a second).
+func WaitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration) error {
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	clean := 0
+	for clean < 2 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+		ok := true
+		for _, gi := range groupInputs {
+			ends, err := adm.ListEndOffsets(ctx, string(gi.topic))
+			if err != nil {
+				return fmt.Errorf("drain: end offsets of %s: %w", gi.topic, err)
+			}
+			commits, err := adm.FetchOffsets(ctx, string(gi.group))
+			if err != nil {
+				return fmt.Errorf("drain: offsets of %s: %w", gi.group, err)
+			}
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Offset == 0 {
+					return
+				}
+				c, found := commits.Lookup(o.Topic, o.Partition)
+				if !found || c.At < o.Offset {
+					ok = false
+				}
+			})
+		}
+		if ok {
+			clean++
+		} else {
+			clean = 0
+		}
+	}
+	return nil
+}
+
+// CloseWindows asks the aggregate stage to close each block's window and emit
+// its final yield estimate.
+func CloseWindows(ctx context.Context, conn *broker.Conn, blocks map[string]string) error {
+	cl, err := conn.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for block, field := range blocks {
+		val, err := schema.Encode(&schema.CountedObject{BlockId: block, FieldId: field, Control: schema.ControlCloseWindow})
+		if err != nil {
+			return err
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val}).FirstErr(); err != nil {
+			return fmt.Errorf("close window of block %s: %w", block, err)
+		}
+	}
+	return nil
+}
+
+// ReadAll reads every record of topic from the start, stopping after idle
+// with nothing new.
+func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle time.Duration) ([]*kgo.Record, error) {
+	cl, err := conn.Client(kgo.ConsumeTopics(string(topic)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for {
+		pctx, cancel := context.WithTimeout(ctx, idle)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		var ferr error
+		fs.EachError(func(_ string, _ int32, e error) {
+			if !errors.Is(e, context.DeadlineExceeded) && !errors.Is(e, context.Canceled) {
+				ferr = e
+			}
+		})
+		if ferr != nil {
+			return nil, ferr
+		}
+		if fs.NumRecords() == 0 {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return out, nil
+		}
+		out = append(out, fs.Records()...)
+	}
+}
