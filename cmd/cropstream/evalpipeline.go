@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,15 +101,33 @@ func samplePlants(l *simulator.Layout, n int) []crops.HandCount {
 	return out
 }
 
+// scenarioOpts configure a run of the pipeline on a simulated field.
+type scenarioOpts struct {
+	mf       modelFlags
+	scenario string
+	hand     string
+	samples  int
+	motDir   string
+	timeout  time.Duration
+	stages   []string
+	// fresh runs on a new embedded broker in a temporary directory.
+	fresh    bool
+	progress bool
+}
+
+func (o *scenarioOpts) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.mf.register(f)
+	f.StringVar(&o.scenario, "scenario", "default", "scenario YAML file or builtin name")
+	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
+	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
+}
+
 func newEvalPipeline(g *globals, parent *cobra.Command) {
 	var (
-		mf       modelFlags
-		scenario string
-		hand     string
-		samples  int
-		asJSON   bool
-		motDir   string
-		timeout  time.Duration
+		o      scenarioOpts
+		asJSON bool
 	)
 	parent.Long = `Run the whole pipeline on a simulated field and score it against the truth:
 simulator -> ingest -> embedded Kafka -> detect -> track -> aggregate.
@@ -124,207 +143,234 @@ Runs on a fresh embedded broker in a temporary directory unless --brokers is
 given.`
 	parent.Args = cobra.NoArgs
 	parent.RunE = func(cmd *cobra.Command, _ []string) error {
-		ctx := cmd.Context()
-		start := time.Now()
-		sc, err := simulator.Load(scenario)
+		o.fresh = g.kafka.Embedded()
+		rep, err := runScenario(cmd.Context(), g, o)
 		if err != nil {
 			return err
 		}
-		prof, err := crops.Load(sc.Crop)
-		if err != nil {
-			return err
-		}
-		kcfg := g.kafka
-		if kcfg.Embedded() {
-			dir, err := os.MkdirTemp("", "cropstream-eval-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			kcfg.DataDir, kcfg.Port = dir, 0
-		}
-		top, err := g.topology()
-		if err != nil {
-			return err
-		}
-		conn, err := broker.Open(ctx, kcfg, top)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if err := ensureTopics(ctx, conn, top); err != nil {
-			return err
-		}
-		eng, err := mf.engine(0.1)
-		if err != nil {
-			return err
-		}
-		defer eng.Close()
-
-		src := ingest.OpenScenario(sc)
-		defer src.Close()
-		var handCounts []crops.HandCount
-		if hand != "" {
-			f, err := os.Open(hand)
-			if err != nil {
-				return err
-			}
-			handCounts, err = crops.ReadHandCounts(f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-		} else {
-			handCounts = samplePlants(src.Simulator().Layout(), samples)
-		}
-		truthBoxes := map[uint64][]simulator.Box{}
-		src.OnFrame = func(f *simulator.Frame) { truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...) }
-
-		pl, err := pipeline.New(pipeline.Config{
-			Detect: detect.Config{Detector: eng},
-			Aggregate: aggregate.Config{Blocks: map[string]aggregate.Block{sc.Block: {
-				Profile: prof, PlantSpacingM: sc.PlantSpacingM, Plants: sc.PlantsPerRow, HandCounts: handCounts}}},
-		}, conn)
-		if err != nil {
-			return err
-		}
-		pctx, stop := context.WithCancel(ctx)
-		defer stop()
-		perr := make(chan error, 1)
-		go func() { perr <- pl.Run(pctx) }()
-
-		client, err := conn.Client()
-		if err != nil {
-			return err
-		}
-		var icfg ingest.Config
-		scenarioDefaults(&icfg, sc, func(string) bool { return false })
-		in, err := ingest.New(icfg, client, top)
-		if err != nil {
-			client.Close()
-			return err
-		}
-		st, err := in.Run(ctx, src)
-		client.Close()
-		if err != nil {
-			return err
-		}
-		wctx, wcancel := context.WithTimeout(ctx, timeout)
-		defer wcancel()
-		drained := make(chan error, 1)
-		go func() { drained <- pipeline.WaitDrained(wctx, conn, 500*time.Millisecond) }()
-		select {
-		case err := <-perr:
-			return fmt.Errorf("pipeline stopped: %v", err)
-		case err := <-drained:
-			if err != nil {
-				return fmt.Errorf("pipeline did not drain within %s: %w", timeout, err)
-			}
-		}
-		if err := pipeline.CloseWindows(ctx, conn, map[string]string{sc.Block: sc.Field}); err != nil {
-			return err
-		}
-		var est *schema.YieldEstimate
-		for est == nil {
-			recs, err := pipeline.ReadAll(wctx, conn, topology.Yield, 500*time.Millisecond)
-			if err != nil {
-				return fmt.Errorf("waiting for the yield estimate: %w", err)
-			}
-			for _, r := range recs {
-				if y, err := schema.DecodeYieldEstimate(r.Value); err == nil && y.BlockId == sc.Block && y.Final {
-					est = y
-				}
-			}
-		}
-		stop()
-		if err := <-perr; err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		elapsed := time.Since(start)
-
-		rep := evalReport{Scenario: sc.Name, Seed: sc.Seed, Block: sc.Block, Frames: st.Frames, ElapsedS: elapsed.Seconds(),
-			Counted: int(est.UnitsCounted), YieldEstKg: est.YieldKg, YieldLowKg: est.YieldKgLow, YieldHighKg: est.YieldKgHigh,
-			Visibility: est.VisibilityFactor, Stages: map[string]stageStats{}}
-		for _, h := range handCounts {
-			rep.SamplePlants = append(rep.SamplePlants, h.PlantID)
-		}
-		rep.Stages["ingest"] = stageStats{int64(st.Frames), float64(st.Frames) / st.Elapsed.Seconds()}
-		rep.Stages["detect"] = stageStats{pl.Detect.Stats.Frames.Load(), float64(pl.Detect.Stats.Frames.Load()) / elapsed.Seconds()}
-		rep.Stages["track"] = stageStats{pl.Track.Stats.Frames.Load(), float64(pl.Track.Stats.Frames.Load()) / elapsed.Seconds()}
-		rep.Stages["aggregate"] = stageStats{pl.Aggregate.Stats.Objects.Load(), float64(pl.Aggregate.Stats.Objects.Load()) / elapsed.Seconds()}
-		rep.DeadLetters = pl.Detect.Stats.DeadLetters.Load() + pl.Track.Stats.DeadLetters.Load() + pl.Aggregate.Stats.DeadLetters.Load()
-
-		truth := src.Simulator().Truth()
-		rep.TrueCount, rep.YieldTrueKg = truth.Totals.VisibleUnits, truth.Totals.YieldKg
-		rep.CountErrorPct = pct(float64(rep.Counted), float64(rep.TrueCount))
-		rep.YieldErrorPct = pct(rep.YieldEstKg, rep.YieldTrueKg)
-
-		// Counted per row, from the objects the pipeline emitted.
-		objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, 500*time.Millisecond)
-		if err != nil {
-			return err
-		}
-		perRow := map[string]map[string]bool{}
-		for _, r := range objs {
-			o, err := schema.DecodeCountedObject(r.Value)
-			if err != nil || o.Control != "" {
-				continue
-			}
-			if perRow[o.RowId] == nil {
-				perRow[o.RowId] = map[string]bool{}
-			}
-			perRow[o.RowId][o.ObjectId] = true
-		}
-		itemKg := 0.0
-		if est.UnitsEstimated > 0 {
-			itemKg = est.YieldKg / est.UnitsEstimated
-		}
-		for _, r := range truth.Rows {
-			c := len(perRow[r.RowID])
-			rep.Rows = append(rep.Rows, rowReport{RowID: r.RowID, TrueCount: r.VisibleUnits, Counted: c,
-				CountErrorPct: pct(float64(c), float64(r.VisibleUnits)), YieldTrueKg: r.YieldKg,
-				YieldEstKg: float64(c) / math.Max(est.VisibilityFactor, 1e-9) * itemKg})
-		}
-
-		// Tracking metrics: the tracker replayed on the detections the
-		// pipeline produced (the same code and parameters as the track stage).
-		dets, err := pipeline.ReadAll(ctx, conn, topology.Detections, 500*time.Millisecond)
-		if err != nil {
-			return err
-		}
-		mot, err := scoreTracking(dets, truthBoxes, motDir)
-		if err != nil {
-			return err
-		}
-		rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
-
 		out := cmd.OutOrStdout()
 		if asJSON {
 			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		}
-		fmt.Fprintf(out, "scenario %s (seed %d, block %s): %d frames in %.1f s\n\n", rep.Scenario, rep.Seed, rep.Block, rep.Frames, rep.ElapsedS)
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "ROW\tVISIBLE UNITS\tCOUNTED\tCOUNT ERR %\tTRUE KG\tEST. KG\t")
-		for _, r := range rep.Rows {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", r.RowID, r.TrueCount, r.Counted, r.CountErrorPct, r.YieldTrueKg, r.YieldEstKg)
-		}
-		fmt.Fprintf(tw, "block %s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", rep.Block, rep.TrueCount, rep.Counted, rep.CountErrorPct, rep.YieldTrueKg, rep.YieldEstKg)
-		tw.Flush()
-		fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
-			rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
-		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, mot.FN, mot.FP, mot.IDSW)
+		printReport(out, rep)
+		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
 		return nil
 	}
-	f := parent.Flags()
-	mf.register(f)
-	f.StringVar(&scenario, "scenario", "default", "scenario YAML file or builtin name")
-	f.StringVar(&hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
-	f.IntVar(&samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
-	f.StringVar(&motDir, "mot-dir", "", "also write det.txt, tracks.txt and gt.txt (MOTChallenge) here")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
+	o.register(parent)
+	parent.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	parent.Flags().StringVar(&o.motDir, "mot-dir", "", "also write det.txt, tracks.txt and gt.txt (MOTChallenge) here")
+}
+
+// runScenario runs ingest of a simulated field and the pipeline's stages,
+// waits until everything is drained, closes the block's window and scores
+// the result against the truth.
+func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, error) {
+	scenario, hand, samples, motDir, timeout, mf := o.scenario, o.hand, o.samples, o.motDir, o.timeout, o.mf
+	start := time.Now()
+	sc, err := simulator.Load(scenario)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := crops.Load(sc.Crop)
+	if err != nil {
+		return nil, err
+	}
+	kcfg := g.kafka
+	if o.fresh {
+		dir, err := os.MkdirTemp("", "cropstream-eval-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		kcfg.DataDir, kcfg.Port = dir, 0
+	}
+	top, err := g.topology()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := broker.Open(ctx, kcfg, top)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if err := ensureTopics(ctx, conn, top); err != nil {
+		return nil, err
+	}
+	eng, err := mf.engine(0.1)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+
+	src := ingest.OpenScenario(sc)
+	defer src.Close()
+	var handCounts []crops.HandCount
+	if hand != "" {
+		f, err := os.Open(hand)
+		if err != nil {
+			return nil, err
+		}
+		handCounts, err = crops.ReadHandCounts(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		handCounts = samplePlants(src.Simulator().Layout(), samples)
+	}
+	truthBoxes := map[uint64][]simulator.Box{}
+	src.OnFrame = func(f *simulator.Frame) { truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...) }
+
+	pl, err := pipeline.New(pipeline.Config{
+		Stages: o.stages,
+		Detect: detect.Config{Detector: eng},
+		Aggregate: aggregate.Config{Blocks: map[string]aggregate.Block{sc.Block: {
+			Profile: prof, PlantSpacingM: sc.PlantSpacingM, Plants: sc.PlantsPerRow, HandCounts: handCounts}}},
+	}, conn)
+	if err != nil {
+		return nil, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	perr := make(chan error, 1)
+	go func() { perr <- pl.Run(pctx) }()
+
+	client, err := conn.Client()
+	if err != nil {
+		return nil, err
+	}
+	var icfg ingest.Config
+	scenarioDefaults(&icfg, sc, func(string) bool { return false })
+	if o.progress {
+		icfg.Progress = os.Stderr
+	}
+	in, err := ingest.New(icfg, client, top)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	st, err := in.Run(ctx, src)
+	client.Close()
+	if err != nil {
+		return nil, err
+	}
+	wctx, wcancel := context.WithTimeout(ctx, timeout)
+	defer wcancel()
+	drained := make(chan error, 1)
+	go func() { drained <- pipeline.WaitDrained(wctx, conn, 500*time.Millisecond) }()
+	select {
+	case err := <-perr:
+		return nil, fmt.Errorf("pipeline stopped: %v", err)
+	case err := <-drained:
+		if err != nil {
+			return nil, fmt.Errorf("pipeline did not drain within %s: %w", timeout, err)
+		}
+	}
+	if err := pipeline.CloseWindows(ctx, conn, map[string]string{sc.Block: sc.Field}); err != nil {
+		return nil, err
+	}
+	var est *schema.YieldEstimate
+	for est == nil {
+		recs, err := pipeline.ReadAll(wctx, conn, topology.Yield, 500*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the yield estimate: %w", err)
+		}
+		for _, r := range recs {
+			if y, err := schema.DecodeYieldEstimate(r.Value); err == nil && y.BlockId == sc.Block && y.Final {
+				est = y
+			}
+		}
+	}
+	stop()
+	if err := <-perr; err != nil && !errors.Is(err, context.Canceled) {
+		return nil, err
+	}
+	elapsed := time.Since(start)
+
+	rep := evalReport{Scenario: sc.Name, Seed: sc.Seed, Block: sc.Block, Frames: st.Frames, ElapsedS: elapsed.Seconds(),
+		Counted: int(est.UnitsCounted), YieldEstKg: est.YieldKg, YieldLowKg: est.YieldKgLow, YieldHighKg: est.YieldKgHigh,
+		Visibility: est.VisibilityFactor, Stages: map[string]stageStats{}}
+	for _, h := range handCounts {
+		rep.SamplePlants = append(rep.SamplePlants, h.PlantID)
+	}
+	rep.Stages["ingest"] = stageStats{int64(st.Frames), float64(st.Frames) / st.Elapsed.Seconds()}
+	stat := func(name string, n int64) {
+		rep.Stages[name] = stageStats{n, float64(n) / elapsed.Seconds()}
+	}
+	if pl.Detect != nil {
+		stat("detect", pl.Detect.Stats.Frames.Load())
+		rep.DeadLetters += pl.Detect.Stats.DeadLetters.Load()
+	}
+	if pl.Track != nil {
+		stat("track", pl.Track.Stats.Frames.Load())
+		rep.DeadLetters += pl.Track.Stats.DeadLetters.Load()
+	}
+	if pl.Aggregate != nil {
+		stat("aggregate", pl.Aggregate.Stats.Objects.Load())
+		rep.DeadLetters += pl.Aggregate.Stats.DeadLetters.Load()
+	}
+
+	truth := src.Simulator().Truth()
+	rep.TrueCount, rep.YieldTrueKg = truth.Totals.VisibleUnits, truth.Totals.YieldKg
+	rep.CountErrorPct = pct(float64(rep.Counted), float64(rep.TrueCount))
+	rep.YieldErrorPct = pct(rep.YieldEstKg, rep.YieldTrueKg)
+
+	// Counted per row, from the objects the pipeline emitted.
+	objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, 500*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	perRow := map[string]map[string]bool{}
+	for _, r := range objs {
+		o, err := schema.DecodeCountedObject(r.Value)
+		if err != nil || o.Control != "" {
+			continue
+		}
+		if perRow[o.RowId] == nil {
+			perRow[o.RowId] = map[string]bool{}
+		}
+		perRow[o.RowId][o.ObjectId] = true
+	}
+	itemKg := 0.0
+	if est.UnitsEstimated > 0 {
+		itemKg = est.YieldKg / est.UnitsEstimated
+	}
+	for _, r := range truth.Rows {
+		c := len(perRow[r.RowID])
+		rep.Rows = append(rep.Rows, rowReport{RowID: r.RowID, TrueCount: r.VisibleUnits, Counted: c,
+			CountErrorPct: pct(float64(c), float64(r.VisibleUnits)), YieldTrueKg: r.YieldKg,
+			YieldEstKg: float64(c) / math.Max(est.VisibilityFactor, 1e-9) * itemKg})
+	}
+
+	// Tracking metrics: the tracker replayed on the detections the
+	// pipeline produced (the same code and parameters as the track stage).
+	dets, err := pipeline.ReadAll(ctx, conn, topology.Detections, 500*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	mot, err := scoreTracking(dets, truthBoxes, motDir)
+	if err != nil {
+		return nil, err
+	}
+	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
+
+	return &rep, nil
+}
+
+// printReport prints the per-row counts and the block's yield.
+func printReport(out io.Writer, rep *evalReport) {
+	fmt.Fprintf(out, "scenario %s (seed %d, block %s): %d frames in %.1f s\n\n", rep.Scenario, rep.Seed, rep.Block, rep.Frames, rep.ElapsedS)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ROW\tVISIBLE UNITS\tCOUNTED\tCOUNT ERR %\tTRUE KG\tEST. KG\t")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", r.RowID, r.TrueCount, r.Counted, r.CountErrorPct, r.YieldTrueKg, r.YieldEstKg)
+	}
+	fmt.Fprintf(tw, "block %s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", rep.Block, rep.TrueCount, rep.Counted, rep.CountErrorPct, rep.YieldTrueKg, rep.YieldEstKg)
+	tw.Flush()
+	fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
+		rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
 }
 
 // scoreTracking replays the tracker on the pipeline's detections and scores

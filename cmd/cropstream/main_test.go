@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +18,18 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
-var bin string
+var bin, repo string
 
 func TestMain(m *testing.M) {
+	_, file, _, _ := runtime.Caller(0)
+	repo = filepath.Join(filepath.Dir(file), "..", "..")
+	// The binary runs from temporary directories: point it at the library.
+	os.Setenv(inference.LibEnv, filepath.Join(repo, inference.DefaultLib))
 	dir, err := os.MkdirTemp("", "cropstream-bin")
 	if err != nil {
 		panic(err)
@@ -220,8 +226,9 @@ func TestSimulatorCommands(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("ingest of the rendered video: %s", r.stderr)
 	}
-	r = run(t, dir, "run", "--scenario", "small.yaml")
-	if r.code != 0 || !strings.Contains(r.stdout, "T1-R1") || !strings.Contains(r.stdout, "block T1") {
+	// The whole pipeline on the scenario, into the test's data directory.
+	r = run(t, dir, "--data-dir", "data", "run", "--scenario", "small.yaml", "--model", filepath.Join(repo, inference.DefaultModel))
+	if r.code != 0 || !strings.Contains(r.stdout, "T1-R1") || !strings.Contains(r.stdout, "block T1") || !strings.Contains(r.stdout, "yield") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 

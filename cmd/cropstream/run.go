@@ -1,38 +1,70 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"text/tabwriter"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/cropstream/cropstream/ingest"
-	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/processors/aggregate"
+	"github.com/cropstream/cropstream/processors/detect"
 )
 
-// newRunCmd runs the pipeline on one machine. Today the pipeline is the
-// simulated camera and ingest into Kafka; detect, track and aggregate join it
-// as they land, and the summary then shows counts and yield beside the truth.
 func newRunCmd(g *globals) *cobra.Command {
-	var scenario string
+	var (
+		o      scenarioOpts
+		stages string
+		crop   string
+	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run the pipeline on a simulated field (the stages built so far) and print a summary",
-		Long: `Run the pipeline in this process on the embedded broker (or --brokers):
-the simulated camera renders --scenario and ingests every frame into Kafka.
+		Short: "Run the pipeline: on a simulated field (--scenario), or serve stages until stopped",
+		Long: `With --scenario, run everything in this process: the simulated camera ingests
+the field into Kafka while detect, track and aggregate process it; when all is
+drained the block's window is closed and a summary prints counts and yield,
+calibrated on --samples hand-counted plants, beside the simulator's truth.
+Without --data-dir or --brokers it uses a fresh embedded broker in a temporary
+directory.
 
-Built so far: simulator -> ingest -> frames topic. The detect, track and
-aggregate stages are not built yet, so the summary shows the field's truth
-(units, units visible from the camera, true yield) and what was ingested;
-counted units and estimated yield will appear beside them.`,
+Without --scenario, serve the --stages (default all) on the broker until
+SIGINT/SIGTERM: a deployment runs one stage per process and scales each by
+starting more instances (each stage is a consumer group).`,
+		Example: `  cropstream run --scenario default
+  cropstream run --scenario my-block.yaml --hand-counts counts.csv
+  cropstream --brokers k1:9092 run --stages detect --threads 4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			sc, err := simulator.Load(scenario)
-			if err != nil {
-				return err
+			if stages != "" {
+				o.stages = strings.Split(stages, ",")
+			}
+			if o.scenario != "" {
+				o.fresh = g.kafka.Embedded() && !cmd.Flag("data-dir").Changed
+				o.progress = term.IsTerminal(int(os.Stderr.Fd()))
+				rep, err := runScenario(ctx, g, o)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				printReport(out, rep)
+				var names []string
+				for n := range rep.Stages {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				fmt.Fprint(out, "stages:")
+				for _, n := range names {
+					fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
+				}
+				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
+				return nil
 			}
 			conn, top, err := g.open(ctx)
 			if err != nil {
@@ -42,42 +74,44 @@ counted units and estimated yield will appear beside them.`,
 			if err := ensureTopics(ctx, conn, top); err != nil {
 				return err
 			}
-			client, err := conn.Client()
+			cfg := pipeline.Config{Stages: o.stages}
+			if len(o.stages) == 0 || contains(o.stages, pipeline.StageDetect) {
+				eng, err := o.mf.engine(0.1)
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				cfg.Detect = detect.Config{Detector: eng}
+			}
+			prof, err := crops.Load(crop)
 			if err != nil {
 				return err
 			}
-			defer client.Close()
-			var cfg ingest.Config
-			scenarioDefaults(&cfg, sc, func(string) bool { return false })
-			if term.IsTerminal(int(os.Stderr.Fd())) {
-				cfg.Progress = os.Stderr
-			}
-			in, err := ingest.New(cfg, client, top)
+			cfg.Aggregate = aggregate.Config{Default: prof}
+			pl, err := pipeline.New(cfg, conn)
 			if err != nil {
 				return err
 			}
-			src := ingest.OpenScenario(sc)
-			defer src.Close()
-			st, err := in.Run(ctx, src)
-			if err != nil {
+			slog.Info("serving stages", "stages", stages, "brokers", conn.Seeds)
+			if err := pl.Run(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
 			}
-			truth := src.Simulator().Truth()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "scenario %s (%s, block %s): %d frames ingested into %s, %.1f MB, %.0f frames/s\n\n",
-				sc.Name, sc.Crop, sc.Block, st.Frames, conn.Seeds[0], float64(st.Bytes)/1e6, float64(st.Frames)/st.Elapsed.Seconds())
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "ROW\tUNITS\tVISIBLE FROM CAMERA\tTRUE YIELD KG\tCOUNTED\tEST. YIELD KG\t")
-			for _, r := range truth.Rows {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t-\t-\t\n", r.RowID, r.Units, r.VisibleUnits, r.YieldKg)
-			}
-			t := truth.Totals
-			fmt.Fprintf(tw, "block %s\t%d\t%d\t%.1f\t-\t-\t\n", sc.Block, t.Units, t.VisibleUnits, t.YieldKg)
-			tw.Flush()
-			fmt.Fprintln(out, "\ncounted and estimated columns: the detect, track and aggregate stages are not built yet")
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&scenario, "scenario", "default", "simulator scenario: YAML file or builtin name ("+fmt.Sprint(simulator.Builtin())+")")
+	o.register(cmd)
+	cmd.Flags().Lookup("scenario").DefValue = ""
+	o.scenario = ""
+	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
+	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks served without a scenario")
 	return cmd
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
