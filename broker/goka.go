@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -35,6 +36,14 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Producer.MaxMessageBytes = c.top.MaxRecordBytes()
 	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// A JoinGroup waits up to the rebalance timeout for members that will
+	// never rejoin (a killed process), and sarama drops a request that takes
+	// longer than its read timeout: keep the read timeout above the rebalance
+	// timeout, and the rebalance timeout short so a killed instance's
+	// partitions move on within seconds (found by the SIGKILL test).
+	sc.Consumer.Group.Session.Timeout = 10 * time.Second
+	sc.Consumer.Group.Rebalance.Timeout = 20 * time.Second
+	sc.Net.ReadTimeout = 40 * time.Second
 	tc, err := c.cfg.TLSConfig()
 	if err != nil {
 		return nil, err

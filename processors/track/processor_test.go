@@ -2,8 +2,6 @@ package track
 
 import (
 	"context"
-	"errors"
-	"io"
 	"sort"
 	"testing"
 	"time"
@@ -11,13 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
 
-// truthDetections renders a scenario and turns its truth into Detections
-// records, as a perfect detector would.
+// truthDetections is a small version of the default scenario seen by a
+// perfect detector.
 func truthDetections(t testing.TB, camera string, seed uint64) []*schema.Detections {
 	sc, err := simulator.Load("default")
 	if err != nil {
@@ -25,28 +24,9 @@ func truthDetections(t testing.TB, camera string, seed uint64) []*schema.Detecti
 	}
 	sc.Seed, sc.Rows, sc.PlantsPerRow = seed, 2, 3
 	sc.Camera.Width, sc.Camera.Height = 640, 360
-	sim := simulator.New(sc)
-	defer sim.Close()
-	var out []*schema.Detections
-	for {
-		f, err := sim.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		pos := f.PositionM
-		d := &schema.Detections{FrameId: "f", CameraId: camera, BlockId: sc.Block, RowId: f.RowID, Sequence: f.Sequence,
-			CaptureUnixNs: f.CaptureTime.UnixNano(), PositionM: &pos, Width: 640, Height: 360, ClassNames: simulator.ClassNames}
-		for _, b := range f.Boxes {
-			if b.Visibility < 0.25 {
-				continue
-			}
-			d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(b.ClassID), Score: float32(0.4 + 0.5*b.Visibility),
-				Box: &schema.Box{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: float32(min(640, b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}})
-		}
-		out = append(out, d)
+	out, err := evaluation.TruthDetections(sc, camera, 0.25)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/evaluation"
+	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// The track and aggregate stages run as a separate process and are killed
+// with SIGKILL at random points, several times, then restarted; the objects
+// counted and the block's final count equal an uninterrupted run's exactly.
+func TestKillTrackAndAggregate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts processes")
+	}
+	dir := t.TempDir()
+	brk := exec.Command(bin, "broker")
+	brk.Dir = dir
+	out, _ := brk.StdoutPipe()
+	if err := brk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
+		t.Fatalf("broker: %q %v", line, err)
+	}
+	top, _ := topology.New(topology.Config{})
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: filepath.Join(dir, "data")}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	// Detections of two cameras, as a perfect detector would emit them, and
+	// the objects an uninterrupted tracker counts from them.
+	sc, _ := simulator.Load("default")
+	sc.Rows, sc.PlantsPerRow, sc.Camera.Width, sc.Camera.Height = 2, 4, 640, 360
+	want := map[string]bool{}
+	cl, _ := conn.Client()
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, cam := range []string{"cam-k1", "cam-k2"} {
+		sc.Seed++
+		dets, err := evaluation.TruthDetections(sc, cam, 0.25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &track.State{}
+		for _, d := range dets {
+			f := track.Frame{Seq: d.Sequence, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
+			for _, x := range d.Detections {
+				b := x.Box
+				f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
+			}
+			c, _ := st.Step(track.Params{}, f)
+			for _, tr := range c {
+				want[fmt.Sprintf("%s-%d", cam, tr.ID)] = true
+			}
+			val, _ := schema.Encode(d)
+			recs = append(recs, &kgo.Record{Topic: "detections", Key: []byte(cam), Value: val})
+		}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := 0
+	start := func() *exec.Cmd {
+		c := exec.Command(bin, "--log-level", "debug", "run", "--stages", "track,aggregate")
+		c.Dir = dir
+		logs++
+		f, _ := os.Create(filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
+		c.Stdout, c.Stderr = f, f
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := 0; i < 4; i++ {
+		c := start()
+		time.Sleep(time.Duration(1500+rng.IntN(4000)) * time.Millisecond)
+		c.Process.Signal(syscall.SIGKILL)
+		c.Wait()
+	}
+	c := start()
+	defer func() { c.Process.Signal(syscall.SIGTERM); c.Wait() }()
+	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
+		t.Fatalf("not drained after kills: %v", err)
+	}
+	if err := pipeline.CloseWindows(ctx, conn, map[string]string{sc.Block: sc.Field}); err != nil {
+		t.Fatal(err)
+	}
+	var est *schema.YieldEstimate
+	for est == nil && dctx.Err() == nil {
+		yr, err := pipeline.ReadAll(dctx, conn, topology.Yield, time.Second)
+		if err != nil {
+			break
+		}
+		for _, r := range yr {
+			if y, err := schema.DecodeYieldEstimate(r.Value); err == nil && y.Final {
+				est = y
+			}
+		}
+	}
+	if est == nil {
+		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
+		t.Fatalf("no final yield estimate; last run's log:\n%s", b[max(0, len(b)-3000):])
+	}
+	objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range objs {
+		if o, err := schema.DecodeCountedObject(r.Value); err == nil && o.Control == "" {
+			got[o.ObjectId] = true
+		}
+	}
+	diff := func(a, b map[string]bool) []string {
+		var d []string
+		for k := range a {
+			if !b[k] {
+				d = append(d, k)
+			}
+		}
+		sort.Strings(d)
+		return d
+	}
+	if m, x := diff(want, got), diff(got, want); len(m) > 0 || len(x) > 0 {
+		t.Fatalf("after SIGKILLs: %d objects missing %v, %d extra %v", len(m), m, len(x), x)
+	}
+	if int(est.UnitsCounted) != len(want) {
+		t.Fatalf("aggregate counted %d, uninterrupted tracker %d", est.UnitsCounted, len(want))
+	}
+	t.Logf("%d objects, exact after 4 SIGKILLs", len(want))
+}
