@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -26,8 +27,9 @@ import (
 )
 
 // The track and aggregate stages run as a separate process and are killed
-// with SIGKILL at random points, several times, then restarted; the objects
-// counted and the block's final count equal an uninterrupted run's exactly.
+// with SIGKILL at random points, several times, then restarted, and a second
+// instance joins mid-stream and takes partitions; the objects counted and the
+// block's final count equal an uninterrupted run's exactly.
 func TestKillTrackAndAggregate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts processes")
@@ -80,7 +82,9 @@ func TestKillTrackAndAggregate(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: "detections", Key: []byte(cam), Value: val})
 		}
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	// Half the stream now, half once the last instances run.
+	half := len(recs) / 2
+	if err := cl.ProduceSync(ctx, recs[:half]...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -103,8 +107,15 @@ func TestKillTrackAndAggregate(t *testing.T) {
 		c.Process.Signal(syscall.SIGKILL)
 		c.Wait()
 	}
-	c := start()
-	defer func() { c.Process.Signal(syscall.SIGTERM); c.Wait() }()
+	a := start()
+	defer func() { a.Process.Signal(syscall.SIGTERM); a.Wait() }()
+	time.Sleep(2 * time.Second)
+	if err := cl.ProduceSync(ctx, recs[half:]...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	b := start() // joins mid-stream: the group rebalances between a and b
+	second := logs
+	defer func() { b.Process.Signal(syscall.SIGTERM); b.Wait() }()
 	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
@@ -152,8 +163,11 @@ func TestKillTrackAndAggregate(t *testing.T) {
 	if m, x := diff(want, got), diff(got, want); len(m) > 0 || len(x) > 0 {
 		t.Fatalf("after SIGKILLs: %d objects missing %v, %d extra %v", len(m), m, len(x), x)
 	}
+	if bl, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", second))); !regexp.MustCompile(`Processor track\] setup generation \d+, claims=\S*detections\S*int32\{\d`).Match(bl) {
+		t.Fatalf("the second instance never took detections partitions:\n%s", bl)
+	}
 	if int(est.UnitsCounted) != len(want) {
 		t.Fatalf("aggregate counted %d, uninterrupted tracker %d", est.UnitsCounted, len(want))
 	}
-	t.Logf("%d objects, exact after 4 SIGKILLs", len(want))
+	t.Logf("%d objects, exact after 4 SIGKILLs and a second instance joining", len(want))
 }
