@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
+	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -90,3 +93,32 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 
 // Topology is the topology the connection was sized with.
 func (c *Conn) Topology() *topology.Topology { return c.top }
+
+// RunProcessor runs a goka group graph until ctx is cancelled, with the
+// options above. name prefixes its errors.
+func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph) error {
+	opts, err := c.GokaOptions()
+	if err != nil {
+		return err
+	}
+	proc, err := goka.NewProcessor(c.Seeds, g, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// EmitDeadLetter sends the message a goka callback could not process to the
+// dead-letter topic with the reason and its source, and logs it.
+func EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
+	slog.Warn("record dead-lettered", "stage", stage, "topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", ctx.Key(), "reason", reason)
+	dl := schema.NewDeadLetter(stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
+	val, err := schema.Encode(dl)
+	if err != nil {
+		val = []byte(reason.Error())
+	}
+	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+}

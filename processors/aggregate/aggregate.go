@@ -3,9 +3,7 @@ package aggregate
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"sync/atomic"
 	"time"
@@ -111,18 +109,7 @@ func (p *Processor) Graph() *goka.GroupGraph {
 
 // Run processes until ctx is cancelled.
 func (p *Processor) Run(ctx context.Context) error {
-	opts, err := p.conn.GokaOptions()
-	if err != nil {
-		return err
-	}
-	proc, err := goka.NewProcessor(p.conn.Seeds, p.Graph(), opts...)
-	if err != nil {
-		return fmt.Errorf("aggregate: %w", err)
-	}
-	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("aggregate: %w", err)
-	}
-	return nil
+	return p.conn.RunProcessor(ctx, Stage, p.Graph())
 }
 
 func (p *Processor) process(ctx goka.Context, msg any) {
@@ -218,11 +205,5 @@ func (p *Processor) estimate(block, field string, st *blockState) *schema.YieldE
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	slog.Warn("object dead-lettered", "stage", Stage, "partition", ctx.Partition(), "offset", ctx.Offset(), "block", ctx.Key(), "reason", reason)
-	dl := schema.NewDeadLetter(Stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		val = []byte(reason.Error())
-	}
-	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+	broker.EmitDeadLetter(ctx, Stage, raw, reason)
 }

@@ -3,9 +3,7 @@ package track
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 
 	"github.com/lovoo/goka"
@@ -95,18 +93,7 @@ func (p *Processor) Graph() *goka.GroupGraph {
 
 // Run processes until ctx is cancelled.
 func (p *Processor) Run(ctx context.Context) error {
-	opts, err := p.conn.GokaOptions()
-	if err != nil {
-		return err
-	}
-	proc, err := goka.NewProcessor(p.conn.Seeds, p.Graph(), opts...)
-	if err != nil {
-		return fmt.Errorf("track: %w", err)
-	}
-	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("track: %w", err)
-	}
-	return nil
+	return p.conn.RunProcessor(ctx, Stage, p.Graph())
 }
 
 func (p *Processor) process(ctx goka.Context, msg any) {
@@ -181,11 +168,5 @@ func object(d *schema.Detections, t *Track) *schema.CountedObject {
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	slog.Warn("detections dead-lettered", "stage", Stage, "partition", ctx.Partition(), "offset", ctx.Offset(), "camera", ctx.Key(), "reason", reason)
-	dl := schema.NewDeadLetter(Stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		val = []byte(reason.Error())
-	}
-	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+	broker.EmitDeadLetter(ctx, Stage, raw, reason)
 }
