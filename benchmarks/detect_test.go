@@ -11,7 +11,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/processors/detect"
@@ -106,16 +106,8 @@ func BenchmarkInference(b *testing.B) {
 // whole detect stage (consume, header check, decode, letterbox, batched
 // inference, produce, commit). MB/s counts JPEG bytes.
 func BenchmarkDetectStage(b *testing.B) {
-	top, _ := topology.New(topology.Config{})
+	conn, top := brokertest.Open(b, topology.Config{})
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: b.TempDir()}, top)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	adm, acl, _ := conn.Admin()
-	broker.EnsureTopics(ctx, adm, top, false)
-	acl.Close()
 	jpgs := simJPEGs(b, 64)
 	cameras := 4
 	n := max(b.N, cameras)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -52,24 +52,8 @@ func BenchmarkIngestThroughBroker(b *testing.B) {
 }
 
 func benchIngest(b *testing.B, size, cameras int) {
-	top, err := topology.New(topology.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	conn, top := brokertest.Open(b, topology.Config{})
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: b.TempDir()}, top)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	adm, acl, err := conn.Admin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
-		b.Fatal(err)
-	}
-	acl.Close()
 
 	img := make([]byte, size)
 	for i := range img {

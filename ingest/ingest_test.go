@@ -18,6 +18,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -50,24 +51,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1, MaxFrameBytes: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	adm, cl, err := conn.Admin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
-		t.Fatal(err)
-	}
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1, MaxFrameBytes: 1 << 20})
 	return &env{conn: conn, top: top}
 }
 

@@ -14,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
@@ -61,21 +62,8 @@ func bomb(t *testing.T, jpg []byte) []byte {
 }
 
 func TestDetectStageWithBadRecords(t *testing.T) {
-	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	adm, acl, _ := conn.Admin()
-	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
-		t.Fatal(err)
-	}
-	acl.Close()
 
 	// Good frames from the simulator, through the real ingester.
 	sc, err := simulator.Parse([]byte(scenario))

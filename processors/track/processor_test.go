@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
@@ -49,21 +49,8 @@ func expectedIDs(dets []*schema.Detections) []string {
 }
 
 func TestTrackStageSurvivesRestarts(t *testing.T) {
-	top, err := topology.New(topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: t.TempDir()}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	adm, acl, _ := conn.Admin()
-	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
-		t.Fatal(err)
-	}
-	acl.Close()
 
 	var want []string
 	cl, _ := conn.Client()
