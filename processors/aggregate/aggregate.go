@@ -20,7 +20,7 @@ import (
 // Stage is the name dead letters from this stage carry.
 const Stage = "aggregate"
 
-const stateVersion = 1
+const stateVersion = 2 // 2: seen objects as per-camera bitsets
 
 // Block describes a block the stage knows: its crop and layout, and the hand
 // counts that calibrate it.
@@ -44,7 +44,7 @@ type Config struct {
 // blockState is a block's entry in the aggregate table.
 type blockState struct {
 	Version     int
-	Seen        map[string]bool // object ids already counted (replays are skipped)
+	Seen        *seen // objects already counted (replays are skipped)
 	Units       int
 	PerRow      map[string]int
 	PerPlant    map[string]int
@@ -121,7 +121,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	}
 	st, _ := ctx.Value().(*blockState)
 	if st == nil {
-		st = &blockState{Version: stateVersion, Seen: map[string]bool{}, PerRow: map[string]int{}, PerPlant: map[string]int{}}
+		st = &blockState{Version: stateVersion, Seen: newSeen(), PerRow: map[string]int{}, PerPlant: map[string]int{}}
 	}
 	if o.Control == schema.ControlCloseWindow {
 		y := p.estimate(o.BlockId, o.FieldId, st)
@@ -142,11 +142,10 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		ctx.SetValue(st)
 		return
 	}
-	if st.Seen[o.ObjectId] {
+	if !st.Seen.add(o.ObjectId, o.CameraId) {
 		p.Stats.Duplicates.Add(1)
 		return
 	}
-	st.Seen[o.ObjectId] = true
 	st.Units++
 	st.PerRow[o.RowId]++
 	if plant, ok := p.plantOf(o); ok {

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/cropstream/cropstream/crops"
@@ -35,5 +36,35 @@ func TestPlantOf(t *testing.T) {
 	}
 	if _, err := New(Config{Blocks: map[string]Block{"B2": {}}}, nil); err == nil {
 		t.Fatal("block without a profile accepted")
+	}
+}
+
+func TestSeenDedupsCompactly(t *testing.T) {
+	s := newSeen()
+	for _, c := range []struct {
+		id, cam string
+		new     bool
+	}{
+		{"cam-1-5", "cam-1", true},
+		{"cam-1-5", "cam-1", false}, // replayed
+		{"cam-1-700", "cam-1", true},
+		{"cam-2-5", "cam-2", true}, // same track id, other camera
+		{"cam-1-6", "cam-1", true},
+		{"apple-x", "cam-1", true}, // not <camera>-<n>: kept as a string
+		{"apple-x", "cam-1", false},
+		{"cam-3-9", "", true}, // no camera on the record
+		{"cam-3-9", "", false},
+	} {
+		if got := s.add(c.id, c.cam); got != c.new {
+			t.Errorf("add(%s, %s) = %v, want %v", c.id, c.cam, got, c.new)
+		}
+	}
+	// A season's block: a million fruit from one camera fit in 125 KB of bits.
+	big := newSeen()
+	for i := 0; i < 1_000_000; i++ {
+		big.add("cam-9-"+strconv.Itoa(i), "cam-9")
+	}
+	if words := len(big.Cameras["cam-9"]); words*8 > 130_000 {
+		t.Fatalf("%d words for a million objects", words)
 	}
 }
