@@ -73,14 +73,11 @@ rows come from the scenario unless given).`,
 			}
 			defer src.Close()
 
-			conn, top, err := g.open(ctx)
+			conn, top, err := g.openWithTopics(ctx)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			if err := ensureTopics(ctx, conn, top); err != nil {
-				return err
-			}
 			client, err := conn.Client()
 			if err != nil {
 				return err

@@ -122,6 +122,20 @@ func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, e
 	return conn, top, nil
 }
 
+// openWithTopics is open plus ensureTopics, for commands that produce or
+// consume: they need the topology's topics to exist.
+func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.Topology, error) {
+	conn, top, err := g.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ensureTopics(ctx, conn, top); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, top, nil
+}
+
 // ensureTopics creates missing topics; drift on existing ones is logged, not
 // fatal, for commands whose job is not topic admin.
 func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {

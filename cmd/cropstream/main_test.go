@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -124,20 +124,12 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 	}
 
 	// Nothing half-written: the refused ingest left no frame behind.
-	top, _ := topology.New(topology.Config{})
-	conn, err := broker.Open(context.Background(), broker.Config{DataDir: filepath.Join(dir, "data")}, top)
+	conn := openData(t, dir)
+	recs, err := pipeline.ReadAll(context.Background(), conn, topology.Frames, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	cl, err := conn.Client(kgo.ConsumeTopics(string(topology.Frames)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if n := cl.PollFetches(ctx).NumRecords(); n != 0 {
+	if n := len(recs); n != 0 {
 		t.Fatalf("%d frames on the topic after refused ingests, want 0", n)
 	}
 }
@@ -233,39 +225,38 @@ func TestSimulatorCommands(t *testing.T) {
 	}
 
 	// Frames from the scenario carry the simulator's metadata.
+	conn := openData(t, dir)
+	recs, err := pipeline.ReadAll(context.Background(), conn, topology.Frames, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, rec := range recs {
+		f, err := schema.DecodeFrame(rec.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.CameraId == "cam-t" {
+			if f.BlockId != "T1" || f.PositionM == nil || f.Width != 320 {
+				t.Fatalf("scenario frame metadata %v", f)
+			}
+			rows[f.RowId]++
+		}
+	}
+	if rows["T1-R1"] == 0 || rows["T1-R2"] == 0 {
+		t.Fatalf("frames per row %v, want both rows", rows)
+	}
+}
+
+// openData connects to the embedded broker of dir/data (serving it if no
+// process does) for the life of the test.
+func openData(t *testing.T, dir string) *broker.Conn {
+	t.Helper()
 	top, _ := topology.New(topology.Config{})
 	conn, err := broker.Open(context.Background(), broker.Config{DataDir: filepath.Join(dir, "data")}, top)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	cl, err := conn.Client(kgo.ConsumeTopics(string(topology.Frames)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	rows := map[string]int{}
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			break
-		}
-		fs.EachRecord(func(rec *kgo.Record) {
-			f, err := schema.DecodeFrame(rec.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f.CameraId == "cam-t" {
-				if f.BlockId != "T1" || f.PositionM == nil || f.Width != 320 {
-					t.Fatalf("scenario frame metadata %v", f)
-				}
-				rows[f.RowId]++
-			}
-		})
-	}
-	if rows["T1-R1"] == 0 || rows["T1-R2"] == 0 {
-		t.Fatalf("frames per row %v, want both rows", rows)
-	}
+	t.Cleanup(conn.Close)
+	return conn
 }

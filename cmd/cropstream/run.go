@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,16 +67,13 @@ starting more instances (each stage is a consumer group).`,
 				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
 				return nil
 			}
-			conn, top, err := g.open(ctx)
+			conn, _, err := g.openWithTopics(ctx)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			if err := ensureTopics(ctx, conn, top); err != nil {
-				return err
-			}
 			cfg := pipeline.Config{Stages: o.stages}
-			if len(o.stages) == 0 || contains(o.stages, pipeline.StageDetect) {
+			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
 				eng, err := o.mf.engine(0.1)
 				if err != nil {
 					return err
@@ -105,13 +103,4 @@ starting more instances (each stage is a consumer group).`,
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks served without a scenario")
 	return cmd
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -133,7 +134,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		}
 		ctx.Emit(goka.Stream(topology.Yield), o.BlockId, val)
 		p.Stats.Estimates.Add(1)
-		if !contains(st.Closed, y.EstimateId) {
+		if !slices.Contains(st.Closed, y.EstimateId) {
 			st.Closed = append(st.Closed, y.EstimateId)
 		}
 		// The next window starts empty; Seen stays so replays stay skipped.
@@ -159,15 +160,6 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	st.WindowEnd = max(st.WindowEnd, o.LastSeenUnixNs)
 	p.Stats.Objects.Add(1)
 	ctx.SetValue(st)
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // plantOf names the plant an object hangs on, as the simulator and growers
