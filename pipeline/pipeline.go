@@ -17,6 +17,7 @@ import (
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -25,10 +26,11 @@ const (
 	StageDetect    = "detect"
 	StageTrack     = "track"
 	StageAggregate = "aggregate"
+	StageSink      = "sink"
 )
 
 // AllStages in flow order.
-var AllStages = []string{StageDetect, StageTrack, StageAggregate}
+var AllStages = []string{StageDetect, StageTrack, StageAggregate, StageSink}
 
 // Config says which stages run and how each is configured.
 type Config struct {
@@ -37,6 +39,8 @@ type Config struct {
 	Detect    detect.Config
 	Track     track.Config
 	Aggregate aggregate.Config
+	// Sink needs a Store when the sink stage runs.
+	Sink sinks.Config
 }
 
 // Pipeline is the stages of one process.
@@ -46,6 +50,7 @@ type Pipeline struct {
 	Detect    *detect.Processor
 	Track     *track.Processor
 	Aggregate *aggregate.Processor
+	Sink      *sinks.Sink
 }
 
 // New builds the configured stages.
@@ -63,6 +68,8 @@ func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
 			p.Track = track.New(cfg.Track, conn)
 		case StageAggregate:
 			p.Aggregate, err = aggregate.New(cfg.Aggregate, conn)
+		case StageSink:
+			p.Sink, err = sinks.New(cfg.Sink, conn)
 		default:
 			err = fmt.Errorf("unknown stage %q, want %s", s, strings.Join(AllStages, ", "))
 		}
@@ -87,22 +94,51 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.Aggregate != nil {
 		g.Go(func() error { return p.Aggregate.Run(ctx) })
 	}
+	if p.Sink != nil {
+		g.Go(func() error { return p.Sink.Run(ctx) })
+	}
 	return g.Wait()
 }
 
 // inputs of each stage's group, in flow order.
-var groupInputs = []struct {
+type groupInput struct {
 	group topology.Group
 	topic topology.Topic
-}{
+}
+
+var groupInputs = []groupInput{
 	{topology.Detect, topology.Frames},
 	{topology.Track, topology.Detections},
 	{topology.Aggregate, topology.Objects},
 }
 
-// WaitDrained returns once every stage group has committed its input up to
-// the end, twice in a row a poll apart (goka commits about once a second).
+// SinkInputs are the topics the sink group reads.
+func SinkInputs() []topology.Topic {
+	var ts []topology.Topic
+	for _, t := range sinks.Tables() {
+		ts = append(ts, t.Topic)
+	}
+	return ts
+}
+
+// WaitDrained returns once every processing stage group has committed its
+// input up to the end, twice in a row a poll apart (goka commits about once
+// a second).
 func WaitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration) error {
+	return waitDrained(ctx, conn, poll, groupInputs)
+}
+
+// WaitSinkDrained returns once the sink group has stored everything in its
+// topics.
+func WaitSinkDrained(ctx context.Context, conn *broker.Conn, poll time.Duration) error {
+	var gi []groupInput
+	for _, t := range SinkInputs() {
+		gi = append(gi, groupInput{topology.SinkClickHouse, t})
+	}
+	return waitDrained(ctx, conn, poll, gi)
+}
+
+func waitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration, groupInputs []groupInput) error {
 	adm, cl, err := conn.Admin()
 	if err != nil {
 		return err

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: OpenCV for gocv (decode, encode, video I/O), kcat for the
-# interoperability test, pkg-config for cgo.
-packages=(libopencv-dev kcat pkg-config)
+# interoperability test, pkg-config for cgo, ClickHouse for the sink tests
+# (each test starts its own server on loopback; nothing runs as a service).
+packages=(libopencv-dev kcat pkg-config clickhouse-server clickhouse-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -9,7 +9,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -64,6 +67,13 @@ type evalReport struct {
 	DeadLetters   int64                 `json:"dead_letters"`
 	ElapsedS      float64               `json:"elapsed_s"`
 	Stages        map[string]stageStats `json:"stages"`
+	Analytics     *analyticsReport      `json:"analytics,omitempty"`
+}
+
+// analyticsReport says where the sink stored the rows and how many.
+type analyticsReport struct {
+	Store string           `json:"store"`
+	Rows  map[string]int64 `json:"rows"`
 }
 
 type stageStats struct {
@@ -113,11 +123,17 @@ type scenarioOpts struct {
 	// fresh runs on a new embedded broker in a temporary directory.
 	fresh    bool
 	progress bool
+	// sink says where analytics rows go; sinkDir is the file store's
+	// directory when neither --clickhouse nor --analytics-dir is given ("":
+	// no sink stage).
+	sink    sinkFlags
+	sinkDir string
 }
 
 func (o *scenarioOpts) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.mf.register(f)
+	o.sink.register(f, true)
 	f.StringVar(&o.scenario, "scenario", "default", "scenario YAML file or builtin name")
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
@@ -223,8 +239,25 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	truthBoxes := map[uint64][]simulator.Box{}
 	src.OnFrame = func(f *simulator.Frame) { truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...) }
 
+	stages := o.stages
+	if len(stages) == 0 {
+		stages = []string{pipeline.StageDetect, pipeline.StageTrack, pipeline.StageAggregate}
+	}
+	store, storeDesc, err := o.sink.store(ctx, o.sinkDir)
+	if err != nil {
+		return nil, err
+	}
+	if store != nil {
+		defer store.Close()
+		if !slices.Contains(stages, pipeline.StageSink) {
+			stages = append(stages, pipeline.StageSink)
+		}
+	} else {
+		stages = slices.DeleteFunc(slices.Clone(stages), func(s string) bool { return s == pipeline.StageSink })
+	}
 	pl, err := pipeline.New(pipeline.Config{
-		Stages: o.stages,
+		Stages: stages,
+		Sink:   sinks.Config{Store: store},
 		Detect: detect.Config{Detector: eng},
 		Aggregate: aggregate.Config{Blocks: map[string]aggregate.Block{sc.Block: {
 			Profile: prof, PlantSpacingM: sc.PlantSpacingM, Plants: sc.PlantsPerRow, HandCounts: handCounts}}},
@@ -283,6 +316,11 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 			}
 		}
 	}
+	if pl.Sink != nil {
+		if err := pipeline.WaitSinkDrained(wctx, conn, 500*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("analytics sink did not store everything: %w", err)
+		}
+	}
 	stop()
 	if err := <-perr; err != nil && !errors.Is(err, context.Canceled) {
 		return nil, err
@@ -310,6 +348,10 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	if pl.Aggregate != nil {
 		stat("aggregate", pl.Aggregate.Stats.Objects.Load())
 		rep.DeadLetters += pl.Aggregate.Stats.DeadLetters.Load()
+	}
+	if pl.Sink != nil {
+		stat("sink", pl.Sink.Stats.Rows.Load())
+		rep.Analytics = &analyticsReport{Store: storeDesc, Rows: pl.Sink.TableRows()}
 	}
 
 	truth := src.Simulator().Truth()
@@ -371,6 +413,13 @@ func printReport(out io.Writer, rep *evalReport) {
 	tw.Flush()
 	fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
 		rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
+	if a := rep.Analytics; a != nil {
+		var parts []string
+		for _, t := range sinks.Tables() {
+			parts = append(parts, fmt.Sprintf("%s %d", t.Name, a.Rows[t.Name]))
+		}
+		fmt.Fprintf(out, "analytics rows: %s -> %s\n", strings.Join(parts, ", "), a.Store)
+	}
 }
 
 // scoreTracking replays the tracker on the pipeline's detections and scores

@@ -80,6 +80,7 @@ func newRoot() *cobra.Command {
 		newSimCmd(),
 		newRunCmd(g),
 		newEvalCmd(g),
+		newClickHouseCmd(),
 	)
 	return root
 }

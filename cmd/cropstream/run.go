@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/sinks"
 )
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -32,11 +34,14 @@ the field into Kafka while detect, track and aggregate process it; when all is
 drained the block's window is closed and a summary prints counts and yield,
 calibrated on --samples hand-counted plants, beside the simulator's truth.
 Without --data-dir or --brokers it uses a fresh embedded broker in a temporary
-directory.
+directory. Analytics rows go to ClickHouse with --clickhouse, else to
+JSONEachRow files in --analytics-dir (default ./cropstream-analytics).
 
 Without --scenario, serve the --stages (default all) on the broker until
 SIGINT/SIGTERM: a deployment runs one stage per process and scales each by
-starting more instances (each stage is a consumer group).`,
+starting more instances (each stage is a consumer group). The sink stage
+writes to --clickhouse, else to files in --analytics-dir (default
+<data-dir>/analytics).`,
 		Example: `  cropstream run --scenario default
   cropstream run --scenario my-block.yaml --hand-counts counts.csv
   cropstream --brokers k1:9092 run --stages detect --threads 4`,
@@ -47,6 +52,7 @@ starting more instances (each stage is a consumer group).`,
 				o.stages = strings.Split(stages, ",")
 			}
 			if o.scenario != "" {
+				o.sinkDir = "cropstream-analytics"
 				o.fresh = g.kafka.Embedded() && !cmd.Flag("data-dir").Changed
 				o.progress = term.IsTerminal(int(os.Stderr.Fd()))
 				rep, err := runScenario(ctx, g, o)
@@ -86,6 +92,15 @@ starting more instances (each stage is a consumer group).`,
 				return err
 			}
 			cfg.Aggregate = aggregate.Config{Default: prof}
+			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
+				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
+				if err != nil {
+					return err
+				}
+				defer store.Close()
+				cfg.Sink = sinks.Config{Store: store}
+				slog.Info("analytics sink", "store", desc)
+			}
 			pl, err := pipeline.New(cfg, conn)
 			if err != nil {
 				return err

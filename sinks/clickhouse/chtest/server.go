@@ -1,0 +1,127 @@
+// Package chtest starts a real clickhouse-server for tests: loopback only,
+// its own config, ports and data under a temporary directory.
+package chtest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Server is a running clickhouse-server.
+type Server struct {
+	Dir  string
+	Port int // native protocol
+	HTTP int
+	t    testing.TB
+	cmd  *exec.Cmd
+}
+
+// Addr is the native protocol's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
+
+const config = `<yandex>
+  <logger><level>warning</level><log>%[1]s/log/server.log</log><errorlog>%[1]s/log/error.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>%[2]d</tcp_port>
+  <http_port>%[3]d</http_port>
+  <path>%[1]s/data/</path>
+  <tmp_path>%[1]s/tmp/</tmp_path>
+  <user_files_path>%[1]s/user_files/</user_files_path>
+  <format_schema_path>%[1]s/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+`
+
+// users: "default" with no password, "analyst" with password "s3cret" (for
+// the wrong-password test).
+const users = `<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
+    <analyst><password>s3cret</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></analyst>
+  </users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`
+
+// Start starts a server and stops it when the test ends. It fails the test
+// when clickhouse-server is not installed (./scripts/setup.sh installs it).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("clickhouse-server")
+	if err != nil {
+		t.Fatalf("clickhouse-server is not installed (run ./scripts/setup.sh): %v", err)
+	}
+	_ = bin
+	dir := t.TempDir()
+	s := &Server{Dir: dir, Port: freePort(t), HTTP: freePort(t), t: t}
+	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), fmt.Appendf(nil, config, dir, s.Port, s.HTTP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Restart starts the server (again) on the same ports and data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	cmd := exec.Command("clickhouse-server", "--config-file="+filepath.Join(s.Dir, "config.xml"))
+	cmd.Dir = s.Dir
+	out, err := os.Create(filepath.Join(s.Dir, "log", "stdout.log"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start clickhouse-server: %v", err)
+	}
+	s.cmd = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(s.Dir, "log", "error.log"))
+	s.t.Fatalf("clickhouse-server did not listen on %s within 30s:\n%s", s.Addr(), log)
+}
+
+// Stop stops the server (SIGKILL: ClickHouse keeps only committed parts, so
+// this is also the crash case).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

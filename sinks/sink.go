@@ -1,0 +1,414 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Store is where rows land: ClickHouse, or files when none is configured.
+type Store interface {
+	// Prepare creates or updates the tables (idempotent).
+	Prepare(ctx context.Context, tables []*Table) error
+	// Resume returns the highest kafka_offset stored per kafka_partition.
+	Resume(ctx context.Context, t *Table) (map[int32]int64, error)
+	// Insert writes rows atomically: all of them or none. Every row of one
+	// call has the same Day.
+	Insert(ctx context.Context, t *Table, rows []Row) error
+	Close() error
+}
+
+// Config configures a Sink.
+type Config struct {
+	Store Store
+	// Tables to feed; default all of Tables().
+	Tables []*Table
+	// MaxRows flushes a table's batch at this many rows. Default 50,000.
+	MaxRows int
+	// MaxAge flushes a batch this long after its first row. Default 1s.
+	MaxAge time.Duration
+	// RetryMin and RetryMax bound the backoff while the store refuses
+	// inserts. Defaults 200ms and 10s.
+	RetryMin, RetryMax time.Duration
+	// ShutdownFlush is how long a stopping sink keeps trying to flush what it
+	// holds; what it cannot flush is read again on restart. Default 30s.
+	ShutdownFlush time.Duration
+	Logger        *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Tables) == 0 {
+		c.Tables = Tables()
+	}
+	if c.MaxRows == 0 {
+		c.MaxRows = 50_000
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = time.Second
+	}
+	if c.RetryMin == 0 {
+		c.RetryMin = 200 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 10 * time.Second
+	}
+	if c.ShutdownFlush == 0 {
+		c.ShutdownFlush = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Stats are the sink's counters, read while it runs.
+type Stats struct {
+	Records, Rows, Inserts, Retries, Skipped, DeadLetters atomic.Int64
+	// InsertNanos is the total time spent in successful inserts.
+	InsertNanos atomic.Int64
+}
+
+// Sink is a consumer group that feeds the tables.
+type Sink struct {
+	cfg   Config
+	conn  *broker.Conn
+	Stats Stats
+
+	byTopic map[string]*batch
+	mu      sync.Mutex // guards batches and resume against the rebalance callbacks
+	// resume is the highest offset the store holds per topic and partition;
+	// records at or below it are skipped (they are in already).
+	resume map[string]map[int32]int64
+	// next is the next offset to read per topic and partition: what is
+	// committed once no row of it is pending.
+	next map[string]map[int32]int64
+	// tableRows counts rows stored per table by this instance.
+	tableRows map[string]int64
+}
+
+// TableRows returns how many rows this instance stored per table.
+func (s *Sink) TableRows() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.tableRows))
+	for k, v := range s.tableRows {
+		out[k] = v
+	}
+	return out
+}
+
+type batch struct {
+	table *Table
+	rows  []Row
+	day   uint32
+	since time.Time
+	// pending is the first offset per partition with rows in the batch.
+	pending map[int32]int64
+}
+
+// New makes a sink; Run starts it.
+func New(cfg Config, conn *broker.Conn) (*Sink, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Store == nil {
+		return nil, errors.New("sink: a store is required")
+	}
+	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
+		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{}}
+	for _, t := range cfg.Tables {
+		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}}
+	}
+	return s, nil
+}
+
+// Run prepares the tables and feeds them until ctx ends. On the way out it
+// flushes what it holds and commits; whatever it could not flush is read
+// again by the next run and stored exactly once.
+func (s *Sink) Run(ctx context.Context) error {
+	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
+		return err
+	}
+	topics := make([]string, 0, len(s.cfg.Tables))
+	for _, t := range s.cfg.Tables {
+		topics = append(topics, string(t.Topic))
+	}
+	cl, err := s.conn.Client(
+		kgo.ConsumerGroup(string(topology.SinkClickHouse)),
+		kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		// A killed instance holds its partitions until its session expires:
+		// keep that short so a restart resumes within seconds.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.RebalanceTimeout(20*time.Second),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, a map[string][]int32) { s.assigned(ctx, a) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
+	)
+	if err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	defer cl.Close()
+	tick := time.NewTicker(s.cfg.MaxAge / 4)
+	defer tick.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.MaxAge/4)
+		fs := cl.PollRecords(pctx, 10_000)
+		cancel()
+		if ctx.Err() != nil {
+			cl.AllowRebalance()
+			return s.shutdown(cl)
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = errors.Join(ferr, fmt.Errorf("sink: fetch %s[%d]: %w", t, p, err))
+			}
+		})
+		if ferr != nil {
+			s.cfg.Logger.Warn("sink fetch", "err", ferr)
+		}
+		var dead []*kgo.Record
+		s.mu.Lock()
+		for _, r := range fs.Records() {
+			if d := s.add(ctx, r); d != nil {
+				dead = append(dead, d)
+			}
+		}
+		err := s.flushDue(ctx, false)
+		s.mu.Unlock()
+		if err == nil && len(dead) > 0 {
+			err = cl.ProduceSync(ctx, dead...).FirstErr()
+		}
+		if err == nil {
+			if cerr := s.commit(ctx, cl); cerr != nil {
+				// Only lag reporting and restart position suffer; the store's
+				// offsets keep the tables exact.
+				s.cfg.Logger.Warn("sink: commit", "err", cerr)
+			}
+		}
+		cl.AllowRebalance()
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.shutdown(cl)
+			}
+			return err
+		}
+	}
+}
+
+// add turns a record into rows of its table's batch, flushing first when
+// the record's day differs from the batch's. A record that does not decode
+// becomes a dead letter (except on the dead-letter topic itself).
+func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
+	b := s.byTopic[r.Topic]
+	if b == nil {
+		return nil
+	}
+	s.Stats.Records.Add(1)
+	nx := s.next[r.Topic]
+	if nx == nil {
+		nx = map[int32]int64{}
+		s.next[r.Topic] = nx
+	}
+	nx[r.Partition] = r.Offset + 1
+	if have, ok := s.resume[r.Topic][r.Partition]; ok && r.Offset <= have {
+		s.Stats.Skipped.Add(1)
+		return nil
+	}
+	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
+	if err != nil {
+		s.cfg.Logger.Error("sink: record does not decode", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+		if r.Topic == string(topology.DLQ) {
+			return nil
+		}
+		s.Stats.DeadLetters.Add(1)
+		d := schema.NewDeadLetter("sink", fmt.Sprintf("decode %s record: %v", r.Topic, err), r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
+		v, eerr := schema.Encode(d)
+		if eerr != nil {
+			return nil
+		}
+		return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: v}
+	}
+	for _, row := range rows {
+		day := b.table.Day(row)
+		if len(b.rows) > 0 && day != b.day {
+			// Cannot fail silently: flush retries until it succeeds or ctx ends.
+			if err := s.flush(ctx, b); err != nil {
+				return nil
+			}
+		}
+		if len(b.rows) == 0 {
+			b.day, b.since = day, time.Now()
+		}
+		if _, ok := b.pending[r.Partition]; !ok {
+			b.pending[r.Partition] = r.Offset
+		}
+		b.rows = append(b.rows, row)
+	}
+	return nil
+}
+
+// flushDue flushes batches that are full or old (all of them when force).
+func (s *Sink) flushDue(ctx context.Context, force bool) error {
+	for _, b := range s.byTopic {
+		if len(b.rows) > 0 && (force || len(b.rows) >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
+			if err := s.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush inserts a batch, retrying with backoff while the store refuses: the
+// poll loop is blocked meanwhile, so the sink stops fetching (back-pressure)
+// and holds the rows until they are in.
+func (s *Sink) flush(ctx context.Context, b *batch) error {
+	start := time.Now()
+	err := s.retry(ctx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ctx, b.table, b.rows) })
+	if err != nil {
+		return err
+	}
+	s.Stats.InsertNanos.Add(int64(time.Since(start)))
+	s.Stats.Inserts.Add(1)
+	s.Stats.Rows.Add(int64(len(b.rows)))
+	s.tableRows[b.table.Name] += int64(len(b.rows))
+	clear(b.pending)
+	b.rows = b.rows[:0]
+	return nil
+}
+
+func (s *Sink) retry(ctx context.Context, what string, f func() error) error {
+	wait := s.cfg.RetryMin
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("sink: %s: %w", what, errors.Join(err, ctx.Err()))
+		}
+		s.Stats.Retries.Add(1)
+		s.cfg.Logger.Warn("sink: store refused, retrying", "op", what, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sink: %s: %w", what, errors.Join(err, ctx.Err()))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, s.cfg.RetryMax)
+	}
+}
+
+// commit records progress in Kafka: for lag and for where a restart starts
+// reading. Correctness does not depend on it (the store's offsets do), so a
+// partition with rows still pending commits only up to them.
+func (s *Sink) commit(ctx context.Context, cl *kgo.Client) error {
+	s.mu.Lock()
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for topic, parts := range s.next {
+		b := s.byTopic[topic]
+		for p, next := range parts {
+			at := next
+			if first, ok := b.pending[p]; ok {
+				at = first
+			}
+			if offs[topic] == nil {
+				offs[topic] = map[int32]kgo.EpochOffset{}
+			}
+			offs[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: at}
+		}
+	}
+	s.mu.Unlock()
+	if len(offs) == 0 {
+		return nil
+	}
+	var cerr error
+	cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = fmt.Errorf("sink: commit: %w", err)
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
+					cerr = errors.Join(cerr, fmt.Errorf("sink: commit %s[%d]: %w", t.Topic, p.Partition, e))
+				}
+			}
+		}
+	})
+	return cerr
+}
+
+// assigned loads, for each new partition, the highest offset its table holds.
+func (s *Sink) assigned(ctx context.Context, a map[string][]int32) {
+	for topic := range a {
+		b := s.byTopic[topic]
+		if b == nil {
+			continue
+		}
+		var have map[int32]int64
+		err := s.retry(ctx, "resume "+b.table.Name, func() (err error) {
+			have, err = s.cfg.Store.Resume(ctx, b.table)
+			return err
+		})
+		if err != nil {
+			s.cfg.Logger.Error("sink: cannot read stored offsets", "table", b.table.Name, "err", err)
+			continue
+		}
+		s.mu.Lock()
+		s.resume[topic] = have
+		s.mu.Unlock()
+	}
+}
+
+// revoked drops the rows held for partitions this instance no longer owns:
+// their next owner reads them again from the last commit and skips what the
+// store has, so nothing is lost and nothing is stored twice.
+func (s *Sink) revoked(r map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for topic, parts := range r {
+		b := s.byTopic[topic]
+		if b == nil {
+			continue
+		}
+		pcol := len(b.table.Columns) - 2
+		b.rows = slices.DeleteFunc(b.rows, func(row Row) bool { return slices.Contains(parts, row[pcol].(int32)) })
+		for _, p := range parts {
+			delete(b.pending, p)
+			delete(s.next[topic], p)
+			delete(s.resume[topic], p)
+		}
+	}
+}
+
+func (s *Sink) shutdown(cl *kgo.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownFlush)
+	defer cancel()
+	s.mu.Lock()
+	err := s.flushDue(ctx, true)
+	s.mu.Unlock()
+	if err != nil {
+		s.cfg.Logger.Warn("sink: stopping with rows not stored; the next run reads them again", "err", err)
+		return nil
+	}
+	if err := s.commit(ctx, cl); err != nil {
+		s.cfg.Logger.Warn("sink: final commit", "err", err)
+	}
+	return nil
+}
