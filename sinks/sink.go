@@ -95,6 +95,9 @@ type Sink struct {
 	// next is the next offset to read per topic and partition: what is
 	// committed once no row of it is pending.
 	next map[string]map[int32]int64
+	// ictx outlives Run's context by up to ShutdownFlush, so a stopping sink
+	// finishes the inserts it started.
+	ictx context.Context
 	// tableRows counts rows stored per table by this instance.
 	tableRows map[string]int64
 }
@@ -117,6 +120,12 @@ type batch struct {
 	since time.Time
 	// pending is the first offset per partition with rows in the batch.
 	pending map[int32]int64
+	// One insert per table runs in the background while the loop decodes
+	// the next batch; done reports its outcome, sending holds the first
+	// offset per partition of its rows (uncommittable until it is in).
+	done    chan error
+	sending map[int32]int64
+	sent    int
 }
 
 // New makes a sink; Run starts it.
@@ -128,7 +137,7 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
 		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{}}
 	for _, t := range cfg.Tables {
-		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}}
+		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
 	return s, nil
 }
@@ -140,6 +149,11 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
 		return err
 	}
+	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer icancel()
+	s.ictx = ictx
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.ShutdownFlush, icancel) })
+	defer stop()
 	topics := make([]string, 0, len(s.cfg.Tables))
 	for _, t := range s.cfg.Tables {
 		topics = append(topics, string(t.Topic))
@@ -259,6 +273,11 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 			b.pending[r.Partition] = r.Offset
 		}
 		b.rows = append(b.rows, row)
+		if len(b.rows) >= s.cfg.MaxRows {
+			if err := s.flush(ctx, b); err != nil {
+				return nil
+			}
+		}
 	}
 	return nil
 }
@@ -266,6 +285,11 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 // flushDue flushes batches that are full or old (all of them when force).
 func (s *Sink) flushDue(ctx context.Context, force bool) error {
 	for _, b := range s.byTopic {
+		if b.done != nil && (force || len(b.done) > 0) {
+			if err := s.wait(b); err != nil {
+				return err
+			}
+		}
 		if len(b.rows) > 0 && (force || len(b.rows) >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
 			if err := s.flush(ctx, b); err != nil {
 				return err
@@ -275,21 +299,48 @@ func (s *Sink) flushDue(ctx context.Context, force bool) error {
 	return nil
 }
 
-// flush inserts a batch, retrying with backoff while the store refuses: the
-// poll loop is blocked meanwhile, so the sink stops fetching (back-pressure)
-// and holds the rows until they are in.
+// flush hands a batch to the table's background insert, once the previous
+// one is in. The insert retries with backoff while the store refuses, so the
+// loop blocks at the next flush (back-pressure: it stops fetching) and never
+// holds more than two batches per table.
 func (s *Sink) flush(ctx context.Context, b *batch) error {
-	start := time.Now()
-	err := s.retry(ctx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ctx, b.table, b.rows) })
-	if err != nil {
+	if err := s.wait(b); err != nil {
 		return err
 	}
-	s.Stats.InsertNanos.Add(int64(time.Since(start)))
+	if len(b.rows) == 0 {
+		return nil
+	}
+	rows := b.rows
+	b.rows = make([]Row, 0, min(len(rows), s.cfg.MaxRows))
+	b.pending, b.sending = b.sending, b.pending
+	b.sent = len(rows)
+	b.done = make(chan error, 1)
+	go func(done chan<- error) {
+		start := time.Now()
+		err := s.retry(s.ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(s.ictx, b.table, rows) })
+		if err == nil {
+			s.Stats.InsertNanos.Add(int64(time.Since(start)))
+		}
+		done <- err
+	}(b.done)
+	return nil
+}
+
+// wait waits for the table's background insert, if any, and accounts for it.
+func (s *Sink) wait(b *batch) error {
+	if b.done == nil {
+		return nil
+	}
+	err := <-b.done
+	b.done = nil
+	if err != nil {
+		// Not stored: these rows are read again by the next run.
+		return err
+	}
 	s.Stats.Inserts.Add(1)
-	s.Stats.Rows.Add(int64(len(b.rows)))
-	s.tableRows[b.table.Name] += int64(len(b.rows))
-	clear(b.pending)
-	b.rows = b.rows[:0]
+	s.Stats.Rows.Add(int64(b.sent))
+	s.tableRows[b.table.Name] += int64(b.sent)
+	clear(b.sending)
 	return nil
 }
 
@@ -326,6 +377,9 @@ func (s *Sink) commit(ctx context.Context, cl *kgo.Client) error {
 			at := next
 			if first, ok := b.pending[p]; ok {
 				at = first
+			}
+			if first, ok := b.sending[p]; ok {
+				at = min(at, first)
 			}
 			if offs[topic] == nil {
 				offs[topic] = map[int32]kgo.EpochOffset{}
@@ -386,6 +440,11 @@ func (s *Sink) revoked(r map[string][]int32) {
 		b := s.byTopic[topic]
 		if b == nil {
 			continue
+		}
+		// An insert under way finishes first: none may land after the next
+		// owner has read the store's offsets.
+		if err := s.wait(b); err != nil {
+			clear(b.sending)
 		}
 		pcol := len(b.table.Columns) - 2
 		b.rows = slices.DeleteFunc(b.rows, func(row Row) bool { return slices.Contains(parts, row[pcol].(int32)) })
