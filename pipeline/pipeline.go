@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -85,17 +86,25 @@ func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
 // point loses nothing.
 func (p *Pipeline) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	// Each stage runs under a pprof label, so CPU profiles (and Pyroscope)
+	// split the process's cost by stage.
+	stage := func(name string, run func(context.Context) error) {
+		g.Go(func() (err error) {
+			pprof.Do(ctx, pprof.Labels("stage", name), func(ctx context.Context) { err = run(ctx) })
+			return err
+		})
+	}
 	if p.Detect != nil {
-		g.Go(func() error { return p.Detect.Run(ctx) })
+		stage(StageDetect, p.Detect.Run)
 	}
 	if p.Track != nil {
-		g.Go(func() error { return p.Track.Run(ctx) })
+		stage(StageTrack, p.Track.Run)
 	}
 	if p.Aggregate != nil {
-		g.Go(func() error { return p.Aggregate.Run(ctx) })
+		stage(StageAggregate, p.Aggregate.Run)
 	}
 	if p.Sink != nil {
-		g.Go(func() error { return p.Sink.Run(ctx) })
+		stage(StageSink, p.Sink.Run)
 	}
 	return g.Wait()
 }

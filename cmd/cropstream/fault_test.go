@@ -53,35 +53,9 @@ func TestKillTrackAndAggregate(t *testing.T) {
 	}
 	defer conn.Close()
 
-	// Detections of two cameras, as a perfect detector would emit them, and
-	// the objects an uninterrupted tracker counts from them.
-	sc, _ := simulator.Load("default")
-	sc.Rows, sc.PlantsPerRow, sc.Camera.Width, sc.Camera.Height = 2, 4, 640, 360
-	want := map[string]bool{}
+	sc, recs, want := truthStream(t)
 	cl, _ := conn.Client()
 	defer cl.Close()
-	var recs []*kgo.Record
-	for _, cam := range []string{"cam-k1", "cam-k2"} {
-		sc.Seed++
-		dets, err := evaluation.TruthDetections(sc, cam, 0.25)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := &track.State{}
-		for _, d := range dets {
-			f := track.Frame{Seq: d.Sequence, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
-			for _, x := range d.Detections {
-				b := x.Box
-				f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
-			}
-			c, _ := st.Step(track.Params{}, f)
-			for _, tr := range c {
-				want[fmt.Sprintf("%s-%d", cam, tr.ID)] = true
-			}
-			val, _ := schema.Encode(d)
-			recs = append(recs, &kgo.Record{Topic: "detections", Key: []byte(cam), Value: val})
-		}
-	}
 	// Half the stream now, half once the last instances run.
 	half := len(recs) / 2
 	if err := cl.ProduceSync(ctx, recs[:half]...).FirstErr(); err != nil {
@@ -121,6 +95,52 @@ func TestKillTrackAndAggregate(t *testing.T) {
 	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
 		t.Fatalf("not drained after kills: %v", err)
 	}
+	finalCounts(t, conn, sc, want, filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
+	if bl, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", second))); !regexp.MustCompile(`Processor track\] setup generation \d+, claims=\S*detections\S*int32\{\d`).Match(bl) {
+		t.Fatalf("the second instance never took detections partitions:\n%s", bl)
+	}
+	t.Logf("%d objects, exact after 4 SIGKILLs and a second instance joining", len(want))
+}
+
+// truthStream is the detections of two cameras, as a perfect detector would
+// emit them, and the objects an uninterrupted tracker counts from them.
+func truthStream(t *testing.T) (*simulator.Scenario, []*kgo.Record, map[string]bool) {
+	t.Helper()
+	sc, _ := simulator.Load("default")
+	sc.Rows, sc.PlantsPerRow, sc.Camera.Width, sc.Camera.Height = 2, 4, 640, 360
+	want := map[string]bool{}
+	var recs []*kgo.Record
+	for _, cam := range []string{"cam-k1", "cam-k2"} {
+		sc.Seed++
+		dets, err := evaluation.TruthDetections(sc, cam, 0.25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &track.State{}
+		for _, d := range dets {
+			f := track.Frame{Seq: d.Sequence, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
+			for _, x := range d.Detections {
+				b := x.Box
+				f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
+			}
+			c, _ := st.Step(track.Params{}, f)
+			for _, tr := range c {
+				want[fmt.Sprintf("%s-%d", cam, tr.ID)] = true
+			}
+			val, _ := schema.Encode(d)
+			recs = append(recs, &kgo.Record{Topic: "detections", Key: []byte(cam), Value: val})
+		}
+	}
+	return sc, recs, want
+}
+
+// finalCounts closes the block's window and checks the objects and the
+// final estimate equal what an uninterrupted tracker counts.
+func finalCounts(t *testing.T, conn *broker.Conn, sc *simulator.Scenario, want map[string]bool, lastLog string) *schema.YieldEstimate {
+	t.Helper()
+	ctx := context.Background()
+	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
 	if err := pipeline.CloseWindows(ctx, conn, map[string]string{sc.Block: sc.Field}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +157,7 @@ func TestKillTrackAndAggregate(t *testing.T) {
 		}
 	}
 	if est == nil {
-		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
+		b, _ := os.ReadFile(lastLog)
 		t.Fatalf("no final yield estimate; last run's log:\n%s", b[max(0, len(b)-3000):])
 	}
 	objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, time.Second)
@@ -163,11 +183,8 @@ func TestKillTrackAndAggregate(t *testing.T) {
 	if m, x := diff(want, got), diff(got, want); len(m) > 0 || len(x) > 0 {
 		t.Fatalf("after SIGKILLs: %d objects missing %v, %d extra %v", len(m), m, len(x), x)
 	}
-	if bl, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", second))); !regexp.MustCompile(`Processor track\] setup generation \d+, claims=\S*detections\S*int32\{\d`).Match(bl) {
-		t.Fatalf("the second instance never took detections partitions:\n%s", bl)
-	}
 	if int(est.UnitsCounted) != len(want) {
 		t.Fatalf("aggregate counted %d, uninterrupted tracker %d", est.UnitsCounted, len(want))
 	}
-	t.Logf("%d objects, exact after 4 SIGKILLs and a second instance joining", len(want))
+	return est
 }

@@ -25,6 +25,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		o      scenarioOpts
 		stages string
 		crop   string
+		obs    observeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -105,6 +106,9 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			if err != nil {
 				return err
 			}
+			if err := obs.start(ctx, cmd.Flags(), pl, conn, o.stages); err != nil {
+				return err
+			}
 			slog.Info("serving stages", "stages", stages, "brokers", conn.Seeds)
 			if err := pl.Run(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
@@ -116,6 +120,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	cmd.Flags().Lookup("scenario").DefValue = ""
 	o.scenario = ""
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
+	obs.register(cmd.Flags())
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks served without a scenario")
 	return cmd
 }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/topology"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// A served stage process answers /healthz, /readyz and /metrics with its
+// stages' counters and the groups' lag; SIGTERM mid-stream makes it finish
+// in-flight work and exit 0, and after a restart the final counts equal an
+// uninterrupted run's.
+func TestServeMetricsAndSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	brk := exec.Command(bin, "broker")
+	brk.Dir = dir
+	out, _ := brk.StdoutPipe()
+	if err := brk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
+		t.Fatalf("broker: %q %v", line, err)
+	}
+	top, _ := topology.New(topology.Config{})
+	ctx := context.Background()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: filepath.Join(dir, "data")}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sc, recs, want := truthStream(t)
+
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	start := func(n int) (*exec.Cmd, string) {
+		c := exec.Command(bin, "run", "--stages", "track,aggregate,sink", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", port))
+		c.Dir = dir
+		log := filepath.Join(dir, fmt.Sprintf("serve-%d.log", n))
+		f, _ := os.Create(log)
+		c.Stdout, c.Stderr = f, f
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c, log
+	}
+	p, _ := start(1)
+	cl, _ := conn.Client()
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, recs[:len(recs)/2]...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if code, body = get(t, base+"/metrics"); code == 200 && regexp.MustCompile(`cropstream_stage_records_in_total\{stage="track"\} [1-9]`).MatchString(body) {
+			break
+		}
+	}
+	for _, m := range []string{`cropstream_stage_records_in_total{stage="track"}`, `cropstream_stage_records_out_total{stage="sink"}`,
+		`cropstream_consumer_lag{group="track",topic="detections"}`, `cropstream_sink_insert_seconds_count`, `go_goroutines`} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+	if code, b := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz: %d %s", code, b)
+	}
+
+	// SIGTERM mid-stream: a clean exit, quickly.
+	if err := cl.ProduceSync(ctx, recs[len(recs)/2:]...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	stopAt := time.Now()
+	p.Process.Signal(syscall.SIGTERM)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v (want exit 0)", err)
+	}
+	t.Logf("stopped %s after SIGTERM", time.Since(stopAt).Round(time.Millisecond))
+
+	p2, log := start(2)
+	defer func() { p2.Process.Signal(syscall.SIGTERM); p2.Wait() }()
+	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
+		t.Fatalf("not drained after restart: %v", err)
+	}
+	finalCounts(t, conn, sc, want, log)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
