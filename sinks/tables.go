@@ -33,7 +33,8 @@ type Table struct {
 	// record's natural id, so an upstream replay that re-emits a record at a
 	// new offset collapses to one row in FINAL queries.
 	OrderBy string
-	// PartitionBy is a day of the record's own time; retention drops days.
+	// PartitionBy is a UTC day of the record's own time (UTC whatever the
+	// server's time zone, so it agrees with Day); retention drops days.
 	PartitionBy string
 	// Replacing tables dedup on OrderBy; append-only tables keep every row.
 	Replacing bool
@@ -99,7 +100,7 @@ func Tables() []*Table {
 			{"image_bytes", "UInt32", "size of the encoded image"},
 			{"source", "String", "where the frame came from (file, URL, scenario)"},
 		}, sourceColumns...),
-		OrderBy: "(camera_id, sequence, frame_id)", PartitionBy: "toYYYYMMDD(captured_at)",
+		OrderBy: "(camera_id, sequence, frame_id)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
 			f, err := schema.DecodeFrame(v)
 			if err != nil {
@@ -136,7 +137,7 @@ func Tables() []*Table {
 			{"x2", "Float32", "box right, frame pixels"},
 			{"y2", "Float32", "box bottom, frame pixels"},
 		}, sourceColumns...),
-		OrderBy: "(camera_id, sequence, frame_id, box_index)", PartitionBy: "toYYYYMMDD(captured_at)",
+		OrderBy: "(camera_id, sequence, frame_id, box_index)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
 			d, err := schema.DecodeDetections(v)
 			if err != nil {
@@ -184,7 +185,7 @@ func Tables() []*Table {
 			{"y2", "Float32", "best box bottom"},
 			{"position_m", "Nullable(Float64)", "position along the row in metres"},
 		}, sourceColumns...),
-		OrderBy: "(block_id, object_id)", PartitionBy: "toYYYYMMDD(first_seen)",
+		OrderBy: "(block_id, object_id)", PartitionBy: "toYYYYMMDD(first_seen, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
 			c, err := schema.DecodeCountedObject(v)
 			if err != nil {
@@ -223,7 +224,7 @@ func Tables() []*Table {
 			{"emitted_at", "DateTime", "when the estimate was made (UTC)"},
 			{"emitted_unix_ns", "UInt64", "same, nanoseconds; the latest estimate of a block wins"},
 		}, sourceColumns...),
-		OrderBy: "(block_id, estimate_id)", PartitionBy: "toYYYYMMDD(emitted_at)",
+		OrderBy: "(block_id, estimate_id)", PartitionBy: "toYYYYMMDD(emitted_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
 			y, err := schema.DecodeYieldEstimate(v)
 			if err != nil {
@@ -254,7 +255,7 @@ func Tables() []*Table {
 			{"original_size", "UInt64", "its size in bytes"},
 			{"failed_at", "DateTime", "when it was refused (UTC)"},
 		}, sourceColumns...),
-		OrderBy: "(stage, failed_at, source_topic, source_partition, source_offset)", PartitionBy: "toYYYYMMDD(failed_at)",
+		OrderBy: "(stage, failed_at, source_topic, source_partition, source_offset)", PartitionBy: "toYYYYMMDD(failed_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
 			d, err := schema.Decode[schema.DeadLetter](v)
 			if err != nil {

@@ -17,8 +17,10 @@ import (
 
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/sinks/jsonfile"
 	"github.com/cropstream/cropstream/sinks/sinktest"
 )
 
@@ -184,5 +186,61 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 		if n == 0 && !strings.Contains(b[2], "may be empty") {
 			t.Errorf("query %s (%s) returned no rows", b[1], b[2])
 		}
+	}
+}
+
+// Files written without ClickHouse load with one command, twice without
+// duplicates; drop-before removes whole days.
+func TestLoadFilesAndDropBefore(t *testing.T) {
+	srv := chtest.Start(t)
+	dir := t.TempDir()
+	files, err := jsonfile.Open(filepath.Join(dir, "analytics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tables := sinks.Tables()
+	if err := files.Prepare(ctx, tables); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for i, r := range sinktest.Stream(5, 200) {
+		for _, tb := range tables {
+			if string(tb.Topic) != r.Topic {
+				continue
+			}
+			rows, _ := tb.Rows(r.Value, int32(i%3), int64(i))
+			if len(rows) > 0 {
+				if err := files.Insert(ctx, tb, rows); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want[tb.Name] += len(rows)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if r := run(t, dir, "clickhouse", "load", "--clickhouse", srv.Addr(), "--analytics-dir", "analytics"); r.code != 0 {
+			t.Fatalf("load: %s", r.stderr)
+		}
+	}
+	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, _ := sinktest.Counts(t, st.Conn(), "cropstream")
+	for name, n := range want {
+		if all[name] != n {
+			t.Errorf("%s: %d rows after loading twice, want %d", name, all[name], n)
+		}
+	}
+	// The stream's frames straddle 2026-09-01 00:00 UTC: dropping days
+	// before 09-01 removes the first half.
+	if r := run(t, dir, "clickhouse", "drop-before", "--clickhouse", srv.Addr(), "--date", "2026-09-01"); r.code != 0 || !strings.Contains(r.stdout, "frames") {
+		t.Fatalf("drop-before: %s%s", r.stdout, r.stderr)
+	}
+	var left uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM cropstream.frames WHERE captured_at < toDateTime('2026-09-01 00:00:00', 'UTC')").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d frames before the date remain (%v)", left, err)
 	}
 }
