@@ -34,8 +34,16 @@ type Config struct {
 	IoUThreshold float32
 	// MaxDetections per image. Default 300.
 	MaxDetections int
-	// Provider is "cpu" (default). GPU providers are not wired in yet.
+	// Provider is "cpu" (default) or "cuda" (ONNX Runtime 1.29's CUDA
+	// plugin provider, from CUDALib).
 	Provider string
+	// CUDALib is libonnxruntime_providers_cuda.so; default $CROPSTREAM_ORT_CUDA_LIB,
+	// else DefaultCUDALib found upwards.
+	CUDALib string
+	// Rewrite adapts the graph on load. Nil means the provider's default:
+	// none on the CPU; on CUDA, Split as Slice, uint8 input and the reduced
+	// output (see Rewrite).
+	Rewrite *Rewrite
 }
 
 func (c Config) withDefaults() Config {
@@ -158,8 +166,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ModelPath == "" {
 		return nil, errors.New("inference: model path is required")
 	}
-	if cfg.Provider != "cpu" {
-		return nil, fmt.Errorf("inference: provider %q is not available in this build (cpu only)", cfg.Provider)
+	if cfg.Provider != "cpu" && cfg.Provider != "cuda" {
+		return nil, fmt.Errorf("inference: provider %q: want cpu or cuda", cfg.Provider)
+	}
+	if cfg.Rewrite == nil {
+		cfg.Rewrite = &Rewrite{}
+		if cfg.Provider == "cuda" {
+			cfg.Rewrite = &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}
+		}
 	}
 	path, err := FindModel(cfg.ModelPath)
 	if err != nil {
@@ -189,9 +203,26 @@ func New(cfg Config) (*Engine, error) {
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("inference: threads: %w", err)
 	}
-	s, err := ort.NewDynamicAdvancedSession(cfg.ModelPath, []string{info.Input}, []string{info.Output}, opts)
+	if cfg.Provider == "cuda" {
+		if err := registerCUDA(cfg.CUDALib); err != nil {
+			return nil, err
+		}
+		if err := preferGPU(opts, lib); err != nil {
+			return nil, err
+		}
+	}
+	data, err := os.ReadFile(cfg.ModelPath)
 	if err != nil {
-		return nil, fmt.Errorf("inference: load model %s: %w", cfg.ModelPath, err)
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	if *cfg.Rewrite != (Rewrite{}) {
+		if data, info, err = rewriteModel(data, info, *cfg.Rewrite); err != nil {
+			return nil, fmt.Errorf("%w (model %s)", err, cfg.ModelPath)
+		}
+	}
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{info.Input}, []string{info.Output}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("inference: load model %s on %s: %w", cfg.ModelPath, cfg.Provider, err)
 	}
 	return &Engine{cfg: cfg, info: info, session: s}, nil
 }
@@ -250,27 +281,63 @@ func (e *Engine) Info() ModelInfo { return e.info }
 // Name is the model's file name, for the records it produces.
 func (e *Engine) Name() string { return strings.TrimSuffix(filepath.Base(e.cfg.ModelPath), ".onnx") }
 
-// InputLen is the number of floats one preprocessed image takes.
+// InputLen is the number of values (floats, or bytes for a uint8 input)
+// one preprocessed image takes.
 func (e *Engine) InputLen() int { return 3 * e.info.Width * e.info.Height }
 
 // Run infers a batch of n preprocessed images laid end to end in input and
 // returns each image's boxes in input pixels, after NMS.
 func (e *Engine) Run(input []float32, n int) ([][]Detection, error) {
+	if e.info.UInt8 {
+		return nil, errors.New("inference: this model takes uint8 input (RunUInt8)")
+	}
+	if err := e.checkBatch(len(input), n); err != nil {
+		return nil, err
+	}
 	if n == 0 {
 		return nil, nil
-	}
-	if len(input) != n*e.InputLen() {
-		return nil, fmt.Errorf("inference: batch of %d needs %d floats, got %d", n, n*e.InputLen(), len(input))
-	}
-	if e.info.FixedBatch > 0 && n != e.info.FixedBatch {
-		return nil, fmt.Errorf("inference: model takes batches of exactly %d, got %d", e.info.FixedBatch, n)
 	}
 	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(e.info.Height), int64(e.info.Width)), input)
 	if err != nil {
 		return nil, fmt.Errorf("inference: input tensor: %w", err)
 	}
 	defer in.Destroy()
+	return e.run(in, n)
+}
+
+// RunUInt8 infers n letterboxed BGR images, [n, height, width, 3] bytes
+// end to end, for a model loaded with the UInt8Input rewrite.
+func (e *Engine) RunUInt8(input []byte, n int) ([][]Detection, error) {
+	if !e.info.UInt8 {
+		return nil, errors.New("inference: this model takes float input (Run)")
+	}
+	if err := e.checkBatch(len(input), n); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	in, err := ort.NewTensor(ort.NewShape(int64(n), int64(e.info.Height), int64(e.info.Width), 3), input)
+	if err != nil {
+		return nil, fmt.Errorf("inference: input tensor: %w", err)
+	}
+	defer in.Destroy()
+	return e.run(in, n)
+}
+
+func (e *Engine) checkBatch(have, n int) error {
+	if have != n*e.InputLen() {
+		return fmt.Errorf("inference: batch of %d needs %d values, got %d", n, n*e.InputLen(), have)
+	}
+	if e.info.FixedBatch > 0 && n != e.info.FixedBatch && n != 0 {
+		return fmt.Errorf("inference: model takes batches of exactly %d, got %d", e.info.FixedBatch, n)
+	}
+	return nil
+}
+
+func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
 	outs := []ort.Value{nil}
+	var err error
 	e.mu.Lock()
 	err = e.session.Run([]ort.Value{in}, outs)
 	e.mu.Unlock()
@@ -296,6 +363,8 @@ func (e *Engine) Run(input []float32, n int) ([][]Detection, error) {
 			dets = decodeYOLOv8(img, nc, e.info.Anchors, true, e.cfg.ScoreThreshold)
 		case LayoutEndToEnd:
 			dets = decodeEndToEnd(img, e.info.Anchors, e.cfg.ScoreThreshold)
+		case LayoutReduced:
+			dets = decodeReduced(img, e.info.Anchors, e.cfg.ScoreThreshold)
 		}
 		res[i] = NMS(dets, e.cfg.IoUThreshold, e.cfg.MaxDetections)
 	}

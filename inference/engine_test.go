@@ -146,3 +146,66 @@ func TestMissingLibraryExplainsTheFix(t *testing.T) {
 		t.Fatalf("missing model: %v", err)
 	}
 }
+
+// The rewrites the CUDA provider needs (Split as Slice, uint8 BGR input with
+// normalisation in the graph, per-anchor reduced output) keep the shipped
+// model's detections: same boxes, run here on the CPU provider.
+func TestRewrittenGraphAgrees(t *testing.T) {
+	plain, err := New(Config{ModelPath: shippedModel(), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	rw, err := New(Config{ModelPath: shippedModel(), Threads: 2, Rewrite: &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if info := rw.Info(); !info.UInt8 || info.Layout != LayoutReduced || info.Input != U8InputName {
+		t.Fatalf("rewritten model info %+v", info)
+	}
+	sc, _ := simulator.Load("default")
+	sim := simulator.New(sc)
+	defer sim.Close()
+	for k := 0; k < 20; k++ {
+		sim.Next()
+	}
+	f, _ := sim.Next()
+	pre := NewPreprocessor(512, 288)
+	defer pre.Close()
+	fl := make([]float32, plain.InputLen())
+	u8 := make([]byte, rw.InputLen())
+	if _, err := pre.Into(*f.Image, fl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pre.IntoUInt8(*f.Image, u8); err != nil {
+		t.Fatal(err)
+	}
+	a, err := plain.Run(fl, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rw.RunUInt8(u8, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a[0]) < 10 || len(a[0]) != len(b[0]) {
+		t.Fatalf("%d boxes from the model, %d from the rewritten one", len(a[0]), len(b[0]))
+	}
+	for i := range a[0] {
+		x, y := a[0][i], b[0][i]
+		if x.Class != y.Class || abs32(x.Score-y.Score) > 1e-4 || abs32(x.X1-y.X1) > 0.01 || abs32(x.Y2-y.Y2) > 0.01 {
+			t.Fatalf("box %d: %+v vs %+v", i, x, y)
+		}
+	}
+	if _, err := rw.Run(fl, 1); err == nil {
+		t.Fatal("float input accepted by a uint8 model")
+	}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -20,10 +20,13 @@ const (
 	// LayoutEndToEnd is [batch, N, 6]: x1, y1, x2, y2, score, class, already
 	// suppressed (Ultralytics end-to-end exports).
 	LayoutEndToEnd
+	// LayoutReduced is [batch, 6, anchors]: cx, cy, w, h, best score, its
+	// class, per anchor (the engine's ReduceOutput rewrite).
+	LayoutReduced
 )
 
 func (l Layout) String() string {
-	return [...]string{"yolov8 [B,4+C,A]", "yolov8 [B,A,4+C]", "end-to-end [B,N,6]"}[l]
+	return [...]string{"yolov8 [B,4+C,A]", "yolov8 [B,A,4+C]", "end-to-end [B,N,6]", "reduced [B,6,A]"}[l]
 }
 
 // ModelInfo is what the engine learns from a model file.
@@ -37,6 +40,9 @@ type ModelInfo struct {
 	Layout     Layout
 	// Anchors is the size of the output's box axis.
 	Anchors int
+	// UInt8 is set when the (rewritten) model takes [batch, h, w, 3] BGR
+	// bytes instead of [batch, 3, h, w] floats.
+	UInt8 bool
 }
 
 var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)

@@ -86,3 +86,18 @@ func NMS(dets []Detection, iouThr float32, maxDet int) []Detection {
 	}
 	return kept
 }
+
+// decodeReduced reads one image of a [B, 6, A] output: cx, cy, w, h, score,
+// class rows over A anchors.
+func decodeReduced(out []float32, anchors int, minScore float32) []Detection {
+	var dets []Detection
+	score, class := out[4*anchors:5*anchors], out[5*anchors:6*anchors]
+	for a, sc := range score {
+		if sc < minScore {
+			continue
+		}
+		cx, cy, w, h := out[a], out[anchors+a], out[2*anchors+a], out[3*anchors+a]
+		dets = append(dets, Detection{X1: cx - w/2, Y1: cy - h/2, X2: cx + w/2, Y2: cy + h/2, Score: sc, Class: int(class[a])})
+	}
+	return dets
+}

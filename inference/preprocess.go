@@ -63,6 +63,11 @@ func (l Letterbox) Scaled(r int) Letterbox {
 // frame for a 512x288 model decodes at 640x360: 7 ms -> about 2 ms here). It
 // returns the image and the reduction factor.
 func DecodeForInput(jpg []byte, w, h, inW, inH int) (gocv.Mat, int, error) {
+	// What the letterbox keeps of the frame: a 720p frame in a 640x640
+	// input is 640x360, so half scale suffices although 360 < 640.
+	if lb := NewLetterbox(w, h, inW, inH); lb.Scale < 1 {
+		inW, inH = int(float32(w)*lb.Scale+0.5), int(float32(h)*lb.Scale+0.5)
+	}
 	r, flag := 1, gocv.IMReadColor
 	for _, c := range []struct {
 		r    int
@@ -113,6 +118,37 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	if len(dst) != 3*p.w*p.h {
 		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d floats, want %d", len(dst), 3*p.w*p.h)
 	}
+	lb := p.letterbox(img)
+	blob := gocv.BlobFromImage(p.padded, 1.0/255, image.Pt(p.w, p.h), gocv.NewScalar(0, 0, 0, 0), true, false)
+	defer blob.Close()
+	data, err := blob.DataPtrFloat32()
+	if err != nil {
+		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
+	}
+	copy(dst, data)
+	return lb, nil
+}
+
+// IntoUInt8 letterboxes img into dst, h*w*3 BGR bytes (one image of a batch
+// for a model with the UInt8Input rewrite), and returns the mapping back.
+func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
+	if img.Empty() || img.Channels() != 3 {
+		return Letterbox{}, fmt.Errorf("preprocess: want a 3-channel image, got %d channels", img.Channels())
+	}
+	if len(dst) != 3*p.w*p.h {
+		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d bytes, want %d", len(dst), 3*p.w*p.h)
+	}
+	lb := p.letterbox(img)
+	data, err := p.padded.DataPtrUint8()
+	if err != nil {
+		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
+	}
+	copy(dst, data)
+	return lb, nil
+}
+
+// letterbox resizes and pads img into p.padded.
+func (p *Preprocessor) letterbox(img gocv.Mat) Letterbox {
 	lb := NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
 	nw, nh := int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
 	src := img
@@ -122,14 +158,7 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	}
 	px, py := int(lb.PadX), int(lb.PadY)
 	gocv.CopyMakeBorder(src, &p.padded, py, p.h-nh-py, px, p.w-nw-px, gocv.BorderConstant, color114)
-	blob := gocv.BlobFromImage(p.padded, 1.0/255, image.Pt(p.w, p.h), gocv.NewScalar(0, 0, 0, 0), true, false)
-	defer blob.Close()
-	data, err := blob.DataPtrFloat32()
-	if err != nil {
-		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
-	}
-	copy(dst, data)
-	return lb, nil
+	return lb
 }
 
 // Close releases the Mats.

@@ -81,6 +81,7 @@ func newRoot() *cobra.Command {
 		newRunCmd(g),
 		newEvalCmd(g),
 		newClickHouseCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

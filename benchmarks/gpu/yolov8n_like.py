@@ -1,0 +1,146 @@
+"""A YOLOv8n-sized detector for the GPU benchmark: Ultralytics' YOLOv8n
+structure (Conv/C2f/SPPF backbone, PAN neck, decoupled head with DFL, 80
+classes, 640x640, 3.2M parameters) with random weights - the benchmark
+measures compute, not accuracy. C2f's chunk exports to the ONNX Split
+operator, as in a real Ultralytics export, so the engine's Split->Slice
+rewrite is exercised.
+
+    /usr/bin/python3 benchmarks/gpu/yolov8n_like.py OUT.onnx
+"""
+import sys
+import torch
+import torch.nn as nn
+
+
+class Conv(nn.Module):
+    def __init__(self, c1, c2, k=1, s=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(c2)
+        self.act = nn.SiLU()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, shortcut=True):
+        super().__init__()
+        self.cv1, self.cv2, self.add = Conv(c, c, 3), Conv(c, c, 3), shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C2f(nn.Module):
+    def __init__(self, c1, c2, n=1, shortcut=False):
+        super().__init__()
+        self.c = c2 // 2
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        self.m = nn.ModuleList(Bottleneck(self.c, shortcut) for _ in range(n))
+
+    def forward(self, x):
+        y = list(self.cv1(x).split((self.c, self.c), 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
+
+class SPPF(nn.Module):
+    def __init__(self, c1, c2):
+        super().__init__()
+        c = c1 // 2
+        self.cv1, self.cv2 = Conv(c1, c, 1), Conv(c * 4, c2, 1)
+        self.m = nn.MaxPool2d(5, 1, 2)
+
+    def forward(self, x):
+        x = self.cv1(x)
+        y1 = self.m(x)
+        y2 = self.m(y1)
+        return self.cv2(torch.cat((x, y1, y2, self.m(y2)), 1))
+
+
+class DFL(nn.Module):
+    def __init__(self, c1=16):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, 1, 1, bias=False).requires_grad_(False)
+        self.conv.weight.data[:] = torch.arange(c1, dtype=torch.float).view(1, c1, 1, 1)
+        self.c1 = c1
+
+    def forward(self, x):
+        b, _, a = x.shape
+        return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
+
+
+class YOLOv8n(nn.Module):
+    def __init__(self, nc=80, imgsz=640):
+        super().__init__()
+        self.nc, self.reg = nc, 16
+        self.b0, self.b1, self.b2 = Conv(3, 16, 3, 2), Conv(16, 32, 3, 2), C2f(32, 32, 1, True)
+        self.b3, self.b4 = Conv(32, 64, 3, 2), C2f(64, 64, 2, True)
+        self.b5, self.b6 = Conv(64, 128, 3, 2), C2f(128, 128, 2, True)
+        self.b7, self.b8, self.b9 = Conv(128, 256, 3, 2), C2f(256, 256, 1, True), SPPF(256, 256)
+        self.up = nn.Upsample(None, 2, "nearest")
+        self.h12, self.h15 = C2f(384, 128), C2f(192, 64)
+        self.h16, self.h18 = Conv(64, 64, 3, 2), C2f(192, 128)
+        self.h19, self.h21 = Conv(128, 128, 3, 2), C2f(384, 256)
+        ch = (64, 128, 256)
+        c2, c3 = max(16, ch[0] // 4, self.reg * 4), max(ch[0], min(nc, 100))
+        self.cv2 = nn.ModuleList(nn.Sequential(Conv(x, c2, 3), Conv(c2, c2, 3), nn.Conv2d(c2, 4 * self.reg, 1)) for x in ch)
+        self.cv3 = nn.ModuleList(nn.Sequential(Conv(x, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, nc, 1)) for x in ch)
+        self.dfl = DFL(self.reg)
+        # Ultralytics' class-bias prior: nearly every anchor is background, so
+        # only a few score above the threshold, as with trained weights (the
+        # host then does the NMS work a real model causes, not 8,400 boxes).
+        for seq, s in zip(self.cv3, (8, 16, 32)):
+            nn.init.constant_(seq[-1].bias, -9.0)
+            nn.init.normal_(seq[-1].weight, std=0.01)
+        anchors, strides = [], []
+        for s in (8, 16, 32):
+            h = w = imgsz // s
+            ys, xs = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+            anchors.append(torch.stack((xs, ys), -1).view(-1, 2))
+            strides.append(torch.full((h * w, 1), float(s)))
+        self.register_buffer("anchors", torch.cat(anchors).transpose(0, 1).unsqueeze(0))
+        self.register_buffer("strides", torch.cat(strides).transpose(0, 1).unsqueeze(0))
+
+    def forward(self, x):
+        x = self.b2(self.b1(self.b0(x)))
+        p3 = self.b4(self.b3(x))
+        p4 = self.b6(self.b5(p3))
+        p5 = self.b9(self.b8(self.b7(p4)))
+        n4 = self.h12(torch.cat([self.up(p5), p4], 1))
+        n3 = self.h15(torch.cat([self.up(n4), p3], 1))
+        n4 = self.h18(torch.cat([self.h16(n3), n4], 1))
+        n5 = self.h21(torch.cat([self.h19(n4), p5], 1))
+        feats = [n3, n4, n5]
+        b = x.shape[0]
+        box = torch.cat([self.cv2[i](f).view(b, 4 * self.reg, -1) for i, f in enumerate(feats)], 2)
+        cls = torch.cat([self.cv3[i](f).view(b, self.nc, -1) for i, f in enumerate(feats)], 2)
+        lt, rb = self.dfl(box).chunk(2, 1)
+        x1y1, x2y2 = self.anchors - lt, self.anchors + rb
+        xywh = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), 1) * self.strides
+        return torch.cat((xywh, cls.sigmoid()), 1)
+
+
+if __name__ == "__main__":
+    import onnx
+    out = sys.argv[1]
+    torch.manual_seed(0)
+    m = YOLOv8n().eval()
+    print("parameters", sum(p.numel() for p in m.parameters()))
+    x = torch.zeros(1, 3, 640, 640)
+    torch.onnx.export(m, x, out, input_names=["images"], output_names=["output0"], opset_version=17,
+                      dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
+    mp = onnx.load(out)
+    # As in Ultralytics exports: only the batch is dynamic.
+    d = mp.graph.output[0].type.tensor_type.shape.dim
+    d[1].Clear()
+    d[1].dim_value = 84
+    names = "{" + ", ".join(f"{i}: 'class{i}'" for i in range(80)) + "}"
+    for k, v in (("names", names), ("imgsz", "[640, 640]"), ("stride", "32")):
+        e = mp.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.save(mp, out)
+    print("wrote", out, "ops", sorted({n.op_type for n in mp.graph.node}))

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/simulator"
+)
+
+// frames per second that 5 TB/day of 100 KB frames is.
+const targetFPS = 5e12 / 86400 / 100e3
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure stages on this machine (go test -bench ./benchmarks has the rest)",
+	}
+	var (
+		mf       modelFlags
+		provider string
+		cudaLib  string
+		batch    int
+		frames   int
+		workers  int
+		scenario string
+		rewrite  string
+	)
+	det := &cobra.Command{
+		Use:   "detect",
+		Short: "Detector throughput with decode on this machine's cores: decode only, inference only, both pipelined",
+		Long: `Renders distinct 1280x720 JPEG frames of a scenario, then measures
+(1) decode + letterbox on --workers cores, (2) inference alone on ready
+batches, (3) both pipelined: workers decode into batch buffers while the
+engine runs the previous batch. Prints JSON. With --provider cuda the model is
+rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := inference.Config{ModelPath: mf.model, LibPath: mf.ortLib, Threads: mf.threads,
+				ScoreThreshold: 0.25, Provider: provider, CUDALib: cudaLib}
+			if cmd.Flags().Changed("rewrite") {
+				rw := &inference.Rewrite{}
+				for _, r := range strings.Split(rewrite, ",") {
+					switch r {
+					case "split":
+						rw.SplitToSlice = true
+					case "u8":
+						rw.UInt8Input = true
+					case "reduce":
+						rw.ReduceOutput = true
+					case "", "none":
+					default:
+						return fmt.Errorf("--rewrite %q: want split, u8, reduce or none", r)
+					}
+				}
+				cfg.Rewrite = rw
+			}
+			eng, err := inference.New(cfg)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			res, err := benchDetect(eng, scenario, batch, frames, workers)
+			if err != nil {
+				return err
+			}
+			res.Provider, res.Rewrite = provider, rewrite
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		},
+	}
+	mf.register(det.Flags())
+	det.Flags().StringVar(&provider, "provider", "cpu", "execution provider: cpu or cuda")
+	det.Flags().StringVar(&cudaLib, "cuda-lib", "", "libonnxruntime_providers_cuda.so (default $"+inference.CUDALibEnv+")")
+	det.Flags().IntVar(&batch, "batch", 16, "frames per inference batch")
+	det.Flags().IntVar(&frames, "frames", 1000, "frames to push through each measurement")
+	det.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "decode workers")
+	det.Flags().StringVar(&scenario, "scenario", "default", "scenario whose frames are decoded")
+	det.Flags().StringVar(&rewrite, "rewrite", "", "graph rewrites, comma-separated: split (Split as Slice), u8 (uint8 input), reduce (per-anchor output), none (default: all on cuda, none on cpu)")
+	cmd.AddCommand(det)
+	return cmd
+}
+
+type detectBench struct {
+	Provider    string  `json:"provider"`
+	Rewrite     string  `json:"rewrite"`
+	Model       string  `json:"model"`
+	Input       string  `json:"input"`
+	Layout      string  `json:"output_layout"`
+	Batch       int     `json:"batch"`
+	Workers     int     `json:"workers"`
+	Cores       int     `json:"cores"`
+	Frames      int     `json:"frames"`
+	JPEGBytes   float64 `json:"mean_jpeg_bytes"`
+	DecodeFPS   float64 `json:"decode_fps"`
+	InferFPS    float64 `json:"infer_fps"`
+	PipelineFPS float64 `json:"pipeline_fps"`
+	PipelineMBs float64 `json:"pipeline_mb_s"`
+	BoxesPerFr  float64 `json:"boxes_per_frame"`
+	TargetRatio float64 `json:"ratio_to_5tb_day"`
+}
+
+func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers int) (*detectBench, error) {
+	inference.TuneMalloc()
+	info := eng.Info()
+	sc, err := simulator.Load(scenario)
+	if err != nil {
+		return nil, err
+	}
+	sc.Camera.Width, sc.Camera.Height = 1280, 720
+	sim := simulator.New(sc)
+	var jpegs [][]byte
+	var total float64
+	for len(jpegs) < 48 {
+		f, err := sim.Next()
+		if err != nil {
+			break
+		}
+		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
+		if err != nil {
+			sim.Close()
+			return nil, err
+		}
+		jpegs = append(jpegs, append([]byte(nil), buf.GetBytes()...))
+		total += float64(buf.Len())
+		buf.Close()
+	}
+	sim.Close()
+	if len(jpegs) == 0 {
+		return nil, fmt.Errorf("bench: scenario rendered no frames")
+	}
+	per := eng.InputLen()
+	type buffer struct {
+		f32 []float32
+		u8  []byte
+	}
+	newBuf := func() *buffer {
+		if info.UInt8 {
+			return &buffer{u8: make([]byte, batch*per)}
+		}
+		return &buffer{f32: make([]float32, batch*per)}
+	}
+	// prep decodes frame i into slot j of b.
+	preps := make(chan *inference.Preprocessor, workers)
+	for range workers {
+		preps <- inference.NewPreprocessor(info.Width, info.Height)
+	}
+	defer func() {
+		for range workers {
+			(<-preps).Close()
+		}
+	}()
+	prep := func(i int, b *buffer, j int) error {
+		p := <-preps
+		defer func() { preps <- p }()
+		m, _, err := inference.DecodeForInput(jpegs[i%len(jpegs)], 1280, 720, info.Width, info.Height)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		if info.UInt8 {
+			_, err = p.IntoUInt8(m, b.u8[j*per:(j+1)*per])
+		} else {
+			_, err = p.Into(m, b.f32[j*per:(j+1)*per])
+		}
+		return err
+	}
+	fill := func(b *buffer, base int) error {
+		var wg sync.WaitGroup
+		var ferr atomic.Value
+		next := atomic.Int64{}
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					j := int(next.Add(1) - 1)
+					if j >= batch {
+						return
+					}
+					if err := prep(base+j, b, j); err != nil {
+						ferr.Store(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if e, ok := ferr.Load().(error); ok {
+			return e
+		}
+		return nil
+	}
+	infer := func(b *buffer) (int, error) {
+		var out [][]inference.Detection
+		var err error
+		if info.UInt8 {
+			out, err = eng.RunUInt8(b.u8, batch)
+		} else {
+			out, err = eng.Run(b.f32, batch)
+		}
+		n := 0
+		for _, d := range out {
+			n += len(d)
+		}
+		return n, err
+	}
+	res := &detectBench{Model: eng.Name(), Input: fmt.Sprintf("%dx%d uint8=%v", info.Width, info.Height, info.UInt8),
+		Layout: info.Layout.String(), Batch: batch, Workers: workers, Cores: runtime.NumCPU(), JPEGBytes: total / float64(len(jpegs))}
+	batches := max(frames/batch, 2)
+	res.Frames = batches * batch
+
+	// (1) decode + letterbox alone.
+	b := newBuf()
+	start := time.Now()
+	for k := range batches {
+		if err := fill(b, k*batch); err != nil {
+			return nil, err
+		}
+	}
+	res.DecodeFPS = float64(res.Frames) / time.Since(start).Seconds()
+
+	// (2) inference alone, after a warm-up run.
+	if _, err := infer(b); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	boxes := 0
+	for range batches {
+		n, err := infer(b)
+		if err != nil {
+			return nil, err
+		}
+		boxes += n
+	}
+	res.InferFPS = float64(res.Frames) / time.Since(start).Seconds()
+	res.BoxesPerFr = float64(boxes) / float64(res.Frames)
+
+	// (3) pipelined: one batch decoding while the previous one infers.
+	ready, free := make(chan *buffer, 2), make(chan *buffer, 3)
+	for range 3 {
+		free <- newBuf()
+	}
+	errc := make(chan error, 1)
+	start = time.Now()
+	go func() {
+		defer close(ready)
+		for k := range batches {
+			b := <-free
+			if err := fill(b, k*batch); err != nil {
+				errc <- err
+				return
+			}
+			ready <- b
+		}
+	}()
+	for b := range ready {
+		if _, err := infer(b); err != nil {
+			return nil, err
+		}
+		free <- b
+	}
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
+	}
+	el := time.Since(start).Seconds()
+	res.PipelineFPS = float64(res.Frames) / el
+	res.PipelineMBs = res.PipelineFPS * res.JPEGBytes / 1e6
+	res.TargetRatio = res.PipelineFPS / targetFPS
+	return res, nil
+}

@@ -1,0 +1,67 @@
+package inference
+
+import (
+	"slices"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/cropstream/cropstream/inference/onnxpb"
+)
+
+// A hand-built graph with a Split (sizes as an input, as torch exports
+// them) computes the same after SplitToSlice, and has no Split left.
+func TestSplitToSlice(t *testing.T) {
+	lib, err := FindLibrary("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initEnv(lib); err != nil {
+		t.Fatal(err)
+	}
+	g := &pb.GraphProto{Name: proto.String("g")}
+	e := &graphEditor{g: g, opset: 17}
+	sizes := e.ints(1, 3)
+	g.Node = []*pb.NodeProto{
+		node("Split", []string{"x", sizes}, []string{"a", "b"}, attrInt("axis", 1)),
+		node("Concat", []string{"b", "a"}, []string{"y"}, attrInt("axis", 1)),
+	}
+	g.Input = []*pb.ValueInfoProto{valueInfo("x", pb.TensorProto_FLOAT, 1, 4, 2)}
+	g.Output = []*pb.ValueInfoProto{valueInfo("y", pb.TensorProto_FLOAT, 1, 4, 2)}
+	m := &pb.ModelProto{IrVersion: proto.Int64(8), Graph: g, OpsetImport: []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}}}
+	orig, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten, _, err := rewriteModel(orig, ModelInfo{}, Rewrite{SplitToSlice: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check pb.ModelProto
+	proto.Unmarshal(rewritten, &check)
+	for _, n := range check.Graph.Node {
+		if n.GetOpType() == "Split" {
+			t.Fatal("a Split node is left")
+		}
+	}
+	run := func(model []byte) []float32 {
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"x"}, []string{"y"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Destroy()
+		in, _ := ort.NewTensor(ort.NewShape(1, 4, 2), []float32{1, 2, 3, 4, 5, 6, 7, 8})
+		defer in.Destroy()
+		outs := []ort.Value{nil}
+		if err := s.Run([]ort.Value{in}, outs); err != nil {
+			t.Fatal(err)
+		}
+		defer outs[0].Destroy()
+		return slices.Clone(outs[0].(*ort.Tensor[float32]).GetData())
+	}
+	a, b := run(orig), run(rewritten)
+	if !slices.Equal(a, b) || !slices.Equal(a, []float32{3, 4, 5, 6, 7, 8, 1, 2}) {
+		t.Fatalf("split %v, sliced %v", a, b)
+	}
+}
