@@ -145,7 +145,16 @@ func initEnv(lib string) error {
 	}
 	envDone, envLib = true, lib
 	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	level := ort.WithLogLevelError()
+	switch os.Getenv("CROPSTREAM_ORT_LOG") { // for diagnosing providers
+	case "verbose":
+		level = ort.WithLogLevelVerbose()
+	case "info":
+		level = ort.WithLogLevelInfo()
+	case "warning":
+		level = ort.WithLogLevelWarning()
+	}
+	if err := ort.InitializeEnvironment(level); err != nil {
 		envErr = fmt.Errorf("%w: load %s: %v (is it libonnxruntime.so 1.2x for this machine? run ./scripts/setup.sh)", ErrLibrary, lib, err)
 	}
 	return envErr
@@ -273,6 +282,24 @@ func inspect(path string) (ModelInfo, error) {
 		info.Names = append(info.Names, fmt.Sprintf("class%d", len(info.Names)))
 	}
 	return info, nil
+}
+
+// Rewrite says which graph rewrites the engine applied.
+func (e *Engine) Rewrite() string {
+	var parts []string
+	if e.cfg.Rewrite.SplitToSlice {
+		parts = append(parts, "split")
+	}
+	if e.cfg.Rewrite.UInt8Input {
+		parts = append(parts, "u8")
+	}
+	if e.cfg.Rewrite.ReduceOutput {
+		parts = append(parts, "reduce")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ",")
 }
 
 // Info describes the loaded model.

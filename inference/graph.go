@@ -241,19 +241,30 @@ func (e *graphEditor) uint8Input(info ModelInfo) error {
 	if typ != pb.TensorProto_FLOAT && typ != pb.TensorProto_FLOAT16 {
 		return fmt.Errorf("input %s is %v, want float or float16", info.Input, typ)
 	}
-	f32, chw, rgb, norm := e.name("f32"), e.name("chw"), e.name("rgb"), e.name("norm")
+	f32, chw, norm := e.name("f32"), e.name("chw"), e.name("norm")
+	// BGR->RGB and /255 as one 1x1 convolution: a Slice with a negative
+	// step here crashed the CUDA plugin provider; Conv is its bread and butter.
+	var w [9]float32
+	for o := 0; o < 3; o++ {
+		w[3*o+(2-o)] = 1.0 / 255
+	}
+	wname := e.name("bgr2rgb")
+	raw := make([]byte, 0, 36)
+	for _, v := range w {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	e.g.Initializer = append(e.g.Initializer, &pb.TensorProto{Name: proto.String(wname),
+		DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), Dims: []int64{3, 3, 1, 1}, RawData: raw})
 	prefix := []*pb.NodeProto{
 		node("Cast", []string{U8InputName}, []string{f32}, attrInt("to", int64(pb.TensorProto_FLOAT))),
 		node("Transpose", []string{f32}, []string{chw}, attrInts("perm", 0, 3, 1, 2)),
-		// BGR -> RGB: the channel axis read backwards.
-		node("Slice", []string{chw, e.ints(-1), e.ints(math.MinInt64), e.ints(1), e.ints(-1)}, []string{rgb}),
 	}
 	if typ == pb.TensorProto_FLOAT16 {
 		prefix = append(prefix,
-			node("Mul", []string{rgb, e.scalar(1.0/255, pb.TensorProto_FLOAT)}, []string{norm}),
+			node("Conv", []string{chw, wname}, []string{norm}),
 			node("Cast", []string{norm}, []string{info.Input}, attrInt("to", int64(pb.TensorProto_FLOAT16))))
 	} else {
-		prefix = append(prefix, node("Mul", []string{rgb, e.scalar(1.0/255, pb.TensorProto_FLOAT)}, []string{info.Input}))
+		prefix = append(prefix, node("Conv", []string{chw, wname}, []string{info.Input}))
 	}
 	e.g.Node = append(prefix, e.g.Node...)
 	var batch any = "batch"

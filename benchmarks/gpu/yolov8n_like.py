@@ -5,7 +5,11 @@ measures compute, not accuracy. C2f's chunk exports to the ONNX Split
 operator, as in a real Ultralytics export, so the engine's Split->Slice
 rewrite is exercised.
 
-    /usr/bin/python3 benchmarks/gpu/yolov8n_like.py OUT.onnx
+    /usr/bin/python3 benchmarks/gpu/yolov8n_like.py OUT.onnx [--raw]
+
+--raw leaves DFL decoding out ([B, 144, 8400] raw head, read as 140
+"classes" by the engine): the same compute without Softmax and the
+Shape/Gather of the decoding, which the CUDA plugin provider may not run.
 """
 import sys
 import torch
@@ -74,9 +78,9 @@ class DFL(nn.Module):
 
 
 class YOLOv8n(nn.Module):
-    def __init__(self, nc=80, imgsz=640):
+    def __init__(self, nc=80, imgsz=640, raw=False):
         super().__init__()
-        self.nc, self.reg = nc, 16
+        self.nc, self.reg, self.raw = nc, 16, raw
         self.b0, self.b1, self.b2 = Conv(3, 16, 3, 2), Conv(16, 32, 3, 2), C2f(32, 32, 1, True)
         self.b3, self.b4 = Conv(32, 64, 3, 2), C2f(64, 64, 2, True)
         self.b5, self.b6 = Conv(64, 128, 3, 2), C2f(128, 128, 2, True)
@@ -115,6 +119,11 @@ class YOLOv8n(nn.Module):
         n4 = self.h18(torch.cat([self.h16(n3), n4], 1))
         n5 = self.h21(torch.cat([self.h19(n4), p5], 1))
         feats = [n3, n4, n5]
+        if self.raw:
+            # The head without DFL decoding: [B, 64+nc, 8400], flatten only
+            # (no Shape/Gather, no Softmax in the graph).
+            return torch.cat([torch.cat((self.cv2[i](f), self.cv3[i](f).sigmoid()), 1).flatten(2)
+                              for i, f in enumerate(feats)], 2)
         b = x.shape[0]
         box = torch.cat([self.cv2[i](f).view(b, 4 * self.reg, -1) for i, f in enumerate(feats)], 2)
         cls = torch.cat([self.cv3[i](f).view(b, self.nc, -1) for i, f in enumerate(feats)], 2)
@@ -127,8 +136,9 @@ class YOLOv8n(nn.Module):
 if __name__ == "__main__":
     import onnx
     out = sys.argv[1]
+    raw = "--raw" in sys.argv
     torch.manual_seed(0)
-    m = YOLOv8n().eval()
+    m = YOLOv8n(raw=raw).eval()
     print("parameters", sum(p.numel() for p in m.parameters()))
     x = torch.zeros(1, 3, 640, 640)
     torch.onnx.export(m, x, out, input_names=["images"], output_names=["output0"], opset_version=17,
@@ -137,8 +147,8 @@ if __name__ == "__main__":
     # As in Ultralytics exports: only the batch is dynamic.
     d = mp.graph.output[0].type.tensor_type.shape.dim
     d[1].Clear()
-    d[1].dim_value = 84
-    names = "{" + ", ".join(f"{i}: 'class{i}'" for i in range(80)) + "}"
+    d[1].dim_value = 144 if raw else 84
+    names = "{" + ", ".join(f"{i}: 'class{i}'" for i in range(140 if raw else 80)) + "}"
     for k, v in (("names", names), ("imgsz", "[640, 640]"), ("stride", "32")):
         e = mp.metadata_props.add()
         e.key, e.value = k, v

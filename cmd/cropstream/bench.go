@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +25,6 @@ func newBenchCmd() *cobra.Command {
 	}
 	var (
 		mf       modelFlags
-		provider string
-		cudaLib  string
 		batch    int
 		frames   int
 		workers  int
@@ -44,26 +41,17 @@ engine runs the previous batch. Prints JSON. With --provider cuda the model is
 rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := inference.Config{ModelPath: mf.model, LibPath: mf.ortLib, Threads: mf.threads,
-				ScoreThreshold: 0.25, Provider: provider, CUDALib: cudaLib}
+			var eng *inference.Engine
+			var err error
 			if cmd.Flags().Changed("rewrite") {
-				rw := &inference.Rewrite{}
-				for _, r := range strings.Split(rewrite, ",") {
-					switch r {
-					case "split":
-						rw.SplitToSlice = true
-					case "u8":
-						rw.UInt8Input = true
-					case "reduce":
-						rw.ReduceOutput = true
-					case "", "none":
-					default:
-						return fmt.Errorf("--rewrite %q: want split, u8, reduce or none", r)
-					}
+				rw, perr := parseRewrite(rewrite)
+				if perr != nil {
+					return perr
 				}
-				cfg.Rewrite = rw
+				eng, err = inference.New(mf.config(0.25, rw))
+			} else {
+				eng, err = mf.engine(0.25) // on cuda: the first graph variant that runs
 			}
-			eng, err := inference.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -72,15 +60,13 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 			if err != nil {
 				return err
 			}
-			res.Provider, res.Rewrite = provider, rewrite
+			res.Provider, res.Rewrite = mf.provider, eng.Rewrite()
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)
 		},
 	}
 	mf.register(det.Flags())
-	det.Flags().StringVar(&provider, "provider", "cpu", "execution provider: cpu or cuda")
-	det.Flags().StringVar(&cudaLib, "cuda-lib", "", "libonnxruntime_providers_cuda.so (default $"+inference.CUDALibEnv+")")
 	det.Flags().IntVar(&batch, "batch", 16, "frames per inference batch")
 	det.Flags().IntVar(&frames, "frames", 1000, "frames to push through each measurement")
 	det.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "decode workers")

@@ -82,6 +82,7 @@ func newRoot() *cobra.Command {
 		newEvalCmd(g),
 		newClickHouseCmd(),
 		newBenchCmd(),
+		newProbeCmd(),
 	)
 	return root
 }

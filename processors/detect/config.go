@@ -16,6 +16,9 @@ type Detector interface {
 	// Run infers n preprocessed images laid end to end and returns each
 	// image's boxes in input pixels.
 	Run(input []float32, n int) ([][]inference.Detection, error)
+	// RunUInt8 is Run for models that take letterboxed BGR bytes
+	// (Info().UInt8, the GPU rewrite).
+	RunUInt8(input []byte, n int) ([][]inference.Detection, error)
 }
 
 // Config configures the stage.

@@ -73,8 +73,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	inference.TuneMalloc()
 	dec := newDecoder(p.cfg.Workers, inf.Width, inf.Height)
 	defer dec.close()
-	per := 3 * inf.Width * inf.Height
-	input := make([]float32, p.cfg.MaxBatch*per)
+	input := newBatch(inf.UInt8, p.cfg.MaxBatch, 3*inf.Width*inf.Height)
 
 	for {
 		recs, err := p.poll(ctx, cl)
@@ -84,7 +83,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		outs, err := p.process(recs, dec, input, per)
+		outs, err := p.process(recs, dec, input)
 		if err != nil {
 			return err
 		}
@@ -137,7 +136,7 @@ func fetchErr(fs kgo.Fetches) error {
 
 // process turns a batch of frame records into output records, one per input
 // record and in the same order: Detections, or a dead letter.
-func (p *Processor) process(recs []*kgo.Record, dec *decoder, input []float32, per int) ([]*kgo.Record, error) {
+func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*kgo.Record, error) {
 	outs := make([]*kgo.Record, len(recs))
 	jobs := make([]*job, 0, len(recs))
 	byRec := make([]*job, len(recs))
@@ -155,14 +154,14 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input []float32, p
 		jobs = append(jobs, j)
 		byRec[i] = j
 	}
-	dec.run(jobs, input, per)
+	dec.run(jobs, input)
 	// Pack the frames that decoded into consecutive slots for the run.
 	var ok []*job
 	for _, j := range jobs {
 		p.Stats.DecodeNanos.Add(int64(j.took))
 		if j.err == nil {
 			if j.slot != len(ok) {
-				copy(input[len(ok)*per:(len(ok)+1)*per], input[j.slot*per:(j.slot+1)*per])
+				input.move(j.slot, len(ok))
 				j.slot = len(ok)
 			}
 			ok = append(ok, j)
@@ -172,7 +171,7 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input []float32, p
 	if len(ok) > 0 {
 		start := time.Now()
 		var err error
-		boxes, err = p.cfg.Detector.Run(input[:len(ok)*per], len(ok))
+		boxes, err = input.run(p.cfg.Detector, len(ok))
 		if err != nil {
 			return nil, fmt.Errorf("detect: %w", err)
 		}

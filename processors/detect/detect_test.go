@@ -27,9 +27,9 @@ func modelPath(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "models", "cropnet.onnx")
 }
 
-func engine(t testing.TB) *inference.Engine {
+func engine(t testing.TB, rw *inference.Rewrite) *inference.Engine {
 	t.Helper()
-	e, err := inference.New(inference.Config{ModelPath: modelPath(t), Threads: 2})
+	e, err := inference.New(inference.Config{ModelPath: modelPath(t), Threads: 2, Rewrite: rw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,21 @@ func bomb(t *testing.T, jpg []byte) []byte {
 	return b
 }
 
+// The stage runs the model as loaded for the CPU and as rewritten for the
+// GPU (uint8 input, reduced output), here both on the CPU provider: same
+// frames, dead letters and boxes.
 func TestDetectStageWithBadRecords(t *testing.T) {
+	var boxes [2]int64
+	t.Run("float", func(t *testing.T) { boxes[0] = testDetectStage(t, nil) })
+	t.Run("gpu-graph", func(t *testing.T) {
+		boxes[1] = testDetectStage(t, &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true})
+	})
+	if boxes[0] == 0 || boxes[0] != boxes[1] {
+		t.Fatalf("boxes: %d with the model as is, %d with the GPU graph", boxes[0], boxes[1])
+	}
+}
+
+func testDetectStage(t *testing.T, rw *inference.Rewrite) int64 {
 	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
 	ctx := context.Background()
 
@@ -115,7 +129,7 @@ func TestDetectStageWithBadRecords(t *testing.T) {
 		}
 	}
 
-	p, err := New(Config{Detector: engine(t), MaxBatch: 8, Workers: 2}, conn, top)
+	p, err := New(Config{Detector: engine(t, rw), MaxBatch: 8, Workers: 2}, conn, top)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,4 +231,5 @@ func TestDetectStageWithBadRecords(t *testing.T) {
 		}
 	}
 	_ = os.Stdout
+	return p.Stats.Boxes.Load()
 }

@@ -56,7 +56,7 @@ func newDecoder(workers, w, h int) *decoder {
 
 // run decodes and letterboxes jobs into input (one image per slot) on the
 // worker pool and returns when all are done.
-func (d *decoder) run(jobs []*job, input []float32, per int) {
+func (d *decoder) run(jobs []*job, input *batch) {
 	var wg sync.WaitGroup
 	next := make(chan *job)
 	for _, p := range d.pre {
@@ -65,7 +65,7 @@ func (d *decoder) run(jobs []*job, input []float32, per int) {
 			defer wg.Done()
 			for j := range next {
 				start := time.Now()
-				j.err = d.decodeInto(p, j, input[j.slot*per:(j.slot+1)*per])
+				j.err = d.decodeInto(p, j, input)
 				j.took = time.Since(start)
 			}
 		}(p)
@@ -77,13 +77,18 @@ func (d *decoder) run(jobs []*job, input []float32, per int) {
 	wg.Wait()
 }
 
-func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst []float32) error {
+func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *batch) error {
 	m, r, err := inference.DecodeForInput(j.frame.Image, j.w, j.h, d.inW, d.inH)
 	if err != nil {
 		return fmt.Errorf("%w: frame %s: JPEG does not decode", ErrBadFrame, j.frame.FrameId)
 	}
 	defer m.Close()
-	lb, err := p.Into(m, dst)
+	var lb inference.Letterbox
+	if dst.u8 != nil {
+		lb, err = p.IntoUInt8(m, dst.u8[j.slot*dst.per:(j.slot+1)*dst.per])
+	} else {
+		lb, err = p.Into(m, dst.f32[j.slot*dst.per:(j.slot+1)*dst.per])
+	}
 	if err != nil {
 		return fmt.Errorf("frame %s: %w", j.frame.FrameId, err)
 	}
@@ -95,4 +100,36 @@ func (d *decoder) close() {
 	for _, p := range d.pre {
 		p.Close()
 	}
+}
+
+// batch is a batch of model inputs, one image per slot: floats, or bytes
+// for a model that takes uint8 input.
+type batch struct {
+	f32 []float32
+	u8  []byte
+	per int
+}
+
+func newBatch(uint8Input bool, slots, per int) *batch {
+	if uint8Input {
+		return &batch{u8: make([]byte, slots*per), per: per}
+	}
+	return &batch{f32: make([]float32, slots*per), per: per}
+}
+
+// move copies slot from to slot to.
+func (b *batch) move(from, to int) {
+	if b.u8 != nil {
+		copy(b.u8[to*b.per:(to+1)*b.per], b.u8[from*b.per:(from+1)*b.per])
+		return
+	}
+	copy(b.f32[to*b.per:(to+1)*b.per], b.f32[from*b.per:(from+1)*b.per])
+}
+
+// run infers the first n slots.
+func (b *batch) run(d Detector, n int) ([][]inference.Detection, error) {
+	if b.u8 != nil {
+		return d.RunUInt8(b.u8[:n*b.per], n)
+	}
+	return d.Run(b.f32[:n*b.per], n)
 }
