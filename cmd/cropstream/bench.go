@@ -18,11 +18,31 @@ import (
 // frames per second that 5 TB/day of 100 KB frames is.
 const targetFPS = 5e12 / 86400 / 100e3
 
-func newBenchCmd() *cobra.Command {
+func newBenchCmd(g *globals) *cobra.Command {
+	var (
+		amf    modelFlags
+		out    string
+		quick  bool
+		gpuFPS float64
+	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure stages on this machine (go test -bench ./benchmarks has the rest)",
+		Short: "Measure every stage and the whole pipeline on this machine; write bench.md, bench.png and a capacity model",
+		Long: `Measures, on this machine: ingest into the embedded broker and back out
+(100 KB frames), the detect stage's decode and inference (pipelined), the
+tracker, and the whole pipeline on a simulated field. Writes --out/bench.md
+(figures, ratio to 5 TB/day, share of each stage in the cost, and the instances
+and partitions needed for 5 and 50 TB/day) and --out/bench.png. go test -bench
+./benchmarks has the finer benchmarks (sink, latency, simulator).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchAll(cmd, g, amf, out, quick, gpuFPS)
+		},
 	}
+	amf.register(cmd.Flags())
+	cmd.Flags().StringVar(&out, "out", "benchmarks/bench", "directory for bench.md and bench.png")
+	cmd.Flags().BoolVar(&quick, "quick", false, "small runs (a smoke test, not figures to quote)")
+	cmd.Flags().Float64Var(&gpuFPS, "gpu-fps", 2053, "detect frames/s of one GPU for the capacity model (default: the shipped model on one H200, benchmarks/results.md)")
 	var (
 		mf       modelFlags
 		batch    int
@@ -67,6 +87,7 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 		},
 	}
 	mf.register(det.Flags())
+	det.Flags().SortFlags = false
 	det.Flags().IntVar(&batch, "batch", 16, "frames per inference batch")
 	det.Flags().IntVar(&frames, "frames", 1000, "frames to push through each measurement")
 	det.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "decode workers")

@@ -81,7 +81,7 @@ func newRoot() *cobra.Command {
 		newRunCmd(g),
 		newEvalCmd(g),
 		newClickHouseCmd(),
-		newBenchCmd(),
+		newBenchCmd(g),
 		newProbeCmd(),
 	)
 	return root

@@ -131,3 +131,25 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// `cropstream bench --quick` measures every stage and writes the report,
+// the plot and a capacity model.
+func TestBenchQuick(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "bench", "--quick", "--out", "out", "--model", filepath.Join(repo, "models", "cropnet.onnx"))
+	if r.code != 0 {
+		t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "out", "bench.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| ingest + broker |", "| detect |", "| track |", "| whole pipeline |", "## Capacity model", "50 TB/day", "partitions"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("bench.md lacks %q:\n%s", want, md)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "out", "bench.png")); err != nil || st.Size() < 1000 {
+		t.Fatalf("bench.png: %v", err)
+	}
+}

@@ -1,0 +1,169 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// TargetMBps is 5 TB/day of frames.
+const TargetMBps = 5e12 / 86400 / 1e6
+
+// jpegSource yields n pre-encoded "JPEGs" of a fixed size: the measurement
+// is of the path through Kafka, not of JPEG encoding.
+type jpegSource struct {
+	img  []byte
+	n, i int
+}
+
+func (s *jpegSource) Next(context.Context) (ingest.Captured, error) {
+	if s.i >= s.n {
+		return ingest.Captured{}, io.EOF
+	}
+	c := ingest.Captured{JPEG: s.img, Width: 1280, Height: 720, Offset: time.Duration(s.i) * 100 * time.Millisecond}
+	s.i++
+	return c, nil
+}
+func (s *jpegSource) Info() ingest.SourceInfo {
+	return ingest.SourceInfo{Name: "bench", FPS: 10, Frames: s.n}
+}
+func (s *jpegSource) Close() error { return nil }
+
+// Throughput is what a measurement moved.
+type Throughput struct {
+	Frames  int
+	Bytes   int
+	Elapsed time.Duration
+}
+
+// FPS is frames per second.
+func (t Throughput) FPS() float64 { return float64(t.Frames) / t.Elapsed.Seconds() }
+
+// MBps is megabytes of images per second.
+func (t Throughput) MBps() float64 { return float64(t.Bytes) / 1e6 / t.Elapsed.Seconds() }
+
+// IngestThroughput has cameras ingest frames of size bytes into the broker
+// of conn while a consumer group reads them back and decodes them; it times
+// the first produce to the last frame read. The frames topic must be empty.
+func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topology, size, frames, cameras int) (Throughput, error) {
+	img := make([]byte, size)
+	for i := range img {
+		img[i] = byte(rand.IntN(256))
+	}
+	per := (frames + cameras - 1) / cameras
+	total := per * cameras
+	group := fmt.Sprintf("bench-read-%d", rand.Int64())
+	consumer, err := conn.Client(kgo.ConsumerGroup(group), kgo.ConsumeTopics(string(topology.Frames)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return Throughput{}, err
+	}
+	defer consumer.Close()
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, cameras)
+	fail := func(err error) { errs <- err; cancel() }
+	for c := 0; c < cameras; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			cl, err := conn.Client(kgo.ProducerLinger(5 * time.Millisecond))
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer cl.Close()
+			in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("bench-cam-%d", c), BlockID: "B1"}, cl, top)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if _, err := in.Run(rctx, &jpegSource{img: img, n: per}); err != nil {
+				fail(err)
+			}
+		}(c)
+	}
+	t := Throughput{}
+	var derr error
+	for t.Frames < total && rctx.Err() == nil {
+		fs := consumer.PollFetches(rctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			f, err := schema.DecodeFrame(r.Value)
+			if err != nil {
+				derr = err
+				return
+			}
+			t.Frames++
+			t.Bytes += len(f.Image)
+		})
+	}
+	wg.Wait()
+	t.Elapsed = time.Since(start)
+	close(errs)
+	for err := range errs {
+		return t, err
+	}
+	if derr != nil {
+		return t, derr
+	}
+	if t.Frames != total {
+		return t, fmt.Errorf("read %d of %d frames", t.Frames, total)
+	}
+	return t, nil
+}
+
+// TrackFrames makes n frames of a camera moving along a row at 12 px a
+// frame past a field of fruit, with about dets detections in view per
+// frame (jittered boxes, scores 0.3-1).
+func TrackFrames(n, dets int) []track.Frame {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const width, height, step = 1280, 720, 12.0
+	total := int(float64(dets) * (float64(n)*step + width) / width)
+	xs, ys := make([]float64, total), make([]float64, total)
+	for i := range xs {
+		xs[i], ys[i] = rng.Float64()*(float64(n)*step+width), rng.Float64()*(height-40)
+	}
+	frames := make([]track.Frame, n)
+	for f := range frames {
+		cam := float64(f) * step
+		pos := cam / 100
+		fr := track.Frame{Seq: uint64(f + 1), RowID: "R1", Width: width, PositionM: &pos}
+		for i := range xs {
+			x := xs[i] - cam
+			if x < 0 || x > width-30 {
+				continue
+			}
+			j := rng.NormFloat64()
+			fr.Dets = append(fr.Dets, track.Det{X1: x + j, Y1: ys[i] + j, X2: x + 30 + j, Y2: ys[i] + 30, Score: 0.3 + 0.7*rng.Float64()})
+		}
+		frames[f] = fr
+	}
+	return frames
+}
+
+// TrackerFPS runs the tracker over frames n times in a row (one camera,
+// one goroutine) and returns frames per second.
+func TrackerFPS(frames []track.Frame, n int) float64 {
+	start := time.Now()
+	var st *track.State
+	for i := 0; i < n; i++ {
+		if i%len(frames) == 0 {
+			st = &track.State{}
+		}
+		st.Step(track.Params{}, frames[i%len(frames)])
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
