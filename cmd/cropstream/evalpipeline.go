@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -237,7 +238,11 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 		handCounts = samplePlants(src.Simulator().Layout(), samples)
 	}
 	truthBoxes := map[uint64][]simulator.Box{}
-	src.OnFrame = func(f *simulator.Frame) { truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...) }
+	var rendered atomic.Int64
+	src.OnFrame = func(f *simulator.Frame) {
+		truthBoxes[f.Sequence] = append([]simulator.Box(nil), f.Boxes...)
+		rendered.Add(1)
+	}
 
 	stages := o.stages
 	if len(stages) == 0 {
@@ -277,7 +282,8 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	var icfg ingest.Config
 	scenarioDefaults(&icfg, sc, func(string) bool { return false })
 	if o.progress {
-		icfg.Progress = os.Stderr
+		stopView := liveView(pctx, os.Stderr, conn, pl, &rendered)
+		defer stopView()
 	}
 	in, err := ingest.New(icfg, client, top)
 	if err != nil {

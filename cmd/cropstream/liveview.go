@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/pipeline"
+)
+
+// liveView rewrites one status line on a terminal every second: frames
+// ingested, records per stage with their rate, lag per group, objects
+// counted. The returned func stops it and ends the line.
+func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		prev := map[string]int64{}
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			dt := now.Sub(last).Seconds()
+			last = now
+			cur := map[string]int64{"ingest": ingested.Load()}
+			if pl.Detect != nil {
+				cur["detect"] = pl.Detect.Stats.Frames.Load()
+			}
+			if pl.Track != nil {
+				cur["track"] = pl.Track.Stats.Frames.Load()
+			}
+			if pl.Aggregate != nil {
+				cur["aggregate"] = pl.Aggregate.Stats.Objects.Load()
+			}
+			if pl.Sink != nil {
+				cur["sink"] = pl.Sink.Stats.Rows.Load()
+			}
+			var parts []string
+			for _, st := range []string{"ingest", "detect", "track", "aggregate", "sink"} {
+				if v, ok := cur[st]; ok {
+					parts = append(parts, fmt.Sprintf("%s %d (%.0f/s)", st, v, float64(v-prev[st])/dt))
+				}
+			}
+			prev = cur
+			line := strings.Join(parts, "  ")
+			if adm, cl, err := conn.Admin(); err == nil {
+				lctx, lcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				rows, err := broker.GroupLag(lctx, adm)
+				lcancel()
+				cl.Close()
+				if err == nil {
+					lag := broker.TotalLag(rows)
+					var gs []string
+					for g, v := range lag {
+						gs = append(gs, fmt.Sprintf("%s=%d", g, v))
+					}
+					sort.Strings(gs)
+					line += "  | lag " + strings.Join(gs, " ")
+				}
+			}
+			fmt.Fprintf(w, "\r\033[K%s", line)
+		}
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+		fmt.Fprintln(w)
+	}
+}
