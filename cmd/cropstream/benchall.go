@@ -250,4 +250,3 @@ func benchPlot(path string, rates []stageRate) error {
 	}
 	return nil
 }
-
