@@ -212,17 +212,37 @@ func CloseWindows(ctx context.Context, conn *broker.Conn, blocks map[string]stri
 	return nil
 }
 
-// ReadAll reads every record of topic from the start, stopping after idle
-// with nothing new.
+// ReadAll reads every record of topic from the start up to the end offsets
+// it finds when called. It gives up waiting after a poll of max(idle, 5s)
+// brings nothing (a first fetch can take longer than a short idle: reading
+// to the end offsets, not to the first quiet moment, is what makes it whole).
 func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle time.Duration) ([]*kgo.Record, error) {
+	adm, acl, err := conn.Admin()
+	if err != nil {
+		return nil, err
+	}
+	ends, err := adm.ListEndOffsets(ctx, string(topic))
+	acl.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: end offsets: %w", topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	if len(want) == 0 {
+		return nil, nil
+	}
 	cl, err := conn.Client(kgo.ConsumeTopics(string(topic)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
 	var out []*kgo.Record
-	for {
-		pctx, cancel := context.WithTimeout(ctx, idle)
+	for len(want) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, max(idle, 5*time.Second))
 		fs := cl.PollFetches(pctx)
 		cancel()
 		var ferr error
@@ -240,6 +260,12 @@ func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle 
 			}
 			return out, nil
 		}
-		out = append(out, fs.Records()...)
+		fs.EachRecord(func(r *kgo.Record) {
+			out = append(out, r)
+			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
+				delete(want, r.Partition)
+			}
+		})
 	}
+	return out, nil
 }

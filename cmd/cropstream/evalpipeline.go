@@ -321,6 +321,9 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 				est = y
 			}
 		}
+		if est == nil {
+			time.Sleep(200 * time.Millisecond) // ReadAll returns at once while the topic is empty
+		}
 	}
 	if pl.Sink != nil {
 		if err := pipeline.WaitSinkDrained(wctx, conn, 500*time.Millisecond); err != nil {

@@ -155,6 +155,9 @@ func finalCounts(t *testing.T, conn *broker.Conn, sc *simulator.Scenario, want m
 				est = y
 			}
 		}
+		if est == nil {
+			time.Sleep(200 * time.Millisecond) // ReadAll returns at once while the topic is empty
+		}
 	}
 	if est == nil {
 		b, _ := os.ReadFile(lastLog)

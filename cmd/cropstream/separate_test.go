@@ -86,6 +86,9 @@ func TestStagesAsSeparateProcesses(t *testing.T) {
 				est = y
 			}
 		}
+		if est == nil {
+			time.Sleep(200 * time.Millisecond) // ReadAll returns at once while the topic is empty
+		}
 	}
 	if est == nil {
 		b, _ := os.ReadFile(filepath.Join(dir, "aggregate.log"))

@@ -134,6 +134,11 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, r.stdout)
 	}
+	// The report scores tracking on every detection record (a ReadAll that
+	// stopped at its first quiet moment once scored none: MOTA 0).
+	if rep.MOT.GT == 0 || rep.MOTA <= 0.3 || rep.IDF1 <= 0.3 {
+		t.Fatalf("tracking not scored: %+v", rep.MOT)
+	}
 	ctx := context.Background()
 	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
 	if err != nil {
