@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,23 +33,9 @@ func TestKillTrackAndAggregate(t *testing.T) {
 		t.Skip("kills and restarts processes")
 	}
 	dir := t.TempDir()
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, _ := brk.StdoutPipe()
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
-		t.Fatalf("broker: %q %v", line, err)
-	}
-	top, _ := topology.New(topology.Config{})
+	startBroker(t, dir)
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: filepath.Join(dir, "data")}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openData(t, dir)
 
 	sc, recs, want := truthStream(t)
 	cl, _ := conn.Client()

@@ -149,20 +149,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 func TestProcessesShareStandaloneBroker(t *testing.T) {
 	dir := t.TempDir()
 	writeVideo(t, filepath.Join(dir, "a.avi"), 12, 320, 240)
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, err := brk.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "broker listening on 127.0.0.1:") {
-		t.Fatalf("broker said %q (%v)", line, err)
-	}
+	startBroker(t, dir)
 	for _, cam := range []string{"cam-a", "cam-b"} {
 		r := run(t, dir, "ingest", "--video", "a.avi", "--camera", cam, "--block", "B1")
 		if r.code != 0 || !strings.Contains(r.stdout, "ingested 12 frames") {
@@ -259,4 +246,25 @@ func openData(t *testing.T, dir string) *broker.Conn {
 	}
 	t.Cleanup(conn.Close)
 	return conn
+}
+
+// startBroker serves the embedded broker of dir/data in its own process
+// (`cropstream broker`) for the life of the test and returns its first line.
+func startBroker(t *testing.T, dir string) string {
+	t.Helper()
+	brk := exec.Command(bin, "broker")
+	brk.Dir = dir
+	out, err := brk.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := brk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { brk.Process.Signal(os.Interrupt); brk.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "broker listening on 127.0.0.1:") {
+		t.Fatalf("broker said %q (%v)", line, err)
+	}
+	return line
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -38,16 +36,7 @@ func TestStagesAsSeparateProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, _ := brk.StdoutPipe()
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
-		t.Fatalf("broker: %q %v", line, err)
-	}
+	startBroker(t, dir)
 	for _, st := range []string{"detect", "track", "aggregate", "sink"} {
 		c := exec.Command(bin, "run", "--stages", st, "--model", model, "--metrics-addr", "")
 		c.Dir = dir

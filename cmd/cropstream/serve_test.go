@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -17,9 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/pipeline"
-	"github.com/cropstream/cropstream/topology"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -42,23 +39,9 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, _ := brk.StdoutPipe()
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
-		t.Fatalf("broker: %q %v", line, err)
-	}
-	top, _ := topology.New(topology.Config{})
+	startBroker(t, dir)
 	ctx := context.Background()
-	conn, err := broker.Open(ctx, broker.Config{DataDir: filepath.Join(dir, "data")}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openData(t, dir)
 	sc, recs, want := truthStream(t)
 
 	port := freePort(t)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,16 +32,7 @@ func TestSinkKilled(t *testing.T) {
 	}
 	srv := chtest.Start(t)
 	dir := t.TempDir()
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, _ := brk.StdoutPipe()
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "broker listening") {
-		t.Fatalf("broker: %q %v", line, err)
-	}
+	startBroker(t, dir)
 	if r := run(t, dir, "topics", "create"); r.code != 0 {
 		t.Fatalf("topics create: %s", r.stderr)
 	}
