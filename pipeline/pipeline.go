@@ -213,25 +213,39 @@ func CloseWindows(ctx context.Context, conn *broker.Conn, blocks map[string]stri
 }
 
 // ReadAll reads every record of topic from the start up to the end offsets
-// it finds when called. It gives up waiting after a poll of max(idle, 5s)
-// brings nothing (a first fetch can take longer than a short idle: reading
-// to the end offsets, not to the first quiet moment, is what makes it whole).
+// it finds when called; it fails when a poll of max(idle, 5s) brings nothing
+// before those are reached. (Reading to the end offsets, not to the first
+// quiet moment, is what makes it whole: a first fetch can be slow.)
 func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle time.Duration) ([]*kgo.Record, error) {
 	adm, acl, err := conn.Admin()
 	if err != nil {
 		return nil, err
 	}
-	ends, err := adm.ListEndOffsets(ctx, string(topic))
-	acl.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: end offsets: %w", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
+	// A partition's end offset can fail transiently (a broker busy at
+	// start-up); ask again rather than read less than there is.
+	var want map[int32]int64
+	for attempt := 0; ; attempt++ {
+		want = map[int32]int64{}
+		ends, err := adm.ListEndOffsets(ctx, string(topic))
+		if err == nil {
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Err != nil {
+					err = errors.Join(err, fmt.Errorf("read %s[%d]: end offset: %w", topic, o.Partition, o.Err))
+				} else if o.Offset > 0 {
+					want[o.Partition] = o.Offset
+				}
+			})
 		}
-	})
+		if err == nil {
+			break
+		}
+		if attempt == 4 || ctx.Err() != nil {
+			acl.Close()
+			return nil, fmt.Errorf("read %s: end offsets: %w", topic, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	acl.Close()
 	if len(want) == 0 {
 		return nil, nil
 	}
@@ -258,7 +272,7 @@ func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return out, nil
+			return out, fmt.Errorf("read %s: nothing new for %s with %d partitions short of their end offsets %v (read %d records)", topic, max(idle, 5*time.Second), len(want), want, len(out))
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			out = append(out, r)
