@@ -213,7 +213,7 @@ func CloseWindows(ctx context.Context, conn *broker.Conn, blocks map[string]stri
 }
 
 // ReadAll reads every record of topic from the start up to the end offsets
-// it finds when called; it fails when a poll of max(idle, 5s) brings nothing
+// it finds when called; it fails when max(idle, 15s) pass without a record
 // before those are reached. (Reading to the end offsets, not to the first
 // quiet moment, is what makes it whole: a first fetch can be slow.)
 func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle time.Duration) ([]*kgo.Record, error) {
@@ -255,8 +255,10 @@ func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle 
 	}
 	defer cl.Close()
 	var out []*kgo.Record
+	patience := max(idle, 15*time.Second)
+	progress := time.Now()
 	for len(want) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, max(idle, 5*time.Second))
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		fs := cl.PollFetches(pctx)
 		cancel()
 		var ferr error
@@ -268,12 +270,16 @@ func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle 
 		if ferr != nil {
 			return nil, ferr
 		}
-		if fs.NumRecords() == 0 {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return out, fmt.Errorf("read %s: nothing new for %s with %d partitions short of their end offsets %v (read %d records)", topic, max(idle, 5*time.Second), len(want), want, len(out))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
+		if fs.NumRecords() == 0 {
+			if time.Since(progress) > patience {
+				return out, fmt.Errorf("read %s: nothing new for %s with %d partitions short of their end offsets %v (read %d records)", topic, patience, len(want), want, len(out))
+			}
+			continue
+		}
+		progress = time.Now()
 		fs.EachRecord(func(r *kgo.Record) {
 			out = append(out, r)
 			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
