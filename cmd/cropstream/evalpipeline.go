@@ -248,12 +248,27 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	if len(stages) == 0 {
 		stages = []string{pipeline.StageDetect, pipeline.StageTrack, pipeline.StageAggregate}
 	}
-	store, storeDesc, err := o.sink.store(ctx, o.sinkDir)
+	sink := o.sink
+	if o.fresh && len(sink.ch.Addr) == 0 && (sink.dir != "" || o.sinkDir != "") {
+		// A fresh broker numbers offsets from 0 again, and offsets are what
+		// make the sink exact: each such run gets a directory of its own.
+		base := sink.dir
+		if base == "" {
+			base = o.sinkDir
+		}
+		sink.dir = filepath.Join(base, time.Now().UTC().Format("run-20060102-150405.000"))
+	}
+	store, storeDesc, err := sink.store(ctx, o.sinkDir)
 	if err != nil {
 		return nil, err
 	}
 	if store != nil {
 		defer store.Close()
+		if o.fresh {
+			if err := requireEmpty(ctx, store); err != nil {
+				return nil, err
+			}
+		}
 		if !slices.Contains(stages, pipeline.StageSink) {
 			stages = append(stages, pipeline.StageSink)
 		}
@@ -408,6 +423,25 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
 
 	return &rep, nil
+}
+
+// requireEmpty refuses a store that already holds rows when the run's
+// broker is fresh: its offsets start at 0 again, so the sink would take the
+// new records for ones it already stored and skip them.
+func requireEmpty(ctx context.Context, store sinks.Store) error {
+	if err := store.Prepare(ctx, sinks.Tables()); err != nil {
+		return err
+	}
+	for _, t := range sinks.Tables() {
+		have, err := store.Resume(ctx, t)
+		if err != nil {
+			return err
+		}
+		if len(have) > 0 {
+			return fmt.Errorf("table %s already holds rows from another broker, and this run's fresh broker numbers offsets from 0 again: use another --clickhouse-db (or drop the database), or run on a persistent broker (--data-dir)", t.Name)
+		}
+	}
+	return nil
 }
 
 // printReport prints the per-row counts and the block's yield.

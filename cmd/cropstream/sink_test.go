@@ -159,6 +159,11 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 		t.Fatalf("objects_per_block_day sums to %d, pipeline counted %d", perRow, rep.Counted)
 	}
 
+	// A second run on a fresh broker would reuse offsets 0..n: refused.
+	if r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--clickhouse", srv.Addr(), "--model", filepath.Join(repo, inference.DefaultModel)); r.code == 0 || !strings.Contains(r.lastLine, "already holds rows") {
+		t.Fatalf("second fresh run into the same database: exit %d, %q", r.code, r.lastLine)
+	}
+
 	doc, err := os.ReadFile(filepath.Join(repo, "docs", "analytics.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -45,9 +45,9 @@ type Params struct {
 	MinHits int
 	// MaxLost frames a track survives unseen (a leaf in front). Default 10.
 	MaxLost int
-	// DuplicateIoU: a track confirmed while overlapping an already counted,
-	// currently matched track by more than this is the same object and is not
-	// counted again. Default 0.4: split detections and re-started tracks of
+	// DuplicateIoU: a track confirmed while overlapping an already counted
+	// track (matched, or lost and predicted) by more than this is the same
+	// object and is not counted again. Default 0.4: split detections and re-started tracks of
 	// one fruit overlap that much, two distinct fruit only when the back one
 	// is mostly hidden. Measured on the simulator: with the shipped model the
 	// count error went from +18 % to +11 % (0.3 gave +4 % but undercounts
@@ -379,11 +379,15 @@ func (s *State) Active() []*Track {
 // Box is the track's current box.
 func (t *Track) Box() Det { return t.box() }
 
-// duplicate reports whether t overlaps a counted track matched this frame.
+// duplicate reports whether t overlaps a counted track, matched this frame
+// or lost and predicted (a fruit a leaf uncovers re-detected beside its own
+// coasting track: measured on five simulated fields with the shipped model,
+// counting lost tracks too took the count error from +13-18 % to +13-15 %,
+// grape from +45 % to +38 %, and changed nothing on perfect detections).
 func (s *State) duplicate(t *Track, thr float64) bool {
 	b := t.box()
 	for _, o := range s.Tracks {
-		if o != t && o.Confirmed && !o.Duplicate && o.Lost == 0 && o.ID < t.ID && iou(b, o.box()) > thr {
+		if o != t && o.Confirmed && !o.Duplicate && o.ID < t.ID && iou(b, o.box()) > thr {
 			return true
 		}
 	}
