@@ -20,6 +20,13 @@ import (
 // TargetMBps is 5 TB/day of frames.
 const TargetMBps = 5e12 / 86400 / 1e6
 
+// FrameBytes is the frame size the targets are counted in, and TargetFPS
+// 5 TB/day of such frames.
+const (
+	FrameBytes = 100e3
+	TargetFPS  = TargetMBps * 1e6 / FrameBytes
+)
+
 // jpegSource yields n pre-encoded "JPEGs" of a fixed size: the measurement
 // is of the path through Kafka, not of JPEG encoding.
 type jpegSource struct {

@@ -77,18 +77,6 @@ func (e *graphEditor) ints(vals ...int64) string {
 	return name
 }
 
-func (e *graphEditor) scalar(v float32, typ pb.TensorProto_DataType) string {
-	name := e.name("const")
-	t := &pb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(typ))}
-	if typ == pb.TensorProto_FLOAT16 {
-		t.RawData = binary.LittleEndian.AppendUint16(nil, float16bits(v))
-	} else {
-		t.RawData = binary.LittleEndian.AppendUint32(nil, math.Float32bits(v))
-	}
-	e.g.Initializer = append(e.g.Initializer, t)
-	return name
-}
-
 func node(op string, in, out []string, attrs ...*pb.AttributeProto) *pb.NodeProto {
 	return &pb.NodeProto{OpType: proto.String(op), Input: in, Output: out, Attribute: attrs, Name: proto.String(rewritePrefx + op + "_" + out[0])}
 }
@@ -358,24 +346,4 @@ func rewriteModel(data []byte, info ModelInfo, rw Rewrite) ([]byte, ModelInfo, e
 		return nil, info, fmt.Errorf("inference: write model: %w", err)
 	}
 	return out, info, nil
-}
-
-// float16bits converts to IEEE half precision (round to nearest; the
-// constants here are well inside its range).
-func float16bits(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int((b>>23)&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	switch {
-	case exp <= 0:
-		return sign
-	case exp >= 31:
-		return sign | 0x7c00
-	}
-	h := sign | uint16(exp)<<10 | uint16(mant>>13)
-	if mant&0x1000 != 0 {
-		h++
-	}
-	return h
 }

@@ -177,8 +177,6 @@ func (s *Sink) Run(ctx context.Context) error {
 		return fmt.Errorf("sink: %w", err)
 	}
 	defer cl.Close()
-	tick := time.NewTicker(s.cfg.MaxAge / 4)
-	defer tick.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, s.cfg.MaxAge/4)
 		fs := cl.PollRecords(pctx, 10_000)

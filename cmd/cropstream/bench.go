@@ -11,12 +11,10 @@ import (
 	"github.com/spf13/cobra"
 	"gocv.io/x/gocv"
 
+	"github.com/cropstream/cropstream/benchmarks"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/simulator"
 )
-
-// frames per second that 5 TB/day of 100 KB frames is.
-const targetFPS = 5e12 / 86400 / 100e3
 
 func newBenchCmd(g *globals) *cobra.Command {
 	var (
@@ -283,6 +281,6 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	el := time.Since(start).Seconds()
 	res.PipelineFPS = float64(res.Frames) / el
 	res.PipelineMBs = res.PipelineFPS * res.JPEGBytes / 1e6
-	res.TargetRatio = res.PipelineFPS / targetFPS
+	res.TargetRatio = res.PipelineFPS / benchmarks.TargetFPS
 	return res, nil
 }

@@ -147,8 +147,8 @@ func cpuModel() string {
 // model: instances of each stage (as measured, one per row's "per") for 5
 // and 50 TB/day of 100 KB frames.
 func benchMarkdown(rates []stageRate, gpuFPS float64, cores int) string {
-	const frame = 100e3
-	targets := []float64{5e12 / 86400 / frame, 50e12 / 86400 / frame}
+	const frame = benchmarks.FrameBytes
+	targets := []float64{benchmarks.TargetFPS, 10 * benchmarks.TargetFPS}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# cropstream bench\n\nMachine: %s, %d cores, %s/%s, Go %s; %s.\n\n", cpuModel(), cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "5 TB/day of 100 KB frames is %.0f frames/s (%.1f MB/s); 50 TB/day is %.0f frames/s.\n\n", targets[0], targets[0]*frame/1e6, targets[1])
@@ -239,7 +239,7 @@ func benchPlot(path string, rates []stageRate) error {
 		fps  float64
 		name string
 		c    color.RGBA
-	}{{5e12 / 86400 / 100e3, "5 TB/day", color.RGBA{0, 0, 220, 0}}, {50e12 / 86400 / 100e3, "50 TB/day", color.RGBA{0, 120, 0, 0}}} {
+	}{{benchmarks.TargetFPS, "5 TB/day", color.RGBA{0, 0, 220, 0}}, {10 * benchmarks.TargetFPS, "50 TB/day", color.RGBA{0, 120, 0, 0}}} {
 		xx := x(t.fps)
 		gocv.Line(&img, image.Pt(xx, top-10), image.Pt(xx, h-bottom), t.c, 2)
 		gocv.PutText(&img, t.name, image.Pt(xx-30, top-15), gocv.FontHersheySimplex, 0.45, t.c, 1)

@@ -211,10 +211,3 @@ func encodeRow(w *bytes.Buffer, t *sinks.Table, r sinks.Row) error {
 
 // Close does nothing: every insert is already on disk.
 func (s *Store) Close() error { return nil }
-
-// LoadCommand is the shell command that loads a table's files into
-// ClickHouse (database db) with clickhouse-client.
-func LoadCommand(dir, db, table string) string {
-	return fmt.Sprintf("cat %s/%s/*.json | clickhouse-client --query %q", dir, table,
-		"INSERT INTO "+db+"."+table+" FORMAT JSONEachRow")
-}
