@@ -30,6 +30,10 @@ func TestShippedModelMetadata(t *testing.T) {
 	if info.Width != 512 || info.Height != 288 || info.Layout != LayoutYOLOv8 || info.Anchors != 64*36 || info.FixedBatch != 0 {
 		t.Fatalf("model info %+v", info)
 	}
+	// The tracker's bar for new tracks (models/README.md says how it was measured).
+	if info.VisibleScore < 0.5 || info.VisibleScore > 0.95 {
+		t.Fatalf("visible_score %v from metadata, want the measured one", info.VisibleScore)
+	}
 }
 
 // The shipped model finds the fruit in a rendered frame of a scenario it was

@@ -43,6 +43,10 @@ type ModelInfo struct {
 	// UInt8 is set when the (rewritten) model takes [batch, h, w, 3] BGR
 	// bytes instead of [batch, 3, h, w] floats.
 	UInt8 bool
+	// VisibleScore is the metadata visible_score: the median score the model
+	// gives objects at the visibility its training labels started at,
+	// measured on validation data; 0 when absent.
+	VisibleScore float32
 }
 
 var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)

@@ -381,8 +381,13 @@ type Detections struct {
 	Detections    []*Detection           `protobuf:"bytes,14,rep,name=detections,proto3" json:"detections,omitempty"`
 	// When detection finished, for capture-to-result latency.
 	DetectedUnixNs int64 `protobuf:"varint,15,opt,name=detected_unix_ns,json=detectedUnixNs,proto3" json:"detected_unix_ns,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The score this model gives an object as visible as its training labels
+	// required (model metadata visible_score; 0 when the model does not say).
+	// Trackers start tracks at it: below it a box is more likely part of a
+	// fruit hidden behind leaves than one the camera really sees.
+	VisibleScore  float32 `protobuf:"fixed32,16,opt,name=visible_score,json=visibleScore,proto3" json:"visible_score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Detections) Reset() {
@@ -516,6 +521,13 @@ func (x *Detections) GetDetections() []*Detection {
 func (x *Detections) GetDetectedUnixNs() int64 {
 	if x != nil {
 		return x.DetectedUnixNs
+	}
+	return 0
+}
+
+func (x *Detections) GetVisibleScore() float32 {
+	if x != nil {
+		return x.VisibleScore
 	}
 	return 0
 }
@@ -1021,7 +1033,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\xf8\x03\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\x9d\x04\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1043,7 +1055,8 @@ const file_cropstream_proto_rawDesc = "" +
 	"\n" +
 	"detections\x18\x0e \x03(\v2\x18.cropstream.v1.DetectionR\n" +
 	"detections\x12(\n" +
-	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNsB\r\n" +
+	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNs\x12#\n" +
+	"\rvisible_score\x18\x10 \x01(\x02R\fvisibleScoreB\r\n" +
 	"\v_position_m\"\xf2\x04\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +

@@ -482,13 +482,11 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 	st := &track.State{}
 	for i, d := range ds {
 		frame := i + 1
-		f := track.Frame{Seq: d.Sequence, CaptureNs: d.CaptureUnixNs, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
 		for _, x := range d.Detections {
 			b := x.Box
-			f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
 			detTxt = fmt.Appendf(detTxt, "%d,-1,%.1f,%.1f,%.1f,%.1f,%.3f,%d,-1,-1\n", frame, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, x.Score, x.ClassId+1)
 		}
-		st.Step(track.Params{}, f)
+		st.Step(track.Params{}, track.FrameOf(d))
 		var hyps []evaluation.MOTBox
 		for _, t := range st.Active() {
 			b := t.Box()

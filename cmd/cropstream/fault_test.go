@@ -102,12 +102,7 @@ func truthStream(t *testing.T) (*simulator.Scenario, []*kgo.Record, map[string]b
 		}
 		st := &track.State{}
 		for _, d := range dets {
-			f := track.Frame{Seq: d.Sequence, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
-			for _, x := range d.Detections {
-				b := x.Box
-				f.Dets = append(f.Dets, track.Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
-			}
-			c, _ := st.Step(track.Params{}, f)
+			c, _ := st.Step(track.Params{}, track.FrameOf(d))
 			for _, tr := range c {
 				want[fmt.Sprintf("%s-%d", cam, tr.ID)] = true
 			}

@@ -189,7 +189,7 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*
 			outs[i] = p.deadLetter(r, j.err)
 			continue
 		}
-		d := detections(j, boxes[j.slot], p.cfg.Detector.Name(), info.Names, now)
+		d := detections(j, boxes[j.slot], p.cfg.Detector.Name(), info, now)
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
@@ -203,12 +203,13 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*
 }
 
 // detections builds the output record of one frame, boxes in frame pixels.
-func detections(j *job, boxes []inference.Detection, model string, names []string, now int64) *schema.Detections {
+func detections(j *job, boxes []inference.Detection, model string, info inference.ModelInfo, now int64) *schema.Detections {
 	f := j.frame
 	d := &schema.Detections{
 		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
-		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: names, DetectedUnixNs: now,
+		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: info.Names, DetectedUnixNs: now,
+		VisibleScore: info.VisibleScore,
 	}
 	for _, b := range boxes {
 		b = j.lb.ToFrame(b)

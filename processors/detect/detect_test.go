@@ -201,6 +201,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite) int64 {
 			if d.Width != 640 || d.Height != 360 || d.PositionM == nil {
 				t.Fatalf("metadata not carried: %v", d)
 			}
+			if d.VisibleScore < 0.5 {
+				t.Fatalf("the model's visible_score not carried: %v", d.VisibleScore)
+			}
 		}
 	}
 	if last["cam-b"] != 5 {

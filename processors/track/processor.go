@@ -107,13 +107,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	if st == nil {
 		st = &cameraState{Version: stateVersion}
 	}
-	f := Frame{Seq: d.Sequence, CaptureNs: d.CaptureUnixNs, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
-	for _, det := range d.Detections {
-		b := det.GetBox()
-		f.Dets = append(f.Dets, Det{X1: float64(b.GetX1()), Y1: float64(b.GetY1()), X2: float64(b.GetX2()), Y2: float64(b.GetY2()),
-			Class: int(det.GetClassId()), Score: float64(det.GetScore())})
-	}
-	counted, applied := st.Tracker.Step(p.cfg.Params, f)
+	counted, applied := st.Tracker.Step(p.cfg.Params, FrameOf(d))
 	if !applied {
 		p.Stats.Replays.Add(1)
 		for _, e := range st.Emitted {

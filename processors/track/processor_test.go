@@ -35,12 +35,7 @@ func expectedIDs(dets []*schema.Detections) []string {
 	var ids []string
 	s := &State{}
 	for _, d := range dets {
-		f := Frame{Seq: d.Sequence, CaptureNs: d.CaptureUnixNs, RowID: d.RowId, PositionM: d.PositionM, Width: int(d.Width)}
-		for _, x := range d.Detections {
-			b := x.Box
-			f.Dets = append(f.Dets, Det{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2), Class: int(x.ClassId), Score: float64(x.Score)})
-		}
-		c, _ := s.Step(Params{}, f)
+		c, _ := s.Step(Params{}, FrameOf(d))
 		for _, tr := range c {
 			ids = append(ids, object(d, tr).ObjectId)
 		}

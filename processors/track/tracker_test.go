@@ -252,3 +252,69 @@ func TestCountsSimulatorTruth(t *testing.T) {
 		t.Fatalf("pixels per metre %.0f, true %.0f", s.PxPerM, sc.PixelsPerMetre())
 	}
 }
+
+// A fruit slides behind a leaf the way real ones do: its box shrinks to the
+// part still in view and drifts towards it for a few frames, it is gone for
+// six, and it comes back whole, half a box from where the shrinking box was
+// heading. It is one fruit, counted once.
+func TestShrinkingBehindLeafThenBack(t *testing.T) {
+	objs := background(20)
+	hidden := 6 // starts at x 642: in view from frame 1, behind the leaf 13-18
+	cam := func(i int) float64 { return float64(i) * 25 }
+	fs := frames(objs, 50, cam, always)
+	for i := range fs {
+		for k, d := range fs[i].Dets {
+			o := objs[hidden]
+			if d != box(o, cam(i), d.Score) {
+				continue
+			}
+			switch {
+			case i >= 9 && i < 13: // the right side goes behind the leaf
+				cut := float64(i-8) * 0.2 * o.size
+				fs[i].Dets[k].X2 -= cut
+				fs[i].Dets[k].Score = 0.6
+			case i >= 13 && i < 19:
+				fs[i].Dets[k].Score = 0 // hidden
+			}
+		}
+		var keep []Det
+		for _, d := range fs[i].Dets {
+			if d.Score > 0 {
+				keep = append(keep, d)
+			}
+		}
+		fs[i].Dets = keep
+	}
+	counted, _ := run(t, fs)
+	if want := seenAtLeast(objs, 50, cam, 3); len(counted) != want {
+		t.Fatalf("counted %d, want %d: the fruit behind the leaf was counted twice or lost", len(counted), want)
+	}
+}
+
+// A detector says which score means "visible enough to count"; a fruit it
+// only ever sees below that (mostly hidden) starts no track, while with no
+// such word from the detector the tracker's default lets it count.
+func TestVisibleScoreGatesNewTracks(t *testing.T) {
+	objs := background(20)
+	faint := 4
+	cam := func(i int) float64 { return float64(i) * 20 }
+	score := func(k, i int) float64 {
+		if k == faint {
+			return 0.6
+		}
+		return 0.9
+	}
+	all := seenAtLeast(objs, 40, cam, 3)
+	for _, tc := range []struct {
+		visibleScore float64
+		want         int
+	}{{0, all}, {0.75, all - 1}} {
+		fs := frames(objs, 40, cam, score)
+		for i := range fs {
+			fs[i].VisibleScore = tc.visibleScore
+		}
+		if counted, _ := run(t, fs); len(counted) != tc.want {
+			t.Fatalf("visible score %.2f: counted %d, want %d", tc.visibleScore, len(counted), tc.want)
+		}
+	}
+}
