@@ -104,8 +104,16 @@ func BenchmarkInference(b *testing.B) {
 
 // BenchmarkDetectStage: frames already in the embedded broker go through the
 // whole detect stage (consume, header check, decode, letterbox, batched
-// inference, produce, commit). MB/s counts JPEG bytes.
+// inference, produce, commit). MB/s counts JPEG bytes. sessions=1 is one
+// ONNX Runtime session using every core; sessions=N is N one-thread
+// sessions, each fed its own share of a poll (the stage's lanes).
 func BenchmarkDetectStage(b *testing.B) {
+	for _, sessions := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("sessions=%d", sessions), func(b *testing.B) { benchDetectStage(b, sessions) })
+	}
+}
+
+func benchDetectStage(b *testing.B, sessions int) {
 	conn, top := brokertest.Open(b, topology.Config{})
 	ctx := context.Background()
 	jpgs := simJPEGs(b, 64)
@@ -127,7 +135,7 @@ func BenchmarkDetectStage(b *testing.B) {
 		cl.Close()
 	}
 	total := int64(n / cameras * cameras)
-	eng, err := inference.New(inference.Config{ModelPath: shippedModel()})
+	eng, err := inference.New(inference.Config{ModelPath: shippedModel(), Sessions: sessions})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,8 +27,15 @@ type Config struct {
 	// LibPath is libonnxruntime.so; default $CROPSTREAM_ORT_LIB, else
 	// DefaultLib found from the working directory or the executable upwards.
 	LibPath string
-	// Threads is ONNX Runtime's intra-op thread count; default all cores.
+	// Threads is ONNX Runtime's intra-op thread count per session; default
+	// the cores divided among the sessions (at least 1).
 	Threads int
+	// Sessions is how many copies of the model run at once: each Run takes a
+	// free one. Default 1. On a CPU, one-thread sessions fed separate batches
+	// use the cores better than one session splitting each batch over its
+	// threads (shipped model on 2 cores: 1 thread 94-98 frames/s, 2 threads
+	// 155, 80 % of twice as much), if the caller has batches to run at once.
+	Sessions int
 	// ScoreThreshold drops weaker boxes. Default 0.25.
 	ScoreThreshold float32
 	// IoUThreshold is class-aware NMS's overlap limit. Default 0.4: fruit
@@ -52,8 +59,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	if c.Sessions == 0 {
+		c.Sessions = 1
+	}
 	if c.Threads == 0 {
-		c.Threads = runtime.NumCPU()
+		c.Threads = max(1, runtime.NumCPU()/c.Sessions)
 	}
 	if c.ScoreThreshold == 0 {
 		c.ScoreThreshold = 0.25
@@ -168,10 +178,10 @@ func initEnv(lib string) error {
 // Engine runs one model. Detect is safe for concurrent use; runs are
 // serialised because ONNX Runtime already uses every core for one run.
 type Engine struct {
-	cfg     Config
-	info    ModelInfo
-	session *ort.DynamicAdvancedSession
-	mu      sync.Mutex
+	cfg      Config
+	info     ModelInfo
+	sessions []*ort.DynamicAdvancedSession
+	free     chan *ort.DynamicAdvancedSession
 }
 
 // New loads the model and inspects its input, output and metadata.
@@ -182,6 +192,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Provider != "cpu" && cfg.Provider != "cuda" {
 		return nil, fmt.Errorf("inference: provider %q: want cpu or cuda", cfg.Provider)
+	}
+	if cfg.Sessions < 1 || cfg.Sessions > 256 || cfg.Threads < 1 {
+		return nil, fmt.Errorf("inference: %d sessions of %d threads: want 1..256 sessions, >= 1 thread", cfg.Sessions, cfg.Threads)
 	}
 	if cfg.Rewrite == nil {
 		cfg.Rewrite = &Rewrite{}
@@ -234,12 +247,21 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("%w (model %s)", err, cfg.ModelPath)
 		}
 	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{info.Input}, []string{info.Output}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("inference: load model %s on %s: %w", cfg.ModelPath, cfg.Provider, err)
+	e := &Engine{cfg: cfg, info: info, free: make(chan *ort.DynamicAdvancedSession, cfg.Sessions)}
+	for range cfg.Sessions {
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{info.Input}, []string{info.Output}, opts)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("inference: load model %s on %s: %w", cfg.ModelPath, cfg.Provider, err)
+		}
+		e.sessions = append(e.sessions, s)
+		e.free <- s
 	}
-	return &Engine{cfg: cfg, info: info, session: s}, nil
+	return e, nil
 }
+
+// Sessions is how many Run calls the engine serves at once.
+func (e *Engine) Sessions() int { return len(e.sessions) }
 
 func inspect(path string) (ModelInfo, error) {
 	ins, outs, err := ort.GetInputOutputInfo(path)
@@ -376,10 +398,9 @@ func (e *Engine) checkBatch(have, n int) error {
 
 func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
 	outs := []ort.Value{nil}
-	var err error
-	e.mu.Lock()
-	err = e.session.Run([]ort.Value{in}, outs)
-	e.mu.Unlock()
+	s := <-e.free
+	err := s.Run([]ort.Value{in}, outs)
+	e.free <- s
 	if err != nil {
 		return nil, fmt.Errorf("inference: run batch of %d: %w", n, err)
 	}
@@ -410,5 +431,12 @@ func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
 	return res, nil
 }
 
-// Close releases the session.
-func (e *Engine) Close() error { return e.session.Destroy() }
+// Close releases the sessions; no Run may be in progress.
+func (e *Engine) Close() error {
+	var errs []error
+	for _, s := range e.sessions {
+		errs = append(errs, s.Destroy())
+	}
+	e.sessions = nil
+	return errors.Join(errs...)
+}

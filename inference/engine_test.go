@@ -2,9 +2,11 @@ package inference
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -100,7 +102,15 @@ func TestShippedModelFindsFruit(t *testing.T) {
 }
 
 func TestBatchesAgreeWithSingleRuns(t *testing.T) {
-	e, err := New(Config{ModelPath: shippedModel(), Threads: 2})
+	for _, sessions := range []int{1, 3} {
+		t.Run(fmt.Sprintf("sessions=%d", sessions), func(t *testing.T) { testBatches(t, sessions) })
+	}
+}
+
+// testBatches: a batch gives each image the boxes it gets alone; with several
+// sessions the single runs go at once.
+func testBatches(t *testing.T, sessions int) {
+	e, err := New(Config{ModelPath: shippedModel(), Threads: 1, Sessions: sessions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,15 +137,25 @@ func TestBatchesAgreeWithSingleRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3; i++ {
-		one, err := e.Run(batch[i*per:(i+1)*per], 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(one[0]) != len(all[i]) || len(one[0]) == 0 {
-			t.Fatalf("image %d: %d boxes alone, %d in a batch", i, len(one[0]), len(all[i]))
-		}
+	if e.Sessions() != sessions {
+		t.Fatalf("%d sessions, want %d", e.Sessions(), sessions)
 	}
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one, err := e.Run(batch[i*per:(i+1)*per], 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(one[0]) != len(all[i]) || len(one[0]) == 0 {
+				t.Errorf("image %d: %d boxes alone, %d in a batch", i, len(one[0]), len(all[i]))
+			}
+		}()
+	}
+	wg.Wait()
 	if _, err := e.Run(batch[:per+1], 1); err == nil {
 		t.Fatal("wrong input length accepted")
 	}

@@ -215,7 +215,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	if err := ensureTopics(ctx, conn, top); err != nil {
 		return nil, err
 	}
-	eng, err := mf.engine(0.1)
+	eng, err := mf.stageEngine(0.1)
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			defer conn.Close()
 			cfg := pipeline.Config{Stages: o.stages}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
-				eng, err := o.mf.engine(0.1)
+				eng, err := o.mf.stageEngine(0.1)
 				if err != nil {
 					return err
 				}

@@ -30,8 +30,14 @@ type Config struct {
 	// MaxWait is how long a batch waits to fill once its first frame is in.
 	// Default 10ms.
 	MaxWait time.Duration
-	// Workers decode and letterbox in parallel. Default the number of cores.
+	// Workers decode and letterbox in parallel, shared among the lanes.
+	// Default the number of cores.
 	Workers int
+	// Lanes is how many batches are decoded and inferred at once, each on its
+	// own goroutine: a poll takes up to Lanes x MaxBatch frames and splits
+	// them. Default: the detector's Sessions() when it has that method
+	// (several one-thread CPU sessions), else 1.
+	Lanes int
 	// MaxPixels refuses frames whose JPEG header declares more pixels, before
 	// decoding (decompression bombs). Default 40 megapixels.
 	MaxPixels int
@@ -46,6 +52,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.NumCPU()
+	}
+	if c.Lanes == 0 {
+		c.Lanes = 1
+		if s, ok := c.Detector.(interface{ Sessions() int }); ok {
+			c.Lanes = max(1, s.Sessions())
+		}
 	}
 	if c.MaxPixels == 0 {
 		c.MaxPixels = 40_000_000
@@ -67,6 +79,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("detect: workers %d, want >= 1", c.Workers))
+	}
+	if c.Lanes < 1 || c.Lanes > 256 {
+		errs = append(errs, fmt.Errorf("detect: lanes %d, want 1..256", c.Lanes))
 	}
 	if c.MaxPixels < 1 {
 		errs = append(errs, fmt.Errorf("detect: max pixels %d, want >= 1", c.MaxPixels))

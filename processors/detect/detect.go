@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,9 +72,14 @@ func (p *Processor) Run(ctx context.Context) error {
 	// AllowRebalance: allow it on every way out, before Close.
 	defer cl.AllowRebalance()
 	inference.TuneMalloc()
-	dec := newDecoder(p.cfg.Workers, inf.Width, inf.Height)
-	defer dec.close()
-	input := newBatch(inf.UInt8, p.cfg.MaxBatch, 3*inf.Width*inf.Height)
+	lanes := make([]*lane, p.cfg.Lanes)
+	for i := range lanes {
+		lanes[i] = &lane{
+			dec:   newDecoder(max(1, p.cfg.Workers/p.cfg.Lanes), inf.Width, inf.Height),
+			input: newBatch(inf.UInt8, p.cfg.MaxBatch, 3*inf.Width*inf.Height),
+		}
+		defer lanes[i].dec.close()
+	}
 
 	for {
 		recs, err := p.poll(ctx, cl)
@@ -83,7 +89,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		outs, err := p.process(recs, dec, input)
+		outs, err := p.process(recs, lanes)
 		if err != nil {
 			return err
 		}
@@ -97,17 +103,18 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 }
 
-// poll returns up to MaxBatch records: it blocks for the first, then waits
-// up to MaxWait for the batch to fill.
+// poll returns up to Lanes x MaxBatch records: it blocks for the first, then
+// waits up to MaxWait for the batch to fill.
 func (p *Processor) poll(ctx context.Context, cl *kgo.Client) ([]*kgo.Record, error) {
-	fs := cl.PollRecords(ctx, p.cfg.MaxBatch)
+	want := p.cfg.Lanes * p.cfg.MaxBatch
+	fs := cl.PollRecords(ctx, want)
 	if err := fetchErr(fs); err != nil {
 		return nil, err
 	}
 	recs := fs.Records()
-	if len(recs) > 0 && len(recs) < p.cfg.MaxBatch {
+	if len(recs) > 0 && len(recs) < want {
 		wctx, cancel := context.WithTimeout(ctx, p.cfg.MaxWait)
-		more := cl.PollRecords(wctx, p.cfg.MaxBatch-len(recs))
+		more := cl.PollRecords(wctx, want-len(recs))
 		cancel()
 		if err := fetchErr(more); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
@@ -134,9 +141,48 @@ func fetchErr(fs kgo.Fetches) error {
 	return err
 }
 
-// process turns a batch of frame records into output records, one per input
+// lane decodes and infers one share of a poll, with buffers of its own.
+type lane struct {
+	dec   *decoder
+	input *batch
+	jobs  []*job
+	boxes [][]inference.Detection
+	err   error
+}
+
+// run decodes the lane's jobs, packs those that decoded into consecutive
+// slots and infers them; job i's boxes are boxes[jobs[i].slot].
+func (l *lane) run(p *Processor) {
+	l.boxes, l.err = nil, nil
+	l.dec.run(l.jobs, l.input)
+	n := 0
+	for _, j := range l.jobs {
+		p.Stats.DecodeNanos.Add(int64(j.took))
+		if j.err == nil {
+			if j.slot != n {
+				l.input.move(j.slot, n)
+				j.slot = n
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	start := time.Now()
+	boxes, err := l.input.run(p.cfg.Detector, n)
+	if err != nil {
+		l.err = fmt.Errorf("detect: %w", err)
+		return
+	}
+	l.boxes = boxes
+	p.Stats.InferNanos.Add(int64(time.Since(start)))
+	p.Stats.Batches.Add(1)
+}
+
+// process turns a poll of frame records into output records, one per input
 // record and in the same order: Detections, or a dead letter.
-func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*kgo.Record, error) {
+func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, error) {
 	outs := make([]*kgo.Record, len(recs))
 	jobs := make([]*job, 0, len(recs))
 	byRec := make([]*job, len(recs))
@@ -150,33 +196,30 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*
 			outs[i] = p.deadLetter(r, err)
 			continue
 		}
-		j := &job{frame: f, slot: len(jobs), w: w, h: h}
+		j := &job{frame: f, w: w, h: h}
 		jobs = append(jobs, j)
 		byRec[i] = j
 	}
-	dec.run(jobs, input)
-	// Pack the frames that decoded into consecutive slots for the run.
-	var ok []*job
-	for _, j := range jobs {
-		p.Stats.DecodeNanos.Add(int64(j.took))
-		if j.err == nil {
-			if j.slot != len(ok) {
-				input.move(j.slot, len(ok))
-				j.slot = len(ok)
-			}
-			ok = append(ok, j)
+	// Split the frames evenly over as many lanes as have work; each lane
+	// numbers its own slots from 0.
+	used := lanes[:min(len(lanes), len(jobs))]
+	var wg sync.WaitGroup
+	for k, l := range used {
+		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
+		for i, j := range l.jobs {
+			j.slot, j.lane = i, l
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run(p)
+		}()
 	}
-	var boxes [][]inference.Detection
-	if len(ok) > 0 {
-		start := time.Now()
-		var err error
-		boxes, err = input.run(p.cfg.Detector, len(ok))
-		if err != nil {
-			return nil, fmt.Errorf("detect: %w", err)
+	wg.Wait()
+	for _, l := range used {
+		if l.err != nil {
+			return nil, l.err
 		}
-		p.Stats.InferNanos.Add(int64(time.Since(start)))
-		p.Stats.Batches.Add(1)
 	}
 	info := p.cfg.Detector.Info()
 	now := time.Now().UnixNano()
@@ -189,7 +232,7 @@ func (p *Processor) process(recs []*kgo.Record, dec *decoder, input *batch) ([]*
 			outs[i] = p.deadLetter(r, j.err)
 			continue
 		}
-		d := detections(j, boxes[j.slot], p.cfg.Detector.Name(), info, now)
+		d := detections(j, j.lane.boxes[j.slot], p.cfg.Detector.Name(), info, now)
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)

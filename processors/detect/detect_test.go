@@ -27,9 +27,9 @@ func modelPath(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "models", "cropnet.onnx")
 }
 
-func engine(t testing.TB, rw *inference.Rewrite) *inference.Engine {
+func engine(t testing.TB, rw *inference.Rewrite, sessions int) *inference.Engine {
 	t.Helper()
-	e, err := inference.New(inference.Config{ModelPath: modelPath(t), Threads: 2, Rewrite: rw})
+	e, err := inference.New(inference.Config{ModelPath: modelPath(t), Threads: 2 / sessions, Sessions: sessions, Rewrite: rw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,21 +61,22 @@ func bomb(t *testing.T, jpg []byte) []byte {
 	return b
 }
 
-// The stage runs the model as loaded for the CPU and as rewritten for the
-// GPU (uint8 input, reduced output), here both on the CPU provider: same
-// frames, dead letters and boxes.
+// The stage runs the model as loaded for the CPU, as rewritten for the GPU
+// (uint8 input, reduced output), here on the CPU provider, and in two lanes
+// of one-thread sessions: same frames, dead letters and boxes.
 func TestDetectStageWithBadRecords(t *testing.T) {
-	var boxes [2]int64
-	t.Run("float", func(t *testing.T) { boxes[0] = testDetectStage(t, nil) })
+	var boxes [3]int64
+	t.Run("float", func(t *testing.T) { boxes[0] = testDetectStage(t, nil, 1) })
 	t.Run("gpu-graph", func(t *testing.T) {
-		boxes[1] = testDetectStage(t, &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true})
+		boxes[1] = testDetectStage(t, &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}, 1)
 	})
-	if boxes[0] == 0 || boxes[0] != boxes[1] {
-		t.Fatalf("boxes: %d with the model as is, %d with the GPU graph", boxes[0], boxes[1])
+	t.Run("two-lanes", func(t *testing.T) { boxes[2] = testDetectStage(t, nil, 2) })
+	if boxes[0] == 0 || boxes[0] != boxes[1] || boxes[0] != boxes[2] {
+		t.Fatalf("boxes: %d with the model as is, %d with the GPU graph, %d in two lanes", boxes[0], boxes[1], boxes[2])
 	}
 }
 
-func testDetectStage(t *testing.T, rw *inference.Rewrite) int64 {
+func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
 	ctx := context.Background()
 
@@ -129,9 +130,12 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite) int64 {
 		}
 	}
 
-	p, err := New(Config{Detector: engine(t, rw), MaxBatch: 8, Workers: 2}, conn, top)
+	p, err := New(Config{Detector: engine(t, rw, sessions), MaxBatch: 8, Workers: 2}, conn, top)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.cfg.Lanes != sessions {
+		t.Fatalf("%d lanes for a detector of %d sessions", p.cfg.Lanes, sessions)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

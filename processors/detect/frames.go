@@ -33,7 +33,8 @@ func checkHeader(f *schema.Frame, maxPixels int) (w, h int, err error) {
 // job is one frame through decode and letterbox.
 type job struct {
 	frame *schema.Frame
-	slot  int // index of its image in the batch input
+	lane  *lane
+	slot  int // index of its image in its lane's batch input
 	lb    inference.Letterbox
 	w, h  int // from the JPEG header
 	err   error
