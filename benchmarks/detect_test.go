@@ -72,33 +72,36 @@ func BenchmarkDecodeLetterbox(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
-// BenchmarkInference: the shipped model on ONNX Runtime's CPU provider, all
-// cores, at batch 1, 8 and 32.
+// BenchmarkInference: the shipped model on preprocessed frames, with all
+// cores' threads in one session and with one thread (what each of the detect
+// stage's lanes runs on a CPU).
 func BenchmarkInference(b *testing.B) {
-	e, err := inference.New(inference.Config{ModelPath: shippedModel()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
 	pre := inference.NewPreprocessor(512, 288)
 	defer pre.Close()
 	jpgs := simJPEGs(b, 32)
-	per := e.InputLen()
+	per := 3 * 512 * 288
 	input := make([]float32, 32*per)
 	for i, j := range jpgs {
 		m, _ := gocv.IMDecode(j, gocv.IMReadColor)
 		pre.Into(m, input[i*per:(i+1)*per])
 		m.Close()
 	}
-	for _, batch := range []int{1, 8, 32} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				if _, err := e.Run(input[:batch*per], batch); err != nil {
-					b.Fatal(err)
+	for _, threads := range []int{runtime.NumCPU(), 1} {
+		e, err := inference.New(inference.Config{ModelPath: shippedModel(), Threads: threads})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, batch := range []int{1, 8, 32} {
+			b.Run(fmt.Sprintf("threads=%d/batch=%d", threads, batch), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if _, err := e.Run(input[:batch*per], batch); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "frames/s")
-		})
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "frames/s")
+			})
+		}
+		e.Close()
 	}
 }
 
