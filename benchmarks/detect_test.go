@@ -3,18 +3,14 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
-	"github.com/cropstream/cropstream/ingest"
-	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -118,70 +114,21 @@ func BenchmarkDetectStage(b *testing.B) {
 
 func benchDetectStage(b *testing.B, sessions int) {
 	conn, top := brokertest.Open(b, topology.Config{})
-	ctx := context.Background()
 	jpgs := simJPEGs(b, 64)
-	cameras := 4
-	n := max(b.N, cameras)
-	var bytes int64
-	for c := 0; c < cameras; c++ {
-		cl, _ := conn.Client()
-		in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("cam-%d", c), BlockID: "B1"}, cl, top)
-		if err != nil {
-			b.Fatal(err)
-		}
-		src := &cycleSource{jpgs: jpgs, n: n / cameras}
-		st, err := in.Run(ctx, src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes += st.Bytes
-		cl.Close()
-	}
-	total := int64(n / cameras * cameras)
 	eng, err := inference.New(inference.Config{ModelPath: shippedModel(), Sessions: sessions})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer eng.Close()
-	p, err := detect.New(detect.Config{Detector: eng, MaxBatch: 16}, conn, top)
+	b.ResetTimer()
+	r, err := DetectStage(context.Background(), conn, top, eng, jpgs, 4, max(b.N, 4))
 	if err != nil {
 		b.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	b.ResetTimer()
-	start := time.Now()
-	go func() { done <- p.Run(rctx) }()
-	for p.Stats.Frames.Load() < total {
-		time.Sleep(5 * time.Millisecond)
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(total)/elapsed.Seconds(), "frames/s")
-	b.ReportMetric(float64(bytes)/1e6/elapsed.Seconds(), "MB/s")
-	b.ReportMetric(float64(p.Stats.Frames.Load())/float64(max(1, p.Stats.Batches.Load())), "frames/batch")
-	b.ReportMetric(float64(p.Stats.DecodeNanos.Load())/1e6/float64(total), "decode_ms/frame")
-	b.ReportMetric(float64(p.Stats.InferNanos.Load())/1e6/float64(total), "infer_ms/frame")
+	b.ReportMetric(r.FPS(), "frames/s")
+	b.ReportMetric(r.MBps(), "MB/s")
+	b.ReportMetric(r.FramesPerBatch, "frames/batch")
+	b.ReportMetric(r.DecodeMs, "decode_ms/frame")
+	b.ReportMetric(r.InferMs, "infer_ms/frame")
 }
 
-type cycleSource struct {
-	jpgs [][]byte
-	n, i int
-}
-
-func (s *cycleSource) Next(context.Context) (ingest.Captured, error) {
-	if s.i >= s.n {
-		return ingest.Captured{}, io.EOF
-	}
-	c := ingest.Captured{JPEG: s.jpgs[s.i%len(s.jpgs)], Width: 1280, Height: 720, Offset: time.Duration(s.i) * 100 * time.Millisecond}
-	s.i++
-	return c, nil
-}
-func (s *cycleSource) Info() ingest.SourceInfo {
-	return ingest.SourceInfo{Name: "bench", FPS: 10, Frames: s.n}
-}
-func (s *cycleSource) Close() error { return nil }

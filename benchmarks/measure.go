@@ -12,6 +12,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -27,10 +28,10 @@ const (
 	TargetFPS  = TargetMBps * 1e6 / FrameBytes
 )
 
-// jpegSource yields n pre-encoded "JPEGs" of a fixed size: the measurement
-// is of the path through Kafka, not of JPEG encoding.
+// jpegSource yields n pre-encoded 1280x720 JPEGs, cycling over imgs: the
+// measurement is of the path through Kafka, not of JPEG encoding.
 type jpegSource struct {
-	img  []byte
+	imgs [][]byte
 	n, i int
 }
 
@@ -38,7 +39,7 @@ func (s *jpegSource) Next(context.Context) (ingest.Captured, error) {
 	if s.i >= s.n {
 		return ingest.Captured{}, io.EOF
 	}
-	c := ingest.Captured{JPEG: s.img, Width: 1280, Height: 720, Offset: time.Duration(s.i) * 100 * time.Millisecond}
+	c := ingest.Captured{JPEG: s.imgs[s.i%len(s.imgs)], Width: 1280, Height: 720, Offset: time.Duration(s.i) * 100 * time.Millisecond}
 	s.i++
 	return c, nil
 }
@@ -98,7 +99,7 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 				fail(err)
 				return
 			}
-			if _, err := in.Run(rctx, &jpegSource{img: img, n: per}); err != nil {
+			if _, err := in.Run(rctx, &jpegSource{imgs: [][]byte{img}, n: per}); err != nil {
 				fail(err)
 			}
 		}(c)
@@ -130,6 +131,70 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 		return t, fmt.Errorf("read %d of %d frames", t.Frames, total)
 	}
 	return t, nil
+}
+
+// DetectResult is what DetectStage measured.
+type DetectResult struct {
+	Throughput
+	// FramesPerBatch is the mean inference batch; DecodeMs and InferMs are
+	// per frame, summed over the workers and lanes that ran at once.
+	FramesPerBatch, DecodeMs, InferMs float64
+}
+
+// DetectStage puts frames JPEGs (cycling over jpgs, 1280x720) of cameras
+// cameras into the broker of conn, then times the detect stage with det
+// from start until it has emitted detections for all of them (consume,
+// header check, decode, letterbox, batched inference in the stage's lanes,
+// produce, commit). The frames topic must be empty.
+func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, det detect.Detector, jpgs [][]byte, cameras, frames int) (DetectResult, error) {
+	per := max(1, frames/cameras)
+	var r DetectResult
+	for c := 0; c < cameras; c++ {
+		cl, err := conn.Client()
+		if err != nil {
+			return r, err
+		}
+		in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("cam-%d", c), BlockID: "B1"}, cl, top)
+		if err != nil {
+			cl.Close()
+			return r, err
+		}
+		st, err := in.Run(ctx, &jpegSource{imgs: jpgs, n: per})
+		cl.Close()
+		if err != nil {
+			return r, err
+		}
+		r.Bytes += int(st.Bytes)
+	}
+	r.Frames = per * cameras
+	p, err := detect.New(detect.Config{Detector: det}, conn, top)
+	if err != nil {
+		return r, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- p.Run(rctx) }()
+	for p.Stats.Frames.Load() < int64(r.Frames) && rctx.Err() == nil {
+		select {
+		case err := <-done:
+			return r, fmt.Errorf("detect stage stopped after %d of %d frames: %v", p.Stats.Frames.Load(), r.Frames, err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	r.Elapsed = time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		return r, err
+	}
+	if got := p.Stats.Frames.Load(); got < int64(r.Frames) {
+		return r, fmt.Errorf("detect stage emitted %d of %d frames in time", got, r.Frames)
+	}
+	r.FramesPerBatch = float64(p.Stats.Frames.Load()) / float64(max(1, p.Stats.Batches.Load()))
+	r.DecodeMs = float64(p.Stats.DecodeNanos.Load()) / 1e6 / float64(r.Frames)
+	r.InferMs = float64(p.Stats.InferNanos.Load()) / 1e6 / float64(r.Frames)
+	return r, nil
 }
 
 // TrackFrames makes n frames of a camera moving along a row at 12 px a

@@ -114,34 +114,44 @@ type detectBench struct {
 	TargetRatio float64 `json:"ratio_to_5tb_day"`
 }
 
-func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers int) (*detectBench, error) {
-	inference.TuneMalloc()
-	info := eng.Info()
+// renderJPEGs renders up to n frames of scenario at 1280x720 as JPEG q90.
+func renderJPEGs(scenario string, n int) ([][]byte, error) {
 	sc, err := simulator.Load(scenario)
 	if err != nil {
 		return nil, err
 	}
 	sc.Camera.Width, sc.Camera.Height = 1280, 720
 	sim := simulator.New(sc)
+	defer sim.Close()
 	var jpegs [][]byte
-	var total float64
-	for len(jpegs) < 48 {
+	for len(jpegs) < n {
 		f, err := sim.Next()
 		if err != nil {
 			break
 		}
 		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
 		if err != nil {
-			sim.Close()
 			return nil, err
 		}
 		jpegs = append(jpegs, append([]byte(nil), buf.GetBytes()...))
-		total += float64(buf.Len())
 		buf.Close()
 	}
-	sim.Close()
 	if len(jpegs) == 0 {
 		return nil, fmt.Errorf("bench: scenario rendered no frames")
+	}
+	return jpegs, nil
+}
+
+func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers int) (*detectBench, error) {
+	inference.TuneMalloc()
+	info := eng.Info()
+	jpegs, err := renderJPEGs(scenario, 48)
+	if err != nil {
+		return nil, err
+	}
+	var total float64
+	for _, j := range jpegs {
+		total += float64(len(j))
 	}
 	per := eng.InputLen()
 	type buffer struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -68,19 +69,12 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 	}
 	rates = append(rates, stageRate{"ingest + broker", it.FPS(), it.MBps(), "4 cameras, embedded broker on disk, one consumer group", fmt.Sprintf("%d cores", cores)})
 
-	say("bench: detect (decode + letterbox + inference, pipelined)")
-	eng, err := mf.engine(0.25)
-	if err != nil {
-		return err
-	}
-	det, err := benchDetect(eng, "default", 16, n(640, 96), cores)
-	eng.Close()
+	say("bench: detect stage (frames from the broker: decode, letterbox, inference in lanes, produce, commit)")
+	det, err := benchDetectStage(ctx, mf, n(640, 96))
 	if err != nil {
 		return fmt.Errorf("bench detect: %w", err)
 	}
-	rates = append(rates, stageRate{"detect", det.PipelineFPS, det.PipelineMBs,
-		fmt.Sprintf("%s %s, %s provider, batch 16; decode alone %.0f/s, inference alone %.0f/s", det.Model, det.Input, mf.provider, det.DecodeFPS, det.InferFPS),
-		fmt.Sprintf("%d cores", cores)})
+	rates = append(rates, det)
 
 	say("bench: tracker")
 	tf := benchmarks.TrackFrames(2000, 30)
@@ -116,6 +110,47 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 	fmt.Fprint(cmd.OutOrStdout(), md)
 	say("bench: wrote %s and %s", filepath.Join(out, "bench.md"), filepath.Join(out, "bench.png"))
 	return nil
+}
+
+// benchDetectStage runs the detect stage as `run` does (the stage's engine,
+// lanes and batches) on frames of the default scenario in a fresh embedded
+// broker.
+func benchDetectStage(ctx context.Context, mf modelFlags, frames int) (stageRate, error) {
+	dir, err := os.MkdirTemp("", "cropstream-bench-detect-")
+	if err != nil {
+		return stageRate{}, err
+	}
+	defer os.RemoveAll(dir)
+	top, err := topology.New(topology.Config{})
+	if err != nil {
+		return stageRate{}, err
+	}
+	conn, err := broker.Open(ctx, broker.Config{DataDir: dir}, top)
+	if err != nil {
+		return stageRate{}, err
+	}
+	defer conn.Close()
+	if err := ensureTopics(ctx, conn, top); err != nil {
+		return stageRate{}, err
+	}
+	jpgs, err := renderJPEGs("default", 48)
+	if err != nil {
+		return stageRate{}, err
+	}
+	eng, err := mf.stageEngine(0.1)
+	if err != nil {
+		return stageRate{}, err
+	}
+	defer eng.Close()
+	r, err := benchmarks.DetectStage(ctx, conn, top, eng, jpgs, 4, frames)
+	if err != nil {
+		return stageRate{}, err
+	}
+	info := eng.Info()
+	return stageRate{"detect", r.FPS(), r.MBps(),
+		fmt.Sprintf("%s %dx%d, %s provider, %d session(s), %.1f frames a batch; %.1f ms decode and %.1f ms inference per frame (wall time in its lane)",
+			eng.Name(), info.Width, info.Height, mf.provider, eng.Sessions(), r.FramesPerBatch, r.DecodeMs, r.InferMs),
+		fmt.Sprintf("%d cores", runtime.NumCPU())}, nil
 }
 
 const quickScenario = `seed: 5
