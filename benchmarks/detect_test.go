@@ -131,4 +131,3 @@ func benchDetectStage(b *testing.B, sessions int) {
 	b.ReportMetric(r.DecodeMs, "decode_ms/frame")
 	b.ReportMetric(r.InferMs, "infer_ms/frame")
 }
-
