@@ -318,3 +318,38 @@ func TestVisibleScoreGatesNewTracks(t *testing.T) {
 		}
 	}
 }
+
+// A fruit the detector is sure of only once, its other boxes weak (a sliver
+// between leaves), is not counted; one it is sure of twice is.
+func TestOneSureHitIsNotEnough(t *testing.T) {
+	objs := background(20)
+	once, twice := 4, 9
+	cam := func(i int) float64 { return float64(i) * 20 }
+	seen := map[int]int{}
+	score := func(k, i int) float64 {
+		if k != once && k != twice {
+			return 0.9
+		}
+		seen[k]++
+		if seen[k] == 1 || (k == twice && seen[k] == 4) {
+			return 0.8 // sure
+		}
+		return 0.4 // weak, but matched by the second stage
+	}
+	all := seenAtLeast(objs, 40, cam, 3)
+	for _, tc := range []struct {
+		minSure, want int
+	}{{0, all - 1}, {1, all}} {
+		clear(seen)
+		s := &State{}
+		counted := 0
+		for _, f := range frames(objs, 40, cam, score) {
+			f.VisibleScore = 0.75
+			c, _ := s.Step(Params{MinSureHits: tc.minSure}, f)
+			counted += len(c)
+		}
+		if counted != tc.want {
+			t.Fatalf("MinSureHits %d: counted %d, want %d", tc.minSure, counted, tc.want)
+		}
+	}
+}
