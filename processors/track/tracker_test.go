@@ -353,3 +353,22 @@ func TestOneSureHitIsNotEnough(t *testing.T) {
 		}
 	}
 }
+
+// A leaf hides a fruit for a stretch of the row, not for a number of frames:
+// at a high frame rate that is many frames (20 here, the camera moving
+// 8 px a frame), and the fruit keeps its track.
+func TestLongOcclusionAtHighFrameRate(t *testing.T) {
+	objs := background(12)
+	hidden := 3 // x 351: in view from the start
+	cam := func(i int) float64 { return float64(i) * 8 }
+	fs := frames(objs, 90, cam, func(k, i int) float64 {
+		if k == hidden && i >= 10 && i < 30 {
+			return 0
+		}
+		return 0.9
+	})
+	counted, _ := run(t, fs)
+	if want := seenAtLeast(objs, 90, cam, 3); len(counted) != want {
+		t.Fatalf("counted %d, want %d: the fruit behind the leaf was counted twice", len(counted), want)
+	}
+}
