@@ -21,7 +21,7 @@ import (
 // Stage is the name dead letters from this stage carry.
 const Stage = "aggregate"
 
-const stateVersion = 2 // 2: seen objects as per-camera bitsets
+const stateVersion = 3 // 2: seen objects as per-camera bitsets; 3: as windows of the latest ids
 
 // Block describes a block the stage knows: its crop and layout, and the hand
 // counts that calibrate it.
@@ -63,8 +63,24 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("aggregate state: %w", err)
 	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("aggregate state version %d, this build reads %d", s.Version, stateVersion)
+	switch s.Version {
+	case stateVersion:
+	case 2:
+		var v2 struct {
+			Seen struct {
+				Cameras map[string][]uint64 `json:"cameras"`
+				Other   map[string]bool     `json:"other"`
+			}
+		}
+		if err := json.Unmarshal(b, &v2); err != nil {
+			return nil, fmt.Errorf("aggregate state v2: %w", err)
+		}
+		s.Version, s.Seen = stateVersion, fromV2(v2.Seen.Cameras, v2.Seen.Other)
+	default:
+		return nil, fmt.Errorf("aggregate state version %d, this build reads %d (and 2)", s.Version, stateVersion)
+	}
+	if s.Seen == nil || s.Seen.Windows == nil {
+		return nil, fmt.Errorf("aggregate state version %d without its seen set", s.Version)
 	}
 	return &s, nil
 }

@@ -1,21 +1,100 @@
 package aggregate
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
 
-// seen remembers which objects a block has counted. Object ids from the
-// track stage are "<camera>-<track id>" with small per-camera track ids, so a
-// bitset per camera holds a season's millions of fruit in a few hundred KB of
-// table record (a set of id strings would pass the 4 MB record limit at
-// ~190k fruit). Ids of any other form go in a plain set.
+// windowWords is how many 64-bit words of track ids a camera's window keeps:
+// 16,384 ids. Duplicates only arrive as replays of the track stage's last
+// ReplayWindow (512) frames, whose objects' ids are among the camera's
+// latest (about 10 tracks start a frame on a dense canopy: 16k ids are
+// some 1,600 frames). A whole season's bitset was hundreds of KB, rewritten
+// to the table with every object: 9,400 objects/s fell to 3,000 between
+// 20k and 100k objects (BenchmarkAggregateStage).
+const windowWords = 256
+
+// seen remembers which objects a block has counted, to skip replays. Object
+// ids from the track stage are "<camera>-<track id>" with per-camera
+// increasing track ids, so each camera keeps a bitset over its latest ids.
+// Ids of any other form go in a plain set.
 type seen struct {
-	Cameras map[string][]uint64 `json:"cameras"`
-	Other   map[string]bool     `json:"other,omitempty"`
+	Windows map[string]*idWindow `json:"windows"`
+	Other   map[string]bool      `json:"other,omitempty"`
 }
 
-func newSeen() *seen { return &seen{Cameras: map[string][]uint64{}} }
+func newSeen() *seen { return &seen{Windows: map[string]*idWindow{}} }
+
+// idWindow is a bitset over track ids [Base, Base+64*len(Words)); it slides
+// up to keep the highest id seen, forgetting the oldest.
+type idWindow struct {
+	Base  uint64
+	Words []uint64
+}
+
+// windowJSON is idWindow in the table: the words as little-endian bytes in
+// base64, a third the size of JSON numbers.
+type windowJSON struct {
+	Base uint64 `json:"base"`
+	Bits string `json:"bits"`
+}
+
+func (w *idWindow) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 8*len(w.Words))
+	for i, x := range w.Words {
+		binary.LittleEndian.PutUint64(b[8*i:], x)
+	}
+	return json.Marshal(windowJSON{Base: w.Base, Bits: base64.StdEncoding.EncodeToString(b)})
+}
+
+func (w *idWindow) UnmarshalJSON(data []byte) error {
+	var j windowJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	b, err := base64.StdEncoding.DecodeString(j.Bits)
+	if err != nil || len(b)%8 != 0 || j.Base%64 != 0 {
+		return fmt.Errorf("seen window: bad bits (base %d, %d bytes)", j.Base, len(b))
+	}
+	w.Base, w.Words = j.Base, make([]uint64, len(b)/8)
+	for i := range w.Words {
+		w.Words[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return nil
+}
+
+// add records id n and reports whether it is new. Ids below the window
+// count as new: they cannot be replays (see windowWords).
+func (w *idWindow) add(n uint64) bool {
+	if n < w.Base {
+		return true
+	}
+	word := (n - w.Base) / 64
+	if word >= windowWords {
+		// Slide up so word is the window's last.
+		drop := word - windowWords + 1
+		if drop >= uint64(len(w.Words)) {
+			w.Words = w.Words[:0]
+		} else {
+			w.Words = append(w.Words[:0], w.Words[drop:]...)
+		}
+		w.Base += 64 * drop
+		word = windowWords - 1
+	}
+	for uint64(len(w.Words)) <= word {
+		w.Words = append(w.Words, 0)
+	}
+	bit := uint64(1) << ((n - w.Base) % 64)
+	if w.Words[word]&bit != 0 {
+		return false
+	}
+	w.Words[word] |= bit
+	return true
+}
 
 // split parses "<camera>-<n>" when camera matches the object's camera.
 func split(objectID, camera string) (uint64, bool) {
@@ -30,17 +109,12 @@ func split(objectID, camera string) (uint64, bool) {
 // add records the object and reports whether it was new.
 func (s *seen) add(objectID, camera string) bool {
 	if n, ok := split(objectID, camera); ok {
-		words := s.Cameras[camera]
-		w, bit := n/64, uint64(1)<<(n%64)
-		for uint64(len(words)) <= w {
-			words = append(words, 0)
+		w := s.Windows[camera]
+		if w == nil {
+			w = &idWindow{}
+			s.Windows[camera] = w
 		}
-		if words[w]&bit != 0 {
-			return false
-		}
-		words[w] |= bit
-		s.Cameras[camera] = words
-		return true
+		return w.add(n)
 	}
 	if s.Other == nil {
 		s.Other = map[string]bool{}
@@ -50,4 +124,20 @@ func (s *seen) add(objectID, camera string) bool {
 	}
 	s.Other[objectID] = true
 	return true
+}
+
+// fromV2 reads the seen set of state version 2: a whole bitset per camera
+// from id 0, kept as its latest window.
+func fromV2(cameras map[string][]uint64, other map[string]bool) *seen {
+	s := &seen{Windows: map[string]*idWindow{}, Other: other}
+	for cam, words := range cameras {
+		w := &idWindow{}
+		if len(words) > windowWords {
+			w.Base = 64 * uint64(len(words)-windowWords)
+			words = words[len(words)-windowWords:]
+		}
+		w.Words = append([]uint64(nil), words...)
+		s.Windows[cam] = w
+	}
+	return s
 }

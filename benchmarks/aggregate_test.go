@@ -1,0 +1,71 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/processors/aggregate"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// BenchmarkAggregateStage: counted objects already in the embedded broker
+// (4 blocks, 8 cameras, positions along 2 rows of 40 plants) go through the
+// aggregate stage (goka: decode, dedup by object id, per block/row/plant
+// totals in its table); objects/s from start to the last one applied.
+func BenchmarkAggregateStage(b *testing.B) {
+	conn, _ := brokertest.Open(b, topology.Config{})
+	ctx := context.Background()
+	cl, err := conn.Client(kgo.ProducerLinger(5 * time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := max(b.N, 8)
+	var recs []*kgo.Record
+	for i := 0; i < n; i++ {
+		block := fmt.Sprintf("B%d", i%4)
+		cam := fmt.Sprintf("cam-%d", i%8)
+		pos := float64(i%400) * 0.15
+		o := &schema.CountedObject{ObjectId: fmt.Sprintf("%s-%d", cam, i), CameraId: cam, FieldId: "F1", BlockId: block,
+			RowId: fmt.Sprintf("%s-R%d", block, 1+i%2), ClassId: 0, ClassName: "apple", FirstSequence: uint64(i), LastSequence: uint64(i + 20),
+			FirstSeenUnixNs: int64(i) * 1e8, LastSeenUnixNs: int64(i+20) * 1e8, PositionM: &pos, FramesSeen: 20,
+			BestBox: &schema.Box{X1: 10, Y1: 10, X2: 50, Y2: 50}, BestScore: 0.9}
+		val, err := schema.Encode(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		b.Fatal(err)
+	}
+	cl.Close()
+	p, err := aggregate.New(aggregate.Config{}, conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	b.ResetTimer()
+	start := time.Now()
+	go func() { done <- p.Run(rctx) }()
+	for p.Stats.Objects.Load() < int64(n) && rctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	if got := p.Stats.Objects.Load(); got != int64(n) {
+		b.Fatalf("applied %d of %d objects", got, n)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "objects/s")
+}
