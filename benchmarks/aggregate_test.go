@@ -9,13 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
 // BenchmarkAggregateStage: counted objects already in the embedded broker
-// (4 blocks, 8 cameras, positions along 2 rows of 40 plants) go through the
+// (4 blocks of 10 rows of 100 plants, 8 cameras) go through the
 // aggregate stage (goka: decode, dedup by object id, per block/row/plant
 // totals in its table); objects/s from start to the last one applied.
 func BenchmarkAggregateStage(b *testing.B) {
@@ -30,9 +31,9 @@ func BenchmarkAggregateStage(b *testing.B) {
 	for i := 0; i < n; i++ {
 		block := fmt.Sprintf("B%d", i%4)
 		cam := fmt.Sprintf("cam-%d", i%8)
-		pos := float64(i%400) * 0.15
+		pos := float64(i%1000) * 0.15
 		o := &schema.CountedObject{ObjectId: fmt.Sprintf("%s-%d", cam, i), CameraId: cam, FieldId: "F1", BlockId: block,
-			RowId: fmt.Sprintf("%s-R%d", block, 1+i%2), ClassId: 0, ClassName: "apple", FirstSequence: uint64(i), LastSequence: uint64(i + 20),
+			RowId: fmt.Sprintf("%s-R%d", block, 1+(i/4)%10), ClassId: 0, ClassName: "apple", FirstSequence: uint64(i), LastSequence: uint64(i + 20),
 			FirstSeenUnixNs: int64(i) * 1e8, LastSeenUnixNs: int64(i+20) * 1e8, PositionM: &pos, FramesSeen: 20,
 			BestBox: &schema.Box{X1: 10, Y1: 10, X2: 50, Y2: 50}, BestScore: 0.9}
 		val, err := schema.Encode(o)
@@ -45,7 +46,15 @@ func BenchmarkAggregateStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	cl.Close()
-	p, err := aggregate.New(aggregate.Config{}, conn)
+	prof, err := crops.Load("apple")
+	if err != nil {
+		b.Fatal(err)
+	}
+	blocks := map[string]aggregate.Block{}
+	for k := 0; k < 4; k++ {
+		blocks[fmt.Sprintf("B%d", k)] = aggregate.Block{Profile: prof, PlantSpacingM: 1.5, Plants: 100}
+	}
+	p, err := aggregate.New(aggregate.Config{Blocks: blocks}, conn)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"encoding/json"
 	"strconv"
 	"testing"
 
@@ -30,7 +29,14 @@ func TestPlantOf(t *testing.T) {
 		{"B1", nil, "", false},             // no position: counted, not placed
 		{"B9", at(3), "", false},           // unknown block: no layout
 	} {
-		got, ok := p.plantOf(&schema.CountedObject{BlockId: c.block, RowId: "B1-R1", PositionM: c.pos})
+		i, ok := p.plantOf(&schema.CountedObject{BlockId: c.block, RowId: "B1-R1", PositionM: c.pos})
+		got := ""
+		if ok {
+			got = plantID("B1-R1", i)
+			if row, j, ok := parsePlantID(got); !ok || row != "B1-R1" || j != i {
+				t.Errorf("%s parses as %q %d %v", got, row, j, ok)
+			}
+		}
 		if got != c.want || ok != c.ok {
 			t.Errorf("%s at %v: %q %v, want %q %v", c.block, c.pos, got, ok, c.want, c.ok)
 		}
@@ -74,32 +80,47 @@ func TestSeenDedupsCompactly(t *testing.T) {
 			t.Fatalf("replayed recent object %d counted again", i)
 		}
 	}
-	b, err := json.Marshal(big)
+	b, err := stateCodec{}.Encode(&blockState{Version: stateVersion, Seen: big, PerRow: map[string]int{}, Plants: map[string]plantCounts{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) > 3_000 {
-		t.Fatalf("seen set of %d bytes for one camera", len(b))
+	if len(b) > 4_000 {
+		t.Fatalf("block state of %d bytes for one camera's million objects", len(b))
 	}
-	var back seen
-	if err := json.Unmarshal(b, &back); err != nil {
+	v, err := stateCodec{}.Decode(b)
+	if err != nil {
 		t.Fatal(err)
 	}
+	back := v.(*blockState).Seen
 	if back.add("cam-9-999999", "cam-9") || !back.add("cam-9-1000000", "cam-9") {
 		t.Fatal("the window does not survive the table round trip")
+	}
+}
+
+// A JSON table of state version 3 (id windows in base64) is read.
+func TestStateV3Reads(t *testing.T) {
+	// bits "CAAAAAAAAAA=" = the word 8 = id 3.
+	old := `{"Version":3,"Seen":{"windows":{"cam-1":{"base":64,"bits":"CAAAAAAAAAA="}}},"Units":1,"PerRow":{"B1-R1":1},"PerPlant":{"B1-R1-P001":1}}`
+	v, err := stateCodec{}.Decode([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := v.(*blockState)
+	if st.Version != stateVersion || st.Plants["B1-R1"][0] != 1 || st.Seen.add("cam-1-67", "cam-1") || !st.Seen.add("cam-1-66", "cam-1") {
+		t.Fatalf("%+v", st)
 	}
 }
 
 // A table written by the previous build (state version 2, whole bitsets
 // from id 0) is read, and its objects stay seen.
 func TestStateV2Reads(t *testing.T) {
-	old := `{"Version":2,"Seen":{"cameras":{"cam-1":[40]}},"Units":2,"PerRow":{"B1-R1":2},"PerPlant":{}}`
+	old := `{"Version":2,"Seen":{"cameras":{"cam-1":[40]}},"Units":2,"PerRow":{"B1-R1":2},"PerPlant":{"B1-R1-P003":2}}`
 	v, err := stateCodec{}.Decode([]byte(old))
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := v.(*blockState)
-	if st.Version != stateVersion || st.Units != 2 {
+	if st.Version != stateVersion || st.Units != 2 || len(st.Plants["B1-R1"]) != 3 || st.Plants["B1-R1"][2] != 2 || st.PerPlant != nil {
 		t.Fatalf("%+v", st)
 	}
 	// 40 = bits 3 and 5.
@@ -108,5 +129,40 @@ func TestStateV2Reads(t *testing.T) {
 	}
 	if _, err := (stateCodec{}).Decode([]byte(`{"Version":1}`)); err == nil {
 		t.Fatal("state version 1 accepted")
+	}
+}
+
+// The table codec round-trips a block state, and refuses bytes it did not
+// write.
+func TestStateRoundTrip(t *testing.T) {
+	st := &blockState{Version: stateVersion, Seen: newSeen(), PerRow: map[string]int{"B1-R1": 3}, Plants: map[string]plantCounts{"B1-R1": {0, 2, 1}},
+		Units: 3, Unplaced: 0, WindowStart: 5, WindowEnd: 9, Closed: []string{"B1-1"}}
+	for _, id := range []string{"cam-1-4", "cam-1-90000", "odd"} {
+		st.Seen.add(id, "cam-1")
+	}
+	b, err := stateCodec{}.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := stateCodec{}.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.(*blockState)
+	if got.Units != 3 || got.PerRow["B1-R1"] != 3 || len(got.Plants["B1-R1"]) != 3 || got.Plants["B1-R1"][1] != 2 || got.WindowEnd != 9 || len(got.Closed) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	if got.Seen.add("cam-1-90000", "cam-1") || got.Seen.add("odd", "cam-1") || !got.Seen.add("cam-1-90001", "cam-1") {
+		t.Fatal("seen set lost in the round trip")
+	}
+	empty, err := stateCodec{}.Encode(&blockState{Version: stateVersion, Seen: newSeen(), PerRow: map[string]int{}, Plants: map[string]plantCounts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := (stateCodec{}).Decode(empty); err != nil || v.(*blockState).Plants == nil || v.(*blockState).Seen.Windows == nil {
+		t.Fatalf("empty state: %v %v", v, err)
+	}
+	if _, err := (stateCodec{}).Decode([]byte("garbage")); err == nil {
+		t.Fatal("garbage accepted")
 	}
 }

@@ -36,19 +36,11 @@ type idWindow struct {
 	Words []uint64
 }
 
-// windowJSON is idWindow in the table: the words as little-endian bytes in
-// base64, a third the size of JSON numbers.
+// windowJSON is idWindow in the JSON tables of state version 3: the words as
+// little-endian bytes in base64.
 type windowJSON struct {
 	Base uint64 `json:"base"`
 	Bits string `json:"bits"`
-}
-
-func (w *idWindow) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 8*len(w.Words))
-	for i, x := range w.Words {
-		binary.LittleEndian.PutUint64(b[8*i:], x)
-	}
-	return json.Marshal(windowJSON{Base: w.Base, Bits: base64.StdEncoding.EncodeToString(b)})
 }
 
 func (w *idWindow) UnmarshalJSON(data []byte) error {
@@ -141,3 +133,6 @@ func fromV2(cameras map[string][]uint64, other map[string]bool) *seen {
 	}
 	return s
 }
+
+// plantCounts are a row's counts by plant index.
+type plantCounts []int32
