@@ -197,6 +197,65 @@ func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology,
 	return r, nil
 }
 
+// TrackStage puts frames detections records of cameras cameras (TrackFrames:
+// about 30 boxes a frame) into the broker of conn, then times the track
+// stage from start until it has applied them all (goka: the camera's tracker
+// state from the table, one step, objects emitted, the state written back).
+// The detections topic must be empty.
+func TrackStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, cameras, frames int) (Throughput, error) {
+	cl, err := conn.Client(kgo.ProducerLinger(5 * time.Millisecond))
+	if err != nil {
+		return Throughput{}, err
+	}
+	fs := TrackFrames(max(frames/cameras, 1), 30)
+	var recs []*kgo.Record
+	for c := 0; c < cameras; c++ {
+		cam := fmt.Sprintf("cam-%d", c)
+		for _, f := range fs {
+			d := &schema.Detections{FrameId: fmt.Sprintf("%s-%d", cam, f.Seq), CameraId: cam, FieldId: "F1", BlockId: "B1", RowId: f.RowID,
+				Sequence: f.Seq, CaptureUnixNs: int64(f.Seq) * 1e8, PositionM: f.PositionM, Width: uint32(f.Width), Height: 720, Model: "bench"}
+			for _, x := range f.Dets {
+				d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(x.Class), Score: float32(x.Score),
+					Box: &schema.Box{X1: float32(x.X1), Y1: float32(x.Y1), X2: float32(x.X2), Y2: float32(x.Y2)}})
+			}
+			val, err := schema.Encode(d)
+			if err != nil {
+				cl.Close()
+				return Throughput{}, err
+			}
+			recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(cam), Value: val})
+		}
+	}
+	err = cl.ProduceSync(ctx, recs...).FirstErr()
+	cl.Close()
+	if err != nil {
+		return Throughput{}, err
+	}
+	p := track.New(track.Config{}, conn)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- p.Run(rctx) }()
+	total := int64(len(recs))
+	for p.Stats.Frames.Load() < total && rctx.Err() == nil {
+		select {
+		case err := <-done:
+			return Throughput{}, fmt.Errorf("track stage stopped after %d of %d frames: %v", p.Stats.Frames.Load(), total, err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	t := Throughput{Frames: int(total), Elapsed: time.Since(start)}
+	cancel()
+	if err := <-done; err != nil {
+		return t, err
+	}
+	if got := p.Stats.Frames.Load(); got != total {
+		return t, fmt.Errorf("track stage applied %d of %d frames in time", got, total)
+	}
+	return t, nil
+}
+
 // TrackFrames makes n frames of a camera moving along a row at 12 px a
 // frame past a field of fruit, with about dets detections in view per
 // frame (jittered boxes, scores 0.3-1).

@@ -76,9 +76,14 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 	}
 	rates = append(rates, det)
 
-	say("bench: tracker")
+	say("bench: track stage (detections from the broker, tracker state in the goka table)")
+	tr, err := benchTrackStage(ctx, n(8000, 800))
+	if err != nil {
+		return fmt.Errorf("bench track: %w", err)
+	}
 	tf := benchmarks.TrackFrames(2000, 30)
-	rates = append(rates, stageRate{"track", benchmarks.TrackerFPS(tf, n(20000, 4000)), 0, "one camera, ~30 detections a frame", "one core"})
+	rates = append(rates, stageRate{"track", tr.FPS(), 0, fmt.Sprintf("8 cameras, ~30 detections a frame; the tracker alone %.0f frames/s on one core",
+		benchmarks.TrackerFPS(tf, n(20000, 4000))), fmt.Sprintf("%d cores", runtime.NumCPU())})
 
 	say("bench: whole pipeline on a simulated field")
 	o := scenarioOpts{mf: mf, scenario: "default", samples: 5, timeout: 10 * time.Minute, fresh: true}
@@ -151,6 +156,28 @@ func benchDetectStage(ctx context.Context, mf modelFlags, frames int) (stageRate
 		fmt.Sprintf("%s %dx%d, %s provider, %d session(s), %.1f frames a batch; %.1f ms decode and %.1f ms inference per frame (wall time in its lane)",
 			eng.Name(), info.Width, info.Height, mf.provider, eng.Sessions(), r.FramesPerBatch, r.DecodeMs, r.InferMs),
 		fmt.Sprintf("%d cores", runtime.NumCPU())}, nil
+}
+
+// benchTrackStage runs the track stage on a fresh embedded broker.
+func benchTrackStage(ctx context.Context, frames int) (benchmarks.Throughput, error) {
+	dir, err := os.MkdirTemp("", "cropstream-bench-track-")
+	if err != nil {
+		return benchmarks.Throughput{}, err
+	}
+	defer os.RemoveAll(dir)
+	top, err := topology.New(topology.Config{})
+	if err != nil {
+		return benchmarks.Throughput{}, err
+	}
+	conn, err := broker.Open(ctx, broker.Config{DataDir: dir}, top)
+	if err != nil {
+		return benchmarks.Throughput{}, err
+	}
+	defer conn.Close()
+	if err := ensureTopics(ctx, conn, top); err != nil {
+		return benchmarks.Throughput{}, err
+	}
+	return benchmarks.TrackStage(ctx, conn, top, 8, frames)
 }
 
 const quickScenario = `seed: 5
