@@ -3,6 +3,7 @@ package track
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
@@ -35,43 +36,76 @@ type Config struct {
 type cameraState struct {
 	Version int
 	Tracker State
-	// Emitted are recent frames that confirmed objects, with the encoded
-	// objects, so a frame replayed after a crash sends them again: goka writes
-	// the table and the outputs as separate records, and a crash can keep the
-	// one and lose the other. Sending again is harmless (aggregate dedups).
+	// Emitted are the objects of recent frames (see emittedLog).
+	Emitted emittedLog
+}
+
+// stateCodec writes a camera's state as a marker byte, the length of the
+// tracker's state in gob, that state, and the emitted log as is. goka
+// decodes and re-encodes the state with every frame: in JSON (what the first
+// builds wrote, still read) that took 70 % of the stage's time.
+type stateCodec struct{}
+
+const (
+	gobMarker = 0x01 // gob of the whole state (a build of this session)
+	logMarker = 0x02 // gob of the tracker, then the raw emitted log
+)
+
+// trackerState is what goes through gob.
+type trackerState struct {
+	Version int
+	Tracker State
+}
+
+// legacyState is the JSON and first gob form, with emitted frames as structs.
+type legacyState struct {
+	Version int
+	Tracker State
 	Emitted []emitted
 }
 
-type emitted struct {
-	Seq     uint64
-	Block   string
-	Objects [][]byte
-}
-
-// stateCodec writes a camera's state in gob behind a marker byte; JSON
-// (what the first builds wrote, still read) took 70 % of the stage's time,
-// as goka decodes and re-encodes the state with every frame.
-type stateCodec struct{}
-
-const gobMarker = 0x01
-
 func (stateCodec) Encode(v any) ([]byte, error) {
+	s, ok := v.(*cameraState)
+	if !ok {
+		return nil, fmt.Errorf("track state: cannot encode %T", v)
+	}
 	var buf bytes.Buffer
-	buf.WriteByte(gobMarker)
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker}); err != nil {
 		return nil, fmt.Errorf("track state: %w", err)
 	}
-	return buf.Bytes(), nil
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+buf.Len()+len(s.Emitted))
+	out = append(out, logMarker)
+	out = binary.AppendUvarint(out, uint64(buf.Len()))
+	out = append(out, buf.Bytes()...)
+	return append(out, s.Emitted...), nil
 }
 
 func (stateCodec) Decode(b []byte) (any, error) {
 	var s cameraState
 	var err error
 	switch {
-	case len(b) > 0 && b[0] == '{':
-		err = json.Unmarshal(b, &s)
-	case len(b) > 0 && b[0] == gobMarker:
-		err = gob.NewDecoder(bytes.NewReader(b[1:])).Decode(&s)
+	case len(b) > 0 && b[0] == logMarker:
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || n > uint64(len(b)-1-k) {
+			return nil, fmt.Errorf("track state: truncated (%d bytes)", len(b))
+		}
+		gobPart := b[1+k : 1+k+int(n)]
+		var ts trackerState
+		if err = gob.NewDecoder(bytes.NewReader(gobPart)).Decode(&ts); err == nil {
+			s.Version, s.Tracker = ts.Version, ts.Tracker
+			s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
+		}
+	case len(b) > 0 && (b[0] == '{' || b[0] == gobMarker):
+		var ls legacyState
+		if b[0] == '{' {
+			err = json.Unmarshal(b, &ls)
+		} else {
+			err = gob.NewDecoder(bytes.NewReader(b[1:])).Decode(&ls)
+		}
+		s.Version, s.Tracker = ls.Version, ls.Tracker
+		for _, e := range ls.Emitted {
+			s.Emitted = s.Emitted.add(e)
+		}
 	default:
 		err = fmt.Errorf("unknown encoding (%d bytes)", len(b))
 	}
@@ -134,13 +168,18 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	counted, applied := st.Tracker.Step(p.cfg.Params, FrameOf(d))
 	if !applied {
 		p.Stats.Replays.Add(1)
-		for _, e := range st.Emitted {
+		err := st.Emitted.each(func(e emitted) {
 			if e.Seq == d.Sequence {
 				for _, o := range e.Objects {
 					ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
 					p.Stats.Reemitted.Add(1)
 				}
 			}
+		})
+		if err != nil {
+			// The table record is corrupt: say so rather than lose objects
+			// without a trace.
+			p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", d.Sequence, err))
 		}
 		return
 	}
@@ -157,15 +196,15 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 			ctx.Emit(goka.Stream(topology.Objects), d.BlockId, val)
 			p.Stats.Objects.Add(1)
 		}
-		st.Emitted = append(st.Emitted, e)
+		st.Emitted = st.Emitted.add(e)
 	}
-	keep := st.Emitted[:0]
-	for _, e := range st.Emitted {
-		if e.Seq+p.cfg.ReplayWindow > d.Sequence {
-			keep = append(keep, e)
+	if d.Sequence >= p.cfg.ReplayWindow {
+		kept, err := st.Emitted.since(d.Sequence - p.cfg.ReplayWindow + 1)
+		if err != nil {
+			p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
 		}
+		st.Emitted = kept
 	}
-	st.Emitted = keep
 	ctx.SetValue(st)
 }
 

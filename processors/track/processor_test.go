@@ -1,8 +1,11 @@
 package track
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -151,8 +154,20 @@ func TestStateCodecRoundTrip(t *testing.T) {
 	for _, d := range dets[:half] {
 		st.Tracker.Step(Params{}, FrameOf(d))
 	}
-	st.Emitted = []emitted{{Seq: 3, Block: "B1", Objects: [][]byte{{1, 2, 3}}}}
-	for _, enc := range []func(any) ([]byte, error){stateCodec{}.Encode, func(v any) ([]byte, error) { return json.Marshal(v) }} {
+	st.Emitted = st.Emitted.add(emitted{Seq: 3, Block: "B1", Objects: [][]byte{{1, 2, 3}}})
+	legacy := func(gobbed bool) func(any) ([]byte, error) {
+		return func(any) ([]byte, error) {
+			ls := legacyState{Version: st.Version, Tracker: st.Tracker, Emitted: []emitted{{Seq: 3, Block: "B1", Objects: [][]byte{{1, 2, 3}}}}}
+			if !gobbed {
+				return json.Marshal(ls)
+			}
+			var buf bytes.Buffer
+			buf.WriteByte(gobMarker)
+			err := gob.NewEncoder(&buf).Encode(ls)
+			return buf.Bytes(), err
+		}
+	}
+	for _, enc := range []func(any) ([]byte, error){stateCodec{}.Encode, legacy(false), legacy(true)} {
 		b, err := enc(st)
 		if err != nil {
 			t.Fatal(err)
@@ -162,7 +177,11 @@ func TestStateCodecRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		back := v.(*cameraState)
-		if len(back.Emitted) != 1 || len(back.Tracker.Tracks) != len(st.Tracker.Tracks) || back.Tracker.LastSeq != st.Tracker.LastSeq {
+		var entries []emitted
+		if err := back.Emitted.each(func(e emitted) { entries = append(entries, e) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Seq != 3 || entries[0].Block != "B1" || !bytes.Equal(entries[0].Objects[0], []byte{1, 2, 3}) || len(back.Tracker.Tracks) != len(st.Tracker.Tracks) || back.Tracker.LastSeq != st.Tracker.LastSeq {
 			t.Fatalf("state not restored: %d tracks of %d", len(back.Tracker.Tracks), len(st.Tracker.Tracks))
 		}
 		orig := *st
@@ -187,5 +206,36 @@ func TestStateCodecRoundTrip(t *testing.T) {
 	}
 	if _, err := (stateCodec{}).Decode([]byte("garbage")); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// The emitted log keeps frames in order, drops those before a sequence, and
+// reports damage instead of misreading it.
+func TestEmittedLog(t *testing.T) {
+	var l emittedLog
+	for seq := uint64(1); seq <= 5; seq++ {
+		l = l.add(emitted{Seq: seq, Block: "B1", Objects: [][]byte{[]byte("a"), bytes.Repeat([]byte{byte(seq)}, int(seq)*100)}})
+	}
+	l, err := l.since(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	if err := l.each(func(e emitted) {
+		seqs = append(seqs, e.Seq)
+		if len(e.Objects) != 2 || len(e.Objects[1]) != int(e.Seq)*100 || e.Objects[1][0] != byte(e.Seq) {
+			t.Fatalf("frame %d: objects %v", e.Seq, e.Objects)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(seqs) != "[3 4 5]" {
+		t.Fatalf("frames %v after since(3)", seqs)
+	}
+	if all, _ := l.since(9); len(all) != 0 {
+		t.Fatal("since past the end kept entries")
+	}
+	if err := l[:len(l)-50].each(func(emitted) {}); err == nil {
+		t.Fatal("a truncated log read without error")
 	}
 }
