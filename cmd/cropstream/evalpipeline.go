@@ -129,6 +129,8 @@ type scenarioOpts struct {
 	// no sink stage).
 	sink    sinkFlags
 	sinkDir string
+	// track tunes the tracker (--new-track-score).
+	track track.Params
 }
 
 func (o *scenarioOpts) register(cmd *cobra.Command) {
@@ -139,6 +141,8 @@ func (o *scenarioOpts) register(cmd *cobra.Command) {
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
+	f.Float64Var(&o.track.NewTrackScore, "new-track-score", 0,
+		"least detection score that starts a track (default: the model's visible_score metadata, else 0.5; set it for models without that key, see models/README.md)")
 }
 
 func newEvalPipeline(g *globals, parent *cobra.Command) {
@@ -279,6 +283,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 		Stages: stages,
 		Sink:   sinks.Config{Store: store},
 		Detect: detect.Config{Detector: eng},
+		Track:  track.Config{Params: o.track},
 		Aggregate: aggregate.Config{Blocks: map[string]aggregate.Block{sc.Block: {
 			Profile: prof, PlantSpacingM: sc.PlantSpacingM, Plants: sc.PlantsPerRow, HandCounts: handCounts}}},
 	}, conn)
@@ -416,7 +421,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	if err != nil {
 		return nil, err
 	}
-	mot, err := scoreTracking(dets, truthBoxes, motDir)
+	mot, err := scoreTracking(dets, truthBoxes, motDir, o.track)
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +472,7 @@ func printReport(out io.Writer, rep *evalReport) {
 
 // scoreTracking replays the tracker on the pipeline's detections and scores
 // it against the truth; with dir set it writes MOTChallenge files.
-func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string) (evaluation.MOTResult, error) {
+func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
 	var ds []*schema.Detections
 	for _, r := range recs {
 		d, err := schema.DecodeDetections(r.Value)
@@ -486,7 +491,7 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 			b := x.Box
 			detTxt = fmt.Appendf(detTxt, "%d,-1,%.1f,%.1f,%.1f,%.1f,%.3f,%d,-1,-1\n", frame, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, x.Score, x.ClassId+1)
 		}
-		st.Step(track.Params{}, track.FrameOf(d))
+		st.Step(params, track.FrameOf(d))
 		var hyps []evaluation.MOTBox
 		for _, t := range st.Active() {
 			b := t.Box()

@@ -17,6 +17,7 @@ import (
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/sinks"
 )
 
@@ -79,7 +80,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				return err
 			}
 			defer conn.Close()
-			cfg := pipeline.Config{Stages: o.stages}
+			cfg := pipeline.Config{Stages: o.stages, Track: track.Config{Params: o.track}}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
 				eng, err := o.mf.stageEngine(0.1)
 				if err != nil {
