@@ -58,23 +58,10 @@ func BenchmarkAggregateStage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
 	b.ResetTimer()
-	start := time.Now()
-	go func() { done <- p.Run(rctx) }()
-	for p.Stats.Objects.Load() < int64(n) && rctx.Err() == nil {
-		time.Sleep(2 * time.Millisecond)
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cancel()
-	if err := <-done; err != nil {
+	elapsed, err := timeStage(ctx, "aggregate", p.Run, p.Stats.Objects.Load, int64(n))
+	if err != nil {
 		b.Fatal(err)
-	}
-	if got := p.Stats.Objects.Load(); got != int64(n) {
-		b.Fatalf("applied %d of %d objects", got, n)
 	}
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "objects/s")
 }

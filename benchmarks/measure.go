@@ -171,25 +171,8 @@ func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology,
 	if err != nil {
 		return r, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	start := time.Now()
-	go func() { done <- p.Run(rctx) }()
-	for p.Stats.Frames.Load() < int64(r.Frames) && rctx.Err() == nil {
-		select {
-		case err := <-done:
-			return r, fmt.Errorf("detect stage stopped after %d of %d frames: %v", p.Stats.Frames.Load(), r.Frames, err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	r.Elapsed = time.Since(start)
-	cancel()
-	if err := <-done; err != nil {
+	if r.Elapsed, err = timeStage(ctx, "detect", p.Run, p.Stats.Frames.Load, int64(r.Frames)); err != nil {
 		return r, err
-	}
-	if got := p.Stats.Frames.Load(); got < int64(r.Frames) {
-		return r, fmt.Errorf("detect stage emitted %d of %d frames in time", got, r.Frames)
 	}
 	r.FramesPerBatch = float64(p.Stats.Frames.Load()) / float64(max(1, p.Stats.Batches.Load()))
 	r.DecodeMs = float64(p.Stats.DecodeNanos.Load()) / 1e6 / float64(r.Frames)
@@ -232,28 +215,35 @@ func TrackStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, 
 		return Throughput{}, err
 	}
 	p := track.New(track.Config{}, conn)
+	t := Throughput{Frames: len(recs)}
+	t.Elapsed, err = timeStage(ctx, "track", p.Run, p.Stats.Frames.Load, int64(len(recs)))
+	return t, err
+}
+
+// timeStage runs a stage until done() reaches total (its input is already in
+// the broker), stops it, and returns the time from start to the last record.
+func timeStage(ctx context.Context, name string, run func(context.Context) error, done func() int64, total int64) (time.Duration, error) {
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	done := make(chan error, 1)
+	stopped := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- p.Run(rctx) }()
-	total := int64(len(recs))
-	for p.Stats.Frames.Load() < total && rctx.Err() == nil {
+	go func() { stopped <- run(rctx) }()
+	for done() < total && rctx.Err() == nil {
 		select {
-		case err := <-done:
-			return Throughput{}, fmt.Errorf("track stage stopped after %d of %d frames: %v", p.Stats.Frames.Load(), total, err)
+		case err := <-stopped:
+			return 0, fmt.Errorf("%s stage stopped after %d of %d records: %v", name, done(), total, err)
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	t := Throughput{Frames: int(total), Elapsed: time.Since(start)}
+	elapsed := time.Since(start)
 	cancel()
-	if err := <-done; err != nil {
-		return t, err
+	if err := <-stopped; err != nil {
+		return elapsed, err
 	}
-	if got := p.Stats.Frames.Load(); got != total {
-		return t, fmt.Errorf("track stage applied %d of %d frames in time", got, total)
+	if got := done(); got < total {
+		return elapsed, fmt.Errorf("%s stage did %d of %d records in time", name, got, total)
 	}
-	return t, nil
+	return elapsed, nil
 }
 
 // TrackFrames makes n frames of a camera moving along a row at 12 px a

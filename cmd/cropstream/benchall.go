@@ -50,20 +50,11 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 		return err
 	}
 	defer os.RemoveAll(dir)
-	top, err := topology.New(topology.Config{})
-	if err != nil {
+	var it benchmarks.Throughput
+	err = onFreshBroker(ctx, func(conn *broker.Conn, top *topology.Topology) (err error) {
+		it, err = benchmarks.IngestThroughput(ctx, conn, top, 100_000, n(6000, 800), 4)
 		return err
-	}
-	conn, err := broker.Open(ctx, broker.Config{DataDir: dir}, top)
-	if err != nil {
-		return err
-	}
-	if err := ensureTopics(ctx, conn, top); err != nil {
-		conn.Close()
-		return err
-	}
-	it, err := benchmarks.IngestThroughput(ctx, conn, top, 100_000, n(6000, 800), 4)
-	conn.Close()
+	})
 	if err != nil {
 		return fmt.Errorf("bench ingest: %w", err)
 	}
@@ -121,23 +112,6 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 // lanes and batches) on frames of the default scenario in a fresh embedded
 // broker.
 func benchDetectStage(ctx context.Context, mf modelFlags, frames int) (stageRate, error) {
-	dir, err := os.MkdirTemp("", "cropstream-bench-detect-")
-	if err != nil {
-		return stageRate{}, err
-	}
-	defer os.RemoveAll(dir)
-	top, err := topology.New(topology.Config{})
-	if err != nil {
-		return stageRate{}, err
-	}
-	conn, err := broker.Open(ctx, broker.Config{DataDir: dir}, top)
-	if err != nil {
-		return stageRate{}, err
-	}
-	defer conn.Close()
-	if err := ensureTopics(ctx, conn, top); err != nil {
-		return stageRate{}, err
-	}
 	jpgs, err := renderJPEGs("default", 48)
 	if err != nil {
 		return stageRate{}, err
@@ -147,7 +121,11 @@ func benchDetectStage(ctx context.Context, mf modelFlags, frames int) (stageRate
 		return stageRate{}, err
 	}
 	defer eng.Close()
-	r, err := benchmarks.DetectStage(ctx, conn, top, eng, jpgs, 4, frames)
+	var r benchmarks.DetectResult
+	err = onFreshBroker(ctx, func(conn *broker.Conn, top *topology.Topology) (err error) {
+		r, err = benchmarks.DetectStage(ctx, conn, top, eng, jpgs, 4, frames)
+		return err
+	})
 	if err != nil {
 		return stageRate{}, err
 	}
@@ -159,25 +137,36 @@ func benchDetectStage(ctx context.Context, mf modelFlags, frames int) (stageRate
 }
 
 // benchTrackStage runs the track stage on a fresh embedded broker.
-func benchTrackStage(ctx context.Context, frames int) (benchmarks.Throughput, error) {
-	dir, err := os.MkdirTemp("", "cropstream-bench-track-")
+func benchTrackStage(ctx context.Context, frames int) (t benchmarks.Throughput, err error) {
+	err = onFreshBroker(ctx, func(conn *broker.Conn, top *topology.Topology) (err error) {
+		t, err = benchmarks.TrackStage(ctx, conn, top, 8, frames)
+		return err
+	})
+	return t, err
+}
+
+// onFreshBroker runs f on an embedded broker of its own, on disk in a
+// temporary directory, with the topology's topics: each measurement starts
+// from empty topics.
+func onFreshBroker(ctx context.Context, f func(*broker.Conn, *topology.Topology) error) error {
+	dir, err := os.MkdirTemp("", "cropstream-bench-broker-")
 	if err != nil {
-		return benchmarks.Throughput{}, err
+		return err
 	}
 	defer os.RemoveAll(dir)
 	top, err := topology.New(topology.Config{})
 	if err != nil {
-		return benchmarks.Throughput{}, err
+		return err
 	}
 	conn, err := broker.Open(ctx, broker.Config{DataDir: dir}, top)
 	if err != nil {
-		return benchmarks.Throughput{}, err
+		return err
 	}
 	defer conn.Close()
 	if err := ensureTopics(ctx, conn, top); err != nil {
-		return benchmarks.Throughput{}, err
+		return err
 	}
-	return benchmarks.TrackStage(ctx, conn, top, 8, frames)
+	return f(conn, top)
 }
 
 const quickScenario = `seed: 5
