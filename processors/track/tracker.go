@@ -307,54 +307,38 @@ func (s *State) objectPosition(d Det, f Frame) *float64 {
 	return &x
 }
 
+// associate matches unmatched tracks to candidate detections greedily by IoU.
+func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU float64, f Frame) {
+	s.greedy(dets, cand, matched, used, f, func(t *Track, tb, d Det) (float64, bool) {
+		v := iou(tb, d)
+		return v, v >= minIoU
+	})
+}
+
 // recover matches unmatched confirmed tracks to unused detections of their
 // class whose centre lies within maxDist of the track's size and whose size is
 // alike, nearest first.
 func (s *State) recover(dets []Det, cand []int, matched, used []bool, maxDist float64, f Frame) {
-	type pair struct {
-		t, d int
-		dist float64
-	}
-	var pairs []pair
-	for ti, t := range s.Tracks {
-		if matched[ti] || !t.Confirmed {
-			continue
+	s.greedy(dets, cand, matched, used, f, func(t *Track, tb, d Det) (float64, bool) {
+		if !t.Confirmed || d.Class != t.Class {
+			return 0, false
 		}
-		tb := t.box()
-		for _, di := range cand {
-			d := dets[di]
-			if used[di] || d.Class != t.Class {
-				continue
-			}
-			size := math.Max(math.Max(tb.h(), tb.w()), math.Max(d.h(), d.w()))
-			if r := d.h() / math.Max(tb.h(), 1); r < 0.6 || r > 1/0.6 {
-				continue
-			}
-			if dist := math.Hypot(d.cx()-tb.cx(), d.cy()-tb.cy()) / size; dist <= maxDist {
-				pairs = append(pairs, pair{ti, di, dist})
-			}
+		if r := d.h() / math.Max(tb.h(), 1); r < 0.6 || r > 1/0.6 {
+			return 0, false
 		}
-	}
-	sort.Slice(pairs, func(a, b int) bool {
-		if pairs[a].dist != pairs[b].dist {
-			return pairs[a].dist < pairs[b].dist
-		}
-		return pairs[a].t < pairs[b].t || (pairs[a].t == pairs[b].t && pairs[a].d < pairs[b].d)
+		size := math.Max(math.Max(tb.h(), tb.w()), math.Max(d.h(), d.w()))
+		dist := math.Hypot(d.cx()-tb.cx(), d.cy()-tb.cy()) / size
+		return -dist, dist <= maxDist
 	})
-	for _, pr := range pairs {
-		if matched[pr.t] || used[pr.d] {
-			continue
-		}
-		matched[pr.t], used[pr.d] = true, true
-		s.apply(s.Tracks[pr.t], dets[pr.d], f)
-	}
 }
 
-// associate matches unmatched tracks to candidate detections greedily by IoU.
-func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU float64, f Frame) {
+// greedy pairs unmatched tracks with unused candidate detections, best score
+// first (ties by track, then detection, for determinism), and applies each
+// pair; score says how well a track (its current box tb) fits a detection.
+func (s *State) greedy(dets []Det, cand []int, matched, used []bool, f Frame, score func(t *Track, tb, d Det) (float64, bool)) {
 	type pair struct {
 		t, d int
-		iou  float64
+		v    float64
 	}
 	var pairs []pair
 	for ti, t := range s.Tracks {
@@ -366,14 +350,14 @@ func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU f
 			if used[di] {
 				continue
 			}
-			if v := iou(tb, dets[di]); v >= minIoU {
+			if v, ok := score(t, tb, dets[di]); ok {
 				pairs = append(pairs, pair{ti, di, v})
 			}
 		}
 	}
 	sort.Slice(pairs, func(a, b int) bool {
-		if pairs[a].iou != pairs[b].iou {
-			return pairs[a].iou > pairs[b].iou
+		if pairs[a].v != pairs[b].v {
+			return pairs[a].v > pairs[b].v
 		}
 		return pairs[a].t < pairs[b].t || (pairs[a].t == pairs[b].t && pairs[a].d < pairs[b].d)
 	})
