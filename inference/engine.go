@@ -327,7 +327,9 @@ func (e *Engine) Rewrite() string {
 	if e.cfg.Rewrite.UInt8Input {
 		parts = append(parts, "u8")
 	}
-	if e.cfg.Rewrite.ReduceOutput {
+	if e.cfg.Rewrite.ReduceOutput && e.cfg.Rewrite.PoolReduce {
+		parts = append(parts, "pool")
+	} else if e.cfg.Rewrite.ReduceOutput {
 		parts = append(parts, "reduce")
 	}
 	if len(parts) == 0 {

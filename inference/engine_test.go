@@ -175,12 +175,18 @@ func TestMissingLibraryExplainsTheFix(t *testing.T) {
 // normalisation in the graph, per-anchor reduced output) keep the shipped
 // model's detections: same boxes, run here on the CPU provider.
 func TestRewrittenGraphAgrees(t *testing.T) {
+	for _, pool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pool=%v", pool), func(t *testing.T) { testRewritten(t, pool) })
+	}
+}
+
+func testRewritten(t *testing.T, pool bool) {
 	plain, err := New(Config{ModelPath: shippedModel(), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	rw, err := New(Config{ModelPath: shippedModel(), Threads: 2, Rewrite: &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}})
+	rw, err := New(Config{ModelPath: shippedModel(), Threads: 2, Rewrite: &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: pool}})
 	if err != nil {
 		t.Fatal(err)
 	}

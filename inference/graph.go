@@ -25,6 +25,11 @@ type Rewrite struct {
 	// [batch, 6, anchors]: box, best score and its class per anchor, so 6
 	// floats an anchor leave the GPU instead of 4+classes (84 for COCO).
 	ReduceOutput bool
+	// PoolReduce computes ReduceOutput's best score and class with MaxPool,
+	// Equal and arithmetic instead of ReduceMax and ArgMax, which the CUDA
+	// plugin provider crashed on over a 144-channel YOLOv8n head (FACTS of
+	// the H200 run): a variant to try on GPUs where the first one fails.
+	PoolReduce bool
 }
 
 // Names of what a rewrite adds.
@@ -263,7 +268,7 @@ func (e *graphEditor) uint8Input(info ModelInfo) error {
 	return nil
 }
 
-func (e *graphEditor) reduceOutput(info ModelInfo) error {
+func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 	var orig *pb.ValueInfoProto
 	for _, o := range e.g.Output {
 		if o.GetName() == info.Output {
@@ -294,6 +299,13 @@ func (e *graphEditor) reduceOutput(info ModelInfo) error {
 	nodes = append(nodes,
 		node("Slice", []string{x, e.ints(0), e.ints(4), axis1}, []string{box}),
 		node("Slice", []string{x, e.ints(4), e.ints(4 + nc), axis1}, []string{cls}))
+	if pool {
+		nodes = append(nodes, e.poolMax(cls, nc, score, idxf)...)
+		nodes = append(nodes, node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
+		e.g.Node = append(e.g.Node, nodes...)
+		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, info.Anchors)}
+		return nil
+	}
 	if e.opset >= 18 {
 		nodes = append(nodes, node("ReduceMax", []string{cls, e.ints(1)}, []string{score}, attrInt("keepdims", 1)))
 	} else {
@@ -306,6 +318,35 @@ func (e *graphEditor) reduceOutput(info ModelInfo) error {
 	e.g.Node = append(e.g.Node, nodes...)
 	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, info.Anchors)}
 	return nil
+}
+
+// poolMax computes, for cls [batch, nc, anchors], the best score per anchor
+// (score, [batch, 1, anchors]) and the first class that has it as a float
+// (class, same shape), with MaxPool over the class axis: the maximum of
+// (nc - c) over the classes c scoring the maximum is nc - the first of them.
+func (e *graphEditor) poolMax(cls string, nc int64, score, class string) []*pb.NodeProto {
+	c4, s4, eq, eqf, rank, ranked, best := e.name("cls4"), e.name("score4"), e.name("eq"), e.name("eqf"), e.name("rank"), e.name("ranked"), e.name("best")
+	bestc, ncT := e.name("bestc"), e.name("nc")
+	ranks := make([]float32, nc)
+	for c := range ranks {
+		ranks[c] = float32(nc) - float32(c)
+	}
+	e.g.Initializer = append(e.g.Initializer,
+		&pb.TensorProto{Name: proto.String(rank), DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), Dims: []int64{1, 1, nc, 1}, FloatData: ranks},
+		&pb.TensorProto{Name: proto.String(ncT), DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), Dims: []int64{}, FloatData: []float32{float32(nc)}})
+	pool := node("MaxPool", []string{c4}, []string{s4}, attrInts("kernel_shape", nc, 1))
+	poolRank := node("MaxPool", []string{ranked}, []string{best}, attrInts("kernel_shape", nc, 1))
+	return []*pb.NodeProto{
+		node("Unsqueeze", []string{cls, e.ints(1)}, []string{c4}), // [B, 1, nc, A]: NCHW for MaxPool
+		pool,
+		node("Equal", []string{c4, s4}, []string{eq}),
+		node("Cast", []string{eq}, []string{eqf}, attrInt("to", int64(pb.TensorProto_FLOAT))),
+		node("Mul", []string{eqf, rank}, []string{ranked}),
+		poolRank,
+		node("Sub", []string{ncT, best}, []string{bestc}),
+		node("Squeeze", []string{s4, e.ints(1)}, []string{score}),
+		node("Squeeze", []string{bestc, e.ints(1)}, []string{class}),
+	}
 }
 
 // rewriteModel applies rw to a model file's bytes and returns the new bytes
@@ -336,7 +377,7 @@ func rewriteModel(data []byte, info ModelInfo, rw Rewrite) ([]byte, ModelInfo, e
 		info.Input, info.UInt8 = U8InputName, true
 	}
 	if rw.ReduceOutput && info.Layout != LayoutEndToEnd {
-		if err := e.reduceOutput(info); err != nil {
+		if err := e.reduceOutput(info, rw.PoolReduce); err != nil {
 			return nil, info, fmt.Errorf("inference: reduce output: %w", err)
 		}
 		info.Output, info.Layout = ReducedName, LayoutReduced

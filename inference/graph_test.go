@@ -65,3 +65,65 @@ func TestSplitToSlice(t *testing.T) {
 		t.Fatalf("split %v, sliced %v", a, b)
 	}
 }
+
+// The per-anchor reduction computed with MaxPool gives what ReduceMax and
+// ArgMax give, ties included (the first class wins), on a hand-built head of
+// 8 classes.
+func TestPoolReduceAgrees(t *testing.T) {
+	lib, err := FindLibrary("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initEnv(lib); err != nil {
+		t.Fatal(err)
+	}
+	// x [1, 3, 4, 6] reshaped to a YOLOv8 head [1, 4+8, 6 anchors].
+	g := &pb.GraphProto{Name: proto.String("g")}
+	e := &graphEditor{g: g, opset: 17}
+	g.Node = []*pb.NodeProto{node("Reshape", []string{"x", e.ints(1, 12, 6)}, []string{"output0"})}
+	g.Input = []*pb.ValueInfoProto{valueInfo("x", pb.TensorProto_FLOAT, 1, 3, 4, 6)}
+	g.Output = []*pb.ValueInfoProto{valueInfo("output0", pb.TensorProto_FLOAT, 1, 12, 6)}
+	m := &pb.ModelProto{IrVersion: proto.Int64(8), Graph: g, OpsetImport: []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}}}
+	orig, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := ModelInfo{Input: "x", Output: "output0", Names: make([]string, 8), Layout: LayoutYOLOv8, Anchors: 6}
+	x := make([]float32, 72)
+	for i := range x {
+		x[i] = float32((i*37)%11) / 10 // repeats: ties between classes
+	}
+	run := func(rw Rewrite) []float32 {
+		model, _, err := rewriteModel(orig, info, rw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"x"}, []string{ReducedName}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Destroy()
+		in, _ := ort.NewTensor(ort.NewShape(1, 3, 4, 6), x)
+		defer in.Destroy()
+		outs := []ort.Value{nil}
+		if err := s.Run([]ort.Value{in}, outs); err != nil {
+			t.Fatal(err)
+		}
+		defer outs[0].Destroy()
+		return slices.Clone(outs[0].(*ort.Tensor[float32]).GetData())
+	}
+	a, b := run(Rewrite{ReduceOutput: true}), run(Rewrite{ReduceOutput: true, PoolReduce: true})
+	if len(a) != 36 || !slices.Equal(a, b) {
+		t.Fatalf("ReduceMax/ArgMax %v\nMaxPool %v", a, b)
+	}
+	// And by hand: anchor 0's classes are x[24], x[30], ... x[66].
+	best, cls := float32(-1), -1
+	for c := 0; c < 8; c++ {
+		if v := x[(4+c)*6]; v > best {
+			best, cls = v, c
+		}
+	}
+	if a[4*6] != best || a[5*6] != float32(cls) {
+		t.Fatalf("anchor 0: score %v class %v, want %v %v", a[4*6], a[5*6], best, cls)
+	}
+}

@@ -43,7 +43,7 @@ func (m *modelFlags) config(scoreThreshold float32, rw *inference.Rewrite) infer
 // gpuRewrites are tried in order: the CUDA plugin provider crashes (SIGSEGV,
 // no error) on some operators, which vary with the graph, so each variant is
 // first run in a child process.
-var gpuRewrites = []string{"split,u8,reduce", "split,u8", "split"}
+var gpuRewrites = []string{"split,u8,reduce", "split,u8,pool", "split,u8", "split"}
 
 func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
 	if m.provider != "cuda" {
@@ -116,9 +116,11 @@ func parseRewrite(s string) (*inference.Rewrite, error) {
 			rw.UInt8Input = true
 		case "reduce":
 			rw.ReduceOutput = true
+		case "pool":
+			rw.ReduceOutput, rw.PoolReduce = true, true
 		case "", "none":
 		default:
-			return nil, fmt.Errorf("rewrite %q: want split, u8, reduce or none", r)
+			return nil, fmt.Errorf("rewrite %q: want split, u8, reduce, pool or none", r)
 		}
 	}
 	return rw, nil
