@@ -27,8 +27,8 @@ type Rewrite struct {
 	ReduceOutput bool
 	// PoolReduce computes ReduceOutput's best score and class with MaxPool,
 	// Equal and arithmetic instead of ReduceMax and ArgMax, which the CUDA
-	// plugin provider crashed on over a 144-channel YOLOv8n head (FACTS of
-	// the H200 run): a variant to try on GPUs where the first one fails.
+	// plugin provider crashed on over a large head (benchmarks/results.md):
+	// a variant to try on GPUs where the first one fails.
 	PoolReduce bool
 }
 
