@@ -166,3 +166,22 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 }
+
+// Ids not of the <camera>-<n> form are remembered too, the latest maxOther.
+func TestSeenOtherIsBounded(t *testing.T) {
+	s := newSeen()
+	for i := 0; i < maxOther+100; i++ {
+		if !s.add("x"+strconv.Itoa(i), "") {
+			t.Fatalf("id %d seen before", i)
+		}
+	}
+	if len(s.Other) != maxOther || len(s.OtherOrder) != maxOther {
+		t.Fatalf("%d ids kept (%d in order), want %d", len(s.Other), len(s.OtherOrder), maxOther)
+	}
+	if s.add("x"+strconv.Itoa(maxOther+99), "") {
+		t.Fatal("a recent id counted again")
+	}
+	if !s.add("x0", "") {
+		t.Fatal("the oldest id was not forgotten")
+	}
+}

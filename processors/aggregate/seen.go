@@ -25,7 +25,13 @@ const windowWords = 256
 type seen struct {
 	Windows map[string]*idWindow `json:"windows"`
 	Other   map[string]bool      `json:"other,omitempty"`
+	// OtherOrder is Other's ids oldest first, to forget the oldest past
+	// maxOther (replays are recent, as for the windows).
+	OtherOrder []string `json:"other_order,omitempty"`
 }
+
+// maxOther bounds the ids of other forms a block remembers.
+const maxOther = 16_384
 
 func newSeen() *seen { return &seen{Windows: map[string]*idWindow{}} }
 
@@ -115,6 +121,11 @@ func (s *seen) add(objectID, camera string) bool {
 		return false
 	}
 	s.Other[objectID] = true
+	s.OtherOrder = append(s.OtherOrder, objectID)
+	if len(s.OtherOrder) > maxOther {
+		delete(s.Other, s.OtherOrder[0])
+		s.OtherOrder = append(s.OtherOrder[:0], s.OtherOrder[1:]...)
+	}
 	return true
 }
 
