@@ -175,8 +175,8 @@ func initEnv(lib string) error {
 	return envErr
 }
 
-// Engine runs one model. Detect is safe for concurrent use; runs are
-// serialised because ONNX Runtime already uses every core for one run.
+// Engine runs one model. Run and RunUInt8 are safe for concurrent use: each
+// takes one of Config.Sessions sessions, waiting while all are busy.
 type Engine struct {
 	cfg      Config
 	info     ModelInfo

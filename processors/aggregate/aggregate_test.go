@@ -120,7 +120,7 @@ func TestStateV2Reads(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := v.(*blockState)
-	if st.Version != stateVersion || st.Units != 2 || len(st.Plants["B1-R1"]) != 3 || st.Plants["B1-R1"][2] != 2 || st.PerPlant != nil {
+	if st.Version != stateVersion || st.Units != 2 || len(st.Plants["B1-R1"]) != 3 || st.Plants["B1-R1"][2] != 2 {
 		t.Fatalf("%+v", st)
 	}
 	// 40 = bits 3 and 5.

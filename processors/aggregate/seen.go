@@ -147,3 +147,13 @@ func fromV2(cameras map[string][]uint64, other map[string]bool) *seen {
 
 // plantCounts are a row's counts by plant index.
 type plantCounts []int32
+
+// addPlant adds n to plant i of row, growing the row as needed.
+func addPlant(plants map[string]plantCounts, row string, i int, n int32) {
+	r := plants[row]
+	for len(r) <= i {
+		r = append(r, 0)
+	}
+	r[i] += n
+	plants[row] = r
+}
