@@ -47,7 +47,7 @@ type cameraState struct {
 type stateCodec struct{}
 
 const (
-	gobMarker = 0x01 // gob of the whole state (a build of this session)
+	gobMarker = 0x01 // gob of the whole state (an earlier build; still read)
 	logMarker = 0x02 // gob of the tracker, then the raw emitted log
 )
 
