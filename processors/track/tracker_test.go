@@ -345,7 +345,7 @@ func TestOneSureHitIsNotEnough(t *testing.T) {
 		counted := 0
 		for _, f := range frames(objs, 40, cam, score) {
 			f.VisibleScore = 0.75
-			c, _ := s.Step(Params{MinSureHits: tc.minSure}, f)
+			c, _ := s.Step(Params{MinSureHits: tc.minSure, SureHitsPerView: 0.001}, f) // MinSureHits alone
 			counted += len(c)
 		}
 		if counted != tc.want {
@@ -370,5 +370,47 @@ func TestLongOcclusionAtHighFrameRate(t *testing.T) {
 	counted, _ := run(t, fs)
 	if want := seenAtLeast(objs, 90, cam, 3); len(counted) != want {
 		t.Fatalf("counted %d, want %d: the fruit behind the leaf was counted twice", len(counted), want)
+	}
+}
+
+// A fruit the detector is sure of three times, its other boxes weak, is
+// counted by a camera that passes it in 20 frames and not by one that looks
+// at it for 80 (where three sure looks out of 80 are what a mostly hidden
+// fruit gets), unless SureHitsPerView is turned down.
+func TestSureHitsScaleWithFramesInView(t *testing.T) {
+	objs := background(20)
+	faint := 4
+	for _, tc := range []struct {
+		speed, perView float64
+		frames         int
+		counted        bool
+	}{{32, 0, 20, true}, {8, 0, 60, false}, {8, 0.001, 60, true}} {
+		cam := func(i int) float64 { return float64(i) * tc.speed }
+		seen := 0
+		score := func(k, i int) float64 {
+			if k != faint {
+				return 0.9
+			}
+			seen++
+			if seen%4 == 1 && seen < 12 {
+				return 0.8 // sure: three times
+			}
+			return 0.4
+		}
+		s := &State{}
+		found := false
+		for _, f := range frames(objs, tc.frames, cam, score) {
+			f.VisibleScore = 0.75
+			c, _ := s.Step(Params{SureHitsPerView: tc.perView}, f)
+			for _, tr := range c {
+				if b := tr.Best; b.Y1 == objs[faint].y-objs[faint].size/2 {
+					found = true
+				}
+			}
+		}
+		if found != tc.counted {
+			t.Fatalf("speed %.0f px/frame, per view %.3f: faint fruit counted %v, want %v (scene speed estimate %.1f px/frame)",
+				tc.speed, tc.perView, found, tc.counted, s.MeanDX)
+		}
 	}
 }
