@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: OpenCV for gocv (decode, encode, video I/O), kcat for the
-# interoperability test, pkg-config for cgo, ClickHouse for the sink tests
-# (each test starts its own server on loopback; nothing runs as a service).
-packages=(libopencv-dev kcat pkg-config clickhouse-server clickhouse-client)
+# Debian packages: OpenCV for gocv (encode, resize, video I/O), libjpeg-turbo
+# for the detect stage's frame decode, kcat for the interoperability test,
+# pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
+# server on loopback; nothing runs as a service).
+packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

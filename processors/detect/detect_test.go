@@ -122,8 +122,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 		"truncated": frame(3, jpg)[:60],
 		"bomb":      frame(4, bomb(t, jpg)),
 		"future":    future,
+		"halfjpeg":  frame(6, jpg[:len(jpg)*2/3]),
 	}
-	values := [][]byte{frame(1, jpg), bad["corrupt"], bad["truncated"], bad["bomb"], bad["future"], frame(5, jpg)}
+	values := [][]byte{frame(1, jpg), bad["corrupt"], bad["truncated"], bad["bomb"], bad["future"], bad["halfjpeg"], frame(5, jpg)}
 	for _, v := range values {
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "frames", Key: []byte("cam-b"), Value: v}).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -142,9 +143,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	go func() { done <- p.Run(rctx) }()
 	wantDet := good + 2
 	deadline := time.Now().Add(60 * time.Second)
-	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < 4 {
+	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < 5 {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 60 s: %d detections (want %d), %d dead letters (want 4)", p.Stats.Frames.Load(), wantDet, p.Stats.DeadLetters.Load())
+			t.Fatalf("after 60 s: %d detections (want %d), %d dead letters (want 5)", p.Stats.Frames.Load(), wantDet, p.Stats.DeadLetters.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -216,7 +217,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	if boxes == 0 {
 		t.Fatal("no fruit detected in any simulated frame")
 	}
-	dl := read("dlq", 4)
+	dl := read("dlq", 5)
 	reasons := map[string]string{}
 	for _, r := range dl {
 		d, err := schema.DecodeDeadLetter(r.Value)
@@ -232,7 +233,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 			}
 		}
 	}
-	for name, want := range map[string]string{"corrupt": "does not decode", "truncated": "malformed", "bomb": "60000x60000", "future": "unknown schema version 99"} {
+	for name, want := range map[string]string{"corrupt": "does not decode", "truncated": "malformed", "bomb": "60000x60000", "future": "unknown schema version 99", "halfjpeg": "truncated JPEG"} {
 		if !strings.Contains(reasons[name], want) {
 			t.Errorf("%s: reason %q, want it to say %q", name, reasons[name], want)
 		}

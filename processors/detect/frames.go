@@ -81,7 +81,7 @@ func (d *decoder) run(jobs []*job, input *batch) {
 func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *batch) error {
 	m, r, err := inference.DecodeForInput(j.frame.Image, j.w, j.h, d.inW, d.inH)
 	if err != nil {
-		return fmt.Errorf("%w: frame %s: JPEG does not decode", ErrBadFrame, j.frame.FrameId)
+		return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
 	}
 	defer m.Close()
 	var lb inference.Letterbox
