@@ -2,6 +2,7 @@ package inference
 
 import (
 	"errors"
+	"image"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -74,5 +75,37 @@ func TestDecodeJPEGRejectsBrokenInput(t *testing.T) {
 			m.Close()
 			t.Fatalf("%s: decoded", name)
 		}
+	}
+}
+
+// Into's one-pass conversion equals OpenCV's letterbox + blob (what
+// Ultralytics feeds its models), padding included, for frames that fill
+// the input, leave bars at the sides, or at the top and bottom.
+func TestIntoMatchesOpenCVBlob(t *testing.T) {
+	jpg := renderJPEG(t)
+	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	pre := NewPreprocessor(512, 288)
+	defer pre.Close()
+	for _, size := range [][2]int{{640, 360}, {1280, 720}, {500, 500}, {900, 300}, {1280, 1024}} {
+		img := gocv.NewMat()
+		gocv.Resize(full, &img, image.Pt(size[0], size[1]), 0, 0, gocv.InterpolationArea)
+		got := make([]float32, 3*512*288)
+		if _, err := pre.Into(img, got); err != nil {
+			t.Fatal(err)
+		}
+		pre.letterbox(img)
+		blob := gocv.BlobFromImage(pre.padded, 1.0/255, image.Pt(512, 288), gocv.NewScalar(0, 0, 0, 0), true, false)
+		want, _ := blob.DataPtrFloat32()
+		for i := range got {
+			if d := got[i] - want[i]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("%dx%d: value %d (plane %d, y %d, x %d) is %v, OpenCV's blob %v", size[0], size[1], i, i/(512*288), i%(512*288)/512, i%512, got[i], want[i])
+			}
+		}
+		blob.Close()
+		img.Close()
 	}
 }

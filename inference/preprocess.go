@@ -112,14 +112,51 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	if len(dst) != 3*p.w*p.h {
 		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d floats, want %d", len(dst), 3*p.w*p.h)
 	}
-	lb := p.letterbox(img)
-	blob := gocv.BlobFromImage(p.padded, 1.0/255, image.Pt(p.w, p.h), gocv.NewScalar(0, 0, 0, 0), true, false)
-	defer blob.Close()
-	data, err := blob.DataPtrFloat32()
+	lb := NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
+	nw, nh := int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
+	src := img
+	if nw != img.Cols() || nh != img.Rows() {
+		gocv.Resize(img, &p.resized, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
+		src = p.resized
+	}
+	if !src.IsContinuous() {
+		src = src.Clone()
+		defer src.Close()
+	}
+	bgr, err := src.DataPtrUint8()
 	if err != nil {
 		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
 	}
-	copy(dst, data)
+	// BGR bytes to RGB planes of floats, with the padding, in one pass:
+	// OpenCV's border + blob + copy took 0.8 ms of a 2-core frame budget
+	// of 20.
+	px, py := int(lb.PadX), int(lb.PadY)
+	plane := p.w * p.h
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	const pad = 114.0 / 255
+	for y := 0; y < p.h; y++ {
+		row := y * p.w
+		sy := y - py
+		if sy < 0 || sy >= nh {
+			for x := row; x < row+p.w; x++ {
+				r[x], g[x], b[x] = pad, pad, pad
+			}
+			continue
+		}
+		for x := row; x < row+px; x++ {
+			r[x], g[x], b[x] = pad, pad, pad
+		}
+		line := bgr[sy*nw*3 : (sy+1)*nw*3]
+		rr, gg, bb := r[row+px:row+px+nw], g[row+px:row+px+nw], b[row+px:row+px+nw]
+		for i := range rr {
+			bb[i] = float32(line[3*i]) * (1.0 / 255)
+			gg[i] = float32(line[3*i+1]) * (1.0 / 255)
+			rr[i] = float32(line[3*i+2]) * (1.0 / 255)
+		}
+		for x := row + px + nw; x < row+p.w; x++ {
+			r[x], g[x], b[x] = pad, pad, pad
+		}
+	}
 	return lb, nil
 }
 
