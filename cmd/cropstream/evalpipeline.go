@@ -471,7 +471,11 @@ func printReport(out io.Writer, rep *evalReport) {
 }
 
 // scoreTracking replays the tracker on the pipeline's detections and scores
-// it against the truth; with dir set it writes MOTChallenge files.
+// it against the truth; with dir set it writes MOTChallenge files. A track
+// is reported from its first box once it is confirmed (the trajectories the
+// tracker identified, as offline MOT results are): reported only from
+// confirmation on, every track lost its first MinHits frames, a third of
+// the frames an object is in view at 6 fps.
 func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
 	var ds []*schema.Detections
 	for _, r := range recs {
@@ -482,8 +486,15 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 		ds = append(ds, d)
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Sequence < ds[j].Sequence })
+	type hyp struct {
+		box   evaluation.MOTBox
+		class int
+	}
 	var detTxt, trkTxt, gtTxt []byte
-	ev := evaluation.NewMOTEval()
+	hyps := make([][]hyp, len(ds))
+	gts := make([][]evaluation.MOTBox, len(ds))
+	tentative := map[uint64][]int{} // a tentative track's boxes: frame indexes
+	tentBox := map[[2]uint64]hyp{}  // (track, frame index) -> box
 	st := &track.State{}
 	for i, d := range ds {
 		frame := i + 1
@@ -492,20 +503,50 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 			detTxt = fmt.Appendf(detTxt, "%d,-1,%.1f,%.1f,%.1f,%.1f,%.3f,%d,-1,-1\n", frame, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, x.Score, x.ClassId+1)
 		}
 		st.Step(params, track.FrameOf(d))
-		var hyps []evaluation.MOTBox
-		for _, t := range st.Active() {
+		live := map[uint64]bool{}
+		for _, t := range st.Tracks {
+			live[t.ID] = true
+			if t.Lost != 0 {
+				continue
+			}
 			b := t.Box()
-			hyps = append(hyps, evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}})
-			trkTxt = fmt.Appendf(trkTxt, "%d,%d,%.1f,%.1f,%.1f,%.1f,1,%d,-1,-1\n", frame, t.ID, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, t.Class+1)
+			h := hyp{evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}}, t.Class}
+			if !t.Confirmed {
+				tentative[t.ID] = append(tentative[t.ID], i)
+				tentBox[[2]uint64{t.ID, uint64(i)}] = h
+				continue
+			}
+			for _, j := range tentative[t.ID] {
+				hyps[j] = append(hyps[j], tentBox[[2]uint64{t.ID, uint64(j)}])
+				delete(tentBox, [2]uint64{t.ID, uint64(j)})
+			}
+			delete(tentative, t.ID)
+			hyps[i] = append(hyps[i], h)
 		}
-		var gts []evaluation.MOTBox
+		for id, js := range tentative {
+			if !live[id] { // died tentative: never reported
+				for _, j := range js {
+					delete(tentBox, [2]uint64{id, uint64(j)})
+				}
+				delete(tentative, id)
+			}
+		}
 		W := float32(d.Width)
 		for _, b := range truth[d.Sequence] {
 			box := inference.Detection{X1: max(0, float32(b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: min(W, float32(b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}
-			gts = append(gts, evaluation.MOTBox{ID: b.UnitID, Box: box, Ignore: b.Visibility < simulator.VisibleThreshold})
+			gts[i] = append(gts[i], evaluation.MOTBox{ID: b.UnitID, Box: box, Ignore: b.Visibility < simulator.VisibleThreshold})
 			gtTxt = fmt.Appendf(gtTxt, "%d,%d,%d,%d,%d,%d,1,%d,%.3f\n", frame, b.UnitID, b.Rect.Min.X, b.Rect.Min.Y, b.Rect.Dx(), b.Rect.Dy(), b.ClassID+1, b.Visibility)
 		}
-		ev.Add(gts, hyps)
+	}
+	ev := evaluation.NewMOTEval()
+	for i := range ds {
+		var hs []evaluation.MOTBox
+		for _, h := range hyps[i] {
+			hs = append(hs, h.box)
+			b := h.box.Box
+			trkTxt = fmt.Appendf(trkTxt, "%d,%d,%.1f,%.1f,%.1f,%.1f,1,%d,-1,-1\n", i+1, h.box.ID, b.X1, b.Y1, b.X2-b.X1, b.Y2-b.Y1, h.class+1)
+		}
+		ev.Add(gts[i], hs)
 	}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
+)
+
+// Two fruit seen in 12 frames are reported from their first frame, once
+// their tracks are confirmed (reported only from the third frame on, 4 of
+// their 24 boxes were misses); a box seen twice, never confirmed, is not
+// reported at all.
+func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
+	fruit := []image.Rectangle{image.Rect(100, 100, 140, 140), image.Rect(300, 200, 340, 240)}
+	ghost := image.Rect(500, 50, 530, 80)
+	var recs []*kgo.Record
+	truth := map[uint64][]simulator.Box{}
+	for seq := uint64(1); seq <= 12; seq++ {
+		d := &schema.Detections{FrameId: fmt.Sprintf("c-%d", seq), CameraId: "c", RowId: "R1", Sequence: seq, Width: 640, Height: 360, VisibleScore: 0.75}
+		boxes := fruit
+		if seq == 3 || seq == 4 {
+			boxes = append(boxes[:len(boxes):len(boxes)], ghost)
+		}
+		for _, r := range boxes {
+			d.Detections = append(d.Detections, &schema.Detection{Box: &schema.Box{X1: float32(r.Min.X), Y1: float32(r.Min.Y), X2: float32(r.Max.X), Y2: float32(r.Max.Y)}, Score: 0.9})
+		}
+		for id, r := range fruit {
+			truth[seq] = append(truth[seq], simulator.Box{UnitID: id + 1, Rect: r, Visibility: 1})
+		}
+		v, err := schema.Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Value: v})
+	}
+	dir := t.TempDir()
+	res, err := scoreTracking(recs, truth, dir, track.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MOTA != 1 || res.IDF1 != 1 || res.FN != 0 || res.FP != 0 || res.TrackIDs != 2 {
+		t.Fatalf("%+v, want every truth box matched by two tracks", res)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "tracks.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 24 || !strings.HasPrefix(lines[0], "1,") || !strings.HasPrefix(lines[23], "12,") {
+		t.Fatalf("tracks.txt has %d lines from %q to %q, want 24 from frame 1 to 12", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
