@@ -32,33 +32,10 @@ static void cs_emit(j_common_ptr c, int level) {
 	}
 }
 
-// cs_dims reads the header and returns the output size at 1/denom.
-static int cs_dims(const unsigned char *buf, unsigned long n, int denom, int *w, int *h, char *msg) {
-	struct jpeg_decompress_struct c;
-	struct cs_err e;
-	memset(&e, 0, sizeof e);
-	c.err = jpeg_std_error(&e.pub);
-	e.pub.error_exit = cs_error_exit;
-	e.pub.emit_message = cs_emit;
-	if (setjmp(e.jmp)) {
-		jpeg_destroy_decompress(&c);
-		strncpy(msg, e.msg, JMSG_LENGTH_MAX);
-		return -1;
-	}
-	jpeg_create_decompress(&c);
-	jpeg_mem_src(&c, buf, n);
-	jpeg_read_header(&c, TRUE);
-	c.scale_num = 1;
-	c.scale_denom = denom;
-	jpeg_calc_output_dimensions(&c);
-	*w = c.output_width;
-	*h = c.output_height;
-	jpeg_destroy_decompress(&c);
-	return 0;
-}
-
-// cs_decode decodes at 1/denom into out, w*h*3 BGR bytes.
-static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsigned char *out, int w, int h, char *msg) {
+// cs_decode reads the header and the output size at 1/denom into *w, *h;
+// with out set (cap bytes) it decodes into it as BGR. 0: done, -1: error,
+// -2: the data ended early (the image is incomplete).
+static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsigned char *out, size_t cap, int *w, int *h, char *msg) {
 	struct jpeg_decompress_struct c;
 	struct cs_err e;
 	memset(&e, 0, sizeof e);
@@ -76,14 +53,21 @@ static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsig
 	c.scale_num = 1;
 	c.scale_denom = denom;
 	c.out_color_space = JCS_EXT_BGR;
-	jpeg_start_decompress(&c);
-	if ((int)c.output_width != w || (int)c.output_height != h || c.output_components != 3) {
-		snprintf(msg, JMSG_LENGTH_MAX, "decodes to %ux%ux%d, expected %dx%dx3", c.output_width, c.output_height, c.output_components, w, h);
+	jpeg_calc_output_dimensions(&c);
+	*w = c.output_width;
+	*h = c.output_height;
+	if (out == NULL) {
+		jpeg_destroy_decompress(&c);
+		return 0;
+	}
+	if ((size_t)c.output_width * c.output_height * 3 > cap) {
+		snprintf(msg, JMSG_LENGTH_MAX, "decodes to %ux%u, more than the %zu bytes given", c.output_width, c.output_height, cap);
 		jpeg_destroy_decompress(&c);
 		return -1;
 	}
+	jpeg_start_decompress(&c);
 	while (c.output_scanline < c.output_height) {
-		JSAMPROW row = out + (size_t)c.output_scanline * w * 3;
+		JSAMPROW row = out + (size_t)c.output_scanline * c.output_width * 3;
 		jpeg_read_scanlines(&c, &row, 1);
 	}
 	jpeg_finish_decompress(&c);
@@ -122,7 +106,7 @@ func decodeJPEG(jpg []byte, r int) (gocv.Mat, error) {
 	var msg [C.JMSG_LENGTH_MAX]C.char
 	buf := (*C.uchar)(unsafe.Pointer(&jpg[0]))
 	var w, h C.int
-	if C.cs_dims(buf, C.ulong(len(jpg)), C.int(r), &w, &h, &msg[0]) != 0 {
+	if C.cs_decode(buf, C.ulong(len(jpg)), C.int(r), nil, 0, &w, &h, &msg[0]) != 0 {
 		return gocv.Mat{}, fmt.Errorf("JPEG header: %s", C.GoString(&msg[0]))
 	}
 	m := gocv.NewMatWithSize(int(h), int(w), gocv.MatTypeCV8UC3)
@@ -131,7 +115,7 @@ func decodeJPEG(jpg []byte, r int) (gocv.Mat, error) {
 		m.Close()
 		return gocv.Mat{}, fmt.Errorf("JPEG: no %dx%d image buffer: %v", w, h, err)
 	}
-	switch C.cs_decode(buf, C.ulong(len(jpg)), C.int(r), (*C.uchar)(unsafe.Pointer(&data[0])), w, h, &msg[0]) {
+	switch C.cs_decode(buf, C.ulong(len(jpg)), C.int(r), (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &w, &h, &msg[0]) {
 	case 0:
 		return m, nil
 	case -2:

@@ -112,13 +112,7 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	if len(dst) != 3*p.w*p.h {
 		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d floats, want %d", len(dst), 3*p.w*p.h)
 	}
-	lb := NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
-	nw, nh := int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
-	src := img
-	if nw != img.Cols() || nh != img.Rows() {
-		gocv.Resize(img, &p.resized, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
-		src = p.resized
-	}
+	lb, src, nw, nh := p.scale(img)
 	if !src.IsContinuous() {
 		src = src.Clone()
 		defer src.Close()
@@ -178,15 +172,21 @@ func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
 	return lb, nil
 }
 
+// scale resizes img to its size inside the input (into p.resized, unless
+// it has that size already) and returns it, nw x nh, with the letterbox.
+func (p *Preprocessor) scale(img gocv.Mat) (lb Letterbox, src gocv.Mat, nw, nh int) {
+	lb = NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
+	nw, nh = int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
+	if nw == img.Cols() && nh == img.Rows() {
+		return lb, img, nw, nh
+	}
+	gocv.Resize(img, &p.resized, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
+	return lb, p.resized, nw, nh
+}
+
 // letterbox resizes and pads img into p.padded.
 func (p *Preprocessor) letterbox(img gocv.Mat) Letterbox {
-	lb := NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
-	nw, nh := int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
-	src := img
-	if nw != img.Cols() || nh != img.Rows() {
-		gocv.Resize(img, &p.resized, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
-		src = p.resized
-	}
+	lb, src, nw, nh := p.scale(img)
 	px, py := int(lb.PadX), int(lb.PadY)
 	gocv.CopyMakeBorder(src, &p.padded, py, p.h-nh-py, px, p.w-nw-px, gocv.BorderConstant, color114)
 	return lb
