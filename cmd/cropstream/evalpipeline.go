@@ -47,28 +47,34 @@ type rowReport struct {
 // evalReport is what `cropstream eval` prints; the top-level keys are the
 // ones issue #5 names.
 type evalReport struct {
-	Scenario      string                `json:"scenario"`
-	Seed          uint64                `json:"seed"`
-	Block         string                `json:"block"`
-	Frames        int                   `json:"frames"`
-	TrueCount     int                   `json:"true_count"`
-	Counted       int                   `json:"counted"`
-	CountErrorPct float64               `json:"count_error_pct"`
-	YieldTrueKg   float64               `json:"yield_true_kg"`
-	YieldEstKg    float64               `json:"yield_est_kg"`
-	YieldLowKg    float64               `json:"yield_est_low_kg"`
-	YieldHighKg   float64               `json:"yield_est_high_kg"`
-	YieldErrorPct float64               `json:"yield_error_pct"`
-	Visibility    float64               `json:"visibility_factor"`
-	SamplePlants  []string              `json:"sample_plants"`
-	MOTA          float64               `json:"mota"`
-	IDF1          float64               `json:"idf1"`
-	MOT           evaluation.MOTResult  `json:"mot"`
-	Rows          []rowReport           `json:"rows"`
-	DeadLetters   int64                 `json:"dead_letters"`
-	ElapsedS      float64               `json:"elapsed_s"`
-	Stages        map[string]stageStats `json:"stages"`
-	Analytics     *analyticsReport      `json:"analytics,omitempty"`
+	Scenario      string  `json:"scenario"`
+	Seed          uint64  `json:"seed"`
+	Block         string  `json:"block"`
+	Frames        int     `json:"frames"`
+	TrueCount     int     `json:"true_count"`
+	Counted       int     `json:"counted"`
+	CountErrorPct float64 `json:"count_error_pct"`
+	YieldTrueKg   float64 `json:"yield_true_kg"`
+	YieldEstKg    float64 `json:"yield_est_kg"`
+	YieldLowKg    float64 `json:"yield_est_low_kg"`
+	YieldHighKg   float64 `json:"yield_est_high_kg"`
+	YieldErrorPct float64 `json:"yield_error_pct"`
+	// YieldPerfectKg is what the same calibration gives a counter that
+	// counts exactly the units visible from the camera: the part of the
+	// yield error the sample plants alone cause (their share of visible
+	// units differs from the block's).
+	YieldPerfectKg       float64               `json:"yield_perfect_count_kg"`
+	YieldPerfectErrorPct float64               `json:"yield_perfect_count_error_pct"`
+	Visibility           float64               `json:"visibility_factor"`
+	SamplePlants         []string              `json:"sample_plants"`
+	MOTA                 float64               `json:"mota"`
+	IDF1                 float64               `json:"idf1"`
+	MOT                  evaluation.MOTResult  `json:"mot"`
+	Rows                 []rowReport           `json:"rows"`
+	DeadLetters          int64                 `json:"dead_letters"`
+	ElapsedS             float64               `json:"elapsed_s"`
+	Stages               map[string]stageStats `json:"stages"`
+	Analytics            *analyticsReport      `json:"analytics,omitempty"`
 }
 
 // analyticsReport says where the sink stored the rows and how many.
@@ -387,6 +393,14 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	rep.TrueCount, rep.YieldTrueKg = truth.Totals.VisibleUnits, truth.Totals.YieldKg
 	rep.CountErrorPct = pct(float64(rep.Counted), float64(rep.TrueCount))
 	rep.YieldErrorPct = pct(rep.YieldEstKg, rep.YieldTrueKg)
+	visible := map[string]int{}
+	for _, r := range truth.Rows {
+		for _, p := range r.Plants {
+			visible[p.PlantID] = p.VisibleUnits
+		}
+	}
+	perfect := crops.EstimateYield(prof, truth.Totals.VisibleUnits, visible, handCounts)
+	rep.YieldPerfectKg, rep.YieldPerfectErrorPct = perfect.YieldKg, pct(perfect.YieldKg, rep.YieldTrueKg)
 
 	// Counted per row, from the objects the pipeline emitted.
 	objs, err := pipeline.ReadAll(ctx, conn, topology.Objects, 500*time.Millisecond)
@@ -461,6 +475,7 @@ func printReport(out io.Writer, rep *evalReport) {
 	tw.Flush()
 	fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
 		rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
+	fmt.Fprintf(out, "a perfect count with the same sample plants: %.1f kg, error %+.1f%% (what sampling alone costs)\n", rep.YieldPerfectKg, rep.YieldPerfectErrorPct)
 	if a := rep.Analytics; a != nil {
 		var parts []string
 		for _, t := range sinks.Tables() {

@@ -129,6 +129,9 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 	if rep.MOT.GT == 0 || rep.MOTA <= 0.3 || rep.IDF1 <= 0.3 {
 		t.Fatalf("tracking not scored: %+v", rep.MOT)
 	}
+	if rep.YieldPerfectKg <= 0 || rep.YieldPerfectKg < rep.YieldTrueKg/2 || rep.YieldPerfectKg > 2*rep.YieldTrueKg {
+		t.Fatalf("a perfect count's yield %.1f kg against %.1f kg true", rep.YieldPerfectKg, rep.YieldTrueKg)
+	}
 	ctx := context.Background()
 	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
 	if err != nil {
