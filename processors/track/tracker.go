@@ -416,8 +416,10 @@ func (s *State) sureHits(p Params, width int) int {
 	if s.MeanDX <= 0 || width <= 0 {
 		return p.MinSureHits
 	}
-	n := int(p.SureHitsPerView * float64(width) / s.MeanDX)
-	return min(max(n, p.MinSureHits), 4*p.MinSureHits)
+	// Clamped as a float: a scene all but still gives a share too large
+	// for an int.
+	n := math.Min(math.Max(p.SureHitsPerView*float64(width)/s.MeanDX, float64(p.MinSureHits)), float64(4*p.MinSureHits))
+	return int(n)
 }
 
 // cameraShift estimates how far the scene moved horizontally since the last

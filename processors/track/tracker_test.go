@@ -414,3 +414,16 @@ func TestSureHitsScaleWithFramesInView(t *testing.T) {
 		}
 	}
 }
+
+// A camera standing still asks four times MinSureHits, however small its
+// measured speed.
+func TestSureHitsBoundedWhenStill(t *testing.T) {
+	for _, dx := range []float64{0, 1e-300, 0.5, 1000} {
+		s := &State{MeanDX: dx}
+		n := s.sureHits(Params{}.withDefaults(), 1280)
+		want := map[float64]int{0: 2, 1e-300: 8, 0.5: 8, 1000: 2}[dx]
+		if n != want {
+			t.Fatalf("mean shift %g px/frame: %d sure hits, want %d", dx, n, want)
+		}
+	}
+}
