@@ -508,8 +508,11 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 	var detTxt, trkTxt, gtTxt []byte
 	hyps := make([][]hyp, len(ds))
 	gts := make([][]evaluation.MOTBox, len(ds))
-	tentative := map[uint64][]int{} // a tentative track's boxes: frame indexes
-	tentBox := map[[2]uint64]hyp{}  // (track, frame index) -> box
+	type pendingBox struct {
+		frame int
+		h     hyp
+	}
+	tentative := map[uint64][]pendingBox{} // a tentative track's boxes so far
 	st := &track.State{}
 	for i, d := range ds {
 		frame := i + 1
@@ -527,22 +530,17 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 			b := t.Box()
 			h := hyp{evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}}, t.Class}
 			if !t.Confirmed {
-				tentative[t.ID] = append(tentative[t.ID], i)
-				tentBox[[2]uint64{t.ID, uint64(i)}] = h
+				tentative[t.ID] = append(tentative[t.ID], pendingBox{i, h})
 				continue
 			}
-			for _, j := range tentative[t.ID] {
-				hyps[j] = append(hyps[j], tentBox[[2]uint64{t.ID, uint64(j)}])
-				delete(tentBox, [2]uint64{t.ID, uint64(j)})
+			for _, pb := range tentative[t.ID] {
+				hyps[pb.frame] = append(hyps[pb.frame], pb.h)
 			}
 			delete(tentative, t.ID)
 			hyps[i] = append(hyps[i], h)
 		}
-		for id, js := range tentative {
+		for id := range tentative {
 			if !live[id] { // died tentative: never reported
-				for _, j := range js {
-					delete(tentBox, [2]uint64{id, uint64(j)})
-				}
 				delete(tentative, id)
 			}
 		}

@@ -498,18 +498,6 @@ func (s *State) cameraShift(f Frame, dets []Det, dt float64) float64 {
 	return shift
 }
 
-// Active lists the confirmed tracks matched in the last frame: what a MOT
-// tracker reports for that frame.
-func (s *State) Active() []*Track {
-	var out []*Track
-	for _, t := range s.Tracks {
-		if t.Confirmed && t.Lost == 0 {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // Box is the track's current box.
 func (t *Track) Box() Det { return t.box() }
 
