@@ -28,7 +28,7 @@ type Config struct {
 	// DefaultLib found from the working directory or the executable upwards.
 	LibPath string
 	// Threads is ONNX Runtime's intra-op thread count per session; default
-	// the cores divided among the sessions (at least 1).
+	// the cores divided among the sessions (at least 1), 1 on CUDA.
 	Threads int
 	// Sessions is how many copies of the model run at once: each Run takes a
 	// free one. Default 1. On a CPU, one-thread sessions fed separate batches
@@ -64,6 +64,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Threads == 0 {
 		c.Threads = max(1, runtime.NumCPU()/c.Sessions)
+		if c.Provider == "cuda" {
+			// The GPU runs the graph; intra-op threads would only serve the
+			// few shape nodes left on the CPU, and spin on the cores the
+			// JPEG decoders need.
+			c.Threads = 1
+		}
 	}
 	if c.ScoreThreshold == 0 {
 		c.ScoreThreshold = 0.25
@@ -412,25 +418,45 @@ func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
 		return nil, fmt.Errorf("inference: output is %T, want float32", outs[0])
 	}
 	data := t.GetData()
-	per := len(data) / n
 	nc := len(e.info.Names)
+	anchors, err := outputAnchors(e.info.Layout, nc, t.GetShape(), n)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	per := len(data) / n
 	res := make([][]Detection, n)
 	for i := 0; i < n; i++ {
 		img := data[i*per : (i+1)*per]
 		var dets []Detection
 		switch e.info.Layout {
 		case LayoutYOLOv8:
-			dets = decodeYOLOv8(img, nc, e.info.Anchors, false, e.cfg.ScoreThreshold)
+			dets = decodeYOLOv8(img, nc, anchors, false, e.cfg.ScoreThreshold)
 		case LayoutYOLOv8T:
-			dets = decodeYOLOv8(img, nc, e.info.Anchors, true, e.cfg.ScoreThreshold)
+			dets = decodeYOLOv8(img, nc, anchors, true, e.cfg.ScoreThreshold)
 		case LayoutEndToEnd:
-			dets = decodeEndToEnd(img, e.info.Anchors, e.cfg.ScoreThreshold)
+			dets = decodeEndToEnd(img, anchors, e.cfg.ScoreThreshold)
 		case LayoutReduced:
-			dets = decodeReduced(img, e.info.Anchors, e.cfg.ScoreThreshold)
+			dets = decodeReduced(img, anchors, e.cfg.ScoreThreshold)
 		}
 		res[i] = NMS(dets, e.cfg.IoUThreshold, e.cfg.MaxDetections)
 	}
 	return res, nil
+}
+
+// outputAnchors reads the anchor (or box) count from the shape of a batch's
+// output, checking it against the layout: exports with dynamic axes (an
+// Ultralytics dynamic=True export) leave it out of the model's declared
+// shape, and reading it from there decoded no boxes at all.
+func outputAnchors(l Layout, nc int, shape ort.Shape, n int) (int, error) {
+	if len(shape) != 3 || shape[0] != int64(n) {
+		return 0, fmt.Errorf("output shape %v for a batch of %d, want [%d, _, _]", shape, n, n)
+	}
+	want := map[Layout][2]int64{LayoutYOLOv8: {1, int64(4 + nc)}, LayoutYOLOv8T: {2, int64(4 + nc)},
+		LayoutEndToEnd: {2, 6}, LayoutReduced: {1, 6}}[l]
+	if want[0] == 0 || shape[want[0]] != want[1] {
+		return 0, fmt.Errorf("output shape %v does not fit layout %v with %d classes", shape, l, nc)
+	}
+	return int(shape[3-want[0]]), nil
 }
 
 // Close releases the sessions; no Run may be in progress.

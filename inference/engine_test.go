@@ -3,14 +3,18 @@ package inference
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
+	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
+	"google.golang.org/protobuf/proto"
 
+	pb "github.com/cropstream/cropstream/inference/onnxpb"
 	"github.com/cropstream/cropstream/simulator"
 )
 
@@ -176,22 +180,71 @@ func TestMissingLibraryExplainsTheFix(t *testing.T) {
 // model's detections: same boxes, run here on the CPU provider.
 func TestRewrittenGraphAgrees(t *testing.T) {
 	for _, pool := range []bool{false, true} {
-		t.Run(fmt.Sprintf("pool=%v", pool), func(t *testing.T) { testRewritten(t, pool) })
+		t.Run(fmt.Sprintf("pool=%v", pool), func(t *testing.T) {
+			testRewritten(t, shippedModel(), &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: pool})
+		})
 	}
 }
 
-func testRewritten(t *testing.T, pool bool) {
+// An export whose anchor axis is dynamic (Ultralytics' dynamic=True) gives
+// the boxes the shipped model gives, as it is and rewritten for the GPU: the
+// anchor count comes from each output's shape.
+func TestDynamicAnchorAxis(t *testing.T) {
+	data, err := os.ReadFile(shippedModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	// Flatten the output again as torch exports flatten(2), the sizes read
+	// from its shape at run time, and declare [batch, channels, anchors] as
+	// torch's value_info does: the anchor axis is left open.
+	g := m.Graph
+	out := g.Output[0].GetName()
+	e := &graphEditor{g: g}
+	shp, head, want, r, flat := e.name("shape"), e.name("head"), e.name("want"), e.name("r"), e.name("flat")
+	g.Node = append(g.Node,
+		node("Shape", []string{out}, []string{shp}),
+		node("Slice", []string{shp, e.ints(0), e.ints(2)}, []string{head}),
+		node("Concat", []string{head, e.ints(-1)}, []string{want}, attrInt("axis", 0)),
+		node("Reshape", []string{out, want}, []string{r}),
+		node("Identity", []string{r}, []string{flat}))
+	g.ValueInfo = append(g.ValueInfo, valueInfo(r, pb.TensorProto_FLOAT, "batch", 7, "anchors"))
+	g.Output[0].Name = proto.String(flat)
+	dims := g.Output[0].GetType().GetTensorType().GetShape().GetDim()
+	dims[2].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "anchors"}
+	if data, err = proto.Marshal(&m); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dynamic.onnx")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ortEnv(t)
+	ins, outs, err := ort.GetInputOutputInfo(path)
+	if err != nil || len(ins) != 1 || outs[0].Dimensions[2] > 0 {
+		t.Fatalf("the test model's anchor axis is not dynamic: %+v %v", outs, err)
+	}
+	for _, rw := range []*Rewrite{{}, {UInt8Input: true, ReduceOutput: true, PoolReduce: true}} {
+		t.Run(fmt.Sprintf("reduce=%v", rw.ReduceOutput), func(t *testing.T) { testRewritten(t, path, rw) })
+	}
+}
+
+// testRewritten: model loaded with rw finds the boxes the shipped model finds.
+func testRewritten(t *testing.T, model string, rewrite *Rewrite) {
 	plain, err := New(Config{ModelPath: shippedModel(), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	rw, err := New(Config{ModelPath: shippedModel(), Threads: 2, Rewrite: &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: pool}})
+	rw, err := New(Config{ModelPath: model, Threads: 2, Rewrite: rewrite})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rw.Close()
-	if info := rw.Info(); !info.UInt8 || info.Layout != LayoutReduced || info.Input != U8InputName {
+	if info := rw.Info(); rewrite.UInt8Input && (!info.UInt8 || info.Layout != LayoutReduced || info.Input != U8InputName) {
 		t.Fatalf("rewritten model info %+v", info)
 	}
 	sc, _ := simulator.Load("default")
@@ -215,7 +268,12 @@ func testRewritten(t *testing.T, pool bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := rw.RunUInt8(u8, 1)
+	var b [][]Detection
+	if rewrite.UInt8Input {
+		b, err = rw.RunUInt8(u8, 1)
+	} else {
+		b, err = rw.Run(fl, 1)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +286,7 @@ func testRewritten(t *testing.T, pool bool) {
 			t.Fatalf("box %d: %+v vs %+v", i, x, y)
 		}
 	}
-	if _, err := rw.Run(fl, 1); err == nil {
+	if _, err := rw.Run(fl, 1); rewrite.UInt8Input && err == nil {
 		t.Fatal("float input accepted by a uint8 model")
 	}
 }

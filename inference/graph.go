@@ -303,7 +303,7 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 		nodes = append(nodes, e.poolMax(cls, nc, score, idxf)...)
 		nodes = append(nodes, node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
 		e.g.Node = append(e.g.Node, nodes...)
-		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, info.Anchors)}
+		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, anchorsDim(info))}
 		return nil
 	}
 	if e.opset >= 18 {
@@ -316,8 +316,17 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 		node("Cast", []string{idx}, []string{idxf}, attrInt("to", int64(pb.TensorProto_FLOAT))),
 		node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
 	e.g.Node = append(e.g.Node, nodes...)
-	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, info.Anchors)}
+	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, anchorsDim(info))}
 	return nil
+}
+
+// anchorsDim is the anchor axis for a declared output shape: the model's
+// size, or a named dynamic axis where the export left it open.
+func anchorsDim(info ModelInfo) any {
+	if info.Anchors > 0 {
+		return info.Anchors
+	}
+	return "anchors"
 }
 
 // poolMax computes, for cls [batch, nc, anchors], the best score per anchor
