@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -102,6 +103,7 @@ type detectBench struct {
 	Input       string  `json:"input"`
 	Layout      string  `json:"output_layout"`
 	Batch       int     `json:"batch"`
+	Sessions    int     `json:"sessions"`
 	Workers     int     `json:"workers"`
 	Cores       int     `json:"cores"`
 	Frames      int     `json:"frames"`
@@ -229,7 +231,7 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 		return n, err
 	}
 	res := &detectBench{Model: eng.Name(), Input: fmt.Sprintf("%dx%d uint8=%v", info.Width, info.Height, info.UInt8),
-		Layout: info.Layout.String(), Batch: batch, Workers: workers, Cores: runtime.NumCPU(), JPEGBytes: total / float64(len(jpegs))}
+		Layout: info.Layout.String(), Batch: batch, Sessions: eng.Sessions(), Workers: workers, Cores: runtime.NumCPU(), JPEGBytes: total / float64(len(jpegs))}
 	batches := max(frames/batch, 2)
 	res.Frames = batches * batch
 
@@ -243,25 +245,50 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	}
 	res.DecodeFPS = float64(res.Frames) / time.Since(start).Seconds()
 
-	// (2) inference alone, after a warm-up run.
-	if _, err := infer(b); err != nil {
+	// (2) inference alone, after a warm-up run in each session (cuDNN picks
+	// its algorithms on a session's first batch), one caller per session: on
+	// a GPU each session has its own stream, so one batch's copies and host
+	// work overlap another's kernels.
+	lanes := eng.Sessions()
+	each := func(n int, f func() error) error {
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = f()
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := each(lanes, func() error { _, err := infer(b); return err }); err != nil {
 		return nil, err
 	}
+	var boxes atomic.Int64
+	left := atomic.Int64{}
+	left.Store(int64(batches))
 	start = time.Now()
-	boxes := 0
-	for range batches {
-		n, err := infer(b)
-		if err != nil {
-			return nil, err
+	err = each(lanes, func() error {
+		for left.Add(-1) >= 0 {
+			n, err := infer(b)
+			if err != nil {
+				return err
+			}
+			boxes.Add(int64(n))
 		}
-		boxes += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.InferFPS = float64(res.Frames) / time.Since(start).Seconds()
-	res.BoxesPerFr = float64(boxes) / float64(res.Frames)
+	res.BoxesPerFr = float64(boxes.Load()) / float64(res.Frames)
 
-	// (3) pipelined: one batch decoding while the previous one infers.
-	ready, free := make(chan *buffer, 2), make(chan *buffer, 3)
-	for range 3 {
+	// (3) pipelined: batches decoding while earlier ones infer.
+	ready, free := make(chan *buffer, lanes+1), make(chan *buffer, lanes+2)
+	for range lanes + 2 {
 		free <- newBuf()
 	}
 	errc := make(chan error, 1)
@@ -277,11 +304,18 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 			ready <- b
 		}
 	}()
-	for b := range ready {
-		if _, err := infer(b); err != nil {
-			return nil, err
+	err = each(lanes, func() error {
+		var first error
+		for b := range ready { // drain on error so the producer ends
+			if first == nil {
+				_, first = infer(b)
+			}
+			free <- b
 		}
-		free <- b
+		return first
+	})
+	if err != nil {
+		return nil, err
 	}
 	select {
 	case err := <-errc:
