@@ -53,9 +53,17 @@ type Config struct {
 	// else DefaultCUDALib found upwards.
 	CUDALib string
 	// Rewrite adapts the graph on load. Nil means the provider's default:
-	// none on the CPU; on CUDA, Split as Slice, uint8 input and the reduced
-	// output (see Rewrite).
+	// none on the CPU; on CUDA, Split as Slice, uint8 input, the reduced
+	// output and the batch fixed to Batch (see Rewrite).
 	Rewrite *Rewrite
+	// Batch is the batch a CUDA session is built for when Rewrite is nil
+	// (default 16): Run pads smaller batches and splits larger ones.
+	Batch int
+	// ProviderOptions are the execution provider's options (CUDA: prefer_nhwc,
+	// default 1; use_tf32, cudnn_conv_algo_search, ...), passed as the
+	// session config entries ep.cuda.KEY that ONNX Runtime hands the plugin
+	// provider; a key that starts with "ep." or "session." is passed as it is.
+	ProviderOptions map[string]string
 }
 
 func (c Config) withDefaults() Config {
@@ -82,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Provider == "" {
 		c.Provider = "cpu"
+	}
+	if c.Batch == 0 {
+		c.Batch = 16
 	}
 	return c
 }
@@ -188,6 +199,7 @@ type Engine struct {
 	info     ModelInfo
 	sessions []*ort.DynamicAdvancedSession
 	free     chan *ort.DynamicAdvancedSession
+	pad      sync.Pool // *[]float32 or *[]byte of FixedBatch images
 }
 
 // New loads the model and inspects its input, output and metadata.
@@ -205,7 +217,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Rewrite == nil {
 		cfg.Rewrite = &Rewrite{}
 		if cfg.Provider == "cuda" {
-			cfg.Rewrite = &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}
+			cfg.Rewrite = &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: true, StaticBatch: cfg.Batch}
 		}
 	}
 	path, err := FindModel(cfg.ModelPath)
@@ -242,6 +254,11 @@ func New(cfg Config) (*Engine, error) {
 		}
 		if err := preferGPU(opts, lib); err != nil {
 			return nil, err
+		}
+		for k, v := range cudaOptions(cfg.ProviderOptions) {
+			if err := opts.AddSessionConfigEntry(k, v); err != nil {
+				return nil, fmt.Errorf("inference: provider option %s=%s: %w", k, v, err)
+			}
 		}
 	}
 	data, err := os.ReadFile(cfg.ModelPath)
@@ -333,6 +350,9 @@ func (e *Engine) Rewrite() string {
 	if e.cfg.Rewrite.UInt8Input {
 		parts = append(parts, "u8")
 	}
+	if b := e.cfg.Rewrite.StaticBatch; b > 0 {
+		parts = append(parts, "static"+strconv.Itoa(b))
+	}
 	if e.cfg.Rewrite.ReduceOutput && e.cfg.Rewrite.PoolReduce {
 		parts = append(parts, "pool")
 	} else if e.cfg.Rewrite.ReduceOutput {
@@ -360,18 +380,9 @@ func (e *Engine) Run(input []float32, n int) ([][]Detection, error) {
 	if e.info.UInt8 {
 		return nil, errors.New("inference: this model takes uint8 input (RunUInt8)")
 	}
-	if err := e.checkBatch(len(input), n); err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(e.info.Height), int64(e.info.Width)), input)
-	if err != nil {
-		return nil, fmt.Errorf("inference: input tensor: %w", err)
-	}
-	defer in.Destroy()
-	return e.run(in, n)
+	return runBatches(e, input, n, func(m int) ort.Shape {
+		return ort.NewShape(int64(m), 3, int64(e.info.Height), int64(e.info.Width))
+	})
 }
 
 // RunUInt8 infers n letterboxed BGR images, [n, height, width, 3] bytes
@@ -380,31 +391,63 @@ func (e *Engine) RunUInt8(input []byte, n int) ([][]Detection, error) {
 	if !e.info.UInt8 {
 		return nil, errors.New("inference: this model takes float input (Run)")
 	}
-	if err := e.checkBatch(len(input), n); err != nil {
-		return nil, err
+	return runBatches(e, input, n, func(m int) ort.Shape {
+		return ort.NewShape(int64(m), int64(e.info.Height), int64(e.info.Width), 3)
+	})
+}
+
+// runBatches runs input as it is, or, for a model with a fixed batch, in
+// batches of that size: the last one padded (with whatever the pool's buffer
+// held; its boxes are dropped).
+func runBatches[T float32 | byte](e *Engine, input []T, n int, shape func(int) ort.Shape) ([][]Detection, error) {
+	per := e.InputLen()
+	if len(input) != n*per {
+		return nil, fmt.Errorf("inference: batch of %d needs %d values, got %d", n, n*per, len(input))
 	}
 	if n == 0 {
 		return nil, nil
 	}
-	in, err := ort.NewTensor(ort.NewShape(int64(n), int64(e.info.Height), int64(e.info.Width), 3), input)
+	fb := e.info.FixedBatch
+	if fb == 0 || n == fb {
+		return runTensor(e, input, shape(n), n, n)
+	}
+	res := make([][]Detection, 0, n)
+	for start := 0; start < n; start += fb {
+		m := min(fb, n-start)
+		chunk := input[start*per : (start+m)*per]
+		var buf *[]T
+		if m < fb {
+			buf, _ = e.pad.Get().(*[]T)
+			if buf == nil {
+				b := make([]T, fb*per)
+				buf = &b
+			}
+			copy(*buf, chunk)
+			chunk = *buf
+		}
+		out, err := runTensor(e, chunk, shape(fb), fb, m)
+		if buf != nil {
+			e.pad.Put(buf)
+		}
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, out...)
+	}
+	return res, nil
+}
+
+func runTensor[T float32 | byte](e *Engine, data []T, shape ort.Shape, n, keep int) ([][]Detection, error) {
+	in, err := ort.NewTensor(shape, data)
 	if err != nil {
 		return nil, fmt.Errorf("inference: input tensor: %w", err)
 	}
 	defer in.Destroy()
-	return e.run(in, n)
+	return e.run(in, n, keep)
 }
 
-func (e *Engine) checkBatch(have, n int) error {
-	if have != n*e.InputLen() {
-		return fmt.Errorf("inference: batch of %d needs %d values, got %d", n, n*e.InputLen(), have)
-	}
-	if e.info.FixedBatch > 0 && n != e.info.FixedBatch && n != 0 {
-		return fmt.Errorf("inference: model takes batches of exactly %d, got %d", e.info.FixedBatch, n)
-	}
-	return nil
-}
-
-func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
+// run runs one batch of n and decodes the first keep images' boxes.
+func (e *Engine) run(in ort.Value, n, keep int) ([][]Detection, error) {
 	outs := []ort.Value{nil}
 	s := <-e.free
 	err := s.Run([]ort.Value{in}, outs)
@@ -424,8 +467,8 @@ func (e *Engine) run(in ort.Value, n int) ([][]Detection, error) {
 		return nil, fmt.Errorf("inference: %w", err)
 	}
 	per := len(data) / n
-	res := make([][]Detection, n)
-	for i := 0; i < n; i++ {
+	res := make([][]Detection, keep)
+	for i := range keep {
 		img := data[i*per : (i+1)*per]
 		var dets []Detection
 		switch e.info.Layout {

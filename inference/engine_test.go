@@ -165,6 +165,65 @@ func testBatches(t *testing.T, sessions int) {
 	}
 }
 
+// A model whose batch is fixed (by the GPU rewrite or at export) takes any
+// number of images: fewer are padded, more split, each image gets the boxes
+// the dynamic-batch model gives it.
+func TestStaticBatchPadsAndSplits(t *testing.T) {
+	plain, err := New(Config{ModelPath: shippedModel(), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	fixed, err := New(Config{ModelPath: shippedModel(), Threads: 2, Rewrite: &Rewrite{StaticBatch: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fixed.Close()
+	if fixed.Info().FixedBatch != 3 {
+		t.Fatalf("fixed batch %d, want 3", fixed.Info().FixedBatch)
+	}
+	pre := NewPreprocessor(512, 288)
+	defer pre.Close()
+	per := plain.InputLen()
+	const n = 7
+	input := make([]float32, n*per)
+	sc, _ := simulator.Load("default")
+	sim := simulator.New(sc)
+	defer sim.Close()
+	for i := range n {
+		for range 4 {
+			sim.Next()
+		}
+		f, _ := sim.Next()
+		if _, err := pre.Into(*f.Image, input[i*per:(i+1)*per]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := plain.Run(input, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{1, 2, 3, 5, 7} {
+		got, err := fixed.Run(input[:k*per], k)
+		if err != nil {
+			t.Fatalf("batch of %d: %v", k, err)
+		}
+		if len(got) != k {
+			t.Fatalf("batch of %d: %d results", k, len(got))
+		}
+		for i := range k {
+			if len(got[i]) != len(want[i]) || len(want[i]) == 0 {
+				t.Fatalf("batch of %d, image %d: %d boxes, want %d", k, i, len(got[i]), len(want[i]))
+			}
+			for j := range got[i] {
+				if g, w := got[i][j], want[i][j]; g.Class != w.Class || abs32(g.Score-w.Score) > 1e-4 || abs32(g.X1-w.X1) > 0.01 {
+					t.Fatalf("batch of %d, image %d, box %d: %+v, want %+v", k, i, j, g, w)
+				}
+			}
+		}
+	}
+}
+
 func TestMissingLibraryExplainsTheFix(t *testing.T) {
 	_, err := FindLibrary("/nonexistent/libonnxruntime.so")
 	if !errors.Is(err, ErrLibrary) || !strings.Contains(err.Error(), "scripts/setup.sh") {
@@ -184,6 +243,9 @@ func TestRewrittenGraphAgrees(t *testing.T) {
 			testRewritten(t, shippedModel(), &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: pool})
 		})
 	}
+	t.Run("gpu-default", func(t *testing.T) { // as New builds it for CUDA: batch fixed, one image padded
+		testRewritten(t, shippedModel(), &Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: true, StaticBatch: 4})
+	})
 }
 
 // An export whose anchor axis is dynamic (Ultralytics' dynamic=True) gives

@@ -30,6 +30,13 @@ type Rewrite struct {
 	// plugin provider crashed on over a large head (benchmarks/results.md):
 	// a variant to try on GPUs where the first one fails.
 	PoolReduce bool
+	// StaticBatch fixes the batch axis of the input and the outputs to this
+	// size (0 leaves it). With the input's shape static, ONNX Runtime infers
+	// every shape when it loads the model; the CUDA plugin provider crashed
+	// (SIGSEGV) on any node fed a tensor whose shape it could not infer, such
+	// as all of YOLOv8's box decoding after torch's flatten (FACTS). The
+	// engine pads a smaller batch and splits a larger one.
+	StaticBatch int
 }
 
 // Names of what a rewrite adds.
@@ -260,11 +267,7 @@ func (e *graphEditor) uint8Input(info ModelInfo) error {
 		prefix = append(prefix, node("Conv", []string{chw, wname}, []string{info.Input}))
 	}
 	e.g.Node = append(prefix, e.g.Node...)
-	var batch any = "batch"
-	if info.FixedBatch > 0 {
-		batch = info.FixedBatch
-	}
-	e.g.Input = append([]*pb.ValueInfoProto{valueInfo(U8InputName, pb.TensorProto_UINT8, batch, info.Height, info.Width, 3)}, rest...)
+	e.g.Input = append([]*pb.ValueInfoProto{valueInfo(U8InputName, pb.TensorProto_UINT8, batchDim(info), info.Height, info.Width, 3)}, rest...)
 	return nil
 }
 
@@ -303,7 +306,7 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 		nodes = append(nodes, e.poolMax(cls, nc, score, idxf)...)
 		nodes = append(nodes, node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
 		e.g.Node = append(e.g.Node, nodes...)
-		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, anchorsDim(info))}
+		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, batchDim(info), 6, anchorsDim(info))}
 		return nil
 	}
 	if e.opset >= 18 {
@@ -316,7 +319,37 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 		node("Cast", []string{idx}, []string{idxf}, attrInt("to", int64(pb.TensorProto_FLOAT))),
 		node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
 	e.g.Node = append(e.g.Node, nodes...)
-	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, "batch", 6, anchorsDim(info))}
+	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, batchDim(info), 6, anchorsDim(info))}
+	return nil
+}
+
+// batchDim is the batch axis for a declared shape.
+func batchDim(info ModelInfo) any {
+	if info.FixedBatch > 0 {
+		return info.FixedBatch
+	}
+	return "batch"
+}
+
+// staticBatch fixes the batch axis of the input named in and of every output.
+func (e *graphEditor) staticBatch(in string, b int) error {
+	found := false
+	for _, v := range append(append([]*pb.ValueInfoProto{}, e.g.Input...), e.g.Output...) {
+		dims := v.GetType().GetTensorType().GetShape().GetDim()
+		if len(dims) == 0 {
+			return fmt.Errorf("%s has no declared shape", v.GetName())
+		}
+		if d := dims[0].GetDimValue(); d > 0 && d != int64(b) {
+			return fmt.Errorf("%s has a fixed batch of %d, not %d", v.GetName(), d, b)
+		}
+		dims[0].Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: int64(b)}
+		found = found || v.GetName() == in
+	}
+	if !found {
+		return fmt.Errorf("input %s not in the graph", in)
+	}
+	// Shapes recorded at export name the batch; let the runtime infer them anew.
+	e.g.ValueInfo = nil
 	return nil
 }
 
@@ -373,6 +406,12 @@ func rewriteModel(data []byte, info ModelInfo, rw Rewrite) ([]byte, ModelInfo, e
 	}
 	if e.opset < 13 && (rw.UInt8Input || rw.ReduceOutput || rw.SplitToSlice) {
 		return nil, info, fmt.Errorf("inference: model opset %d; rewrites need opset 13 or newer (re-export it)", e.opset)
+	}
+	if rw.StaticBatch > 0 {
+		if err := e.staticBatch(info.Input, rw.StaticBatch); err != nil {
+			return nil, info, fmt.Errorf("inference: static batch: %w", err)
+		}
+		info.FixedBatch = rw.StaticBatch
 	}
 	if rw.SplitToSlice {
 		if _, err := e.splitToSlice(); err != nil {

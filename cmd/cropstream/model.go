@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ type modelFlags struct {
 	sessions int
 	provider string
 	cudaLib  string
+	// epOptions are KEY=VALUE options of the execution provider.
+	epOptions []string
+	// batch is the batch a GPU session is built for (0: the engine's
+	// default); the command sets it from its own batch size.
+	batch int
 }
 
 func (m *modelFlags) register(f *pflag.FlagSet) {
@@ -33,21 +39,56 @@ func (m *modelFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&m.sessions, "sessions", 0, "model sessions run at once (default: for the detect stage on the CPU one per core, each with one thread and its own batches; else 1)")
 	f.StringVar(&m.provider, "provider", "cpu", "execution provider: cpu, or cuda (ONNX Runtime's CUDA plugin provider; CUDA 13 and cuDNN 9 on LD_LIBRARY_PATH)")
 	f.StringVar(&m.cudaLib, "cuda-lib", "", "libonnxruntime_providers_cuda.so (default $"+inference.CUDALibEnv+")")
+	f.StringArrayVar(&m.epOptions, "ep-option", nil, "execution provider option KEY=VALUE, repeatable (CUDA: prefer_nhwc=1, use_tf32=0, ...)")
 }
 
-func (m *modelFlags) config(scoreThreshold float32, rw *inference.Rewrite) inference.Config {
+func (m *modelFlags) providerOptions() (map[string]string, error) {
+	if len(m.epOptions) == 0 {
+		return nil, nil
+	}
+	opts := map[string]string{}
+	for _, kv := range m.epOptions {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--ep-option %q: want KEY=VALUE", kv)
+		}
+		opts[k] = v
+	}
+	return opts, nil
+}
+
+func (m *modelFlags) config(scoreThreshold float32, rw *inference.Rewrite) (inference.Config, error) {
+	opts, err := m.providerOptions()
 	return inference.Config{ModelPath: m.model, LibPath: m.ortLib, Threads: m.threads, Sessions: m.sessions, ScoreThreshold: scoreThreshold,
-		Provider: m.provider, CUDALib: m.cudaLib, Rewrite: rw}
+		Provider: m.provider, CUDALib: m.cudaLib, Rewrite: rw, Batch: m.batch, ProviderOptions: opts}, err
 }
 
-// gpuRewrites are tried in order: the CUDA plugin provider crashes (SIGSEGV,
-// no error) on some operators, which vary with the graph, so each variant is
-// first run in a child process.
-var gpuRewrites = []string{"split,u8,reduce", "split,u8,pool", "split,u8", "split"}
+// newEngine loads the model with rw (nil: the provider's default).
+func (m *modelFlags) newEngine(scoreThreshold float32, rw *inference.Rewrite) (*inference.Engine, error) {
+	cfg, err := m.config(scoreThreshold, rw)
+	if err != nil {
+		return nil, err
+	}
+	return inference.New(cfg)
+}
+
+// gpuBatch is the batch GPU graphs are fixed to.
+func (m *modelFlags) gpuBatch() int {
+	if m.batch > 0 {
+		return m.batch
+	}
+	return 16
+}
+
+// gpuRewrites are tried in order, each with the batch fixed: the CUDA plugin
+// provider crashes (SIGSEGV, no error) on some graphs, so each variant is
+// first run in a child process. With static shapes the first one ran
+// YOLOv8n-sized and the shipped model on an H100 (benchmarks/results.md).
+var gpuRewrites = []string{"split,u8,pool", "split,u8,reduce", "split,u8", "split"}
 
 func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
 	if m.provider != "cuda" {
-		return inference.New(m.config(scoreThreshold, nil))
+		return m.newEngine(scoreThreshold, nil)
 	}
 	return m.gpuEngine(scoreThreshold)
 }
@@ -58,7 +99,10 @@ func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
 // cores: median 96 frames/s against 87 for one two-thread session).
 func (m *modelFlags) stageEngine(scoreThreshold float32) (*inference.Engine, error) {
 	if m.provider != "cuda" {
-		cfg := m.config(scoreThreshold, nil)
+		cfg, err := m.config(scoreThreshold, nil)
+		if err != nil {
+			return nil, err
+		}
 		if m.sessions == 0 && m.threads == 0 {
 			cfg.Sessions, cfg.Threads = runtime.NumCPU(), 1
 		}
@@ -74,12 +118,13 @@ func (m *modelFlags) gpuEngine(scoreThreshold float32) (*inference.Engine, error
 			continue
 		}
 		r, _ := parseRewrite(rw)
-		slog.Info("detector on the GPU", "model", m.model, "rewrite", rw)
-		return inference.New(m.config(scoreThreshold, r))
+		r.StaticBatch = m.gpuBatch()
+		slog.Info("detector on the GPU", "model", m.model, "rewrite", rw, "batch", r.StaticBatch)
+		return m.newEngine(scoreThreshold, r)
 	}
 	slog.Warn("the CUDA provider failed every graph variant; detecting on the CPU", "model", m.model)
 	m.provider = "cpu"
-	return inference.New(m.config(scoreThreshold, nil))
+	return m.newEngine(scoreThreshold, nil)
 }
 
 // probe loads the model with the rewrite and runs one batch in a child
@@ -91,7 +136,10 @@ func (m *modelFlags) probe(rewrite string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	args := []string{"probe-model", "--model", m.model, "--provider", m.provider, "--rewrite", rewrite}
+	args := []string{"probe-model", "--model", m.model, "--provider", m.provider, "--rewrite", rewrite, "--batch", strconv.Itoa(m.gpuBatch())}
+	for _, o := range m.epOptions {
+		args = append(args, "--ep-option", o)
+	}
 	if m.ortLib != "" {
 		args = append(args, "--ort-lib", m.ortLib)
 	}
@@ -142,15 +190,22 @@ func newProbeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			eng, err := inference.New(mf.config(0.25, rw))
+			if mf.provider == "cuda" {
+				rw.StaticBatch = mf.gpuBatch()
+			}
+			eng, err := mf.newEngine(0.25, rw)
 			if err != nil {
 				return err
 			}
 			defer eng.Close()
+			n := 2
+			if b := eng.Info().FixedBatch; b > 0 {
+				n = b
+			}
 			if eng.Info().UInt8 {
-				_, err = eng.RunUInt8(make([]byte, 2*eng.InputLen()), 2)
+				_, err = eng.RunUInt8(make([]byte, n*eng.InputLen()), n)
 			} else {
-				_, err = eng.Run(make([]float32, 2*eng.InputLen()), 2)
+				_, err = eng.Run(make([]float32, n*eng.InputLen()), n)
 			}
 			if err != nil {
 				return err
@@ -161,5 +216,6 @@ func newProbeCmd() *cobra.Command {
 	}
 	mf.register(cmd.Flags())
 	cmd.Flags().StringVar(&rewrite, "rewrite", "none", "graph rewrites: split, u8, reduce, comma-separated")
+	cmd.Flags().IntVar(&mf.batch, "batch", 0, "batch the GPU graph is fixed to")
 	return cmd
 }

@@ -71,8 +71,6 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Detector == nil {
 		errs = append(errs, errors.New("detect: a detector is required"))
-	} else if fb := c.Detector.Info().FixedBatch; fb > 0 && fb != 1 {
-		errs = append(errs, fmt.Errorf("detect: model has a fixed batch of %d; export it with a dynamic batch (or batch 1)", fb))
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 256 {
 		errs = append(errs, fmt.Errorf("detect: max batch %d, want 1..256", c.MaxBatch))
