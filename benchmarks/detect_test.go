@@ -68,6 +68,29 @@ func BenchmarkDecodeLetterbox(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
+// BenchmarkDecodeLetterboxUInt8: the GPU path's preprocessing, a 720p frame
+// decoded at half scale into a 640x640 uint8 input (a YOLOv8n-sized model
+// with the UInt8Input rewrite), per core.
+func BenchmarkDecodeLetterboxUInt8(b *testing.B) {
+	inference.TuneMalloc()
+	jpgs := simJPEGs(b, 16)
+	pre := inference.NewPreprocessor(640, 640)
+	defer pre.Close()
+	dst := make([]byte, 3*640*640)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, _, err := inference.DecodeForInput(jpgs[i%len(jpgs)], 1280, 720, 640, 640)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pre.IntoUInt8(m, dst); err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
 // BenchmarkInference: the shipped model on preprocessed frames, with all
 // cores' threads in one session and with one thread (what each of the detect
 // stage's lanes runs on a CPU).

@@ -1,8 +1,10 @@
 package inference
 
 import (
+	"bytes"
 	"errors"
 	"image"
+	"image/color"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -97,8 +99,8 @@ func TestIntoMatchesOpenCVBlob(t *testing.T) {
 		if _, err := pre.Into(img, got); err != nil {
 			t.Fatal(err)
 		}
-		pre.letterbox(img)
-		blob := gocv.BlobFromImage(pre.padded, 1.0/255, image.Pt(512, 288), gocv.NewScalar(0, 0, 0, 0), true, false)
+		padded := openCVLetterbox(pre, img)
+		blob := gocv.BlobFromImage(padded, 1.0/255, image.Pt(512, 288), gocv.NewScalar(0, 0, 0, 0), true, false)
 		want, _ := blob.DataPtrFloat32()
 		for i := range got {
 			if d := got[i] - want[i]; d > 1e-6 || d < -1e-6 {
@@ -106,6 +108,54 @@ func TestIntoMatchesOpenCVBlob(t *testing.T) {
 			}
 		}
 		blob.Close()
+		padded.Close()
 		img.Close()
+	}
+}
+
+// openCVLetterbox is the letterbox as OpenCV does it: resize, then
+// CopyMakeBorder with grey 114.
+func openCVLetterbox(pre *Preprocessor, img gocv.Mat) gocv.Mat {
+	lb, src, nw, nh := pre.scale(img)
+	px, py := int(lb.PadX), int(lb.PadY)
+	padded := gocv.NewMat()
+	gocv.CopyMakeBorder(src, &padded, py, pre.h-nh-py, px, pre.w-nw-px, gocv.BorderConstant, color.RGBA{R: pad114, G: pad114, B: pad114})
+	return padded
+}
+
+// IntoUInt8's one pass gives OpenCV's letterboxed bytes, bars included, for
+// inputs the frame fills, or leaves bars at the sides or top and bottom.
+func TestIntoUInt8MatchesOpenCV(t *testing.T) {
+	jpg := renderJPEG(t)
+	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	for _, in := range [][2]int{{512, 288}, {640, 640}, {320, 480}} {
+		pre := NewPreprocessor(in[0], in[1])
+		for _, size := range [][2]int{{640, 360}, {1280, 720}, {500, 500}, {900, 300}, {333, 1000}} {
+			img := gocv.NewMat()
+			gocv.Resize(full, &img, image.Pt(size[0], size[1]), 0, 0, gocv.InterpolationArea)
+			got := make([]byte, 3*in[0]*in[1])
+			for i := range got {
+				got[i] = 7 // what a reused batch buffer held
+			}
+			if _, err := pre.IntoUInt8(img, got); err != nil {
+				t.Fatal(err)
+			}
+			padded := openCVLetterbox(pre, img)
+			want, _ := padded.DataPtrUint8()
+			if !bytes.Equal(got, want) {
+				i := 0
+				for got[i] == want[i] {
+					i++
+				}
+				t.Fatalf("input %v, frame %v: byte %d (y %d) is %d, OpenCV's %d", in, size, i, i/(3*in[0]), got[i], want[i])
+			}
+			padded.Close()
+			img.Close()
+		}
+		pre.Close()
 	}
 }

@@ -12,7 +12,6 @@ import "C"
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"sync"
 
 	"gocv.io/x/gocv"
@@ -94,13 +93,13 @@ func (l Letterbox) ToInput(d Detection) Detection {
 // (0..1, grey 114 padding, as Ultralytics trains). It reuses its Mats, so one
 // Preprocessor serves one goroutine.
 type Preprocessor struct {
-	w, h            int
-	resized, padded gocv.Mat
+	w, h    int
+	resized gocv.Mat
 }
 
 // NewPreprocessor makes a preprocessor for a w x h model input.
 func NewPreprocessor(w, h int) *Preprocessor {
-	return &Preprocessor{w: w, h: h, resized: gocv.NewMat(), padded: gocv.NewMat()}
+	return &Preprocessor{w: w, h: h, resized: gocv.NewMat()}
 }
 
 // Into letterboxes img into dst, which holds 3*h*w floats (one image of a
@@ -127,7 +126,7 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	px, py := int(lb.PadX), int(lb.PadY)
 	plane := p.w * p.h
 	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
-	const pad = 114.0 / 255
+	const pad = pad114 / 255.0
 	for y := 0; y < p.h; y++ {
 		row := y * p.w
 		sy := y - py
@@ -155,7 +154,9 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 }
 
 // IntoUInt8 letterboxes img into dst, h*w*3 BGR bytes (one image of a batch
-// for a model with the UInt8Input rewrite), and returns the mapping back.
+// for a model with the UInt8Input rewrite), and returns the mapping back. One
+// pass: rows copied into place between grey bars (the bytes OpenCV's
+// CopyMakeBorder gives, TestIntoUInt8MatchesOpenCV), no padded copy first.
 func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
 	if img.Empty() || img.Channels() != 3 {
 		return Letterbox{}, fmt.Errorf("preprocess: want a 3-channel image, got %d channels", img.Channels())
@@ -163,13 +164,33 @@ func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
 	if len(dst) != 3*p.w*p.h {
 		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d bytes, want %d", len(dst), 3*p.w*p.h)
 	}
-	lb := p.letterbox(img)
-	data, err := p.padded.DataPtrUint8()
-	if err != nil {
-		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
+	lb, src, nw, nh := p.scale(img)
+	data, err := src.DataPtrUint8()
+	if err != nil || src.Step() != 3*nw {
+		return Letterbox{}, fmt.Errorf("preprocess: image memory not one block (%v)", err)
 	}
-	copy(dst, data)
+	px, py := int(lb.PadX), int(lb.PadY)
+	stride, row := 3*p.w, 3*nw
+	grey(dst[:py*stride])
+	for y := range nh {
+		line := dst[(py+y)*stride : (py+y+1)*stride]
+		grey(line[:3*px])
+		copy(line[3*px:3*px+row], data[y*row:(y+1)*row])
+		grey(line[3*px+row:])
+	}
+	grey(dst[(py+nh)*stride:])
 	return lb, nil
+}
+
+// grey fills b with the padding value by doubling copies (memmove speed).
+func grey(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = pad114
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }
 
 // scale resizes img to its size inside the input (into p.resized, unless
@@ -184,19 +205,10 @@ func (p *Preprocessor) scale(img gocv.Mat) (lb Letterbox, src gocv.Mat, nw, nh i
 	return lb, p.resized, nw, nh
 }
 
-// letterbox resizes and pads img into p.padded.
-func (p *Preprocessor) letterbox(img gocv.Mat) Letterbox {
-	lb, src, nw, nh := p.scale(img)
-	px, py := int(lb.PadX), int(lb.PadY)
-	gocv.CopyMakeBorder(src, &p.padded, py, p.h-nh-py, px, p.w-nw-px, gocv.BorderConstant, color114)
-	return lb
-}
-
 // Close releases the Mats.
 func (p *Preprocessor) Close() {
 	p.resized.Close()
-	p.padded.Close()
 }
 
-// color114 is the letterbox padding Ultralytics trains with.
-var color114 = color.RGBA{R: 114, G: 114, B: 114}
+// pad114 is the letterbox padding Ultralytics trains with.
+const pad114 = 114
