@@ -36,7 +36,7 @@ func (m *modelFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&m.model, "model", inference.DefaultModel, "ONNX detection model (Ultralytics YOLOv8/YOLO11 layout or end-to-end)")
 	f.StringVar(&m.ortLib, "ort-lib", "", "libonnxruntime.so (default $"+inference.LibEnv+", else "+inference.DefaultLib+" from ./scripts/setup.sh)")
 	f.IntVar(&m.threads, "threads", 0, "ONNX Runtime threads per session (default: the cores divided among the sessions)")
-	f.IntVar(&m.sessions, "sessions", 0, "model sessions run at once (default: for the detect stage on the CPU one per core, each with one thread and its own batches; else 1)")
+	f.IntVar(&m.sessions, "sessions", 0, "model sessions run at once (default: on CUDA 3; for the detect stage on the CPU one per core, each with one thread and its own batches; else 1)")
 	f.StringVar(&m.provider, "provider", "cpu", "execution provider: cpu, or cuda (ONNX Runtime's CUDA plugin provider; CUDA 13 and cuDNN 9 on LD_LIBRARY_PATH)")
 	f.StringVar(&m.cudaLib, "cuda-lib", "", "libonnxruntime_providers_cuda.so (default $"+inference.CUDALibEnv+")")
 	f.StringArrayVar(&m.epOptions, "ep-option", nil, "execution provider option KEY=VALUE, repeatable (CUDA: prefer_nhwc=1, use_tf32=0, ...)")
@@ -86,6 +86,12 @@ func (m *modelFlags) gpuBatch() int {
 // YOLOv8n-sized and the shipped model on an H100 (benchmarks/results.md).
 var gpuRewrites = []string{"split,u8,pool", "split,u8,reduce", "split,u8", "split"}
 
+// gpuSessions is how many sessions (CUDA streams, and detect-stage lanes)
+// a GPU engine runs unless --sessions says otherwise: on an H100 one, two
+// and three gave a YOLOv8n-sized model 1,400, 1,708-1,777 and 1,859
+// frames/s with decoding (benchmarks/results.md).
+const gpuSessions = 3
+
 func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
 	if m.provider != "cuda" {
 		return m.newEngine(scoreThreshold, nil)
@@ -119,8 +125,12 @@ func (m *modelFlags) gpuEngine(scoreThreshold float32) (*inference.Engine, error
 		}
 		r, _ := parseRewrite(rw)
 		r.StaticBatch = m.gpuBatch()
-		slog.Info("detector on the GPU", "model", m.model, "rewrite", rw, "batch", r.StaticBatch)
-		return m.newEngine(scoreThreshold, r)
+		g := *m
+		if g.sessions == 0 {
+			g.sessions = gpuSessions
+		}
+		slog.Info("detector on the GPU", "model", m.model, "rewrite", rw, "batch", r.StaticBatch, "sessions", g.sessions)
+		return g.newEngine(scoreThreshold, r)
 	}
 	slog.Warn("the CUDA provider failed every graph variant; detecting on the CPU", "model", m.model)
 	m.provider = "cpu"
