@@ -79,14 +79,9 @@ func BenchmarkDecodeLetterboxUInt8(b *testing.B) {
 	dst := make([]byte, 3*640*640)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, _, err := inference.DecodeForInput(jpgs[i%len(jpgs)], 1280, 720, 640, 640)
-		if err != nil {
+		if _, err := pre.DecodeUInt8(jpgs[i%len(jpgs)], 1280, 720, dst); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := pre.IntoUInt8(m, dst); err != nil {
-			b.Fatal(err)
-		}
-		m.Close()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }

@@ -33,9 +33,10 @@ static void cs_emit(j_common_ptr c, int level) {
 }
 
 // cs_decode reads the header and the output size at 1/denom into *w, *h;
-// with out set (cap bytes) it decodes into it as BGR. 0: done, -1: error,
-// -2: the data ended early (the image is incomplete).
-static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsigned char *out, size_t cap, int *w, int *h, char *msg) {
+// with out set (cap bytes) it decodes into it as BGR, a row every stride
+// bytes (0: rows back to back). 0: done, -1: error, -2: the data ended early
+// (the image is incomplete).
+static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsigned char *out, size_t cap, size_t stride, int *w, int *h, char *msg) {
 	struct jpeg_decompress_struct c;
 	struct cs_err e;
 	memset(&e, 0, sizeof e);
@@ -60,14 +61,15 @@ static int cs_decode(const unsigned char *buf, unsigned long n, int denom, unsig
 		jpeg_destroy_decompress(&c);
 		return 0;
 	}
-	if ((size_t)c.output_width * c.output_height * 3 > cap) {
+	if (stride == 0) stride = (size_t)c.output_width * 3;
+	if (stride < (size_t)c.output_width * 3 || (size_t)(c.output_height - 1) * stride + (size_t)c.output_width * 3 > cap) {
 		snprintf(msg, JMSG_LENGTH_MAX, "decodes to %ux%u, more than the %zu bytes given", c.output_width, c.output_height, cap);
 		jpeg_destroy_decompress(&c);
 		return -1;
 	}
 	jpeg_start_decompress(&c);
 	while (c.output_scanline < c.output_height) {
-		JSAMPROW row = out + (size_t)c.output_scanline * c.output_width * 3;
+		JSAMPROW row = out + (size_t)c.output_scanline * stride;
 		jpeg_read_scanlines(&c, &row, 1);
 	}
 	jpeg_finish_decompress(&c);
@@ -101,29 +103,50 @@ var ErrTruncatedJPEG = errors.New("truncated JPEG")
 // against 3.8 at full scale). Callers bound the size first (the detect
 // stage's header check): the Mat is allocated as the header declares.
 func decodeJPEG(jpg []byte, r int) (gocv.Mat, error) {
-	if len(jpg) == 0 {
-		return gocv.Mat{}, errors.New("empty JPEG")
+	w, h, err := jpegSize(jpg, r)
+	if err != nil {
+		return gocv.Mat{}, err
 	}
-	var msg [C.JMSG_LENGTH_MAX]C.char
-	buf := (*C.uchar)(unsafe.Pointer(&jpg[0]))
-	var w, h C.int
-	if C.cs_decode(buf, C.ulong(len(jpg)), C.int(r), nil, 0, &w, &h, &msg[0]) != 0 {
-		return gocv.Mat{}, fmt.Errorf("JPEG header: %s", C.GoString(&msg[0]))
-	}
-	m := gocv.NewMatWithSize(int(h), int(w), gocv.MatTypeCV8UC3)
+	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	data, err := m.DataPtrUint8()
-	if err != nil || len(data) < int(w)*int(h)*3 {
+	if err != nil || len(data) < w*h*3 {
 		m.Close()
 		return gocv.Mat{}, fmt.Errorf("JPEG: no %dx%d image buffer: %v", w, h, err)
 	}
-	switch C.cs_decode(buf, C.ulong(len(jpg)), C.int(r), (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &w, &h, &msg[0]) {
+	if err := decodeRows(jpg, r, data, 0); err != nil {
+		m.Close()
+		return gocv.Mat{}, err
+	}
+	return m, nil
+}
+
+// jpegSize reads the header: the image's size at 1/r scale.
+func jpegSize(jpg []byte, r int) (w, h int, err error) {
+	if len(jpg) == 0 {
+		return 0, 0, errors.New("empty JPEG")
+	}
+	var msg [C.JMSG_LENGTH_MAX]C.char
+	var cw, ch C.int
+	if C.cs_decode((*C.uchar)(unsafe.Pointer(&jpg[0])), C.ulong(len(jpg)), C.int(r), nil, 0, 0, &cw, &ch, &msg[0]) != 0 {
+		return 0, 0, fmt.Errorf("JPEG header: %s", C.GoString(&msg[0]))
+	}
+	return int(cw), int(ch), nil
+}
+
+// decodeRows decodes jpg at 1/r scale into out as BGR, a row every stride
+// bytes (0: rows back to back).
+func decodeRows(jpg []byte, r int, out []byte, stride int) error {
+	if len(jpg) == 0 || len(out) == 0 {
+		return errors.New("empty JPEG or buffer")
+	}
+	var msg [C.JMSG_LENGTH_MAX]C.char
+	var w, h C.int
+	switch C.cs_decode((*C.uchar)(unsafe.Pointer(&jpg[0])), C.ulong(len(jpg)), C.int(r), (*C.uchar)(unsafe.Pointer(&out[0])), C.size_t(len(out)), C.size_t(stride), &w, &h, &msg[0]) {
 	case 0:
-		return m, nil
+		return nil
 	case -2:
-		m.Close()
-		return gocv.Mat{}, fmt.Errorf("%w: %s", ErrTruncatedJPEG, C.GoString(&msg[0]))
+		return fmt.Errorf("%w: %s", ErrTruncatedJPEG, C.GoString(&msg[0]))
 	default:
-		m.Close()
-		return gocv.Mat{}, fmt.Errorf("JPEG: %s", C.GoString(&msg[0]))
+		return fmt.Errorf("JPEG: %s", C.GoString(&msg[0]))
 	}
 }

@@ -159,3 +159,70 @@ func TestIntoUInt8MatchesOpenCV(t *testing.T) {
 		pre.Close()
 	}
 }
+
+// DecodeUInt8 gives the bytes and mapping that decoding, resizing and
+// letterboxing give, whether the reduced decode fits the input exactly
+// (rows written in place) or not, and fails on broken JPEGs as decoding does.
+func TestDecodeUInt8MatchesDecodeAndLetterbox(t *testing.T) {
+	jpg := renderJPEG(t)
+	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	cases := []struct{ frame, in [2]int }{
+		{[2]int{1280, 720}, [2]int{640, 640}},  // half scale, in place
+		{[2]int{1280, 720}, [2]int{1280, 736}}, // full scale, in place
+		{[2]int{1280, 720}, [2]int{512, 288}},  // half scale, then resized
+		{[2]int{1000, 1000}, [2]int{640, 640}}, // resized
+		{[2]int{640, 480}, [2]int{320, 320}},   // half scale, in place, bars at top and bottom
+		{[2]int{480, 640}, [2]int{320, 320}},   // bars at the sides
+	}
+	for _, c := range cases {
+		img := gocv.NewMat()
+		gocv.Resize(full, &img, image.Pt(c.frame[0], c.frame[1]), 0, 0, gocv.InterpolationArea)
+		buf, err := gocv.IMEncode(gocv.JPEGFileExt, img)
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame := append([]byte(nil), buf.GetBytes()...)
+		buf.Close()
+		pre := NewPreprocessor(c.in[0], c.in[1])
+		got := make([]byte, 3*c.in[0]*c.in[1])
+		for i := range got {
+			got[i] = 7
+		}
+		lb, err := pre.DecodeUInt8(frame, c.frame[0], c.frame[1], got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, r, err := DecodeForInput(frame, c.frame[0], c.frame[1], c.in[0], c.in[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, len(got))
+		wlb, err := pre.IntoUInt8(m, want)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wlb = wlb.Scaled(r); lb != wlb {
+			t.Fatalf("frame %v in %v: letterbox %+v, want %+v", c.frame, c.in, lb, wlb)
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("frame %v in %v: byte %d (y %d) is %d, want %d", c.frame, c.in, i, i/(3*c.in[0]), got[i], want[i])
+		}
+		if _, err := pre.DecodeUInt8(frame[:len(frame)/2], c.frame[0], c.frame[1], got); !errors.Is(err, ErrTruncatedJPEG) {
+			t.Fatalf("frame %v in %v: half a JPEG gave %v, want %v", c.frame, c.in, err, ErrTruncatedJPEG)
+		}
+		if _, err := pre.DecodeUInt8(frame[:200], c.frame[0], c.frame[1], got); err == nil {
+			t.Fatalf("frame %v in %v: a header alone decoded", c.frame, c.in)
+		}
+		pre.Close()
+	}
+}

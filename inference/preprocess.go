@@ -63,23 +63,68 @@ func (l Letterbox) Scaled(r int) Letterbox {
 // at full size: entropy decoding, which no scale skips, is most of it). It
 // returns the image and the reduction factor.
 func DecodeForInput(jpg []byte, w, h, inW, inH int) (gocv.Mat, int, error) {
-	// What the letterbox keeps of the frame: a 720p frame in a 640x640
-	// input is 640x360, so half scale suffices although 360 < 640.
-	if lb := NewLetterbox(w, h, inW, inH); lb.Scale < 1 {
-		inW, inH = int(float32(w)*lb.Scale+0.5), int(float32(h)*lb.Scale+0.5)
-	}
-	r := 1
-	for _, c := range []int{8, 4, 2} {
-		if w/c >= inW && h/c >= inH {
-			r = c
-			break
-		}
-	}
+	r := decodeFactor(w, h, inW, inH)
 	m, err := decodeJPEG(jpg, r)
 	if err != nil {
 		return gocv.Mat{}, 0, err
 	}
 	return m, r, nil
+}
+
+// decodeFactor is the largest JPEG reduction (8, 4, 2, 1) whose image still
+// covers what the letterbox keeps of a w x h frame in an inW x inH input: a
+// 720p frame in a 640x640 input is 640x360, so half scale suffices although
+// 360 < 640.
+func decodeFactor(w, h, inW, inH int) int {
+	if lb := NewLetterbox(w, h, inW, inH); lb.Scale < 1 {
+		inW, inH = int(float32(w)*lb.Scale+0.5), int(float32(h)*lb.Scale+0.5)
+	}
+	for _, c := range []int{8, 4, 2} {
+		if w/c >= inW && h/c >= inH {
+			return c
+		}
+	}
+	return 1
+}
+
+// DecodeUInt8 decodes a w x h JPEG frame into dst, the letterboxed h*w*3
+// BGR input of a model with the UInt8Input rewrite, and returns the mapping
+// back to frame pixels. Where the reduced decode has exactly the size the
+// frame takes in the input (a 720p frame in 640x640, at half scale), libjpeg
+// writes its rows in place and only the bars are filled: no image buffer,
+// no copy. Otherwise it decodes, resizes and copies (IntoUInt8).
+func (p *Preprocessor) DecodeUInt8(jpg []byte, w, h int, dst []byte) (Letterbox, error) {
+	if len(dst) != 3*p.w*p.h {
+		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d bytes, want %d", len(dst), 3*p.w*p.h)
+	}
+	r := decodeFactor(w, h, p.w, p.h)
+	dw, dh, err := jpegSize(jpg, r)
+	if err != nil {
+		return Letterbox{}, err
+	}
+	lb := NewLetterbox(dw, dh, p.w, p.h)
+	if int(float32(dw)*lb.Scale+0.5) != dw || int(float32(dh)*lb.Scale+0.5) != dh {
+		m, err := decodeJPEG(jpg, r)
+		if err != nil {
+			return Letterbox{}, err
+		}
+		defer m.Close()
+		lb, err := p.IntoUInt8(m, dst)
+		return lb.Scaled(r), err
+	}
+	px, py := int(lb.PadX), int(lb.PadY)
+	stride, row := 3*p.w, 3*dw
+	if err := decodeRows(jpg, r, dst[py*stride+3*px:], stride); err != nil {
+		return Letterbox{}, err
+	}
+	grey(dst[:py*stride])
+	for y := range dh {
+		line := dst[(py+y)*stride : (py+y+1)*stride]
+		grey(line[:3*px])
+		grey(line[3*px+row:])
+	}
+	grey(dst[(py+dh)*stride:])
+	return lb.Scaled(r), nil
 }
 
 // ToInput maps a box from frame to input pixels.

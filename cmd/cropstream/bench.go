@@ -183,16 +183,17 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	prep := func(i int, b *buffer, j int) error {
 		p := <-preps
 		defer func() { preps <- p }()
-		m, _, err := inference.DecodeForInput(jpegs[i%len(jpegs)], 1280, 720, info.Width, info.Height)
+		jpg := jpegs[i%len(jpegs)]
+		if info.UInt8 { // as the detect stage does it
+			_, err := p.DecodeUInt8(jpg, 1280, 720, b.u8[j*per:(j+1)*per])
+			return err
+		}
+		m, _, err := inference.DecodeForInput(jpg, 1280, 720, info.Width, info.Height)
 		if err != nil {
 			return err
 		}
 		defer m.Close()
-		if info.UInt8 {
-			_, err = p.IntoUInt8(m, b.u8[j*per:(j+1)*per])
-		} else {
-			_, err = p.Into(m, b.f32[j*per:(j+1)*per])
-		}
+		_, err = p.Into(m, b.f32[j*per:(j+1)*per])
 		return err
 	}
 	fill := func(b *buffer, base int) error {

@@ -79,17 +79,20 @@ func (d *decoder) run(jobs []*job, input *batch) {
 }
 
 func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *batch) error {
+	if dst.u8 != nil {
+		lb, err := p.DecodeUInt8(j.frame.Image, j.w, j.h, dst.u8[j.slot*dst.per:(j.slot+1)*dst.per])
+		if err != nil {
+			return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
+		}
+		j.lb = lb
+		return nil
+	}
 	m, r, err := inference.DecodeForInput(j.frame.Image, j.w, j.h, d.inW, d.inH)
 	if err != nil {
 		return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
 	}
 	defer m.Close()
-	var lb inference.Letterbox
-	if dst.u8 != nil {
-		lb, err = p.IntoUInt8(m, dst.u8[j.slot*dst.per:(j.slot+1)*dst.per])
-	} else {
-		lb, err = p.Into(m, dst.f32[j.slot*dst.per:(j.slot+1)*dst.per])
-	}
+	lb, err := p.Into(m, dst.f32[j.slot*dst.per:(j.slot+1)*dst.per])
 	if err != nil {
 		return fmt.Errorf("frame %s: %w", j.frame.FrameId, err)
 	}
