@@ -159,18 +159,7 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	for _, j := range jpegs {
 		total += float64(len(j))
 	}
-	per := eng.InputLen()
-	type buffer struct {
-		f32 []float32
-		u8  []byte
-	}
-	newBuf := func() *buffer {
-		if info.UInt8 {
-			return &buffer{u8: make([]byte, batch*per)}
-		}
-		return &buffer{f32: make([]float32, batch*per)}
-	}
-	// prep decodes frame i into slot j of b.
+	// prep decodes frame i into slot j of b, as the detect stage does.
 	preps := make(chan *inference.Preprocessor, workers)
 	for range workers {
 		preps <- inference.NewPreprocessor(info.Width, info.Height)
@@ -180,23 +169,13 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 			(<-preps).Close()
 		}
 	}()
-	prep := func(i int, b *buffer, j int) error {
+	prep := func(i int, b *inference.Batch, j int) error {
 		p := <-preps
 		defer func() { preps <- p }()
-		jpg := jpegs[i%len(jpegs)]
-		if info.UInt8 { // as the detect stage does it
-			_, err := p.DecodeUInt8(jpg, 1280, 720, b.u8[j*per:(j+1)*per])
-			return err
-		}
-		m, _, err := inference.DecodeForInput(jpg, 1280, 720, info.Width, info.Height)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		_, err = p.Into(m, b.f32[j*per:(j+1)*per])
+		_, err := p.Decode(jpegs[i%len(jpegs)], 1280, 720, b, j)
 		return err
 	}
-	fill := func(b *buffer, base int) error {
+	fill := func(b *inference.Batch, base int) error {
 		var wg sync.WaitGroup
 		var ferr atomic.Value
 		next := atomic.Int64{}
@@ -221,14 +200,8 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 		}
 		return nil
 	}
-	infer := func(b *buffer) (int, error) {
-		var out [][]inference.Detection
-		var err error
-		if info.UInt8 {
-			out, err = eng.RunUInt8(b.u8, batch)
-		} else {
-			out, err = eng.Run(b.f32, batch)
-		}
+	infer := func(b *inference.Batch) (int, error) {
+		out, err := b.Run(eng, batch)
 		n := 0
 		for _, d := range out {
 			n += len(d)
@@ -241,7 +214,7 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	res.Frames = batches * batch
 
 	// (1) decode + letterbox alone.
-	b := newBuf()
+	b := inference.NewBatch(info, batch)
 	start := time.Now()
 	for k := range batches {
 		if err := fill(b, k*batch); err != nil {
@@ -292,9 +265,9 @@ func benchDetect(eng *inference.Engine, scenario string, batch, frames, workers 
 	res.BoxesPerFr = float64(boxes.Load()) / float64(res.Frames)
 
 	// (3) pipelined: batches decoding while earlier ones infer.
-	ready, free := make(chan *buffer, lanes+1), make(chan *buffer, lanes+2)
+	ready, free := make(chan *inference.Batch, lanes+1), make(chan *inference.Batch, lanes+2)
 	for range lanes + 2 {
-		free <- newBuf()
+		free <- inference.NewBatch(info, batch)
 	}
 	errc := make(chan error, 1)
 	start = time.Now()

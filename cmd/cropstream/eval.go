@@ -79,8 +79,7 @@ at --conf.`,
 			ev.VisBand = [2]float64{simulator.VisibleThreshold - 0.05, simulator.VisibleThreshold + 0.05}
 			sim := simulator.New(sc)
 			defer sim.Close()
-			per := eng.InputLen()
-			input := make([]float32, batch*per)
+			input := inference.NewBatch(info, batch)
 			type pending struct {
 				lb  inference.Letterbox
 				gts []evaluation.GT
@@ -92,7 +91,7 @@ at --conf.`,
 					return nil
 				}
 				start := time.Now()
-				res, err := eng.Run(input[:len(queue)*per], len(queue))
+				res, err := input.Run(eng, len(queue))
 				if err != nil {
 					return err
 				}
@@ -121,17 +120,11 @@ at --conf.`,
 				if err != nil {
 					return err
 				}
-				img, r, err := inference.DecodeForInput(buf.GetBytes(), W, H, info.Width, info.Height)
+				lb, err := pre.Decode(buf.GetBytes(), W, H, input, len(queue))
 				buf.Close()
 				if err != nil {
 					return err
 				}
-				lb, err := pre.Into(img, input[len(queue)*per:(len(queue)+1)*per])
-				img.Close()
-				if err != nil {
-					return err
-				}
-				lb = lb.Scaled(r)
 				var gts []evaluation.GT
 				for _, b := range f.Boxes {
 					d := inference.Detection{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(max(0, b.Rect.Min.Y)),

@@ -76,7 +76,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	for i := range lanes {
 		lanes[i] = &lane{
 			dec:   newDecoder(max(1, p.cfg.Workers/p.cfg.Lanes), inf.Width, inf.Height),
-			input: newBatch(inf.UInt8, p.cfg.MaxBatch, 3*inf.Width*inf.Height),
+			input: inference.NewBatch(inf, p.cfg.MaxBatch),
 		}
 		defer lanes[i].dec.close()
 	}
@@ -144,7 +144,7 @@ func fetchErr(fs kgo.Fetches) error {
 // lane decodes and infers one share of a poll, with buffers of its own.
 type lane struct {
 	dec   *decoder
-	input *batch
+	input *inference.Batch
 	jobs  []*job
 	boxes [][]inference.Detection
 	err   error
@@ -160,7 +160,7 @@ func (l *lane) run(p *Processor) {
 		p.Stats.DecodeNanos.Add(int64(j.took))
 		if j.err == nil {
 			if j.slot != n {
-				l.input.move(j.slot, n)
+				l.input.Move(j.slot, n)
 				j.slot = n
 			}
 			n++
@@ -170,7 +170,7 @@ func (l *lane) run(p *Processor) {
 		return
 	}
 	start := time.Now()
-	boxes, err := l.input.run(p.cfg.Detector, n)
+	boxes, err := l.input.Run(p.cfg.Detector, n)
 	if err != nil {
 		l.err = fmt.Errorf("detect: %w", err)
 		return

@@ -43,12 +43,11 @@ type job struct {
 
 // decoder owns the worker pool's preprocessors; each worker uses its own.
 type decoder struct {
-	pre      []*inference.Preprocessor
-	inW, inH int
+	pre []*inference.Preprocessor
 }
 
 func newDecoder(workers, w, h int) *decoder {
-	d := &decoder{inW: w, inH: h}
+	d := &decoder{}
 	for i := 0; i < workers; i++ {
 		d.pre = append(d.pre, inference.NewPreprocessor(w, h))
 	}
@@ -57,7 +56,7 @@ func newDecoder(workers, w, h int) *decoder {
 
 // run decodes and letterboxes jobs into input (one image per slot) on the
 // worker pool and returns when all are done.
-func (d *decoder) run(jobs []*job, input *batch) {
+func (d *decoder) run(jobs []*job, input *inference.Batch) {
 	var wg sync.WaitGroup
 	next := make(chan *job)
 	for _, p := range d.pre {
@@ -78,25 +77,12 @@ func (d *decoder) run(jobs []*job, input *batch) {
 	wg.Wait()
 }
 
-func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *batch) error {
-	if dst.u8 != nil {
-		lb, err := p.DecodeUInt8(j.frame.Image, j.w, j.h, dst.u8[j.slot*dst.per:(j.slot+1)*dst.per])
-		if err != nil {
-			return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
-		}
-		j.lb = lb
-		return nil
-	}
-	m, r, err := inference.DecodeForInput(j.frame.Image, j.w, j.h, d.inW, d.inH)
+func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *inference.Batch) error {
+	lb, err := p.Decode(j.frame.Image, j.w, j.h, dst, j.slot)
 	if err != nil {
 		return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
 	}
-	defer m.Close()
-	lb, err := p.Into(m, dst.f32[j.slot*dst.per:(j.slot+1)*dst.per])
-	if err != nil {
-		return fmt.Errorf("frame %s: %w", j.frame.FrameId, err)
-	}
-	j.lb = lb.Scaled(r)
+	j.lb = lb
 	return nil
 }
 
@@ -104,36 +90,4 @@ func (d *decoder) close() {
 	for _, p := range d.pre {
 		p.Close()
 	}
-}
-
-// batch is a batch of model inputs, one image per slot: floats, or bytes
-// for a model that takes uint8 input.
-type batch struct {
-	f32 []float32
-	u8  []byte
-	per int
-}
-
-func newBatch(uint8Input bool, slots, per int) *batch {
-	if uint8Input {
-		return &batch{u8: make([]byte, slots*per), per: per}
-	}
-	return &batch{f32: make([]float32, slots*per), per: per}
-}
-
-// move copies slot from to slot to.
-func (b *batch) move(from, to int) {
-	if b.u8 != nil {
-		copy(b.u8[to*b.per:(to+1)*b.per], b.u8[from*b.per:(from+1)*b.per])
-		return
-	}
-	copy(b.f32[to*b.per:(to+1)*b.per], b.f32[from*b.per:(from+1)*b.per])
-}
-
-// run infers the first n slots.
-func (b *batch) run(d Detector, n int) ([][]inference.Detection, error) {
-	if b.u8 != nil {
-		return d.RunUInt8(b.u8[:n*b.per], n)
-	}
-	return d.Run(b.f32[:n*b.per], n)
 }
