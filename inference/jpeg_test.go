@@ -80,15 +80,22 @@ func TestDecodeJPEGRejectsBrokenInput(t *testing.T) {
 	}
 }
 
+// renderImage is renderJPEG's frame decoded by OpenCV, for resizing into
+// test frames of any shape.
+func renderImage(t *testing.T) gocv.Mat {
+	t.Helper()
+	m, err := gocv.IMDecode(renderJPEG(t), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // Into's one-pass conversion equals OpenCV's letterbox + blob (what
 // Ultralytics feeds its models), padding included, for frames that fill
 // the input, leave bars at the sides, or at the top and bottom.
 func TestIntoMatchesOpenCVBlob(t *testing.T) {
-	jpg := renderJPEG(t)
-	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := renderImage(t)
 	defer full.Close()
 	pre := NewPreprocessor(512, 288)
 	defer pre.Close()
@@ -126,11 +133,7 @@ func openCVLetterbox(pre *Preprocessor, img gocv.Mat) gocv.Mat {
 // IntoUInt8's one pass gives OpenCV's letterboxed bytes, bars included, for
 // inputs the frame fills, or leaves bars at the sides or top and bottom.
 func TestIntoUInt8MatchesOpenCV(t *testing.T) {
-	jpg := renderJPEG(t)
-	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := renderImage(t)
 	defer full.Close()
 	for _, in := range [][2]int{{512, 288}, {640, 640}, {320, 480}} {
 		pre := NewPreprocessor(in[0], in[1])
@@ -164,11 +167,7 @@ func TestIntoUInt8MatchesOpenCV(t *testing.T) {
 // letterboxing give, whether the reduced decode fits the input exactly
 // (rows written in place) or not, and fails on broken JPEGs as decoding does.
 func TestDecodeUInt8MatchesDecodeAndLetterbox(t *testing.T) {
-	jpg := renderJPEG(t)
-	full, err := gocv.IMDecode(jpg, gocv.IMReadColor)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := renderImage(t)
 	defer full.Close()
 	cases := []struct{ frame, in [2]int }{
 		{[2]int{1280, 720}, [2]int{640, 640}},  // half scale, in place
