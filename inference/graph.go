@@ -26,9 +26,9 @@ type Rewrite struct {
 	// floats an anchor leave the GPU instead of 4+classes (84 for COCO).
 	ReduceOutput bool
 	// PoolReduce computes ReduceOutput's best score and class with MaxPool,
-	// Equal and arithmetic instead of ReduceMax and ArgMax, which the CUDA
-	// plugin provider crashed on over a large head (benchmarks/results.md):
-	// a variant to try on GPUs where the first one fails.
+	// Equal and arithmetic instead of ReduceMax and ArgMax: operators the
+	// CUDA plugin provider ran on both a YOLOv8n-sized head and the shipped
+	// model (benchmarks/results.md), so the first GPU variant tried.
 	PoolReduce bool
 	// StaticBatch fixes the batch axis of the input and the outputs to this
 	// size (0 leaves it). With the input's shape static, ONNX Runtime infers
@@ -304,20 +304,16 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 		node("Slice", []string{x, e.ints(4), e.ints(4 + nc), axis1}, []string{cls}))
 	if pool {
 		nodes = append(nodes, e.poolMax(cls, nc, score, idxf)...)
-		nodes = append(nodes, node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
-		e.g.Node = append(e.g.Node, nodes...)
-		e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, batchDim(info), 6, anchorsDim(info))}
-		return nil
-	}
-	if e.opset >= 18 {
-		nodes = append(nodes, node("ReduceMax", []string{cls, e.ints(1)}, []string{score}, attrInt("keepdims", 1)))
 	} else {
-		nodes = append(nodes, node("ReduceMax", []string{cls}, []string{score}, attrInts("axes", 1), attrInt("keepdims", 1)))
+		reduce := node("ReduceMax", []string{cls}, []string{score}, attrInts("axes", 1), attrInt("keepdims", 1))
+		if e.opset >= 18 {
+			reduce = node("ReduceMax", []string{cls, e.ints(1)}, []string{score}, attrInt("keepdims", 1))
+		}
+		nodes = append(nodes, reduce,
+			node("ArgMax", []string{cls}, []string{idx}, attrInt("axis", 1), attrInt("keepdims", 1)),
+			node("Cast", []string{idx}, []string{idxf}, attrInt("to", int64(pb.TensorProto_FLOAT))))
 	}
-	nodes = append(nodes,
-		node("ArgMax", []string{cls}, []string{idx}, attrInt("axis", 1), attrInt("keepdims", 1)),
-		node("Cast", []string{idx}, []string{idxf}, attrInt("to", int64(pb.TensorProto_FLOAT))),
-		node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
+	nodes = append(nodes, node("Concat", []string{box, score, idxf}, []string{ReducedName}, attrInt("axis", 1)))
 	e.g.Node = append(e.g.Node, nodes...)
 	e.g.Output = []*pb.ValueInfoProto{valueInfo(ReducedName, pb.TensorProto_FLOAT, batchDim(info), 6, anchorsDim(info))}
 	return nil
