@@ -34,9 +34,15 @@ type Letterbox struct {
 
 // NewLetterbox fits a srcW x srcH frame into dstW x dstH keeping its aspect.
 func NewLetterbox(srcW, srcH, dstW, dstH int) Letterbox {
-	s := min(float32(dstW)/float32(srcW), float32(dstH)/float32(srcH))
-	nw, nh := int(float32(srcW)*s+0.5), int(float32(srcH)*s+0.5)
-	return Letterbox{Scale: s, PadX: float32((dstW - nw) / 2), PadY: float32((dstH - nh) / 2), SrcW: srcW, SrcH: srcH}
+	l := Letterbox{Scale: min(float32(dstW)/float32(srcW), float32(dstH)/float32(srcH)), SrcW: srcW, SrcH: srcH}
+	nw, nh := l.Size()
+	l.PadX, l.PadY = float32((dstW-nw)/2), float32((dstH-nh)/2)
+	return l
+}
+
+// Size is the frame's size inside the input.
+func (l Letterbox) Size() (w, h int) {
+	return int(float32(l.SrcW)*l.Scale + 0.5), int(float32(l.SrcH)*l.Scale + 0.5)
 }
 
 // ToFrame maps a box from input to frame pixels, clipped to the frame.
@@ -77,7 +83,7 @@ func DecodeForInput(jpg []byte, w, h, inW, inH int) (gocv.Mat, int, error) {
 // 360 < 640.
 func decodeFactor(w, h, inW, inH int) int {
 	if lb := NewLetterbox(w, h, inW, inH); lb.Scale < 1 {
-		inW, inH = int(float32(w)*lb.Scale+0.5), int(float32(h)*lb.Scale+0.5)
+		inW, inH = lb.Size()
 	}
 	for _, c := range []int{8, 4, 2} {
 		if w/c >= inW && h/c >= inH {
@@ -103,7 +109,7 @@ func (p *Preprocessor) DecodeUInt8(jpg []byte, w, h int, dst []byte) (Letterbox,
 		return Letterbox{}, err
 	}
 	lb := NewLetterbox(dw, dh, p.w, p.h)
-	if int(float32(dw)*lb.Scale+0.5) != dw || int(float32(dh)*lb.Scale+0.5) != dh {
+	if nw, nh := lb.Size(); nw != dw || nh != dh {
 		m, err := decodeJPEG(jpg, r)
 		if err != nil {
 			return Letterbox{}, err
@@ -113,17 +119,10 @@ func (p *Preprocessor) DecodeUInt8(jpg []byte, w, h int, dst []byte) (Letterbox,
 		return lb.Scaled(r), err
 	}
 	px, py := int(lb.PadX), int(lb.PadY)
-	stride, row := 3*p.w, 3*dw
-	if err := decodeRows(jpg, r, dst[py*stride+3*px:], stride); err != nil {
+	if err := decodeRows(jpg, r, dst[(py*p.w+px)*3:], 3*p.w); err != nil {
 		return Letterbox{}, err
 	}
-	grey(dst[:py*stride])
-	for y := range dh {
-		line := dst[(py+y)*stride : (py+y+1)*stride]
-		grey(line[:3*px])
-		grey(line[3*px+row:])
-	}
-	grey(dst[(py+dh)*stride:])
+	p.bars(dst, px, py, dw, dh)
 	return lb.Scaled(r), nil
 }
 
@@ -215,16 +214,25 @@ func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
 		return Letterbox{}, fmt.Errorf("preprocess: image memory not one block (%v)", err)
 	}
 	px, py := int(lb.PadX), int(lb.PadY)
-	stride, row := 3*p.w, 3*nw
+	for y := range nh {
+		at := ((py+y)*p.w + px) * 3
+		copy(dst[at:at+3*nw], data[3*nw*y:3*nw*(y+1)])
+	}
+	p.bars(dst, px, py, nw, nh)
+	return lb, nil
+}
+
+// bars fills with grey what the nw x nh image at (px, py) leaves of dst,
+// an h*w*3 byte input.
+func (p *Preprocessor) bars(dst []byte, px, py, nw, nh int) {
+	stride := 3 * p.w
 	grey(dst[:py*stride])
 	for y := range nh {
 		line := dst[(py+y)*stride : (py+y+1)*stride]
 		grey(line[:3*px])
-		copy(line[3*px:3*px+row], data[y*row:(y+1)*row])
-		grey(line[3*px+row:])
+		grey(line[3*(px+nw):])
 	}
 	grey(dst[(py+nh)*stride:])
-	return lb, nil
 }
 
 // grey fills b with the padding value by doubling copies (memmove speed).
@@ -242,7 +250,7 @@ func grey(b []byte) {
 // it has that size already) and returns it, nw x nh, with the letterbox.
 func (p *Preprocessor) scale(img gocv.Mat) (lb Letterbox, src gocv.Mat, nw, nh int) {
 	lb = NewLetterbox(img.Cols(), img.Rows(), p.w, p.h)
-	nw, nh = int(float32(img.Cols())*lb.Scale+0.5), int(float32(img.Rows())*lb.Scale+0.5)
+	nw, nh = lb.Size()
 	if nw == img.Cols() && nh == img.Rows() {
 		return lb, img, nw, nh
 	}
