@@ -57,7 +57,7 @@ type Config struct {
 	// output and the batch fixed to Batch (see Rewrite).
 	Rewrite *Rewrite
 	// Batch is the batch a CUDA session is built for when Rewrite is nil
-	// (default 16): Run pads smaller batches and splits larger ones.
+	// (default DefaultGPUBatch): Run pads smaller batches and splits larger ones.
 	Batch int
 	// ProviderOptions are the execution provider's options (CUDA: prefer_nhwc,
 	// default 1; use_tf32, cudnn_conv_algo_search, ...), passed as the
@@ -92,7 +92,7 @@ func (c Config) withDefaults() Config {
 		c.Provider = "cpu"
 	}
 	if c.Batch == 0 {
-		c.Batch = 16
+		c.Batch = DefaultGPUBatch
 	}
 	return c
 }
@@ -106,6 +106,10 @@ var (
 	envErr  error
 	envDone bool
 )
+
+// DefaultGPUBatch is the batch GPU graphs are fixed to unless the caller
+// knows its own: the detect stage's default batch.
+const DefaultGPUBatch = 16
 
 // DefaultModel is the shipped model, relative to the repository root.
 const DefaultModel = "models/cropnet.onnx"

@@ -77,7 +77,7 @@ func (m *modelFlags) gpuBatch() int {
 	if m.batch > 0 {
 		return m.batch
 	}
-	return 16
+	return inference.DefaultGPUBatch
 }
 
 // gpuRewrites are tried in order, each with the batch fixed: the CUDA plugin
