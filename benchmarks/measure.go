@@ -114,6 +114,9 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 				derr = err
 				return
 			}
+			if f.EndOfStream {
+				return // each camera's end, not a frame
+			}
 			t.Frames++
 			t.Bytes += len(f.Image)
 		})

@@ -12,8 +12,6 @@ import (
 type GT struct {
 	Box    inference.Detection // Score unused
 	Ignore bool
-	// Visibility is the share of the unit in view (for VisibleScore).
-	Visibility float64
 }
 
 // DetectionEval accumulates frames and computes detection metrics at one IoU.
@@ -22,10 +20,6 @@ type DetectionEval struct {
 	Threshold float32 // score of the operating point for precision/recall
 	classes   map[int]*classAcc
 	Frames    int
-	// VisBand, when set, collects the scores of detections matched to truth
-	// in [VisBand[0], VisBand[1]) visibility: Result.VisibleScore.
-	VisBand  [2]float64
-	bandHits []float64
 }
 
 type scored struct {
@@ -83,9 +77,6 @@ func (e *DetectionEval) Add(dets []inference.Detection, gts []GT) {
 			}
 		}
 		acc := e.class(d.Class)
-		if bi >= 0 && gts[bi].Visibility >= e.VisBand[0] && gts[bi].Visibility < e.VisBand[1] {
-			e.bandHits = append(e.bandHits, float64(d.Score))
-		}
 		switch {
 		case bi >= 0 && gts[bi].Ignore:
 			used[bi] = true // neither hit nor false alarm
@@ -121,10 +112,6 @@ type Result struct {
 	Frames    int                 `json:"frames"`
 	Truth     int                 `json:"truth_boxes"`
 	PerClass  map[int]ClassResult `json:"per_class"`
-	// VisibleScore is the median score of detections of truth in VisBand:
-	// what this model says when an object is just visible enough to count.
-	VisibleScore  float64 `json:"visible_score,omitempty"`
-	VisibleScoreN int     `json:"visible_score_n,omitempty"`
 }
 
 // Result computes AP per class (all-point interpolation, as VOC 2010+ and
@@ -159,11 +146,6 @@ func (e *DetectionEval) Result() Result {
 	}
 	if n > 0 {
 		r.MAP50 = apSum / float64(n)
-	}
-	if len(e.bandHits) > 0 {
-		s := append([]float64(nil), e.bandHits...)
-		sort.Float64s(s)
-		r.VisibleScore, r.VisibleScoreN = s[len(s)/2], len(s)
 	}
 	return r
 }

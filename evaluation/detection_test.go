@@ -53,19 +53,6 @@ func TestAPHandComputed(t *testing.T) {
 	}
 }
 
-// VisibleScore is the median score of detections of truth in the band, hidden
-// (ignored) truth included: that is where the band lies.
-func TestVisibleScoreBand(t *testing.T) {
-	e := NewDetectionEval(0.5, 0.25)
-	e.VisBand = [2]float64{0.2, 0.3}
-	gts := []GT{{Box: box(0, 0, 10, 0, 0), Visibility: 0.25, Ignore: true}, {Box: box(30, 0, 10, 0, 0), Visibility: 0.22},
-		{Box: box(60, 0, 10, 0, 0), Visibility: 0.28}, {Box: box(90, 0, 10, 0, 0), Visibility: 0.9}}
-	e.Add([]inference.Detection{box(0, 0, 10, 0, 0.5), box(30, 0, 10, 0, 0.7), box(60, 0, 10, 0, 0.6), box(90, 0, 10, 0, 0.99), box(200, 0, 10, 0, 0.1)}, gts)
-	if r := e.Result(); r.VisibleScoreN != 3 || r.VisibleScore < 0.599 || r.VisibleScore > 0.601 {
-		t.Fatalf("visible score %v of %d detections, want 0.6 of 3", r.VisibleScore, r.VisibleScoreN)
-	}
-}
-
 func TestIgnoredTruth(t *testing.T) {
 	e := NewDetectionEval(0.5, 0.25)
 	gts := []GT{{Box: box(0, 0, 10, 0, 0)}, {Box: box(30, 0, 10, 0, 0), Ignore: true}}

@@ -10,7 +10,8 @@ import (
 
 // TruthDetections renders sc and returns what a perfect detector would emit
 // for camera: every unit at least minVis visible, clipped to the frame, with
-// a score that falls with visibility (as a real detector's does).
+// a score that falls with visibility (as a real detector's does), then the
+// stream's end.
 func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*schema.Detections, error) {
 	sim := simulator.New(sc)
 	defer sim.Close()
@@ -19,6 +20,12 @@ func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*
 	for {
 		f, err := sim.Next()
 		if errors.Is(err, io.EOF) {
+			if n := len(out); n > 0 {
+				last := out[n-1]
+				out = append(out, &schema.Detections{FrameId: "truth", CameraId: camera, FieldId: sc.Field, BlockId: sc.Block,
+					RowId: last.RowId, Sequence: last.Sequence + 1, CaptureUnixNs: last.CaptureUnixNs, PositionM: last.PositionM,
+					Width: last.Width, Height: last.Height, ClassNames: simulator.ClassNames, Model: "truth", EndOfStream: true})
+			}
 			return out, nil
 		}
 		if err != nil {
@@ -32,7 +39,7 @@ func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*
 			if b.Visibility < minVis {
 				continue
 			}
-			d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(b.ClassID), Score: float32(0.4 + 0.5*b.Visibility),
+			d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(b.ClassID), Score: float32(0.5 + 0.5*b.Visibility),
 				Box: &schema.Box{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: float32(min(W, b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}})
 		}
 		out = append(out, d)

@@ -319,12 +319,10 @@ func inspect(path string) (ModelInfo, error) {
 			return ModelInfo{}, fmt.Errorf("inference: %w", err)
 		}
 	}
-	if v, ok, _ := meta.LookupCustomMetadataMap("visible_score"); ok {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 32)
-		if err != nil || f <= 0 || f >= 1 {
-			return ModelInfo{}, fmt.Errorf("inference: %s: visible_score metadata %q is not a score in (0, 1)", path, v)
+	if v, ok, _ := meta.LookupCustomMetadataMap("count_scores"); ok {
+		if info.CountScores, err = parseCountScores(v, len(info.Names)); err != nil {
+			return ModelInfo{}, fmt.Errorf("inference: %s: %w", path, err)
 		}
-		info.VisibleScore = float32(f)
 	}
 	if info.Width <= 0 || info.Height <= 0 {
 		info.Height, info.Width = 640, 640

@@ -36,9 +36,14 @@ func TestShippedModelMetadata(t *testing.T) {
 	if info.Width != 512 || info.Height != 288 || info.Layout != LayoutYOLOv8 || info.Anchors != 64*36 || info.FixedBatch != 0 {
 		t.Fatalf("model info %+v", info)
 	}
-	// The tracker's bar for new tracks (models/README.md says how it was measured).
-	if info.VisibleScore < 0.5 || info.VisibleScore > 0.95 {
-		t.Fatalf("visible_score %v from metadata, want the measured one", info.VisibleScore)
+	// The tracker's count scores (models/README.md says how they were calibrated).
+	if len(info.CountScores) != len(info.Names) {
+		t.Fatalf("count_scores %v from metadata, want one per class", info.CountScores)
+	}
+	for _, s := range info.CountScores {
+		if s < 0.5 || s > 0.95 {
+			t.Fatalf("count_scores %v from metadata, want the calibrated ones", info.CountScores)
+		}
 	}
 }
 

@@ -43,10 +43,28 @@ type ModelInfo struct {
 	// UInt8 is set when the (rewritten) model takes [batch, h, w, 3] BGR
 	// bytes instead of [batch, 3, h, w] floats.
 	UInt8 bool
-	// VisibleScore is the metadata visible_score: the median score the model
-	// gives objects at the visibility its training labels started at,
-	// measured on validation data; 0 when absent.
-	VisibleScore float32
+	// CountScores is the metadata count_scores, one per class: the median
+	// score over a track at which the tracker counts an object as visible
+	// from the camera, calibrated on validation data (`cropstream eval
+	// calibrate`); nil when absent.
+	CountScores []float32
+}
+
+// parseCountScores reads the count_scores metadata, "0.70,0.74,0.65": one
+// score in (0, 1) per class.
+func parseCountScores(s string, classes int) ([]float32, error) {
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil || v <= 0 || v >= 1 {
+			return nil, fmt.Errorf("count_scores metadata %q: %q is not a score in (0, 1)", s, f)
+		}
+		out = append(out, float32(v))
+	}
+	if classes > 0 && len(out) != classes {
+		return nil, fmt.Errorf("count_scores metadata %q has %d scores for %d classes", s, len(out), classes)
+	}
+	return out, nil
 }
 
 var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)

@@ -109,6 +109,15 @@ func TestMetadataParsing(t *testing.T) {
 	if _, err := parseNames("apple,citrus"); err == nil {
 		t.Fatal("non-dict names accepted")
 	}
+	cs, err := parseCountScores("0.70, 0.74,0.65", 3)
+	if err != nil || len(cs) != 3 || cs[1] != 0.74 {
+		t.Fatalf("count scores %v %v", cs, err)
+	}
+	for _, bad := range []string{"0.7,0.74", "0.7,1.2,0.6", "0.7,x,0.6", ""} {
+		if _, err := parseCountScores(bad, 3); err == nil {
+			t.Fatalf("count scores %q accepted for 3 classes", bad)
+		}
+	}
 	h, w, err := parseImgsz("[288, 512]")
 	if err != nil || h != 288 || w != 512 {
 		t.Fatalf("imgsz %d %d %v", h, w, err)

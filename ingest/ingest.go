@@ -136,10 +136,13 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		lastIdx int64  = -1 // last sampled index on the source timeline
 		counted uint64      // frames numbered by count when the rate is unknown
 		loopErr error
+		last    *schema.Frame // the last frame produced, for the end of stream
+		ended   bool
 	)
 	for {
 		c, err := src.Next(pctx)
 		if errors.Is(err, io.EOF) {
+			ended = true
 			break
 		}
 		var bad *BadFrameError
@@ -169,7 +172,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 			seq = counted
 			counted++
 		}
-		rec, size, err := in.record(c, seq, info.Name)
+		rec, f, err := in.record(c, seq, info.Name)
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				in.deadLetter(pctx, err.Error(), nil, promise)
@@ -179,7 +182,18 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		}
 		in.client.Produce(pctx, rec, promise)
 		st.Frames++
-		st.Bytes += int64(size)
+		st.Bytes += int64(len(f.Image))
+		last = f
+	}
+	if ended && last != nil {
+		// The stream is whole: say so, so the tracker decides on the objects
+		// still in view instead of waiting for frames that will not come.
+		rec, err := endOfStream(last)
+		if err != nil {
+			loopErr = err
+		} else {
+			in.client.Produce(pctx, rec, promise)
+		}
 	}
 	if bar != nil {
 		bar.Finish()
@@ -201,19 +215,37 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	return st, ctx.Err()
 }
 
-// record builds the Kafka record of one frame, encoding it to JPEG if needed.
-func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, int, error) {
+// endOfStream is the record after last: same camera and place, the next
+// sequence number, no image.
+func endOfStream(last *schema.Frame) (*kgo.Record, error) {
+	seq := last.Sequence + 1
+	at := time.Unix(0, last.CaptureUnixNs)
+	f := &schema.Frame{
+		FrameId: FrameID(last.CameraId, seq, at), CameraId: last.CameraId, FieldId: last.FieldId, BlockId: last.BlockId,
+		RowId: last.RowId, CaptureUnixNs: last.CaptureUnixNs, Sequence: seq, PositionM: last.PositionM,
+		Width: last.Width, Height: last.Height, Source: last.Source, EndOfStream: true,
+	}
+	val, err := schema.Encode(f)
+	if err != nil {
+		return nil, fmt.Errorf("end of stream of camera %s: %w", last.CameraId, err)
+	}
+	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(last.CameraId), Value: val, Timestamp: at}, nil
+}
+
+// record builds the Kafka record of one frame, encoding it to JPEG if needed,
+// and returns it with the frame it holds.
+func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, *schema.Frame, error) {
 	img := c.JPEG
 	if img == nil {
 		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *c.Image, []int{gocv.IMWriteJpegQuality, in.cfg.JPEGQuality})
 		if err != nil {
-			return nil, 0, fmt.Errorf("encode frame %d of %s: %w", seq, source, err)
+			return nil, nil, fmt.Errorf("encode frame %d of %s: %w", seq, source, err)
 		}
 		img = append([]byte(nil), buf.GetBytes()...)
 		buf.Close()
 	}
 	if len(img) > in.cfg.MaxFrameBytes {
-		return nil, 0, fmt.Errorf("%w: frame %d of camera %s is %d bytes, over the %d-byte limit (lower --jpeg-quality or raise --max-frame-bytes)",
+		return nil, nil, fmt.Errorf("%w: frame %d of camera %s is %d bytes, over the %d-byte limit (lower --jpeg-quality or raise --max-frame-bytes)",
 			ErrFrameTooLarge, seq, in.cfg.CameraID, len(img), in.cfg.MaxFrameBytes)
 	}
 	row := in.cfg.RowID
@@ -241,9 +273,9 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 	}
 	val, err := schema.Encode(f)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(in.cfg.CameraID), Value: val, Timestamp: at}, len(img), nil
+	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(in.cfg.CameraID), Value: val, Timestamp: at}, f, nil
 }
 
 // deadLetter records a frame ingest could not use.

@@ -117,10 +117,12 @@ func TestIngestVideoOrderAndPartitions(t *testing.T) {
 		total += n
 	}
 
-	recs := e.readAll(t, topology.Frames, total)
-	if len(recs) != total {
-		t.Fatalf("read back %d frames, want %d", len(recs), total)
+	// Each camera's frames, then its end of stream.
+	recs := e.readAll(t, topology.Frames, total+len(cams))
+	if len(recs) != total+len(cams) {
+		t.Fatalf("read back %d records, want %d frames and %d ends of stream", len(recs), total, len(cams))
 	}
+	ended := map[string]bool{}
 	// The partition goka would choose, computed by sarama's own partitioner.
 	part := sarama.NewHashPartitioner(string(topology.Frames))
 	nparts := e.top.Topic(topology.Frames).Partitions
@@ -141,8 +143,15 @@ func TestIngestVideoOrderAndPartitions(t *testing.T) {
 		if r.Partition != want {
 			t.Fatalf("camera %s on partition %d, goka expects %d", cam, r.Partition, want)
 		}
-		if f.Sequence != next[cam] {
-			t.Fatalf("camera %s: sequence %d, want %d (out of order)", cam, f.Sequence, next[cam])
+		if f.Sequence != next[cam] || ended[cam] {
+			t.Fatalf("camera %s: sequence %d, want %d (out of order; ended %v)", cam, f.Sequence, next[cam], ended[cam])
+		}
+		if f.EndOfStream {
+			if len(f.Image) != 0 {
+				t.Fatalf("camera %s: end of stream with an image", cam)
+			}
+			ended[cam] = true
+			continue
 		}
 		next[cam]++
 		m, err := gocv.IMDecode(f.Image, gocv.IMReadColor)
@@ -152,8 +161,8 @@ func TestIngestVideoOrderAndPartitions(t *testing.T) {
 		m.Close()
 	}
 	for cam, n := range cams {
-		if next[cam] != uint64(n) {
-			t.Errorf("camera %s: %d frames read, want %d", cam, next[cam], n)
+		if next[cam] != uint64(n) || !ended[cam] {
+			t.Errorf("camera %s: %d frames read, want %d; ended %v", cam, next[cam], n, ended[cam])
 		}
 	}
 
@@ -195,11 +204,11 @@ func TestIngestSampling(t *testing.T) {
 	if st.Frames != 20 || st.Sampled != 40 {
 		t.Fatalf("sampled %d frames (skipped %d), want 20 (40)", st.Frames, st.Sampled)
 	}
-	recs := e.readAll(t, topology.Frames, 20)
+	recs := e.readAll(t, topology.Frames, 21)
 	for i, r := range recs {
 		f, _ := schema.DecodeFrame(r.Value)
-		if f.Sequence != uint64(i) {
-			t.Fatalf("frame %d has sequence %d: sampled sequences must be contiguous", i, f.Sequence)
+		if f.Sequence != uint64(i) || f.EndOfStream != (i == 20) {
+			t.Fatalf("record %d has sequence %d (end %v): sampled sequences must be contiguous, then the end", i, f.Sequence, f.EndOfStream)
 		}
 	}
 }

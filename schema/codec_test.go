@@ -70,6 +70,28 @@ func TestEveryTruncationRejected(t *testing.T) {
 	}
 }
 
+// The end-of-stream record carries no image, so its flag is its last field:
+// a prefix of it is a frame without an image (rejected), never an end.
+func TestEndOfStreamFrame(t *testing.T) {
+	end := &Frame{FrameId: "f9", CameraId: "cam", Sequence: 9, EndOfStream: true}
+	b, err := Encode(end)
+	if err != nil {
+		t.Fatalf("end of stream refused: %v", err)
+	}
+	if f, err := DecodeFrame(b); err != nil || !f.GetEndOfStream() || f.GetSequence() != 9 {
+		t.Fatalf("round trip gave %v, %v", f, err)
+	}
+	for n := 0; n < len(b); n++ {
+		if _, err := DecodeFrame(b[:n]); err == nil {
+			t.Fatalf("prefix of %d/%d bytes of an end of stream decoded", n, len(b))
+		}
+	}
+	end.Image = []byte{0xff, 0xd8}
+	if _, err := Encode(end); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("end of stream with an image: err %v, want ErrInvalid", err)
+	}
+}
+
 func TestInvalidFrames(t *testing.T) {
 	for name, mutate := range map[string]func(*Frame){
 		"no camera": func(f *Frame) { f.CameraId = "" },

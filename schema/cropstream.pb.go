@@ -97,6 +97,11 @@ type Frame struct {
 	Encoding  Encoding `protobuf:"varint,12,opt,name=encoding,proto3,enum=cropstream.v1.Encoding" json:"encoding,omitempty"`
 	// Source the frame came from (file path, URL, simulator scenario).
 	Source string `protobuf:"bytes,13,opt,name=source,proto3" json:"source,omitempty"`
+	// Set on the one record that follows a stream's last frame (a file or
+	// folder read to its end): no image, sequence one past the last frame's.
+	// It tells the stages after detection that no object still in view will
+	// be seen again, so the tracker can decide on the tracks still open.
+	EndOfStream bool `protobuf:"varint,14,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
 	// The image. Kept as the last field: a record truncated anywhere before or
 	// inside it fails to decode or decodes without an image, never silently.
 	Image         []byte `protobuf:"bytes,15,opt,name=image,proto3" json:"image,omitempty"`
@@ -223,6 +228,13 @@ func (x *Frame) GetSource() string {
 		return x.Source
 	}
 	return ""
+}
+
+func (x *Frame) GetEndOfStream() bool {
+	if x != nil {
+		return x.EndOfStream
+	}
+	return false
 }
 
 func (x *Frame) GetImage() []byte {
@@ -381,11 +393,13 @@ type Detections struct {
 	Detections    []*Detection           `protobuf:"bytes,14,rep,name=detections,proto3" json:"detections,omitempty"`
 	// When detection finished, for capture-to-result latency.
 	DetectedUnixNs int64 `protobuf:"varint,15,opt,name=detected_unix_ns,json=detectedUnixNs,proto3" json:"detected_unix_ns,omitempty"`
-	// The score this model gives an object as visible as its training labels
-	// required (model metadata visible_score; 0 when the model does not say).
-	// Trackers start tracks at it: below it a box is more likely part of a
-	// fruit hidden behind leaves than one the camera really sees.
-	VisibleScore  float32 `protobuf:"fixed32,16,opt,name=visible_score,json=visibleScore,proto3" json:"visible_score,omitempty"`
+	// Per class, the median score over its track at which an object counts as
+	// visible from the camera (model metadata count_scores, calibrated by
+	// `cropstream eval calibrate`; empty when the model does not say).
+	CountScores []float32 `protobuf:"fixed32,17,rep,packed,name=count_scores,json=countScores,proto3" json:"count_scores,omitempty"`
+	// The stream's end (see Frame.end_of_stream): no boxes; the tracker
+	// decides on every track still open.
+	EndOfStream   bool `protobuf:"varint,18,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -525,11 +539,18 @@ func (x *Detections) GetDetectedUnixNs() int64 {
 	return 0
 }
 
-func (x *Detections) GetVisibleScore() float32 {
+func (x *Detections) GetCountScores() []float32 {
 	if x != nil {
-		return x.VisibleScore
+		return x.CountScores
 	}
-	return 0
+	return nil
+}
+
+func (x *Detections) GetEndOfStream() bool {
+	if x != nil {
+		return x.EndOfStream
+	}
+	return false
 }
 
 // CountedObject is one physical object, counted once.
@@ -1006,7 +1027,7 @@ var File_cropstream_proto protoreflect.FileDescriptor
 
 const file_cropstream_proto_rawDesc = "" +
 	"\n" +
-	"\x10cropstream.proto\x12\rcropstream.v1\"\xbb\x03\n" +
+	"\x10cropstream.proto\x12\rcropstream.v1\"\xdf\x03\n" +
 	"\x05Frame\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\tR\aframeId\x12\x1b\n" +
@@ -1022,7 +1043,8 @@ const file_cropstream_proto_rawDesc = "" +
 	" \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\v \x01(\rR\x06height\x123\n" +
 	"\bencoding\x18\f \x01(\x0e2\x17.cropstream.v1.EncodingR\bencoding\x12\x16\n" +
-	"\x06source\x18\r \x01(\tR\x06source\x12\x14\n" +
+	"\x06source\x18\r \x01(\tR\x06source\x12\"\n" +
+	"\rend_of_stream\x18\x0e \x01(\bR\vendOfStream\x12\x14\n" +
 	"\x05image\x18\x0f \x01(\fR\x05imageB\r\n" +
 	"\v_position_m\"E\n" +
 	"\x03Box\x12\x0e\n" +
@@ -1033,7 +1055,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\x9d\x04\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\xd4\x04\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1055,9 +1077,10 @@ const file_cropstream_proto_rawDesc = "" +
 	"\n" +
 	"detections\x18\x0e \x03(\v2\x18.cropstream.v1.DetectionR\n" +
 	"detections\x12(\n" +
-	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNs\x12#\n" +
-	"\rvisible_score\x18\x10 \x01(\x02R\fvisibleScoreB\r\n" +
-	"\v_position_m\"\xf2\x04\n" +
+	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNs\x12!\n" +
+	"\fcount_scores\x18\x11 \x03(\x02R\vcountScores\x12\"\n" +
+	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStreamB\r\n" +
+	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xf2\x04\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +

@@ -12,6 +12,11 @@ func (f *Frame) validate() error {
 		return fmt.Errorf("%w: frame has no frame_id", ErrInvalid)
 	case f.GetCameraId() == "":
 		return fmt.Errorf("%w: frame %s has no camera_id", ErrInvalid, f.GetFrameId())
+	case f.GetEndOfStream():
+		if len(f.GetImage()) > 0 {
+			return fmt.Errorf("%w: frame %s marks the end of stream and carries an image", ErrInvalid, f.GetFrameId())
+		}
+		return nil
 	case f.GetEncoding() != Encoding_ENCODING_JPEG:
 		return fmt.Errorf("%w: frame %s has encoding %v, want JPEG", ErrInvalid, f.GetFrameId(), f.GetEncoding())
 	case len(f.GetImage()) == 0:

@@ -106,6 +106,9 @@ func Tables() []*Table {
 			if err != nil {
 				return nil, err
 			}
+			if f.EndOfStream {
+				return nil, nil // a marker, not a frame
+			}
 			return []Row{{f.FrameId, f.CameraId, f.FieldId, f.BlockId, f.RowId, f.Sequence,
 				unixTime(f.CaptureUnixNs), f.CaptureUnixNs, optional(f.PositionM), f.Width, f.Height,
 				uint32(len(f.Image)), f.Source, p, o}}, nil

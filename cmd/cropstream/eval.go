@@ -21,7 +21,7 @@ func newEvalCmd(g *globals) *cobra.Command {
 		Short: "Score the whole pipeline (or, with `eval detect`, the detector) against the simulator's truth",
 	}
 	newEvalPipeline(g, cmd)
-	cmd.AddCommand(newEvalDetectCmd())
+	cmd.AddCommand(newEvalDetectCmd(), newEvalCalibrateCmd(g))
 	return cmd
 }
 
@@ -74,9 +74,6 @@ at --conf.`,
 			pre := inference.NewPreprocessor(info.Width, info.Height)
 			defer pre.Close()
 			ev := evaluation.NewDetectionEval(0.5, conf)
-			// The score band around the simulator's visibility bar (its
-			// YOLO labels start there): the model's visible_score.
-			ev.VisBand = [2]float64{simulator.VisibleThreshold - 0.05, simulator.VisibleThreshold + 0.05}
 			sim := simulator.New(sc)
 			defer sim.Close()
 			input := inference.NewBatch(info, batch)
@@ -129,7 +126,7 @@ at --conf.`,
 				for _, b := range f.Boxes {
 					d := inference.Detection{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(max(0, b.Rect.Min.Y)),
 						X2: float32(min(W, b.Rect.Max.X)), Y2: float32(min(H, b.Rect.Max.Y)), Class: b.ClassID}
-					gts = append(gts, evaluation.GT{Box: d, Ignore: b.Visibility < reqVis, Visibility: b.Visibility})
+					gts = append(gts, evaluation.GT{Box: d, Ignore: b.Visibility < reqVis})
 				}
 				queue = append(queue, pending{lb: lb, gts: gts})
 				if len(queue) == batch {
@@ -154,8 +151,6 @@ at --conf.`,
 			}
 			fmt.Fprintf(out, "scenario %s (seed %d), model %s, %d frames, %d truth boxes\n", r.Scenario, r.Seed, r.Model, r.Frames, r.Truth)
 			fmt.Fprintf(out, "precision %.3f  recall %.3f  (conf %.2f)  mAP@0.5 %.3f  inference %.1f ms/frame\n", r.Precision, r.Recall, conf, r.MAP50, r.InferMsPerFrame)
-			fmt.Fprintf(out, "visible_score %.3f (median score of %d detections of units %.0f-%.0f %% visible)\n", r.VisibleScore, r.VisibleScoreN,
-				100*ev.VisBand[0], 100*ev.VisBand[1])
 			for c, cr := range r.PerClass {
 				if cr.Truth > 0 {
 					fmt.Fprintf(out, "  %-14s AP50 %.3f  precision %.3f  recall %.3f  (%d boxes)\n", info.Names[c], cr.AP, cr.Precision, cr.Recall, cr.Truth)

@@ -75,6 +75,9 @@ type evalReport struct {
 	ElapsedS             float64               `json:"elapsed_s"`
 	Stages               map[string]stageStats `json:"stages"`
 	Analytics            *analyticsReport      `json:"analytics,omitempty"`
+	// labelled is the tracker's input with the truth, for eval calibrate.
+	labelled track.Labelled
+	classes  []string
 }
 
 // analyticsReport says where the sink stored the rows and how many.
@@ -135,7 +138,7 @@ type scenarioOpts struct {
 	// no sink stage).
 	sink    sinkFlags
 	sinkDir string
-	// track tunes the tracker (--new-track-score).
+	// track tunes the tracker (--count-scores).
 	track track.Params
 }
 
@@ -147,8 +150,8 @@ func (o *scenarioOpts) register(cmd *cobra.Command) {
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
-	f.Float64Var(&o.track.NewTrackScore, "new-track-score", 0,
-		"least detection score that starts a track (default: the model's visible_score metadata, else 0.5; set it for models without that key, see models/README.md)")
+	f.Float64SliceVar(&o.track.CountScores, "count-scores", nil,
+		"per class, the median score over its track at which an object counts (default: the model's count_scores metadata, else 0.5; measured by cropstream eval calibrate, see models/README.md)")
 }
 
 func newEvalPipeline(g *globals, parent *cobra.Command) {
@@ -440,6 +443,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 		return nil, err
 	}
 	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
+	rep.labelled, rep.classes = labelled(dets, truth), truth.ClassNames
 
 	return &rep, nil
 }
@@ -485,13 +489,25 @@ func printReport(out io.Writer, rep *evalReport) {
 	}
 }
 
-// scoreTracking replays the tracker on the pipeline's detections and scores
-// it against the truth; with dir set it writes MOTChallenge files. A track
-// is reported from its first box once it is confirmed (the trajectories the
-// tracker identified, as offline MOT results are): reported only from
-// confirmation on, every track lost its first MinHits frames, a third of
-// the frames an object is in view at 6 fps.
-func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
+// labelled is the tracker's input from the pipeline's detections, in
+// sequence order, with the units of each class visible from the camera.
+func labelled(recs []*kgo.Record, truth *simulator.Truth) track.Labelled {
+	var l track.Labelled
+	for _, d := range decodeDetections(recs) {
+		l.Frames = append(l.Frames, track.FrameOf(d))
+	}
+	l.Visible = make([]int, len(truth.ClassNames))
+	for _, u := range truth.Units {
+		if u.Visible && u.ClassID >= 0 && u.ClassID < len(l.Visible) {
+			l.Visible[u.ClassID]++
+		}
+	}
+	return l
+}
+
+// decodeDetections decodes the detections records that decode, in sequence
+// order.
+func decodeDetections(recs []*kgo.Record) []*schema.Detections {
 	var ds []*schema.Detections
 	for _, r := range recs {
 		d, err := schema.DecodeDetections(r.Value)
@@ -501,6 +517,17 @@ func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir str
 		ds = append(ds, d)
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Sequence < ds[j].Sequence })
+	return ds
+}
+
+// scoreTracking replays the tracker on the pipeline's detections and scores
+// it against the truth; with dir set it writes MOTChallenge files. A track
+// is reported from its first box once it is confirmed (the trajectories the
+// tracker identified, as offline MOT results are): reported only from
+// confirmation on, every track lost its first MinHits frames, a third of
+// the frames an object is in view at 6 fps.
+func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
+	ds := decodeDetections(recs)
 	type hyp struct {
 		box   evaluation.MOTBox
 		class int

@@ -25,7 +25,7 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 	var recs []*kgo.Record
 	truth := map[uint64][]simulator.Box{}
 	for seq := uint64(1); seq <= 12; seq++ {
-		d := &schema.Detections{FrameId: fmt.Sprintf("c-%d", seq), CameraId: "c", RowId: "R1", Sequence: seq, Width: 640, Height: 360, VisibleScore: 0.75}
+		d := &schema.Detections{FrameId: fmt.Sprintf("c-%d", seq), CameraId: "c", RowId: "R1", Sequence: seq, Width: 640, Height: 360}
 		boxes := fruit
 		if seq == 3 || seq == 4 {
 			boxes = append(boxes[:len(boxes):len(boxes)], ghost)

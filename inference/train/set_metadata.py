@@ -1,9 +1,10 @@
-"""Set (or replace) metadata entries of an ONNX model in place.
+"""Set (or replace, or with an empty value remove) metadata entries of an
+ONNX model in place.
 
 Used after training for what only an evaluation can tell, e.g.
-    /usr/bin/python3 inference/train/set_metadata.py models/cropnet.onnx visible_score=0.755
-(visible_score: the mean over the validation scenarios of the median score
-`cropstream eval detect` reports for units 20-30 % visible; see the model card.)
+    /usr/bin/python3 inference/train/set_metadata.py models/cropnet.onnx count_scores=0.702,0.737,0.651
+(count_scores: what `cropstream eval calibrate` prints for the validation
+scenarios; see the model card.)
 """
 import sys
 
@@ -22,8 +23,9 @@ def main():
         for p in list(model.metadata_props):
             if p.key == key:
                 model.metadata_props.remove(p)
-        e = model.metadata_props.add()
-        e.key, e.value = key, value
+        if value:
+            e = model.metadata_props.add()
+            e.key, e.value = key, value
     onnx.save(model, path)
 
 

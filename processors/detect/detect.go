@@ -188,6 +188,13 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 	byRec := make([]*job, len(recs))
 	for i, r := range recs {
 		f, err := schema.DecodeFrame(r.Value)
+		if err == nil && f.EndOfStream {
+			outs[i], err = p.endOfStream(r, f)
+			if err != nil {
+				outs[i] = p.deadLetter(r, err)
+			}
+			continue
+		}
 		var w, h int
 		if err == nil {
 			w, h, err = checkHeader(f, p.cfg.MaxPixels)
@@ -245,6 +252,20 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 	return outs, nil
 }
 
+// endOfStream passes a stream's end on, in its place in the camera's order.
+func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
+	d := &schema.Detections{
+		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
+		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
+		Model: p.cfg.Detector.Name(), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
+	}
+	val, err := schema.Encode(d)
+	if err != nil {
+		return nil, fmt.Errorf("end of stream of camera %s: %w", f.CameraId, err)
+	}
+	return &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}, nil
+}
+
 // detections builds the output record of one frame, boxes in frame pixels.
 func detections(j *job, boxes []inference.Detection, model string, info inference.ModelInfo, now int64) *schema.Detections {
 	f := j.frame
@@ -252,7 +273,7 @@ func detections(j *job, boxes []inference.Detection, model string, info inferenc
 		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
 		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: info.Names, DetectedUnixNs: now,
-		VisibleScore: info.VisibleScore,
+		CountScores: info.CountScores,
 	}
 	for _, b := range boxes {
 		b = j.lb.ToFrame(b)

@@ -186,10 +186,11 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 		}
 		return out
 	}
-	dets := read("detections", wantDet)
-	if len(dets) != wantDet {
-		t.Fatalf("%d detections records, want %d", len(dets), wantDet)
+	dets := read("detections", wantDet+1)
+	if len(dets) != wantDet+1 {
+		t.Fatalf("%d detections records, want %d and camera a's end of stream", len(dets), wantDet)
 	}
+	ended := map[string]bool{}
 	last := map[string]uint64{}
 	boxes := 0
 	for _, r := range dets {
@@ -201,13 +202,23 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 			t.Fatalf("camera %s: sequence %d after %d: order lost", d.CameraId, d.Sequence, s)
 		}
 		last[d.CameraId] = d.Sequence
+		if d.EndOfStream {
+			if d.CameraId != "cam-a" || len(d.Detections) != 0 || ended[d.CameraId] {
+				t.Fatalf("end of stream %v", d)
+			}
+			ended[d.CameraId] = true
+			continue
+		}
+		if ended[d.CameraId] {
+			t.Fatalf("camera %s frame %d after the end of stream", d.CameraId, d.Sequence)
+		}
 		if d.CameraId == "cam-a" {
 			boxes += len(d.Detections)
 			if d.Width != 640 || d.Height != 360 || d.PositionM == nil {
 				t.Fatalf("metadata not carried: %v", d)
 			}
-			if d.VisibleScore < 0.5 {
-				t.Fatalf("the model's visible_score not carried: %v", d.VisibleScore)
+			if len(d.CountScores) != len(d.ClassNames) || len(d.CountScores) == 0 {
+				t.Fatalf("the model's count_scores not carried: %v for %v", d.CountScores, d.ClassNames)
 			}
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// emittedLog holds the objects recent frames confirmed, encoded, so a frame
+// emittedLog holds the objects recent frames counted, encoded, so a frame
 // replayed after a crash sends them again (goka writes the table and the
 // outputs as separate records: a crash can keep the one and lose the
 // other; sending again is harmless, aggregate dedups). It is one byte slice

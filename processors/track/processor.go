@@ -27,7 +27,7 @@ const stateVersion = 1
 type Config struct {
 	// Params tune the tracker; zero fields take the tracker's defaults.
 	Params Params
-	// ReplayWindow is how many frames back the objects a frame confirmed are
+	// ReplayWindow is how many frames back the objects a frame counted are
 	// kept, to be sent again if that frame is replayed. Default 512.
 	ReplayWindow uint64
 }
@@ -208,7 +208,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	ctx.SetValue(st)
 }
 
-// object describes a confirmed track; its id is the camera and track id, so
+// object describes a counted track; its id is the camera and track id, so
 // a replay produces the same id.
 func object(d *schema.Detections, t *Track) *schema.CountedObject {
 	o := &schema.CountedObject{

@@ -2,6 +2,7 @@ package track
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/cropstream/cropstream/schema"
@@ -35,30 +36,29 @@ type Params struct {
 	HighScore float64
 	// LowScore drops detections below it entirely. Default 0.1.
 	LowScore float64
-	// NewTrackScore is the least score that starts a track. Default: the
-	// frame's VisibleScore (what the detector says about itself), else 0.5.
-	// A fruit mostly behind leaves scores low, and one that never shows
-	// enough of itself to pass the detector's visibility bar is not counted.
+	// NewTrackScore is the least score that starts a track. Default 0.6,
+	// ByteTrack's new-track threshold (the high threshold plus 0.1).
 	NewTrackScore float64
 	// MatchIoU is the least IoU for a first-stage match. Default 0.2.
 	MatchIoU float64
 	// LowMatchIoU is the least IoU for a second-stage match. Default 0.4.
 	LowMatchIoU float64
-	// MinHits confirms (and counts) a track. Default 3.
+	// MinHits confirms a track: it is reported, and tracks confirmed later
+	// on top of it are duplicates. Default 3.
 	MinHits int
-	// MinSureHits of those hits must score at least NewTrackScore. Default
-	// 2: one confident box among weak ones is as often a fruit the leaves
-	// hide all but a sliver of. Measured with the shipped model on eight
-	// fields: count error +2.3-10.8 % -> +0.7-8.5 %, tracks on units never
-	// 25 % visible -10 %, visible units missed +4 %; unchanged on perfect
-	// detections.
-	MinSureHits int
-	// SureHitsPerView raises MinSureHits where the scene takes many frames
-	// to cross the frame: a track needs this share of the frames an object
-	// stays in view as sure hits. Default 0.08 (2 of the 25 frames of a
-	// 1 m/s camera at 10 fps with a 2.5 m view; 5 at 25 fps). A mostly
-	// hidden fruit looked at more often scores above the bar more often.
-	SureHitsPerView float64
+	// CountScores, per class, is the median score of a track's hits at
+	// which its object counts as visible from the camera. Default: the
+	// frame's CountScores (the model's count_scores metadata), else 0.5.
+	//
+	// A fruit mostly behind leaves is found in some frames with a low
+	// score; counting it by its best few scores counted noise: the more
+	// frames a fruit stayed in view, the likelier a few high scores (+2 to
+	// +8 % on eight simulated fields, +3.4 % at 25 fps, -2.8 % at 6 fps).
+	// The median over the whole track estimates how much of the fruit the
+	// camera sees, whatever the frame rate; the score it takes per class is
+	// calibrated on validation fields, as a detector's score means
+	// different visibility for a round apple and a grape cluster.
+	CountScores []float64
 	// MaxLostShift: a track unseen (a leaf in front) survives until the
 	// scene has moved this share of the frame width since it was last seen.
 	// Default 0.5. Occlusion by a static leaf lasts a distance, not a number
@@ -69,7 +69,7 @@ type Params struct {
 	// MaxLost frames a track survives unseen whatever the motion (a camera
 	// standing still). Default 50.
 	MaxLost int
-	// DuplicateIoU: a track confirmed while overlapping an already counted
+	// DuplicateIoU: a track confirmed while overlapping an already confirmed
 	// track (matched, or lost and predicted) by more than this is the same
 	// object and is not counted again. Default 0.4: split detections and re-started tracks of
 	// one fruit overlap that much, two distinct fruit only when the back one
@@ -94,20 +94,16 @@ func (p Params) withDefaults() Params {
 	}
 	def(&p.HighScore, 0.5)
 	def(&p.LowScore, 0.1)
-	def(&p.NewTrackScore, 0.5)
+	def(&p.NewTrackScore, 0.6)
 	def(&p.MatchIoU, 0.2)
 	def(&p.LowMatchIoU, 0.4)
 	if p.MinHits == 0 {
 		p.MinHits = 3
 	}
-	if p.MinSureHits == 0 {
-		p.MinSureHits = 2
-	}
 	if p.MaxLost == 0 {
 		p.MaxLost = 50
 	}
 	def(&p.MaxLostShift, 0.5)
-	def(&p.SureHitsPerView, 0.08)
 	def(&p.DuplicateIoU, 0.4)
 	def(&p.RecoverDist, 0.8)
 	return p
@@ -121,12 +117,14 @@ type Track struct {
 	Class  int
 	Votes  map[int]float64 // summed score per class
 	Hits   int
-	Sure   int // hits scoring at least the new-track score
+	// Scores are the scores of the hits, in 1/255 steps (a byte a frame:
+	// the state is written with every frame).
+	Scores []uint8
 	Lost   int // frames since last matched
 	// LostShift is how far (pixels) the scene moved since last matched.
 	LostShift float64
 	Confirmed bool
-	Duplicate bool // confirmed on top of a counted track: not counted
+	Duplicate bool // confirmed on top of a confirmed track: not counted
 	FirstSeq  uint64
 	LastSeq   uint64
 	Best      Det // highest-scoring detection
@@ -158,8 +156,6 @@ type State struct {
 	LastDets []Det
 	RowID    string
 	Width    int
-	// sure is this step's NewTrackScore, for apply (not state: set by Step).
-	sure float64
 }
 
 // Frame is one frame's input.
@@ -170,15 +166,20 @@ type Frame struct {
 	PositionM *float64
 	Width     int
 	Dets      []Det
-	// VisibleScore is the detector's score for a just-visible object (see
-	// schema.Detections), 0 when unknown.
-	VisibleScore float64
+	// CountScores are the detector's own, per class (see
+	// schema.Detections.count_scores); nil when unknown.
+	CountScores []float64
+	// End marks the end of the stream: every open track is decided.
+	End bool
 }
 
 // FrameOf turns a detections record into the tracker's input.
 func FrameOf(d *schema.Detections) Frame {
 	f := Frame{Seq: d.GetSequence(), CaptureNs: d.GetCaptureUnixNs(), RowID: d.GetRowId(), PositionM: d.PositionM,
-		Width: int(d.GetWidth()), VisibleScore: float64(d.GetVisibleScore())}
+		Width: int(d.GetWidth()), End: d.GetEndOfStream()}
+	for _, c := range d.GetCountScores() {
+		f.CountScores = append(f.CountScores, float64(c))
+	}
 	for _, x := range d.GetDetections() {
 		b := x.GetBox()
 		f.Dets = append(f.Dets, Det{X1: float64(b.GetX1()), Y1: float64(b.GetY1()), X2: float64(b.GetX2()), Y2: float64(b.GetY2()),
@@ -187,21 +188,30 @@ func FrameOf(d *schema.Detections) Frame {
 	return f
 }
 
-// Step applies one frame and returns the tracks confirmed by it. Replayed
-// frames (sequence at or below the last applied) change nothing and return
-// applied=false.
+// Step applies one frame and returns the objects counted by it: tracks that
+// ended with it (they left the view, were lost for good, or the row or the
+// stream ended) and whose median score reaches their class's count score.
+// An object is counted when it has left the view, not when first seen: only
+// then are all its frames known. Replayed frames (sequence at or below the
+// last applied) change nothing and return applied=false.
 func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
-	if p.NewTrackScore == 0 {
-		p.NewTrackScore = f.VisibleScore
+	if p.CountScores == nil {
+		p.CountScores = f.CountScores
 	}
 	p = p.withDefaults()
-	s.sure = p.NewTrackScore
 	if s.Started && f.Seq <= s.LastSeq {
 		return nil, false
 	}
 	if s.Started && f.RowID != s.RowID {
 		// A new row: nothing carries over (the camera turned around).
-		s.Tracks, s.LastDets, s.LastPos, s.LastDX = nil, nil, nil, 0
+		counted = s.end(p)
+		s.LastDets, s.LastPos, s.LastDX = nil, nil, 0
+	}
+	if f.End {
+		counted = append(counted, s.end(p)...)
+		s.LastSeq, s.Started, s.RowID = f.Seq, true, f.RowID
+		s.LastDets, s.LastPos = nil, nil
+		return counted, true
 	}
 	dt := 1.0
 	if s.Started && f.RowID == s.RowID {
@@ -252,7 +262,6 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 	// zero by then although the fruit is plainly the same.
 	s.recover(dets, high, matched, used, p.RecoverDist, f)
 
-	needSure := s.sureHits(p, f.Width)
 	var keep []*Track
 	for i, t := range s.Tracks {
 		if !matched[i] {
@@ -262,21 +271,20 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 		b := t.box()
 		outside := b.X2 < 0 || b.X1 > float64(f.Width)
 		if t.Lost > p.MaxLost || t.LostShift > p.MaxLostShift*float64(f.Width) || (outside && t.Lost > 0) || (!t.Confirmed && t.Lost > 1) {
+			if p.counts(t) {
+				counted = append(counted, t)
+			}
 			continue
 		}
 		keep = append(keep, t)
 	}
 	s.Tracks = keep
 	for _, t := range s.Tracks {
-		if !t.Confirmed && t.Hits >= p.MinHits && t.Sure >= needSure {
+		if !t.Confirmed && t.Hits >= p.MinHits {
 			t.Confirmed = true
-			if s.duplicate(t, p.DuplicateIoU) {
-				// Same fruit as a track already counted (a detector split
-				// it, or its track was re-started): tracked, not counted.
-				t.Duplicate = true
-				continue
-			}
-			counted = append(counted, t)
+			// On top of a confirmed track, it is the same fruit (a detector
+			// split it, or its track was re-started): tracked, not counted.
+			t.Duplicate = s.duplicate(t, p.DuplicateIoU)
 		}
 	}
 	for _, i := range high {
@@ -291,6 +299,45 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 	return counted, true
 }
 
+// end ends every open track and returns those that count.
+func (s *State) end(p Params) (counted []*Track) {
+	for _, t := range s.Tracks {
+		if p.counts(t) {
+			counted = append(counted, t)
+		}
+	}
+	s.Tracks = nil
+	return counted
+}
+
+// counts reports whether an ended track is an object seen well enough to be
+// counted: confirmed, not a duplicate, and the median of its hit scores at
+// least its class's count score.
+func (p Params) counts(t *Track) bool {
+	if !t.Confirmed || t.Duplicate || len(t.Scores) == 0 {
+		return false
+	}
+	bar := 0.5
+	if t.Class >= 0 && t.Class < len(p.CountScores) && p.CountScores[t.Class] > 0 {
+		bar = p.CountScores[t.Class]
+	}
+	return t.MedianScore() >= bar
+}
+
+// MedianScore is the median of the track's hit scores.
+func (t *Track) MedianScore() float64 {
+	c := slices.Clone(t.Scores)
+	slices.Sort(c)
+	n := len(c)
+	if n == 0 {
+		return 0
+	}
+	return (float64(c[(n-1)/2]) + float64(c[n/2])) / 510
+}
+
+// score8 stores a score in a byte.
+func score8(v float64) uint8 { return uint8(math.Round(math.Min(math.Max(v, 0), 1) * 255)) }
+
 func (s *State) newTrack(d Det, f Frame) *Track {
 	s.NextID++
 	h := math.Max(d.h(), 4)
@@ -301,7 +348,7 @@ func (s *State) newTrack(d Det, f Frame) *Track {
 	// 72 of 218 fragments on the default field; 31 after).
 	t := &Track{ID: s.NextID, CX: newKF1(d.cx(), 0.1*h, 0.05*h), CY: newKF1(d.cy(), 0.1*h, 0.05*h),
 		W: newKF1(d.w(), 0.1*h, 0.01*h), H: newKF1(d.h(), 0.1*h, 0.01*h),
-		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Hits: 1, Sure: 1, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d, Frames: 1,
+		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Hits: 1, Scores: []uint8{score8(d.Score)}, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d, Frames: 1,
 		FirstNs: f.CaptureNs, LastNs: f.CaptureNs}
 	t.PositionM = s.objectPosition(d, f)
 	return t
@@ -388,9 +435,7 @@ func (s *State) apply(t *Track, d Det, f Frame) {
 	t.W.update(d.w(), r)
 	t.H.update(d.h(), r)
 	t.Hits++
-	if d.Score >= s.sure {
-		t.Sure++
-	}
+	t.Scores = append(t.Scores, score8(d.Score))
 	t.Frames++
 	t.Lost, t.LostShift = 0, 0
 	t.LastSeq, t.LastNs = f.Seq, f.CaptureNs
@@ -408,18 +453,6 @@ func (s *State) apply(t *Track, d Det, f Frame) {
 	if t.PositionM == nil {
 		t.PositionM = s.objectPosition(d, f)
 	}
-}
-
-// sureHits is how many sure hits confirm a track at the scene's speed: at
-// least MinSureHits, at most four times that (a camera standing still).
-func (s *State) sureHits(p Params, width int) int {
-	if s.MeanDX <= 0 || width <= 0 {
-		return p.MinSureHits
-	}
-	// Clamped as a float: a scene all but still gives a share too large
-	// for an int.
-	n := math.Min(math.Max(p.SureHitsPerView*float64(width)/s.MeanDX, float64(p.MinSureHits)), float64(4*p.MinSureHits))
-	return int(n)
 }
 
 // cameraShift estimates how far the scene moved horizontally since the last
@@ -501,7 +534,7 @@ func (s *State) cameraShift(f Frame, dets []Det, dt float64) float64 {
 // Box is the track's current box.
 func (t *Track) Box() Det { return t.box() }
 
-// duplicate reports whether t overlaps a counted track, matched this frame
+// duplicate reports whether t overlaps a confirmed track, matched this frame
 // or lost and predicted (a fruit a leaf uncovers re-detected beside its own
 // coasting track: measured on five simulated fields with the shipped model,
 // counting lost tracks too took the count error from +13-18 % to +13-15 %,

@@ -20,14 +20,26 @@ func box(o obj, camX float64, score float64) Det {
 	return Det{X1: x - o.size/2, Y1: o.y - o.size/2, X2: x + o.size/2, Y2: o.y + o.size/2, Class: o.class, Score: score}
 }
 
+// run tracks frames, then ends the stream.
 func run(t *testing.T, frames []Frame) (counted []*Track, s *State) {
 	t.Helper()
+	return runWith(t, Params{}, frames)
+}
+
+func runWith(t *testing.T, p Params, frames []Frame) (counted []*Track, s *State) {
+	t.Helper()
 	s = &State{}
-	for _, f := range frames {
-		c, _ := s.Step(Params{}, f)
+	for _, f := range append(frames, end(frames)) {
+		c, _ := s.Step(p, f)
 		counted = append(counted, c...)
 	}
 	return counted, s
+}
+
+// end is the end of stream after frames.
+func end(frames []Frame) Frame {
+	last := frames[len(frames)-1]
+	return Frame{Seq: last.Seq + 1, RowID: last.RowID, Width: last.Width, End: true}
 }
 
 // background gives the motion estimate a field of static fruit to vote with.
@@ -201,6 +213,11 @@ func TestReplaysAndGaps(t *testing.T) {
 			}
 		}
 	}
+	c, _ := s.Step(Params{}, end(fs))
+	total += len(c)
+	if c, applied := s.Step(Params{}, end(fs)); applied || len(c) > 0 {
+		t.Fatal("replayed end of stream applied")
+	}
 	if want := seenAtLeast(objs, 40, cam, 3); total != want {
 		t.Fatalf("counted %d, want %d", total, want)
 	}
@@ -220,6 +237,7 @@ func TestCountsSimulatorTruth(t *testing.T) {
 	defer sim.Close()
 	s := &State{}
 	counted := 0
+	var last Frame
 	for {
 		f, err := sim.Next()
 		if errors.Is(err, io.EOF) {
@@ -234,13 +252,16 @@ func TestCountsSimulatorTruth(t *testing.T) {
 			if b.Visibility < 0.25 {
 				continue
 			}
-			score := 0.4 + 0.5*b.Visibility
+			score := 0.5 + 0.5*b.Visibility
 			fr.Dets = append(fr.Dets, Det{X1: float64(max(0, b.Rect.Min.X)), Y1: float64(b.Rect.Min.Y),
 				X2: float64(min(sc.Camera.Width, b.Rect.Max.X)), Y2: float64(b.Rect.Max.Y), Class: b.ClassID, Score: score})
 		}
 		c, _ := s.Step(Params{}, fr)
 		counted += len(c)
+		last = fr
 	}
+	c, _ := s.Step(Params{}, end([]Frame{last}))
+	counted += len(c)
 	truth := sim.Truth()
 	visible := truth.Totals.VisibleUnits
 	errPct := 100 * float64(counted-visible) / float64(visible)
@@ -291,69 +312,6 @@ func TestShrinkingBehindLeafThenBack(t *testing.T) {
 	}
 }
 
-// A detector says which score means "visible enough to count"; a fruit it
-// only ever sees below that (mostly hidden) starts no track, while with no
-// such word from the detector the tracker's default lets it count.
-func TestVisibleScoreGatesNewTracks(t *testing.T) {
-	objs := background(20)
-	faint := 4
-	cam := func(i int) float64 { return float64(i) * 20 }
-	score := func(k, i int) float64 {
-		if k == faint {
-			return 0.6
-		}
-		return 0.9
-	}
-	all := seenAtLeast(objs, 40, cam, 3)
-	for _, tc := range []struct {
-		visibleScore float64
-		want         int
-	}{{0, all}, {0.75, all - 1}} {
-		fs := frames(objs, 40, cam, score)
-		for i := range fs {
-			fs[i].VisibleScore = tc.visibleScore
-		}
-		if counted, _ := run(t, fs); len(counted) != tc.want {
-			t.Fatalf("visible score %.2f: counted %d, want %d", tc.visibleScore, len(counted), tc.want)
-		}
-	}
-}
-
-// A fruit the detector is sure of only once, its other boxes weak (a sliver
-// between leaves), is not counted; one it is sure of twice is.
-func TestOneSureHitIsNotEnough(t *testing.T) {
-	objs := background(20)
-	once, twice := 4, 9
-	cam := func(i int) float64 { return float64(i) * 20 }
-	seen := map[int]int{}
-	score := func(k, i int) float64 {
-		if k != once && k != twice {
-			return 0.9
-		}
-		seen[k]++
-		if seen[k] == 1 || (k == twice && seen[k] == 4) {
-			return 0.8 // sure
-		}
-		return 0.4 // weak, but matched by the second stage
-	}
-	all := seenAtLeast(objs, 40, cam, 3)
-	for _, tc := range []struct {
-		minSure, want int
-	}{{0, all - 1}, {1, all}} {
-		clear(seen)
-		s := &State{}
-		counted := 0
-		for _, f := range frames(objs, 40, cam, score) {
-			f.VisibleScore = 0.75
-			c, _ := s.Step(Params{MinSureHits: tc.minSure, SureHitsPerView: 0.001}, f) // MinSureHits alone
-			counted += len(c)
-		}
-		if counted != tc.want {
-			t.Fatalf("MinSureHits %d: counted %d, want %d", tc.minSure, counted, tc.want)
-		}
-	}
-}
-
 // A leaf hides a fruit for a stretch of the row, not for a number of frames:
 // at a high frame rate that is many frames (20 here, the camera moving
 // 8 px a frame), and the fruit keeps its track.
@@ -373,57 +331,119 @@ func TestLongOcclusionAtHighFrameRate(t *testing.T) {
 	}
 }
 
-// A fruit the detector is sure of three times, its other boxes weak, is
-// counted by a camera that passes it in 20 frames and not by one that looks
-// at it for 80 (where three sure looks out of 80 are what a mostly hidden
-// fruit gets), unless SureHitsPerView is turned down.
-func TestSureHitsScaleWithFramesInView(t *testing.T) {
+// faintScores scores the object k=faint by pattern (cycled over its frames)
+// and every other 0.9.
+func faintScores(faint int, pattern []float64) func(k, i int) float64 {
+	seen := 0
+	return func(k, i int) float64 {
+		if k != faint {
+			return 0.9
+		}
+		seen++
+		return pattern[(seen-1)%len(pattern)]
+	}
+}
+
+// countedObj reports whether o is among the counted tracks.
+func countedObj(counted []*Track, o obj) bool {
+	for _, tr := range counted {
+		if tr.Best.Y1 == o.y-o.size/2 {
+			return true
+		}
+	}
+	return false
+}
+
+// Whether a fruit counts depends on how it is seen over its whole track, not
+// on how often it was looked at: one the detector is sure of one frame in
+// four (a sliver between leaves that sometimes looks whole) is not counted,
+// one it is sure of three frames in four is, whether the camera passes it in
+// 20 frames or looks at it for 80.
+func TestCountDecidedByMedianWhateverTheFramesInView(t *testing.T) {
 	objs := background(20)
 	faint := 4
-	for _, tc := range []struct {
-		speed, perView float64
-		frames         int
-		counted        bool
-	}{{32, 0, 20, true}, {8, 0, 60, false}, {8, 0.001, 60, true}} {
-		cam := func(i int) float64 { return float64(i) * tc.speed }
-		seen := 0
-		score := func(k, i int) float64 {
-			if k != faint {
-				return 0.9
+	for _, speed := range []float64{32, 8} {
+		for _, tc := range []struct {
+			pattern []float64
+			counted bool
+		}{{[]float64{0.8, 0.4, 0.4, 0.4}, false}, {[]float64{0.8, 0.8, 0.4, 0.8}, true}} {
+			cam := func(i int) float64 { return float64(i) * speed }
+			fs := frames(objs, int(640/speed)+20, cam, faintScores(faint, tc.pattern))
+			for i := range fs {
+				fs[i].CountScores = []float64{0.7}
 			}
-			seen++
-			if seen%4 == 1 && seen < 12 {
-				return 0.8 // sure: three times
+			counted, _ := run(t, fs)
+			if got := countedObj(counted, objs[faint]); got != tc.counted {
+				t.Fatalf("%.0f px/frame, scores %v: counted %v, want %v", speed, tc.pattern, got, tc.counted)
 			}
-			return 0.4
-		}
-		s := &State{}
-		found := false
-		for _, f := range frames(objs, tc.frames, cam, score) {
-			f.VisibleScore = 0.75
-			c, _ := s.Step(Params{SureHitsPerView: tc.perView}, f)
-			for _, tr := range c {
-				if b := tr.Best; b.Y1 == objs[faint].y-objs[faint].size/2 {
-					found = true
-				}
+			if want := seenAtLeast(objs, len(fs), cam, 3) - 1; len(counted)-btoi(tc.counted) != want {
+				t.Fatalf("%.0f px/frame: %d others counted, want %d", speed, len(counted)-btoi(tc.counted), want)
 			}
-		}
-		if found != tc.counted {
-			t.Fatalf("speed %.0f px/frame, per view %.3f: faint fruit counted %v, want %v (scene speed estimate %.1f px/frame)",
-				tc.speed, tc.perView, found, tc.counted, s.MeanDX)
 		}
 	}
 }
 
-// A camera standing still asks four times MinSureHits, however small its
-// measured speed.
-func TestSureHitsBoundedWhenStill(t *testing.T) {
-	for _, dx := range []float64{0, 1e-300, 0.5, 1000} {
-		s := &State{MeanDX: dx}
-		n := s.sureHits(Params{}.withDefaults(), 1280)
-		want := map[float64]int{0: 2, 1e-300: 8, 0.5: 8, 1000: 2}[dx]
-		if n != want {
-			t.Fatalf("mean shift %g px/frame: %d sure hits, want %d", dx, n, want)
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Count scores are per class (a score means different visibility for an
+// apple and a grape cluster), from the detector unless set; a class the
+// detector gives none for takes 0.5.
+func TestCountScoresPerClass(t *testing.T) {
+	objs := background(20)
+	faint := 4
+	objs[faint].class = 1
+	for _, tc := range []struct {
+		fromFrame, params []float64
+		counted           bool
+	}{
+		{[]float64{0.7, 0.55}, nil, true},  // class 1's own bar: 0.6 >= 0.55
+		{[]float64{0.55, 0.7}, nil, false}, // 0.6 < 0.7
+		{[]float64{0.7}, nil, true},        // no word for class 1: 0.5
+		{[]float64{0.7, 0.55}, []float64{0.5, 0.65}, false},
+	} {
+		cam := func(i int) float64 { return float64(i) * 20 }
+		fs := frames(objs, 40, cam, faintScores(faint, []float64{0.6}))
+		for i := range fs {
+			fs[i].CountScores = tc.fromFrame
 		}
+		counted, _ := runWith(t, Params{CountScores: tc.params}, fs)
+		if got := countedObj(counted, objs[faint]); got != tc.counted {
+			t.Fatalf("count scores %v (params %v): counted %v, want %v", tc.fromFrame, tc.params, got, tc.counted)
+		}
+	}
+}
+
+// An object is counted in the frame its track ends, with all its frames
+// known; the stream's end decides the tracks still open, once.
+func TestCountedWhenTrackEnds(t *testing.T) {
+	objs := []obj{{x: 100, y: 100, size: 30}, {x: 900, y: 200, size: 30}}
+	objs = append(objs, background(8)...)
+	cam := func(i int) float64 { return float64(i) * 20 }
+	fs := frames(objs, 30, cam, always) // the first leaves at frame 6, the second stays
+	s := &State{}
+	for _, f := range fs {
+		c, _ := s.Step(Params{}, f)
+		for _, tr := range c {
+			if tr.Best.Y1 == 85 { // the first
+				if f.Seq < tr.LastSeq+1 || tr.LastSeq != 5 || tr.FirstSeq != 0 {
+					t.Fatalf("first object counted at frame %d, seen %d-%d", f.Seq, tr.FirstSeq, tr.LastSeq)
+				}
+			}
+			if tr.Best.Y1 == 185 {
+				t.Fatalf("second object counted at frame %d, still in view", f.Seq)
+			}
+		}
+	}
+	c, _ := s.Step(Params{}, end(fs))
+	if !countedObj(c, objs[1]) {
+		t.Fatalf("end of stream counted %d objects, not the one in view", len(c))
+	}
+	if len(s.Tracks) != 0 {
+		t.Fatalf("%d tracks open after the end", len(s.Tracks))
 	}
 }
