@@ -1,5 +1,7 @@
 package track
 
+import "math"
+
 // Labelled is a stream of frames with, per class, how many objects in it are
 // truly visible from the camera (from a simulator or hand-labelled video).
 type Labelled struct {
@@ -38,11 +40,14 @@ func CalibrateCountScores(p Params, streams []Labelled, classes int) []float64 {
 			}
 		}
 	}
-	// hi: the least score tried that did not count too many.
+	// hi is the least score tried that did not count too many. Medians of
+	// byte scores lie on a grid of 1/510: any score between the same two grid
+	// points counts the same, so the middle one is returned, which survives
+	// being written with three decimals.
 	out := make([]float64, classes)
 	for c := range classes {
 		if want[c] > 0 {
-			out[c] = hi[c]
+			out[c] = (math.Floor(hi[c]*510) + 0.5) / 510
 		}
 	}
 	return out

@@ -95,8 +95,9 @@ func TestStaticSceneCountedOnce(t *testing.T) {
 	objs := background(30)
 	cam := func(i int) float64 { return float64(i) * 40 }
 	counted, _ := run(t, frames(objs, 60, cam, always))
-	// Every object that stays in view for at least MinHits frames counts once.
-	if want := seenAtLeast(objs, 60, cam, 3); len(counted) != want || want < 25 {
+	// Every object that stays in view long enough counts once: 2 frames at
+	// 40 px/frame, where the scene crosses the view in 16 (MinHitsShare).
+	if want := seenAtLeast(objs, 60, cam, 2); len(counted) != want || want < 25 {
 		t.Fatalf("counted %d, want %d", len(counted), want)
 	}
 }
@@ -445,5 +446,34 @@ func TestCountedWhenTrackEnds(t *testing.T) {
 	}
 	if len(s.Tracks) != 0 {
 		t.Fatalf("%d tracks open after the end", len(s.Tracks))
+	}
+}
+
+// A camera that crosses the view in 8 frames confirms a fruit it found in 2
+// of them (3 would be 40 % of its frames); one that takes 32 frames asks 3.
+func TestFewFramesInViewNeedFewerHits(t *testing.T) {
+	objs := background(40)
+	brief := 20 // x 1,999
+	for _, tc := range []struct {
+		speed   float64
+		share   float64
+		counted bool
+	}{{80, 0, true}, {80, 1, false}, {20, 0, false}} {
+		cam := func(i int) float64 { return float64(i) * tc.speed }
+		seen := 0
+		fs := frames(objs, int(3000/tc.speed), cam, func(k, i int) float64 {
+			if k != brief {
+				return 0.9
+			}
+			seen++
+			if seen == 3 || seen == 4 {
+				return 0.9
+			}
+			return 0 // behind leaves
+		})
+		counted, s := runWith(t, Params{MinHitsShare: tc.share}, fs)
+		if got := countedObj(counted, objs[brief]); got != tc.counted {
+			t.Fatalf("%.0f px/frame (share %.2f, scene %.1f px/frame): counted %v, want %v", tc.speed, tc.share, s.MeanDX, got, tc.counted)
+		}
 	}
 }
