@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"os"
@@ -136,7 +137,7 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, c := range [][]string{{"--help"}, {"broker", "--help"}, {"topology", "--help"}, {"topics", "create", "--help"},
-		{"topics", "describe", "--help"}, {"ingest", "--help"}, {"lag", "--help"}, {"sim", "--help"}, {"run", "--help"}} {
+		{"topics", "describe", "--help"}, {"ingest", "--help"}, {"lag", "--help"}, {"sim", "--help"}, {"run", "--help"}, {"eval", "calibrate", "--help"}} {
 		r := run(t, t.TempDir(), c...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("%v: exit %d, stdout %q", c, r.code, r.stdout)
@@ -267,4 +268,33 @@ func startBroker(t *testing.T, dir string) string {
 		t.Fatalf("broker said %q (%v)", line, err)
 	}
 	return line
+}
+
+// eval calibrate on a small field: a count score for the one class it has,
+// at which the tracker counts about the visible units; the other classes
+// are left to the default, and the metadata line names all three.
+func TestEvalCalibrate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	r := run(t, dir, "eval", "calibrate", "--scenarios", "small.yaml", "--json", "--model", filepath.Join(repo, inference.DefaultModel))
+	if r.code != 0 {
+		t.Fatalf("calibrate: %s", r.stderr)
+	}
+	var rep calibrateReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if len(rep.Classes) != 3 || len(rep.CountScores) != 3 || len(strings.Split(rep.Metadata, ",")) != 3 {
+		t.Fatalf("report %+v, want three classes", rep)
+	}
+	apple := 0
+	if v, n := rep.Visible[apple], rep.Counted[apple]; rep.CountScores[apple] <= 0.3 || rep.CountScores[apple] >= 0.99 || v < 20 || n > v || n < v-2 {
+		t.Fatalf("apple: count score %.3f counts %d of %d visible", rep.CountScores[apple], n, v)
+	}
+	if rep.CountScores[1] != 0 || rep.CountScores[2] != 0 || rep.Visible[1] != 0 {
+		t.Fatalf("classes the field lacks calibrated: %+v", rep)
+	}
 }
