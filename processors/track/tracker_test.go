@@ -139,8 +139,8 @@ func TestFlickerBelowHighThreshold(t *testing.T) {
 		t.Fatalf("counted %d, want %d", len(counted), want)
 	}
 	for _, c := range counted {
-		if c.Hits < 3 {
-			t.Fatalf("track %d counted after %d hits", c.ID, c.Hits)
+		if c.Hits() < 3 {
+			t.Fatalf("track %d counted after %d hits", c.ID, c.Hits())
 		}
 	}
 }
