@@ -438,12 +438,13 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*evalReport, 
 	if err != nil {
 		return nil, err
 	}
-	mot, err := scoreTracking(dets, truthBoxes, motDir, o.track)
+	ds := decodeDetections(dets)
+	mot, err := scoreTracking(ds, truthBoxes, motDir, o.track)
 	if err != nil {
 		return nil, err
 	}
 	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
-	rep.labelled, rep.classes = labelled(dets, truth), truth.ClassNames
+	rep.labelled, rep.classes = labelled(ds, truth), truth.ClassNames
 
 	return &rep, nil
 }
@@ -489,11 +490,11 @@ func printReport(out io.Writer, rep *evalReport) {
 	}
 }
 
-// labelled is the tracker's input from the pipeline's detections, in
-// sequence order, with the units of each class visible from the camera.
-func labelled(recs []*kgo.Record, truth *simulator.Truth) track.Labelled {
+// labelled is the tracker's input from the pipeline's detections (in
+// sequence order), with the units of each class visible from the camera.
+func labelled(ds []*schema.Detections, truth *simulator.Truth) track.Labelled {
 	var l track.Labelled
-	for _, d := range decodeDetections(recs) {
+	for _, d := range ds {
 		l.Frames = append(l.Frames, track.FrameOf(d))
 	}
 	l.Visible = make([]int, len(truth.ClassNames))
@@ -520,14 +521,14 @@ func decodeDetections(recs []*kgo.Record) []*schema.Detections {
 	return ds
 }
 
-// scoreTracking replays the tracker on the pipeline's detections and scores
+// scoreTracking replays the tracker on the pipeline's detections (in
+// sequence order, from decodeDetections) and scores
 // it against the truth; with dir set it writes MOTChallenge files. A track
 // is reported from its first box once it is confirmed (the trajectories the
 // tracker identified, as offline MOT results are): reported only from
 // confirmation on, every track lost its first MinHits frames, a third of
 // the frames an object is in view at 6 fps.
-func scoreTracking(recs []*kgo.Record, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
-	ds := decodeDetections(recs)
+func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, dir string, params track.Params) (evaluation.MOTResult, error) {
 	type hyp struct {
 		box   evaluation.MOTBox
 		class int

@@ -43,7 +43,7 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 		recs = append(recs, &kgo.Record{Value: v})
 	}
 	dir := t.TempDir()
-	res, err := scoreTracking(recs, truth, dir, track.Params{})
+	res, err := scoreTracking(decodeDetections(recs), truth, dir, track.Params{})
 	if err != nil {
 		t.Fatal(err)
 	}
