@@ -217,7 +217,10 @@ func TrackStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, 
 	if err != nil {
 		return Throughput{}, err
 	}
-	p := track.New(track.Config{}, conn)
+	p, err := track.New(track.Config{}, conn)
+	if err != nil {
+		return Throughput{}, err
+	}
 	t := Throughput{Frames: len(recs)}
 	t.Elapsed, err = timeStage(ctx, "track", p.Run, p.Stats.Frames.Load, int64(len(recs)))
 	return t, err

@@ -126,3 +126,13 @@ func fnv32a(b []byte) uint32 {
 	}
 	return h
 }
+
+// PartitionOf is the partition of n that goka (sarama's hash partitioner) and
+// cropstream's producers put key on.
+func PartitionOf(key []byte, n int32) int32 {
+	p := int32(fnv32a(key)) % n
+	if p < 0 {
+		p = -p
+	}
+	return p
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
@@ -181,4 +182,24 @@ func fixTopicConfigs(ctx context.Context, adm *kadm.Client, st *TopicStatus) err
 	}
 	st.Diffs = keep
 	return nil
+}
+
+// EnsureTopicsExist creates missing topics; drift on existing ones is
+// logged, not fatal, for commands whose job is not topic admin.
+func EnsureTopicsExist(ctx context.Context, conn *Conn, top *topology.Topology) error {
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	sts, err := EnsureTopics(ctx, adm, top, false)
+	if errors.Is(err, ErrTopicDrift) {
+		for _, st := range sts {
+			for _, d := range st.Diffs {
+				slog.Warn("topic differs from the topology", "topic", st.Spec.Name, "diff", d)
+			}
+		}
+		return nil
+	}
+	return err
 }

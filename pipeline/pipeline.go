@@ -10,14 +10,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/processors/track"
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -66,7 +64,7 @@ func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
 		case StageDetect:
 			p.Detect, err = detect.New(cfg.Detect, conn, conn.Topology())
 		case StageTrack:
-			p.Track = track.New(cfg.Track, conn)
+			p.Track, err = track.New(cfg.Track, conn)
 		case StageAggregate:
 			p.Aggregate, err = aggregate.New(cfg.Aggregate, conn)
 		case StageSink:
@@ -190,102 +188,4 @@ func waitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration, gro
 		}
 	}
 	return nil
-}
-
-// CloseWindows asks the aggregate stage to close each block's window and emit
-// its final yield estimate.
-func CloseWindows(ctx context.Context, conn *broker.Conn, blocks map[string]string) error {
-	cl, err := conn.Client()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for block, field := range blocks {
-		val, err := schema.Encode(&schema.CountedObject{BlockId: block, FieldId: field, Control: schema.ControlCloseWindow})
-		if err != nil {
-			return err
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val}).FirstErr(); err != nil {
-			return fmt.Errorf("close window of block %s: %w", block, err)
-		}
-	}
-	return nil
-}
-
-// ReadAll reads every record of topic from the start up to the end offsets
-// it finds when called; it fails when max(idle, 15s) pass without a record
-// before those are reached. (Reading to the end offsets, not to the first
-// quiet moment, is what makes it whole: a first fetch can be slow.)
-func ReadAll(ctx context.Context, conn *broker.Conn, topic topology.Topic, idle time.Duration) ([]*kgo.Record, error) {
-	adm, acl, err := conn.Admin()
-	if err != nil {
-		return nil, err
-	}
-	// A partition's end offset can fail transiently (a broker busy at
-	// start-up); ask again rather than read less than there is.
-	var want map[int32]int64
-	for attempt := 0; ; attempt++ {
-		want = map[int32]int64{}
-		ends, err := adm.ListEndOffsets(ctx, string(topic))
-		if err == nil {
-			ends.Each(func(o kadm.ListedOffset) {
-				if o.Err != nil {
-					err = errors.Join(err, fmt.Errorf("read %s[%d]: end offset: %w", topic, o.Partition, o.Err))
-				} else if o.Offset > 0 {
-					want[o.Partition] = o.Offset
-				}
-			})
-		}
-		if err == nil {
-			break
-		}
-		if attempt == 4 || ctx.Err() != nil {
-			acl.Close()
-			return nil, fmt.Errorf("read %s: end offsets: %w", topic, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	acl.Close()
-	if len(want) == 0 {
-		return nil, nil
-	}
-	cl, err := conn.Client(kgo.ConsumeTopics(string(topic)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	var out []*kgo.Record
-	patience := max(idle, 15*time.Second)
-	progress := time.Now()
-	for len(want) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		var ferr error
-		fs.EachError(func(_ string, _ int32, e error) {
-			if !errors.Is(e, context.DeadlineExceeded) && !errors.Is(e, context.Canceled) {
-				ferr = e
-			}
-		})
-		if ferr != nil {
-			return nil, ferr
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if fs.NumRecords() == 0 {
-			if time.Since(progress) > patience {
-				return out, fmt.Errorf("read %s: nothing new for %s with %d partitions short of their end offsets %v (read %d records)", topic, patience, len(want), want, len(out))
-			}
-			continue
-		}
-		progress = time.Now()
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
-				delete(want, r.Partition)
-			}
-		})
-	}
-	return out, nil
 }

@@ -87,3 +87,5 @@ func DecodeDetections(b []byte) (*Detections, error)       { return Decode[Detec
 func DecodeCountedObject(b []byte) (*CountedObject, error) { return Decode[CountedObject](b) }
 func DecodeYieldEstimate(b []byte) (*YieldEstimate, error) { return Decode[YieldEstimate](b) }
 func DecodeDeadLetter(b []byte) (*DeadLetter, error)       { return Decode[DeadLetter](b) }
+func DecodeFieldBlock(b []byte) (*FieldBlock, error)       { return Decode[FieldBlock](b) }
+func DecodeHandCounts(b []byte) (*HandCounts, error)       { return Decode[HandCounts](b) }

@@ -399,7 +399,11 @@ type Detections struct {
 	CountScores []float32 `protobuf:"fixed32,17,rep,packed,name=count_scores,json=countScores,proto3" json:"count_scores,omitempty"`
 	// The stream's end (see Frame.end_of_stream): no boxes; the tracker
 	// decides on every track still open.
-	EndOfStream   bool `protobuf:"varint,18,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
+	EndOfStream bool `protobuf:"varint,18,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
+	// Set with end_of_stream by the track stage's own idle watch, not by a
+	// camera: the camera sent nothing for the idle gap, so its pass is over
+	// unless a frame arrived since (the tracker checks). No sequence.
+	IdleGap       bool `protobuf:"varint,19,opt,name=idle_gap,json=idleGap,proto3" json:"idle_gap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,6 +557,13 @@ func (x *Detections) GetEndOfStream() bool {
 	return false
 }
 
+func (x *Detections) GetIdleGap() bool {
+	if x != nil {
+		return x.IdleGap
+	}
+	return false
+}
+
 // CountedObject is one physical object, counted once.
 // Topic: objects, key: block id. object_id is deterministic (camera + track).
 type CountedObject struct {
@@ -574,10 +585,17 @@ type CountedObject struct {
 	BestScore       float32                `protobuf:"fixed32,15,opt,name=best_score,json=bestScore,proto3" json:"best_score,omitempty"`
 	PositionM       *float64               `protobuf:"fixed64,16,opt,name=position_m,json=positionM,proto3,oneof" json:"position_m,omitempty"`
 	FramesSeen      uint32                 `protobuf:"varint,17,opt,name=frames_seen,json=framesSeen,proto3" json:"frames_seen,omitempty"`
-	// A control record instead of an object when set: "close-window" asks the
-	// aggregate stage to close the block's current window and emit its final
-	// yield estimate (on demand, or when a pass over the block has ended).
-	Control       string `protobuf:"bytes,18,opt,name=control,proto3" json:"control,omitempty"`
+	// A control record instead of an object when set (see the Control*
+	// constants in schema/control.go): "pass-start" and "pass-end" (from the
+	// track stage: a camera began or ended a pass along row_id), and
+	// "close-window" (an operator's `cropstream yield close`): the aggregate
+	// stage closes a block's window when every row's pass has ended, or on
+	// demand, and emits its final yield estimate.
+	Control string `protobuf:"bytes,18,opt,name=control,proto3" json:"control,omitempty"`
+	// Why a pass ended: "end-of-stream", "idle", "new-row".
+	Reason string `protobuf:"bytes,19,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The model that produced the boxes this object was counted from.
+	Model         string `protobuf:"bytes,20,opt,name=model,proto3" json:"model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -738,6 +756,20 @@ func (x *CountedObject) GetControl() string {
 	return ""
 }
 
+func (x *CountedObject) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CountedObject) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
 // YieldEstimate is the estimated yield of a block over a window.
 // Topic: yield, key: block id; deterministic id = block + window.
 type YieldEstimate struct {
@@ -758,8 +790,18 @@ type YieldEstimate struct {
 	Confidence        float64                `protobuf:"fixed64,14,opt,name=confidence,proto3" json:"confidence,omitempty"`
 	Final             bool                   `protobuf:"varint,15,opt,name=final,proto3" json:"final,omitempty"`
 	EmittedUnixNs     int64                  `protobuf:"varint,16,opt,name=emitted_unix_ns,json=emittedUnixNs,proto3" json:"emitted_unix_ns,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Rows of the block whose pass has ended in this window, and the rows the
+	// field map gives the block (0 when the block is not in the field map).
+	RowsDone  uint32 `protobuf:"varint,17,opt,name=rows_done,json=rowsDone,proto3" json:"rows_done,omitempty"`
+	RowsTotal uint32 `protobuf:"varint,18,opt,name=rows_total,json=rowsTotal,proto3" json:"rows_total,omitempty"`
+	// What made the stage emit it: "provisional" (a pass is running),
+	// "pass-end", "all-rows" (final: every row passed), "operator" (final: yield
+	// close), "hand-counts" (re-estimated when hand counts arrived).
+	Trigger string `protobuf:"bytes,19,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Sample plants the calibration used (0: the profile's prior visibility).
+	SamplePlants  uint32 `protobuf:"varint,20,opt,name=sample_plants,json=samplePlants,proto3" json:"sample_plants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *YieldEstimate) Reset() {
@@ -904,6 +946,351 @@ func (x *YieldEstimate) GetEmittedUnixNs() int64 {
 	return 0
 }
 
+func (x *YieldEstimate) GetRowsDone() uint32 {
+	if x != nil {
+		return x.RowsDone
+	}
+	return 0
+}
+
+func (x *YieldEstimate) GetRowsTotal() uint32 {
+	if x != nil {
+		return x.RowsTotal
+	}
+	return 0
+}
+
+func (x *YieldEstimate) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *YieldEstimate) GetSamplePlants() uint32 {
+	if x != nil {
+		return x.SamplePlants
+	}
+	return 0
+}
+
+// FieldBlock is one block of a grower's field map: what is planted and how
+// the rows lie along the camera's path.
+// Topic: fields (compacted), key: block id.
+type FieldBlock struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SchemaVersion uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	FieldId       string                 `protobuf:"bytes,2,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	BlockId       string                 `protobuf:"bytes,3,opt,name=block_id,json=blockId,proto3" json:"block_id,omitempty"`
+	// Crop profile name (crops/profiles), e.g. "apple".
+	Crop          string      `protobuf:"bytes,4,opt,name=crop,proto3" json:"crop,omitempty"`
+	Rows          []*FieldRow `protobuf:"bytes,5,rep,name=rows,proto3" json:"rows,omitempty"`
+	UpdatedUnixNs int64       `protobuf:"varint,6,opt,name=updated_unix_ns,json=updatedUnixNs,proto3" json:"updated_unix_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldBlock) Reset() {
+	*x = FieldBlock{}
+	mi := &file_cropstream_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldBlock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldBlock) ProtoMessage() {}
+
+func (x *FieldBlock) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldBlock.ProtoReflect.Descriptor instead.
+func (*FieldBlock) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FieldBlock) GetSchemaVersion() uint32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *FieldBlock) GetFieldId() string {
+	if x != nil {
+		return x.FieldId
+	}
+	return ""
+}
+
+func (x *FieldBlock) GetBlockId() string {
+	if x != nil {
+		return x.BlockId
+	}
+	return ""
+}
+
+func (x *FieldBlock) GetCrop() string {
+	if x != nil {
+		return x.Crop
+	}
+	return ""
+}
+
+func (x *FieldBlock) GetRows() []*FieldRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *FieldBlock) GetUpdatedUnixNs() int64 {
+	if x != nil {
+		return x.UpdatedUnixNs
+	}
+	return 0
+}
+
+// FieldRow is one row: plants_per_row plants, plant i (from 0) covering
+// [start_m + i*spacing_m, start_m + (i+1)*spacing_m) of the camera's
+// position_m along the row.
+type FieldRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RowId         string                 `protobuf:"bytes,1,opt,name=row_id,json=rowId,proto3" json:"row_id,omitempty"`
+	Plants        uint32                 `protobuf:"varint,2,opt,name=plants,proto3" json:"plants,omitempty"`
+	PlantSpacingM float64                `protobuf:"fixed64,3,opt,name=plant_spacing_m,json=plantSpacingM,proto3" json:"plant_spacing_m,omitempty"`
+	StartM        float64                `protobuf:"fixed64,4,opt,name=start_m,json=startM,proto3" json:"start_m,omitempty"`
+	// Where the row starts, when the grower has GPS.
+	StartLat      *float64 `protobuf:"fixed64,5,opt,name=start_lat,json=startLat,proto3,oneof" json:"start_lat,omitempty"`
+	StartLon      *float64 `protobuf:"fixed64,6,opt,name=start_lon,json=startLon,proto3,oneof" json:"start_lon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldRow) Reset() {
+	*x = FieldRow{}
+	mi := &file_cropstream_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldRow) ProtoMessage() {}
+
+func (x *FieldRow) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldRow.ProtoReflect.Descriptor instead.
+func (*FieldRow) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FieldRow) GetRowId() string {
+	if x != nil {
+		return x.RowId
+	}
+	return ""
+}
+
+func (x *FieldRow) GetPlants() uint32 {
+	if x != nil {
+		return x.Plants
+	}
+	return 0
+}
+
+func (x *FieldRow) GetPlantSpacingM() float64 {
+	if x != nil {
+		return x.PlantSpacingM
+	}
+	return 0
+}
+
+func (x *FieldRow) GetStartM() float64 {
+	if x != nil {
+		return x.StartM
+	}
+	return 0
+}
+
+func (x *FieldRow) GetStartLat() float64 {
+	if x != nil && x.StartLat != nil {
+		return *x.StartLat
+	}
+	return 0
+}
+
+func (x *FieldRow) GetStartLon() float64 {
+	if x != nil && x.StartLon != nil {
+		return *x.StartLon
+	}
+	return 0
+}
+
+// HandCounts are the sample plants a grower counted (and weighed) in a block.
+// Topic: hand-counts (compacted), key: block id. The latest record is in
+// force: it holds every sample plant of the block.
+type HandCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SchemaVersion uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	FieldId       string                 `protobuf:"bytes,2,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	BlockId       string                 `protobuf:"bytes,3,opt,name=block_id,json=blockId,proto3" json:"block_id,omitempty"`
+	Plants        []*HandCount           `protobuf:"bytes,4,rep,name=plants,proto3" json:"plants,omitempty"`
+	UpdatedUnixNs int64                  `protobuf:"varint,5,opt,name=updated_unix_ns,json=updatedUnixNs,proto3" json:"updated_unix_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandCounts) Reset() {
+	*x = HandCounts{}
+	mi := &file_cropstream_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandCounts) ProtoMessage() {}
+
+func (x *HandCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandCounts.ProtoReflect.Descriptor instead.
+func (*HandCounts) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *HandCounts) GetSchemaVersion() uint32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *HandCounts) GetFieldId() string {
+	if x != nil {
+		return x.FieldId
+	}
+	return ""
+}
+
+func (x *HandCounts) GetBlockId() string {
+	if x != nil {
+		return x.BlockId
+	}
+	return ""
+}
+
+func (x *HandCounts) GetPlants() []*HandCount {
+	if x != nil {
+		return x.Plants
+	}
+	return nil
+}
+
+func (x *HandCounts) GetUpdatedUnixNs() int64 {
+	if x != nil {
+		return x.UpdatedUnixNs
+	}
+	return 0
+}
+
+type HandCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ROW-P001 is the first plant of row ROW.
+	PlantId string `protobuf:"bytes,1,opt,name=plant_id,json=plantId,proto3" json:"plant_id,omitempty"`
+	Count   uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Mean mass of the counted items in grams; 0 when not weighed.
+	MeanMassG     float64 `protobuf:"fixed64,3,opt,name=mean_mass_g,json=meanMassG,proto3" json:"mean_mass_g,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandCount) Reset() {
+	*x = HandCount{}
+	mi := &file_cropstream_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandCount) ProtoMessage() {}
+
+func (x *HandCount) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandCount.ProtoReflect.Descriptor instead.
+func (*HandCount) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HandCount) GetPlantId() string {
+	if x != nil {
+		return x.PlantId
+	}
+	return ""
+}
+
+func (x *HandCount) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *HandCount) GetMeanMassG() float64 {
+	if x != nil {
+		return x.MeanMassG
+	}
+	return 0
+}
+
 // DeadLetter is a record a stage could not process, with the reason.
 // Topic: dlq, key: the original key.
 type DeadLetter struct {
@@ -925,7 +1312,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_cropstream_proto_msgTypes[6]
+	mi := &file_cropstream_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1324,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[6]
+	mi := &file_cropstream_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1337,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{6}
+	return file_cropstream_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeadLetter) GetSchemaVersion() uint32 {
@@ -1055,7 +1442,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\xd4\x04\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\xef\x04\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1079,8 +1466,9 @@ const file_cropstream_proto_rawDesc = "" +
 	"detections\x12(\n" +
 	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNs\x12!\n" +
 	"\fcount_scores\x18\x11 \x03(\x02R\vcountScores\x12\"\n" +
-	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStreamB\r\n" +
-	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xf2\x04\n" +
+	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStream\x12\x19\n" +
+	"\bidle_gap\x18\x13 \x01(\bR\aidleGapB\r\n" +
+	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xa0\x05\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +
@@ -1104,8 +1492,10 @@ const file_cropstream_proto_rawDesc = "" +
 	"position_m\x18\x10 \x01(\x01H\x00R\tpositionM\x88\x01\x01\x12\x1f\n" +
 	"\vframes_seen\x18\x11 \x01(\rR\n" +
 	"framesSeen\x12\x18\n" +
-	"\acontrol\x18\x12 \x01(\tR\acontrolB\r\n" +
-	"\v_position_m\"\xb9\x04\n" +
+	"\acontrol\x18\x12 \x01(\tR\acontrol\x12\x16\n" +
+	"\x06reason\x18\x13 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05model\x18\x14 \x01(\tR\x05modelB\r\n" +
+	"\v_position_m\"\xb4\x05\n" +
 	"\rYieldEstimate\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1f\n" +
 	"\vestimate_id\x18\x02 \x01(\tR\n" +
@@ -1127,7 +1517,42 @@ const file_cropstream_proto_rawDesc = "" +
 	"confidence\x18\x0e \x01(\x01R\n" +
 	"confidence\x12\x14\n" +
 	"\x05final\x18\x0f \x01(\bR\x05final\x12&\n" +
-	"\x0femitted_unix_ns\x18\x10 \x01(\x03R\remittedUnixNs\"\xe9\x02\n" +
+	"\x0femitted_unix_ns\x18\x10 \x01(\x03R\remittedUnixNs\x12\x1b\n" +
+	"\trows_done\x18\x11 \x01(\rR\browsDone\x12\x1d\n" +
+	"\n" +
+	"rows_total\x18\x12 \x01(\rR\trowsTotal\x12\x18\n" +
+	"\atrigger\x18\x13 \x01(\tR\atrigger\x12#\n" +
+	"\rsample_plants\x18\x14 \x01(\rR\fsamplePlants\"\xd2\x01\n" +
+	"\n" +
+	"FieldBlock\x12%\n" +
+	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
+	"\bfield_id\x18\x02 \x01(\tR\afieldId\x12\x19\n" +
+	"\bblock_id\x18\x03 \x01(\tR\ablockId\x12\x12\n" +
+	"\x04crop\x18\x04 \x01(\tR\x04crop\x12+\n" +
+	"\x04rows\x18\x05 \x03(\v2\x17.cropstream.v1.FieldRowR\x04rows\x12&\n" +
+	"\x0fupdated_unix_ns\x18\x06 \x01(\x03R\rupdatedUnixNs\"\xda\x01\n" +
+	"\bFieldRow\x12\x15\n" +
+	"\x06row_id\x18\x01 \x01(\tR\x05rowId\x12\x16\n" +
+	"\x06plants\x18\x02 \x01(\rR\x06plants\x12&\n" +
+	"\x0fplant_spacing_m\x18\x03 \x01(\x01R\rplantSpacingM\x12\x17\n" +
+	"\astart_m\x18\x04 \x01(\x01R\x06startM\x12 \n" +
+	"\tstart_lat\x18\x05 \x01(\x01H\x00R\bstartLat\x88\x01\x01\x12 \n" +
+	"\tstart_lon\x18\x06 \x01(\x01H\x01R\bstartLon\x88\x01\x01B\f\n" +
+	"\n" +
+	"_start_latB\f\n" +
+	"\n" +
+	"_start_lon\"\xc3\x01\n" +
+	"\n" +
+	"HandCounts\x12%\n" +
+	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
+	"\bfield_id\x18\x02 \x01(\tR\afieldId\x12\x19\n" +
+	"\bblock_id\x18\x03 \x01(\tR\ablockId\x120\n" +
+	"\x06plants\x18\x04 \x03(\v2\x18.cropstream.v1.HandCountR\x06plants\x12&\n" +
+	"\x0fupdated_unix_ns\x18\x05 \x01(\x03R\rupdatedUnixNs\"\\\n" +
+	"\tHandCount\x12\x19\n" +
+	"\bplant_id\x18\x01 \x01(\tR\aplantId\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\x12\x1e\n" +
+	"\vmean_mass_g\x18\x03 \x01(\x01R\tmeanMassG\"\xe9\x02\n" +
 	"\n" +
 	"DeadLetter\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x14\n" +
@@ -1158,7 +1583,7 @@ func file_cropstream_proto_rawDescGZIP() []byte {
 }
 
 var file_cropstream_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cropstream_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cropstream_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_cropstream_proto_goTypes = []any{
 	(Encoding)(0),         // 0: cropstream.v1.Encoding
 	(*Frame)(nil),         // 1: cropstream.v1.Frame
@@ -1167,18 +1592,24 @@ var file_cropstream_proto_goTypes = []any{
 	(*Detections)(nil),    // 4: cropstream.v1.Detections
 	(*CountedObject)(nil), // 5: cropstream.v1.CountedObject
 	(*YieldEstimate)(nil), // 6: cropstream.v1.YieldEstimate
-	(*DeadLetter)(nil),    // 7: cropstream.v1.DeadLetter
+	(*FieldBlock)(nil),    // 7: cropstream.v1.FieldBlock
+	(*FieldRow)(nil),      // 8: cropstream.v1.FieldRow
+	(*HandCounts)(nil),    // 9: cropstream.v1.HandCounts
+	(*HandCount)(nil),     // 10: cropstream.v1.HandCount
+	(*DeadLetter)(nil),    // 11: cropstream.v1.DeadLetter
 }
 var file_cropstream_proto_depIdxs = []int32{
-	0, // 0: cropstream.v1.Frame.encoding:type_name -> cropstream.v1.Encoding
-	2, // 1: cropstream.v1.Detection.box:type_name -> cropstream.v1.Box
-	3, // 2: cropstream.v1.Detections.detections:type_name -> cropstream.v1.Detection
-	2, // 3: cropstream.v1.CountedObject.best_box:type_name -> cropstream.v1.Box
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	0,  // 0: cropstream.v1.Frame.encoding:type_name -> cropstream.v1.Encoding
+	2,  // 1: cropstream.v1.Detection.box:type_name -> cropstream.v1.Box
+	3,  // 2: cropstream.v1.Detections.detections:type_name -> cropstream.v1.Detection
+	2,  // 3: cropstream.v1.CountedObject.best_box:type_name -> cropstream.v1.Box
+	8,  // 4: cropstream.v1.FieldBlock.rows:type_name -> cropstream.v1.FieldRow
+	10, // 5: cropstream.v1.HandCounts.plants:type_name -> cropstream.v1.HandCount
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_cropstream_proto_init() }
@@ -1189,13 +1620,14 @@ func file_cropstream_proto_init() {
 	file_cropstream_proto_msgTypes[0].OneofWrappers = []any{}
 	file_cropstream_proto_msgTypes[3].OneofWrappers = []any{}
 	file_cropstream_proto_msgTypes[4].OneofWrappers = []any{}
+	file_cropstream_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cropstream_proto_rawDesc), len(file_cropstream_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -20,6 +20,10 @@ const (
 	Objects    Topic = "objects"
 	Yield      Topic = "yield"
 	DLQ        Topic = "dlq"
+	// Fields is the grower's field map, one record per block (compacted).
+	Fields Topic = "fields"
+	// HandCounts are the sample plants counted by hand, per block (compacted).
+	HandCounts Topic = "hand-counts"
 )
 
 // The groups.
@@ -151,6 +155,9 @@ type GroupSpec struct {
 	Inputs  []Topic `json:"inputs"`
 	Outputs []Topic `json:"outputs"`
 	Table   *Topic  `json:"table"`
+	// Lookups are compacted topics the group reads whole as a table (goka
+	// lookups), at any partitioning.
+	Lookups []Topic `json:"lookups,omitempty"`
 	Doc     string  `json:"-"`
 }
 
@@ -189,6 +196,12 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Yield, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.YieldEstimate",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "yield estimate per block and window, id = block + window"},
+		{Name: Fields, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.FieldBlock",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the field map: crop, rows, plants and spacing of each block (cropstream fields apply)"},
+		{Name: HandCounts, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.HandCounts",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "hand-counted sample plants of each block (cropstream handcounts add); co-partitioned with objects"},
 		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: limit,
@@ -198,10 +211,10 @@ func New(cfg Config) (*Topology, error) {
 	t.Groups = []GroupSpec{
 		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, DLQ},
 			Doc: "decode, batch, run the detector, emit boxes"},
-		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Objects, DLQ}, Table: &trackTable,
-			Doc: "track objects across frames per camera, emit each once"},
-		{Name: Aggregate, Inputs: []Topic{Objects}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable,
-			Doc: "totals per block/row/plant, yield estimates"},
+		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, DLQ}, Table: &trackTable, Lookups: []Topic{Fields},
+			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
+		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
+			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
 		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
@@ -249,6 +262,7 @@ func (t *Topology) MaxRecordBytes() int {
 //   - every group input, output and table is a declared topic;
 //   - a group's inputs and table share key scheme and partition count, because
 //     goka co-partitions a group's state with its inputs;
+//   - a group's lookups are declared compacted topics;
 //   - the frames topic accepts a record of MaxFrameBytes plus metadata, and
 //     every topic accepts what a producer may batch for frames;
 //   - replication is -1 or >= 1.
@@ -302,6 +316,11 @@ func (t *Topology) Validate() error {
 		for _, out := range g.Outputs {
 			if _, ok := byName[out]; !ok {
 				errs = append(errs, fmt.Errorf("group %s: output %s is not declared", g.Name, out))
+			}
+		}
+		for _, l := range g.Lookups {
+			if s, ok := byName[l]; !ok || s.Cleanup != CleanupCompact {
+				errs = append(errs, fmt.Errorf("group %s: lookup %s is not a declared compacted topic", g.Name, l))
 			}
 		}
 		if g.Table == nil {

@@ -12,7 +12,7 @@ func TestDefaultTopologyValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frames", "detections", "track-table", "objects", "aggregate-table", "yield", "dlq"}
+	want := []string{"frames", "detections", "track-table", "objects", "aggregate-table", "yield", "fields", "hand-counts", "dlq"}
 	if got := top.TopicNames(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("topics %v, want %v", got, want)
 	}
@@ -32,6 +32,7 @@ func TestValidateRules(t *testing.T) {
 		{"not co-partitioned", func(t *Topology) { t.Topics[2].Partitions = 7 }, "not co-partitioned"},
 		{"unknown input", func(t *Topology) { t.Groups[0].Inputs = []Topic{"nope"} }, "input nope is not declared"},
 		{"compacted with retention", func(t *Topology) { t.Topics[2].RetentionMs = 1000 }, "keep data forever"},
+		{"lookup not compacted", func(t *Topology) { t.Groups[1].Lookups = []Topic{Objects} }, "lookup objects is not a declared compacted topic"},
 		{"bad cleanup", func(t *Topology) { t.Topics[0].Cleanup = "shred" }, "cleanup \"shred\""},
 		{"frame limit", func(t *Topology) { t.Topics[0].MaxMessageBytes = 1000 }, "below max frame bytes"},
 		{"small topic limit", func(t *Topology) { t.Topics[1].MaxMessageBytes = 1000 }, "which producers batch up to"},

@@ -48,9 +48,9 @@ model and the tracker together, so measure them again when either changes.`,
 				if err != nil {
 					return fmt.Errorf("calibrate on %s: %w", s, err)
 				}
-				streams = append(streams, rep.labelled)
-				if len(rep.labelled.Visible) > len(classes) {
-					classes = rep.classes
+				streams = append(streams, rep.Labelled)
+				if len(rep.Labelled.Visible) > len(classes) {
+					classes = rep.Classes
 				}
 			}
 			r := calibrateReport{Scenarios: scenarios, Classes: classes}

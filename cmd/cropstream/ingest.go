@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/simulator"
 )
@@ -65,7 +66,7 @@ rows come from the scenario unless given).`,
 				var sc *simulator.Scenario
 				if sc, err = simulator.Load(scenario); err == nil {
 					src = ingest.OpenScenario(sc)
-					scenarioDefaults(&cfg, sc, cmd.Flags().Changed)
+					fieldrun.ScenarioDefaults(&cfg, sc, cmd.Flags().Changed)
 				}
 			}
 			if err != nil {
@@ -128,21 +129,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// scenarioDefaults takes camera, field and block from the scenario where the
-// user gave no flag; rows come with each frame.
-func scenarioDefaults(cfg *ingest.Config, sc *simulator.Scenario, changed func(string) bool) {
-	if !changed("camera") {
-		cfg.CameraID = sc.Camera.ID
-	}
-	if !changed("field") {
-		cfg.FieldID = sc.Field
-	}
-	if !changed("block") {
-		cfg.BlockID = sc.Block
-	}
-	if !changed("capture-start") {
-		cfg.CaptureStart = sc.StartTime
-	}
 }

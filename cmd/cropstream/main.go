@@ -139,22 +139,7 @@ func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.T
 	return conn, top, nil
 }
 
-// ensureTopics creates missing topics; drift on existing ones is logged, not
-// fatal, for commands whose job is not topic admin.
+// ensureTopics creates missing topics; drift on existing ones is logged.
 func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
-	adm, cl, err := conn.Admin()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	sts, err := broker.EnsureTopics(ctx, adm, top, false)
-	if errors.Is(err, broker.ErrTopicDrift) {
-		for _, st := range sts {
-			for _, d := range st.Diffs {
-				slog.Warn("topic differs from the topology", "topic", st.Spec.Name, "diff", d)
-			}
-		}
-		return nil
-	}
-	return err
+	return broker.EnsureTopicsExist(ctx, conn, top)
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
-	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -126,7 +125,7 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 
 	// Nothing half-written: the refused ingest left no frame behind.
 	conn := openData(t, dir)
-	recs, err := pipeline.ReadAll(context.Background(), conn, topology.Frames, time.Second)
+	recs, err := broker.ReadAll(context.Background(), conn, topology.Frames, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +213,7 @@ func TestSimulatorCommands(t *testing.T) {
 
 	// Frames from the scenario carry the simulator's metadata.
 	conn := openData(t, dir)
-	recs, err := pipeline.ReadAll(context.Background(), conn, topology.Frames, time.Second)
+	recs, err := broker.ReadAll(context.Background(), conn, topology.Frames, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cropstream/cropstream/fieldrun"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -62,7 +64,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return err
 				}
 				out := cmd.OutOrStdout()
-				printReport(out, rep)
+				fieldrun.PrintReport(out, rep)
 				var names []string
 				for n := range rep.Stages {
 					names = append(names, n)

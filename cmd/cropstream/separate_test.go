@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
@@ -31,7 +33,7 @@ func TestStagesAsSeparateProcesses(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("eval: %s", r.stderr)
 	}
-	var single evalReport
+	var single fieldrun.Report
 	if err := json.Unmarshal([]byte(r.stdout), &single); err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +63,10 @@ func TestStagesAsSeparateProcesses(t *testing.T) {
 	if err := pipeline.WaitDrained(ctx, conn, 500*time.Millisecond); err != nil {
 		t.Fatalf("not drained: %v", err)
 	}
-	if err := pipeline.CloseWindows(ctx, conn, map[string]string{single.Block: ""}); err != nil {
-		t.Fatal(err)
-	}
+	// No close: the block's window closes when the camera's stream ends.
 	var est *schema.YieldEstimate
 	for est == nil && ctx.Err() == nil {
-		recs, err := pipeline.ReadAll(ctx, conn, topology.Yield, 500*time.Millisecond)
+		recs, err := broker.ReadAll(ctx, conn, topology.Yield, 500*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}

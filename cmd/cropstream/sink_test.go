@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
@@ -120,7 +121,7 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("eval: exit %d\n%s", r.code, r.stderr)
 	}
-	var rep evalReport
+	var rep fieldrun.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, r.stdout)
 	}

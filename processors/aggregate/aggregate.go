@@ -6,10 +6,10 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
-	"math"
-	"slices"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -29,24 +30,21 @@ const Stage = "aggregate"
 // bitsets; 3 as windows of the latest ids; 4 counts plants in dense rows.
 const stateVersion = 4
 
-// Block describes a block the stage knows: its crop and layout, and the hand
-// counts that calibrate it.
-type Block struct {
-	Profile *crops.Profile
-	// PlantSpacingM places objects on plants by their position along the row:
-	// plant i (from 0) covers [i*spacing, (i+1)*spacing).
-	PlantSpacingM float64
-	Plants        int // plants per row; positions beyond are clamped
-	HandCounts    []crops.HandCount
+// Config configures the stage. What each block is (crop, rows, plants) and
+// its hand counts arrive as data, through the fields and hand-counts topics.
+type Config struct {
+	// Default is the profile of blocks not in the field map. Default apple.
+	Default *crops.Profile
+	// ProvisionalEvery is how often, at most, a block with a pass running
+	// emits a provisional estimate (final = false) as objects arrive.
+	// Default 10 s; negative emits none but those at a pass's end.
+	ProvisionalEvery time.Duration
 }
 
-// Config configures the stage.
-type Config struct {
-	// Blocks by block id. An unknown block is counted with the Default crop.
-	Blocks map[string]Block
-	// Default is the profile of blocks not in Blocks. Default apple.
-	Default *crops.Profile
-}
+// DefaultProvisionalEvery is Config.ProvisionalEvery's default: a dashboard
+// refreshing every few seconds sees a block's estimate move while the tractor
+// drives, without an estimate per object.
+const DefaultProvisionalEvery = 10 * time.Second
 
 // blockState is a block's entry in the aggregate table.
 type blockState struct {
@@ -62,7 +60,28 @@ type blockState struct {
 	Unplaced    int
 	WindowStart int64
 	WindowEnd   int64
-	Closed      []string // estimate ids already emitted
+	FieldID     string
+	// Passes are the row passes running, by camera and row (passKey).
+	Passes map[string]bool
+	// RowsDone are the rows whose pass ended in this window.
+	RowsDone map[string]bool
+	// Hand are the hand counts in force (the latest hand-counts record).
+	Hand []crops.HandCount
+	// ProvisionalNs is when (this stage's clock) the last provisional
+	// estimate was emitted.
+	ProvisionalNs int64
+	// Last is the window closed last, re-estimated when hand counts arrive
+	// after it closed.
+	Last *closedWindow
+}
+
+// closedWindow is what a final estimate was made of.
+type closedWindow struct {
+	Units       int
+	Plants      map[string]plantCounts
+	WindowStart int64
+	WindowEnd   int64
+	RowsDone    int
 }
 
 // stateCodec writes the block state in gob behind a marker byte. JSON (the
@@ -106,10 +125,27 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	if s.PerRow == nil {
 		s.PerRow = map[string]int{}
 	}
+	s.init()
+	return &s, nil
+}
+
+// init makes the maps gob and the first object leave nil.
+func (s *blockState) init() {
+	if s.Seen == nil {
+		s.Seen = newSeen()
+	}
+	if s.PerRow == nil {
+		s.PerRow = map[string]int{}
+	}
 	if s.Plants == nil {
 		s.Plants = map[string]plantCounts{}
 	}
-	return &s, nil
+	if s.Passes == nil {
+		s.Passes = map[string]bool{}
+	}
+	if s.RowsDone == nil {
+		s.RowsDone = map[string]bool{}
+	}
 }
 
 // decodeJSONState reads the JSON states of versions 2 (whole bitsets) and 3
@@ -150,15 +186,15 @@ func decodeJSONState(b []byte) (*blockState, error) {
 		}
 		addPlant(s.Plants, row, i, int32(n))
 	}
-	if s.PerRow == nil {
-		s.PerRow = map[string]int{}
-	}
+	s.init()
 	return &s, nil
 }
 
 // Stats are the stage's counters.
 type Stats struct {
 	Objects, Duplicates, Estimates, DeadLetters atomic.Int64
+	// Finals counts final estimates; PassesEnded the row passes ended.
+	Finals, PassesEnded atomic.Int64
 }
 
 // Processor is the aggregate stage.
@@ -166,6 +202,9 @@ type Processor struct {
 	cfg   Config
 	conn  *broker.Conn
 	Stats Stats
+
+	mu       sync.Mutex
+	profiles map[string]*crops.Profile
 }
 
 // New makes the stage.
@@ -177,19 +216,19 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = p
 	}
-	for id, b := range cfg.Blocks {
-		if b.Profile == nil {
-			return nil, fmt.Errorf("aggregate: block %s has no crop profile", id)
-		}
+	if cfg.ProvisionalEvery == 0 {
+		cfg.ProvisionalEvery = DefaultProvisionalEvery
 	}
-	return &Processor{cfg: cfg, conn: conn}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}}, nil
 }
 
 // Graph is the stage's goka group graph.
 func (p *Processor) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(goka.Group(topology.Aggregate),
 		goka.Input(goka.Stream(topology.Objects), new(codec.Bytes), p.process),
+		goka.Input(goka.Stream(topology.HandCounts), new(codec.Bytes), p.handCounts),
 		goka.Persist(stateCodec{}),
+		goka.Lookup(goka.Table(topology.Fields), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.Yield), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
@@ -203,41 +242,104 @@ func (p *Processor) Run(ctx context.Context) error {
 func (p *Processor) process(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
 	o, err := schema.DecodeCountedObject(raw)
+	if err == nil {
+		err = p.ownsKey(ctx)
+	}
 	if err != nil {
 		p.deadLetter(ctx, raw, err)
 		return
 	}
-	st, _ := ctx.Value().(*blockState)
-	if st == nil {
-		st = &blockState{Version: stateVersion, Seen: newSeen(), PerRow: map[string]int{}, Plants: map[string]plantCounts{}}
+	st := state(ctx)
+	if st.FieldID == "" {
+		st.FieldID = o.FieldId
 	}
-	if o.Control == schema.ControlCloseWindow {
-		y := p.estimate(o.BlockId, o.FieldId, st)
-		y.Final = true
-		val, err := schema.Encode(y)
-		if err != nil {
-			p.deadLetter(ctx, raw, err)
+	fb := p.fieldBlock(ctx, o.BlockId)
+	switch o.Control {
+	case schema.ControlPassStart:
+		st.Passes[passKey(o)] = true
+		if st.WindowStart == 0 || (o.LastSeenUnixNs > 0 && o.LastSeenUnixNs < st.WindowStart) {
+			st.WindowStart = o.LastSeenUnixNs
+		}
+	case schema.ControlPassEnd:
+		delete(st.Passes, passKey(o))
+		st.RowsDone[o.RowId] = true
+		st.WindowEnd = max(st.WindowEnd, o.LastSeenUnixNs)
+		p.Stats.PassesEnded.Add(1)
+		if p.complete(st, fb) {
+			p.final(ctx, o.BlockId, st, fb, "all-rows")
+		} else {
+			p.emit(ctx, o.BlockId, st, fb, "pass-end")
+		}
+	case schema.ControlCloseWindow:
+		if st.Units == 0 && len(st.RowsDone) == 0 && len(st.Passes) == 0 {
+			slog.Info("aggregate: close of a block with nothing counted in its window: no estimate", "block", o.BlockId)
+			break
+		}
+		p.final(ctx, o.BlockId, st, fb, "operator")
+	default:
+		if !p.count(st, o, fb) {
 			return
 		}
-		ctx.Emit(goka.Stream(topology.Yield), o.BlockId, val)
-		p.Stats.Estimates.Add(1)
-		if !slices.Contains(st.Closed, y.EstimateId) {
-			st.Closed = append(st.Closed, y.EstimateId)
+		if p.cfg.ProvisionalEvery > 0 && len(st.Passes) > 0 && time.Now().UnixNano()-st.ProvisionalNs >= p.cfg.ProvisionalEvery.Nanoseconds() {
+			p.emit(ctx, o.BlockId, st, fb, "provisional")
 		}
-		// The next window starts empty; Seen stays so replays stay skipped.
-		st.Units, st.Unplaced, st.WindowStart, st.WindowEnd = 0, 0, 0, 0
-		st.PerRow, st.Plants = map[string]int{}, map[string]plantCounts{}
-		ctx.SetValue(st)
+	}
+	ctx.SetValue(st)
+}
+
+func passKey(o *schema.CountedObject) string { return o.CameraId + "/" + o.RowId }
+
+// handCounts takes a block's hand counts in force and re-estimates with
+// them: the running window provisionally, else the last closed one.
+func (p *Processor) handCounts(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	h, err := schema.DecodeHandCounts(raw)
+	if err == nil {
+		err = p.ownsKey(ctx)
+	}
+	if err == nil && h.BlockId != ctx.Key() {
+		err = fmt.Errorf("hand counts of block %s under key %q", h.BlockId, ctx.Key())
+	}
+	if err != nil {
+		p.deadLetter(ctx, raw, err)
 		return
 	}
+	st := state(ctx)
+	st.Hand = fieldmap.Crops(h)
+	if st.FieldID == "" {
+		st.FieldID = h.FieldId
+	}
+	fb := p.fieldBlock(ctx, h.BlockId)
+	switch {
+	case st.Units > 0:
+		p.emit(ctx, h.BlockId, st, fb, "hand-counts")
+	case st.Last != nil:
+		y := p.estimate(h.BlockId, st, fb, *st.Last, "hand-counts")
+		y.Final = true
+		p.send(ctx, h.BlockId, y)
+	}
+	ctx.SetValue(st)
+}
+
+func state(ctx goka.Context) *blockState {
+	st, _ := ctx.Value().(*blockState)
+	if st == nil {
+		st = &blockState{Version: stateVersion}
+	}
+	st.init()
+	return st
+}
+
+// count adds an object to the window; false for a replayed one.
+func (p *Processor) count(st *blockState, o *schema.CountedObject, fb *schema.FieldBlock) bool {
 	if !st.Seen.add(o.ObjectId, o.CameraId) {
 		p.Stats.Duplicates.Add(1)
-		return
+		return false
 	}
 	st.Units++
 	st.PerRow[o.RowId]++
-	if i, ok := p.plantOf(o); ok {
-		addPlant(st.Plants, o.RowId, i, 1)
+	if row, i, ok := plantOf(o, fb); ok {
+		addPlant(st.Plants, row, i, 1)
 	} else {
 		st.Unplaced++
 	}
@@ -246,27 +348,119 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	}
 	st.WindowEnd = max(st.WindowEnd, o.LastSeenUnixNs)
 	p.Stats.Objects.Add(1)
-	ctx.SetValue(st)
+	return true
 }
 
-// plantID names a row's plant i (from 0) as the simulator and growers name
-// them: ROW-P001 for the first plant of the row.
-func plantID(row string, i int) string { return fmt.Sprintf("%s-P%03d", row, i+1) }
+// complete says whether the window can close by itself: no pass is running
+// and every row of the block's field map has been passed (without a field
+// map, any row).
+func (p *Processor) complete(st *blockState, fb *schema.FieldBlock) bool {
+	if len(st.Passes) > 0 {
+		return false
+	}
+	if fb == nil {
+		return len(st.RowsDone) > 0
+	}
+	for _, r := range fb.GetRows() {
+		if !st.RowsDone[r.GetRowId()] {
+			return false
+		}
+	}
+	return true
+}
 
-// plantOf is the index in its row of the plant an object hangs on.
-func (p *Processor) plantOf(o *schema.CountedObject) (int, bool) {
-	b, ok := p.cfg.Blocks[o.BlockId]
-	if !ok || b.PlantSpacingM <= 0 || o.PositionM == nil {
-		return 0, false
+// final emits the window's final estimate and starts the next window. Seen
+// stays, so replays stay skipped.
+func (p *Processor) final(ctx goka.Context, block string, st *blockState, fb *schema.FieldBlock, trigger string) {
+	w := st.window()
+	y := p.estimate(block, st, fb, w, trigger)
+	y.Final = true
+	p.send(ctx, block, y)
+	p.Stats.Finals.Add(1)
+	st.Last = &w
+	st.Units, st.Unplaced, st.WindowStart, st.WindowEnd = 0, 0, 0, 0
+	st.PerRow, st.Plants, st.RowsDone = map[string]int{}, map[string]plantCounts{}, map[string]bool{}
+}
+
+// emit sends a provisional estimate of the running window.
+func (p *Processor) emit(ctx goka.Context, block string, st *blockState, fb *schema.FieldBlock, trigger string) {
+	y := p.estimate(block, st, fb, st.window(), trigger)
+	// One provisional estimate per count and trigger: a replay makes the same id.
+	y.EstimateId = fmt.Sprintf("%s-u%d-%s", y.EstimateId, st.Units, trigger)
+	p.send(ctx, block, y)
+	st.ProvisionalNs = time.Now().UnixNano()
+}
+
+func (p *Processor) send(ctx goka.Context, block string, y *schema.YieldEstimate) {
+	val, err := schema.Encode(y)
+	if err != nil {
+		p.deadLetter(ctx, nil, fmt.Errorf("estimate of block %s: %w", block, err))
+		return
 	}
-	i := int(math.Floor(*o.PositionM / b.PlantSpacingM))
-	if b.Plants > 0 {
-		i = min(max(i, 0), b.Plants-1)
+	ctx.Emit(goka.Stream(topology.Yield), block, val)
+	p.Stats.Estimates.Add(1)
+}
+
+func (st *blockState) window() closedWindow {
+	return closedWindow{Units: st.Units, Plants: st.Plants, WindowStart: st.WindowStart, WindowEnd: st.WindowEnd, RowsDone: len(st.RowsDone)}
+}
+
+// ownsKey refuses a record on a partition its key does not hash to: its
+// block's state lives on another partition, so applying it here would
+// answer for an empty block (a 0 kg final from a control sent with another
+// client's default partitioner).
+func (p *Processor) ownsKey(ctx goka.Context) error {
+	n := p.conn.Topology().Topic(topology.Topic(ctx.Topic())).Partitions
+	if want := broker.PartitionOf([]byte(ctx.Key()), n); want != ctx.Partition() {
+		return fmt.Errorf("key %q arrived on partition %d of %s but hashes to partition %d: produce with cropstream's partitioner (FNV-1a, sarama-compatible; see docs/producers.md)",
+			ctx.Key(), ctx.Partition(), ctx.Topic(), want)
 	}
-	if i < 0 {
-		return 0, false
+	return nil
+}
+
+// fieldBlock looks the block up in the field map; nil when it is not there.
+func (p *Processor) fieldBlock(ctx goka.Context, block string) *schema.FieldBlock {
+	raw, _ := ctx.Lookup(goka.Table(topology.Fields), block).([]byte)
+	if raw == nil {
+		return nil
 	}
-	return i, true
+	fb, err := schema.DecodeFieldBlock(raw)
+	if err != nil {
+		return nil
+	}
+	return fb
+}
+
+// profile is the block's crop profile, or the stage's default.
+func (p *Processor) profile(fb *schema.FieldBlock) *crops.Profile {
+	if fb == nil {
+		return p.cfg.Default
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prof, ok := p.profiles[fb.GetCrop()]; ok {
+		return prof
+	}
+	prof, err := crops.Load(fb.GetCrop())
+	if err != nil {
+		slog.Warn("aggregate: crop profile of the field map does not load; counting with the default", "block", fb.GetBlockId(), "err", err)
+		prof = p.cfg.Default
+	}
+	p.profiles[fb.GetCrop()] = prof
+	return prof
+}
+
+// plantOf is the row and index in it of the plant an object hangs on: the
+// track stage's plant_id, else its position against the field map.
+func plantOf(o *schema.CountedObject, fb *schema.FieldBlock) (string, int, bool) {
+	if o.PlantId != "" {
+		return parsePlantID(o.PlantId)
+	}
+	if fb == nil {
+		return "", 0, false
+	}
+	i, ok := fieldmap.PlantIndex(fieldmap.RowOf(fb, o.RowId), o.PositionM)
+	return o.RowId, i, ok
 }
 
 // parsePlantID splits ROW-P001 into the row and plant index 0.
@@ -282,25 +476,26 @@ func parsePlantID(id string) (row string, i int, ok bool) {
 	return id[:k], n - 1, true
 }
 
-func (p *Processor) estimate(block, field string, st *blockState) *schema.YieldEstimate {
-	prof := p.cfg.Default
-	var hand []crops.HandCount
-	if b, ok := p.cfg.Blocks[block]; ok {
-		prof, hand = b.Profile, b.HandCounts
-	}
+func (p *Processor) estimate(block string, st *blockState, fb *schema.FieldBlock, w closedWindow, trigger string) *schema.YieldEstimate {
+	prof := p.profile(fb)
 	counted := map[string]int{}
-	for _, h := range hand {
+	for _, h := range st.Hand {
 		row, i, ok := parsePlantID(h.PlantID)
-		if ok && i < len(st.Plants[row]) {
-			counted[h.PlantID] = int(st.Plants[row][i])
+		if ok && i < len(w.Plants[row]) {
+			counted[h.PlantID] = int(w.Plants[row][i])
 		}
 	}
-	e := crops.EstimateYield(prof, st.Units, counted, hand)
+	e := crops.EstimateYield(prof, w.Units, counted, st.Hand)
+	field := st.FieldID
+	if fb != nil {
+		field = fb.GetFieldId()
+	}
 	return &schema.YieldEstimate{
-		EstimateId: fmt.Sprintf("%s-%d", block, st.WindowStart), FieldId: field, BlockId: block, Crop: prof.Name,
-		WindowStartUnixNs: st.WindowStart, WindowEndUnixNs: st.WindowEnd, UnitsCounted: uint64(st.Units),
+		EstimateId: fmt.Sprintf("%s-%d", block, w.WindowStart), FieldId: field, BlockId: block, Crop: prof.Name,
+		WindowStartUnixNs: w.WindowStart, WindowEndUnixNs: w.WindowEnd, UnitsCounted: uint64(w.Units),
 		VisibilityFactor: e.Visibility, UnitsEstimated: e.UnitsEstimated, YieldKg: e.YieldKg,
 		YieldKgLow: e.YieldLowKg, YieldKgHigh: e.YieldHighKg, Confidence: e.Confidence, EmittedUnixNs: time.Now().UnixNano(),
+		RowsDone: uint32(w.RowsDone), RowsTotal: uint32(len(fb.GetRows())), Trigger: trigger, SamplePlants: uint32(len(st.Hand)),
 	}
 }
 

@@ -4,45 +4,40 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 )
 
 func TestPlantOf(t *testing.T) {
-	prof, _ := crops.Load("apple")
-	p, err := New(Config{Blocks: map[string]Block{"B1": {Profile: prof, PlantSpacingM: 1.5, Plants: 20}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fb := &schema.FieldBlock{BlockId: "B1", Crop: "apple", Rows: []*schema.FieldRow{{RowId: "B1-R1", Plants: 20, PlantSpacingM: 1.5}}}
 	at := func(x float64) *float64 { return &x }
 	for _, c := range []struct {
-		block string
+		fb    *schema.FieldBlock
+		plant string
 		pos   *float64
 		want  string
 		ok    bool
 	}{
-		{"B1", at(0.1), "B1-R1-P001", true},
-		{"B1", at(1.49), "B1-R1-P001", true},
-		{"B1", at(1.5), "B1-R1-P002", true},
-		{"B1", at(29.99), "B1-R1-P020", true},
-		{"B1", at(31), "B1-R1-P020", true}, // past the last plant: clamped
-		{"B1", nil, "", false},             // no position: counted, not placed
-		{"B9", at(3), "", false},           // unknown block: no layout
+		{fb, "", at(0.1), "B1-R1-P001", true},
+		{fb, "", at(1.49), "B1-R1-P001", true},
+		{fb, "", at(1.5), "B1-R1-P002", true},
+		{fb, "", at(29.99), "B1-R1-P020", true},
+		{fb, "", at(31), "B1-R1-P020", true},         // past the last plant: clamped
+		{fb, "", nil, "", false},                     // no position: counted, not placed
+		{nil, "", at(3), "", false},                  // block not in the field map: no layout
+		{nil, "B1-R1-P007", nil, "B1-R1-P007", true}, // the track stage placed it
 	} {
-		i, ok := p.plantOf(&schema.CountedObject{BlockId: c.block, RowId: "B1-R1", PositionM: c.pos})
+		row, i, ok := plantOf(&schema.CountedObject{BlockId: "B1", RowId: "B1-R1", PlantId: c.plant, PositionM: c.pos}, c.fb)
 		got := ""
 		if ok {
-			got = plantID("B1-R1", i)
-			if row, j, ok := parsePlantID(got); !ok || row != "B1-R1" || j != i {
-				t.Errorf("%s parses as %q %d %v", got, row, j, ok)
+			got = fieldmap.PlantID(row, i)
+			if r, j, ok := parsePlantID(got); !ok || r != "B1-R1" || j != i {
+				t.Errorf("%s parses as %q %d %v", got, r, j, ok)
 			}
 		}
 		if got != c.want || ok != c.ok {
-			t.Errorf("%s at %v: %q %v, want %q %v", c.block, c.pos, got, ok, c.want, c.ok)
+			t.Errorf("%v at %v: %q %v, want %q %v", c.plant, c.pos, got, ok, c.want, c.ok)
 		}
-	}
-	if _, err := New(Config{Blocks: map[string]Block{"B2": {}}}, nil); err == nil {
-		t.Fatal("block without a profile accepted")
 	}
 }
 
@@ -136,7 +131,7 @@ func TestStateV2Reads(t *testing.T) {
 // write.
 func TestStateRoundTrip(t *testing.T) {
 	st := &blockState{Version: stateVersion, Seen: newSeen(), PerRow: map[string]int{"B1-R1": 3}, Plants: map[string]plantCounts{"B1-R1": {0, 2, 1}},
-		Units: 3, Unplaced: 0, WindowStart: 5, WindowEnd: 9, Closed: []string{"B1-1"}}
+		Units: 3, Unplaced: 0, WindowStart: 5, WindowEnd: 9}
 	for _, id := range []string{"cam-1-4", "cam-1-90000", "odd"} {
 		st.Seen.add(id, "cam-1")
 	}
@@ -149,7 +144,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := v.(*blockState)
-	if got.Units != 3 || got.PerRow["B1-R1"] != 3 || len(got.Plants["B1-R1"]) != 3 || got.Plants["B1-R1"][1] != 2 || got.WindowEnd != 9 || len(got.Closed) != 1 {
+	if got.Units != 3 || got.PerRow["B1-R1"] != 3 || len(got.Plants["B1-R1"]) != 3 || got.Plants["B1-R1"][1] != 2 || got.WindowEnd != 9 {
 		t.Fatalf("%+v", got)
 	}
 	if got.Seen.add("cam-1-90000", "cam-1") || got.Seen.add("odd", "cam-1") || !got.Seen.add("cam-1-90001", "cam-1") {

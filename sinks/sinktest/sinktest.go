@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/topology"
@@ -72,7 +71,7 @@ func Want(t testing.TB, conn *broker.Conn) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, tb := range sinks.Tables() {
-		recs, err := pipeline.ReadAll(context.Background(), conn, tb.Topic, 500*time.Millisecond)
+		recs, err := broker.ReadAll(context.Background(), conn, tb.Topic, 500*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}

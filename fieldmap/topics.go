@@ -1,0 +1,77 @@
+package fieldmap
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Publish writes the blocks to the fields topic and the hand counts to theirs,
+// keyed by block with cropstream's (goka-compatible) partitioner, and waits
+// for the broker's acknowledgement.
+func Publish(ctx context.Context, conn *broker.Conn, blocks []*schema.FieldBlock, hand []*schema.HandCounts) error {
+	cl, err := conn.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, b := range blocks {
+		val, err := schema.Encode(b)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topology.Fields), Key: []byte(b.GetBlockId()), Value: val})
+	}
+	for _, h := range hand {
+		val, err := schema.Encode(h)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topology.HandCounts), Key: []byte(h.GetBlockId()), Value: val})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return fmt.Errorf("publish field map: %w", err)
+	}
+	return nil
+}
+
+// InForce is what the compacted topics hold now: the latest record per block.
+type InForce struct {
+	Blocks     map[string]*schema.FieldBlock
+	HandCounts map[string]*schema.HandCounts
+}
+
+// Read reads both compacted topics whole. Records that do not decode are
+// skipped (the stages dead-letter them).
+func Read(ctx context.Context, conn *broker.Conn) (*InForce, error) {
+	in := &InForce{Blocks: map[string]*schema.FieldBlock{}, HandCounts: map[string]*schema.HandCounts{}}
+	recs, err := broker.ReadAll(ctx, conn, topology.Fields, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if b, err := schema.DecodeFieldBlock(r.Value); err == nil {
+			in.Blocks[string(r.Key)] = b
+		} else if r.Value == nil {
+			delete(in.Blocks, string(r.Key))
+		}
+	}
+	if recs, err = broker.ReadAll(ctx, conn, topology.HandCounts, time.Second); err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if h, err := schema.DecodeHandCounts(r.Value); err == nil {
+			in.HandCounts[string(r.Key)] = h
+		} else if r.Value == nil {
+			delete(in.HandCounts, string(r.Key))
+		}
+	}
+	return in, nil
+}

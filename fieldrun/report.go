@@ -1,0 +1,93 @@
+package fieldrun
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cropstream/cropstream/evaluation"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/sinks"
+)
+
+// RowReport is one row of the eval report.
+type RowReport struct {
+	RowID         string  `json:"row_id"`
+	TrueCount     int     `json:"true_count"`
+	Counted       int     `json:"counted"`
+	CountErrorPct float64 `json:"count_error_pct"`
+	YieldTrueKg   float64 `json:"yield_true_kg"`
+	YieldEstKg    float64 `json:"yield_est_kg"`
+}
+
+// Report is what a run of a field gives: counts, yield and tracking scores
+// against the truth (`cropstream eval --json` prints it).
+type Report struct {
+	Scenario      string  `json:"scenario"`
+	Seed          uint64  `json:"seed"`
+	Block         string  `json:"block"`
+	Frames        int     `json:"frames"`
+	TrueCount     int     `json:"true_count"`
+	Counted       int     `json:"counted"`
+	CountErrorPct float64 `json:"count_error_pct"`
+	YieldTrueKg   float64 `json:"yield_true_kg"`
+	YieldEstKg    float64 `json:"yield_est_kg"`
+	YieldLowKg    float64 `json:"yield_est_low_kg"`
+	YieldHighKg   float64 `json:"yield_est_high_kg"`
+	YieldErrorPct float64 `json:"yield_error_pct"`
+	// YieldPerfectKg is what the same calibration gives a counter that
+	// counts exactly the units visible from the camera: the part of the
+	// yield error the sample plants alone cause (their share of visible
+	// units differs from the block's).
+	YieldPerfectKg       float64               `json:"yield_perfect_count_kg"`
+	YieldPerfectErrorPct float64               `json:"yield_perfect_count_error_pct"`
+	Visibility           float64               `json:"visibility_factor"`
+	SamplePlants         []string              `json:"sample_plants"`
+	MOTA                 float64               `json:"mota"`
+	IDF1                 float64               `json:"idf1"`
+	MOT                  evaluation.MOTResult  `json:"mot"`
+	Rows                 []RowReport           `json:"rows"`
+	DeadLetters          int64                 `json:"dead_letters"`
+	ElapsedS             float64               `json:"elapsed_s"`
+	Stages               map[string]StageStats `json:"stages"`
+	Analytics            *AnalyticsReport      `json:"analytics,omitempty"`
+	// Labelled is the tracker's input with the truth, for eval calibrate.
+	Labelled track.Labelled `json:"-"`
+	// Classes are the simulator's class names.
+	Classes []string `json:"-"`
+}
+
+// AnalyticsReport says where the sink stored the rows and how many.
+type AnalyticsReport struct {
+	Store string           `json:"store"`
+	Rows  map[string]int64 `json:"rows"`
+}
+
+// StageStats are a stage's records and rate over the run.
+type StageStats struct {
+	Records int64   `json:"records"`
+	PerS    float64 `json:"per_s"`
+}
+
+// PrintReport prints the per-row counts and the block's yield.
+func PrintReport(out io.Writer, rep *Report) {
+	fmt.Fprintf(out, "scenario %s (seed %d, block %s): %d frames in %.1f s\n\n", rep.Scenario, rep.Seed, rep.Block, rep.Frames, rep.ElapsedS)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ROW\tVISIBLE UNITS\tCOUNTED\tCOUNT ERR %\tTRUE KG\tEST. KG\t")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", r.RowID, r.TrueCount, r.Counted, r.CountErrorPct, r.YieldTrueKg, r.YieldEstKg)
+	}
+	fmt.Fprintf(tw, "block %s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", rep.Block, rep.TrueCount, rep.Counted, rep.CountErrorPct, rep.YieldTrueKg, rep.YieldEstKg)
+	tw.Flush()
+	fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
+		rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
+	fmt.Fprintf(out, "a perfect count with the same sample plants: %.1f kg, error %+.1f%% (what sampling alone costs)\n", rep.YieldPerfectKg, rep.YieldPerfectErrorPct)
+	if a := rep.Analytics; a != nil {
+		var parts []string
+		for _, t := range sinks.Tables() {
+			parts = append(parts, fmt.Sprintf("%s %d", t.Name, a.Rows[t.Name]))
+		}
+		fmt.Fprintf(out, "analytics rows: %s -> %s\n", strings.Join(parts, ", "), a.Store)
+	}
+}

@@ -1,0 +1,32 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// CloseWindow asks the stage to close the block's window now and emit its
+// final estimate (`cropstream yield close`): for a block whose rows will
+// not all be passed. The record goes through cropstream's partitioner, to
+// the partition that holds the block's state.
+func CloseWindow(ctx context.Context, conn *broker.Conn, block, field string) error {
+	cl, err := conn.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	val, err := schema.Encode(&schema.CountedObject{BlockId: block, FieldId: field, Control: schema.ControlCloseWindow})
+	if err != nil {
+		return err
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val}).FirstErr(); err != nil {
+		return fmt.Errorf("close window of block %s: %w", block, err)
+	}
+	return nil
+}
