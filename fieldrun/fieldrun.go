@@ -50,9 +50,12 @@ type Config struct {
 	// MOTDir, when set, receives det.txt, tracks.txt and gt.txt.
 	MOTDir  string
 	Timeout time.Duration
-	// Progress, when set, is started with the running pipeline and returns
-	// its stop function (the terminal's live view).
-	Progress func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (stop func())
+	// CaptureStart is the first frame's capture time (zero: the scenario's).
+	CaptureStart time.Time
+	// Started, when set, is called once the stages run (the CLI serves
+	// /metrics and the terminal's live view from it); stop is called when
+	// they have stopped.
+	Started func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (stop func(), err error)
 }
 
 // FieldBlock is the field map a grower would write for the scenario's block:
@@ -159,9 +162,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		stop()
 		<-stopped
 	}()
-	if cfg.Progress != nil {
-		stopView := cfg.Progress(pctx, conn, pl, &rendered)
-		defer stopView()
+	if cfg.Started != nil {
+		stopStarted, err := cfg.Started(pctx, conn, pl, &rendered)
+		if err != nil {
+			return nil, err
+		}
+		defer stopStarted()
 	}
 
 	client, err := conn.Client()
@@ -170,6 +176,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	var icfg ingest.Config
 	ScenarioDefaults(&icfg, sc, func(string) bool { return false })
+	if !cfg.CaptureStart.IsZero() {
+		icfg.CaptureStart = cfg.CaptureStart
+	}
 	in, err := ingest.New(icfg, client, cfg.Topology)
 	if err != nil {
 		client.Close()
@@ -322,7 +331,9 @@ func WaitFinal(ctx context.Context, conn *broker.Conn, block string) (*schema.Yi
 }
 
 // ScenarioDefaults takes camera, field and block from the scenario where the
-// user gave no flag; rows come with each frame.
+// user gave no flag; rows come with each frame. Capture times start at the
+// scenario's start_time (a fixed date unless its file gives one); a caller
+// that wants the time of the run sets cfg.CaptureStart after.
 func ScenarioDefaults(cfg *ingest.Config, sc *simulator.Scenario, changed func(string) bool) {
 	if !changed("camera") {
 		cfg.CameraID = sc.Camera.ID

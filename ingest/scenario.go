@@ -17,6 +17,9 @@ type Scenario struct {
 	// OnFrame, when set, sees every delivered frame and its truth (evaluation
 	// keeps the truth this way).
 	OnFrame func(*simulator.Frame)
+	// Rows, when set, are the only rows delivered (by row id): one simulated
+	// camera per row, as on a farm where two tractors share a block.
+	Rows map[string]bool
 }
 
 // OpenScenario starts rendering sc.
@@ -37,6 +40,11 @@ func (s *Scenario) Next(ctx context.Context) (Captured, error) {
 		return Captured{}, err
 	}
 	f, err := s.sim.Next()
+	for err == nil && s.Rows != nil && !s.Rows[f.RowID] {
+		if err = ctx.Err(); err == nil {
+			f, err = s.sim.Next()
+		}
+	}
 	if errors.Is(err, io.EOF) {
 		return Captured{}, io.EOF
 	}

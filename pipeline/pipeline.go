@@ -189,3 +189,6 @@ func waitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration, gro
 	}
 	return nil
 }
+
+// Stages are the names of the stages this pipeline runs.
+func (p *Pipeline) Stages() []string { return p.stages }

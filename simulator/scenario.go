@@ -73,6 +73,10 @@ type Scenario struct {
 	Name string `yaml:"-"`
 }
 
+// DefaultStartTime is the capture time of a scenario's first frame when its
+// file gives none: fixed, so renders and frame ids are reproducible.
+var DefaultStartTime = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+
 // Crops the simulator renders.
 var Crops = []string{"apple", "citrus", "grape"}
 
@@ -148,7 +152,7 @@ func (s *Scenario) setDefaults() {
 		}
 	}
 	if s.StartTime.IsZero() {
-		s.StartTime = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+		s.StartTime = DefaultStartTime
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // scenarioOpts configure a run of the pipeline on a simulated field.
@@ -38,6 +39,13 @@ type scenarioOpts struct {
 	sinkDir string
 	// track tunes the tracker (--count-scores).
 	track track.Params
+	// obs, when set, serves /metrics (and profiles) while the field runs;
+	// flags tell which of its flags were given.
+	obs   *observeFlags
+	flags *pflag.FlagSet
+	// captureNow starts the frames' capture times at the time of the run
+	// (a demo for dashboards), unless the scenario file gives start_time.
+	captureNow bool
 }
 
 func (o *scenarioOpts) register(cmd *cobra.Command) {
@@ -139,10 +147,21 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: o.samples,
 		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, Timeout: o.timeout}
-	if o.progress {
-		cfg.Progress = func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) func() {
-			return liveView(ctx, os.Stderr, conn, pl, ingested)
+	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
+		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
+	}
+	cfg.Started = func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (func(), error) {
+		stop := func() {}
+		if o.progress {
+			stop = liveView(ctx, os.Stderr, conn, pl, ingested)
 		}
+		if o.obs != nil {
+			if err := o.obs.start(ctx, o.flags, pl, conn, pl.Stages()); err != nil {
+				stop()
+				return nil, err
+			}
+		}
+		return stop, nil
 	}
 	return fieldrun.Run(ctx, cfg)
 }

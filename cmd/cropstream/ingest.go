@@ -24,6 +24,7 @@ func newIngestCmd(g *globals) *cobra.Command {
 		folderFPS    float64
 		captureStart string
 		progress     string
+		rows         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -65,8 +66,19 @@ rows come from the scenario unless given).`,
 			default:
 				var sc *simulator.Scenario
 				if sc, err = simulator.Load(scenario); err == nil {
-					src = ingest.OpenScenario(sc)
+					s := ingest.OpenScenario(sc)
+					if len(rows) > 0 {
+						s.Rows = map[string]bool{}
+						for _, r := range rows {
+							s.Rows[r] = true
+						}
+					}
+					src = s
 					fieldrun.ScenarioDefaults(&cfg, sc, cmd.Flags().Changed)
+					if !cmd.Flags().Changed("capture-start") && sc.StartTime.Equal(simulator.DefaultStartTime) {
+						// A demo's frames are from now, so dashboards of the last days show them.
+						cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
+					}
 				}
 			}
 			if err != nil {
@@ -111,6 +123,7 @@ rows come from the scenario unless given).`,
 	f.StringVar(&video, "video", "", "video file or rtsp/http(s) stream URL")
 	f.StringVar(&folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
 	f.StringVar(&scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
+	f.StringSliceVar(&rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
 	f.Float64Var(&folderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
 	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required except with --scenario)")
 	f.StringVar(&cfg.FieldID, "field", "", "field id")

@@ -83,6 +83,9 @@ func newRoot() *cobra.Command {
 		newClickHouseCmd(),
 		newBenchCmd(g),
 		newProbeCmd(),
+		newFieldsCmd(g),
+		newHandCountsCmd(g),
+		newYieldCmd(g),
 	)
 	return root
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cropstream/cropstream/fieldrun"
 
@@ -29,6 +30,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		stages string
 		crop   string
 		obs    observeFlags
+		// idleGap and provisional close windows in a deployment.
+		idleGap, provisional time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -59,6 +62,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				o.sinkDir = "cropstream-analytics"
 				o.fresh = g.kafka.Embedded() && !cmd.Flag("data-dir").Changed
 				o.progress = term.IsTerminal(int(os.Stderr.Fd()))
+				o.obs, o.flags, o.captureNow = &obs, cmd.Flags(), true
 				rep, err := runScenario(ctx, g, o)
 				if err != nil {
 					return err
@@ -82,20 +86,24 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				return err
 			}
 			defer conn.Close()
-			cfg := pipeline.Config{Stages: o.stages, Track: track.Config{Params: o.track}}
+			prof, err := crops.Load(crop)
+			if err != nil {
+				return err
+			}
+			cfg := pipeline.Config{Stages: o.stages, Track: track.Config{Params: o.track, IdleGap: idleGap, Default: prof},
+				Aggregate: aggregate.Config{Default: prof, ProvisionalEvery: provisional}}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
 				eng, err := o.mf.stageEngine(0.1)
 				if err != nil {
 					return err
 				}
 				defer eng.Close()
+				if names := eng.Info().Names; !slices.Contains(names, prof.Class) {
+					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
+						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
+				}
 				cfg.Detect = detect.Config{Detector: eng}
 			}
-			prof, err := crops.Load(crop)
-			if err != nil {
-				return err
-			}
-			cfg.Aggregate = aggregate.Config{Default: prof}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
 				if err != nil {
@@ -124,6 +132,8 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	o.scenario = ""
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
-	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks served without a scenario")
+	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
+	cmd.Flags().DurationVar(&idleGap, "idle-gap", track.DefaultIdleGap, "track stage: a camera silent this long has ended its pass (a live feed that stopped without an end marker)")
+	cmd.Flags().DurationVar(&provisional, "provisional-every", aggregate.DefaultProvisionalEvery, "aggregate stage: at most this often, a provisional estimate of a block whose pass is running")
 	return cmd
 }

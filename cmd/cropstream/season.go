@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cropstream/cropstream/fieldmap"
+	"github.com/cropstream/cropstream/fieldrun"
+	"github.com/cropstream/cropstream/processors/aggregate"
+	"github.com/cropstream/cropstream/schema"
+)
+
+func newFieldsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "fields", Short: "The field map: what each block is (crop, rows, plants, spacing)"}
+	apply := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Check a field map (YAML) and publish it to the running stages",
+		Long: `Check a field map and publish each block to the compacted fields topic. The
+track stage places every counted object on its plant from it, and the
+aggregate stage takes each block's crop and rows from it: a block's window
+closes when every row listed has been passed. Running stages see a change
+without a restart. See docs/season.md for the format.`,
+		Example: `  cropstream fields apply farm.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			blocks, err := fieldmap.Parse(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := fieldmap.Publish(cmd.Context(), conn, blocks, nil); err != nil {
+				return err
+			}
+			for _, b := range blocks {
+				fmt.Fprintf(cmd.OutOrStdout(), "block %s (field %s): %s, %d rows\n", b.BlockId, b.FieldId, b.Crop, len(b.Rows))
+			}
+			return nil
+		},
+	}
+	var asJSON bool
+	get := &cobra.Command{
+		Use:   "get",
+		Short: "Print the field map in force and the hand counts of each block",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			in, err := fieldmap.Read(cmd.Context(), conn)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(in)
+			}
+			var ids []string
+			for id := range in.Blocks {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "FIELD\tBLOCK\tCROP\tROWS\tPLANTS\tSAMPLE PLANTS\tUPDATED")
+			for _, id := range ids {
+				b := in.Blocks[id]
+				plants := 0
+				for _, r := range b.Rows {
+					plants += int(r.Plants)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.FieldId, b.BlockId, b.Crop, len(b.Rows), plants,
+					len(in.HandCounts[id].GetPlants()), time.Unix(0, b.UpdatedUnixNs).UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(apply, get)
+	return cmd
+}
+
+func newHandCountsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "handcounts", Short: "Hand-counted sample plants that calibrate a block's yield"}
+	var block, field string
+	add := &cobra.Command{
+		Use:   "add --block B FILE",
+		Short: "Publish a block's hand counts (CSV: plant_id,count[,mean_mass_g])",
+		Long: `Publish a block's hand counts, merged with those already in force (a plant
+counted again replaces its earlier count), to the compacted hand-counts topic.
+The aggregate stage calibrates the block with them as soon as they arrive and
+emits its estimate again. Plant ids are ROW-Pnnn (B1-R1-P004 is the fourth
+plant of row B1-R1); with a field map in force they must be plants of it.`,
+		Example: `  cropstream handcounts add --block B1 counts.csv`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			in, err := fieldmap.Read(cmd.Context(), conn)
+			if err != nil {
+				return err
+			}
+			fb := in.Blocks[block]
+			if fb == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: block %s is not in the field map: plants cannot be checked or placed until it is (cropstream fields apply)\n", block)
+			}
+			rec, err := fieldmap.HandCountsRecord(block, field, f, in.HandCounts[block], fb)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err := fieldmap.Publish(cmd.Context(), conn, nil, []*schema.HandCounts{rec}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "block %s: %d sample plants in force\n", block, len(rec.Plants))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&block, "block", "", "block id (required)")
+	add.Flags().StringVar(&field, "field", "", "field id (default: the field map's)")
+	_ = add.MarkFlagRequired("block")
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func newYieldCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "yield", Short: "Yield estimates: close a block's window, read the latest"}
+	var block, field string
+	closeCmd := &cobra.Command{
+		Use:   "close --block B",
+		Short: "Close a block's window now and emit its final estimate",
+		Long: `A block's window closes by itself when every row of the field map has been
+passed (a stream's end, or a camera silent for the track stage's idle gap).
+close forces it, for a block whose rows will not all be passed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := aggregate.CloseWindow(cmd.Context(), conn, block, field); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "asked to close block %s\n", block)
+			return nil
+		},
+	}
+	closeCmd.Flags().StringVar(&block, "block", "", "block id (required)")
+	closeCmd.Flags().StringVar(&field, "field", "", "field id")
+	_ = closeCmd.MarkFlagRequired("block")
+	var wait time.Duration
+	get := &cobra.Command{
+		Use:   "get --block B",
+		Short: "Print the block's latest final estimate (waiting up to --wait for one)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
+			defer cancel()
+			y, err := fieldrun.WaitFinal(ctx, conn, block)
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("block %s: no final estimate within %s", block, wait)
+			}
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(y)
+		},
+	}
+	get.Flags().StringVar(&block, "block", "", "block id (required)")
+	get.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for a final estimate")
+	_ = get.MarkFlagRequired("block")
+	cmd.AddCommand(closeCmd, get)
+	return cmd
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cropstream/cropstream/fieldrun"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/sinks/clickhouse"
+	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/simulator"
+)
+
+const smallFieldMap = `fields:
+  - id: F1
+    blocks:
+      - id: T1
+        crop: apple
+        row_count: 2
+        plants_per_row: 2
+        plant_spacing_m: 1.5
+`
+
+// serveStages starts each stage as its own process on dir's broker.
+func serveStages(t *testing.T, dir string, extra ...string) {
+	t.Helper()
+	model := filepath.Join(repo, inference.DefaultModel)
+	for _, st := range []string{"detect", "track", "aggregate", "sink"} {
+		args := append([]string{"run", "--stages", st, "--model", model, "--metrics-addr", ""}, extra...)
+		c := exec.Command(bin, args...)
+		c.Dir = dir
+		f, _ := os.Create(filepath.Join(dir, st+".log"))
+		c.Stdout, c.Stderr = f, f
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			c.Process.Signal(syscall.SIGTERM)
+			if err := c.Wait(); err != nil {
+				t.Errorf("%s after SIGTERM: %v", st, err)
+			}
+		})
+	}
+}
+
+// A season as a grower runs it: the stages as separate processes, the field
+// map and hand counts applied with the CLI, two rows of a block ingested by
+// two cameras, and no close command: the block's final calibrated yield
+// lands in ClickHouse by itself, equal to what eval reports for the field,
+// with provisional estimates before it and counts per sample plant.
+func TestSeasonWithoutHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	srv := chtest.Start(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(smallFieldMap), 0o644)
+	sc, err := simulator.Load(filepath.Join(dir, "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The grower's hand counts: every fruit on two sample plants.
+	sim := simulator.New(sc)
+	l := sim.Layout()
+	sim.Close()
+	csv := "plant_id,count\n"
+	var samples []string
+	for _, pl := range []simulator.Plant{l.Plants[0][1], l.Plants[1][0]} {
+		csv += fmt.Sprintf("%s,%d\n", pl.ID, len(pl.Units))
+		samples = append(samples, pl.ID)
+	}
+	os.WriteFile(filepath.Join(dir, "counts.csv"), []byte(csv), 0o644)
+
+	// What the scenario harness reports, with the same hand counts.
+	r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--hand-counts", "counts.csv", "--model", filepath.Join(repo, inference.DefaultModel))
+	if r.code != 0 {
+		t.Fatalf("eval: %s", r.stderr)
+	}
+	var want fieldrun.Report
+	if err := json.Unmarshal([]byte(r.stdout), &want); err != nil {
+		t.Fatal(err)
+	}
+
+	startBroker(t, dir)
+	for _, args := range [][]string{{"fields", "apply", "farm.yaml"}, {"handcounts", "add", "--block", "T1", "counts.csv"}} {
+		if r := run(t, dir, args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+	if r := run(t, dir, "fields", "get"); r.code != 0 || !strings.Contains(r.stdout, "T1") || !strings.Contains(r.stdout, "apple") {
+		t.Fatalf("fields get: %s %s", r.stdout, r.stderr)
+	}
+	serveStages(t, dir, "--clickhouse", srv.Addr())
+	for i, row := range []string{"T1-R1", "T1-R2"} {
+		if r := run(t, dir, "ingest", "--scenario", "small.yaml", "--scenario-rows", row, "--camera", fmt.Sprintf("cam-%d", i+1), "--progress", "off"); r.code != 0 {
+			t.Fatalf("ingest %s: %s", row, r.stderr)
+		}
+	}
+
+	ctx := context.Background()
+	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var units, finals, provisional uint64
+	var kg float64
+	deadline := time.Now().Add(150 * time.Second)
+	for finals == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		row := st.Conn().QueryRow(ctx, "SELECT countIf(final = 1), countIf(final = 0), argMaxIf(units_counted, emitted_unix_ns, final = 1), argMaxIf(yield_kg, emitted_unix_ns, final = 1) FROM cropstream.yield_estimates FINAL WHERE block_id = 'T1'")
+		if err := row.Scan(&finals, &provisional, &units, &kg); err != nil {
+			t.Logf("query: %v", err)
+		}
+	}
+	if finals == 0 {
+		b, _ := os.ReadFile(filepath.Join(dir, "aggregate.log"))
+		t.Fatalf("no final yield in ClickHouse; aggregate's log:\n%s", b)
+	}
+	if int(units) != want.Counted || fmt.Sprintf("%.1f", kg) != fmt.Sprintf("%.1f", want.YieldEstKg) {
+		t.Fatalf("season: %d units, %.1f kg; eval of the same field: %d units, %.1f kg", units, kg, want.Counted, want.YieldEstKg)
+	}
+	if provisional == 0 {
+		t.Fatal("no provisional estimate before the final one")
+	}
+	for _, p := range samples {
+		var n uint64
+		if err := st.Conn().QueryRow(ctx, "SELECT count() FROM cropstream.objects FINAL WHERE plant_id = '"+p+"'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("no object counted on sample plant %s", p)
+		}
+		t.Logf("sample plant %s: %d counted", p, n)
+	}
+	t.Logf("final %d units %.1f kg (eval %d, %.1f kg), %d provisional estimates", units, kg, want.Counted, want.YieldEstKg, provisional)
+}
