@@ -14,9 +14,9 @@ import (
 
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
-	"github.com/cropstream/cropstream/simulator"
 )
 
 const smallFieldMap = `fields:
