@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/topology"
 )
 
 const smallFieldMap = `fields:
@@ -143,4 +148,81 @@ func TestSeasonWithoutHarness(t *testing.T) {
 		t.Logf("sample plant %s: %d counted", p, n)
 	}
 	t.Logf("final %d units %.1f kg (eval %d, %.1f kg), %d provisional estimates", units, kg, want.Counted, want.YieldEstKg, provisional)
+}
+
+// stopsAfter is a live feed that drops after n frames: an error, not the end
+// of a stream, so ingest writes no end marker.
+type stopsAfter struct {
+	ingest.Source
+	n int
+}
+
+func (s *stopsAfter) Next(ctx context.Context) (ingest.Captured, error) {
+	if s.n == 0 {
+		return ingest.Captured{}, errors.New("link lost")
+	}
+	s.n--
+	return s.Source.Next(ctx)
+}
+
+// A live feed that simply stops, with no end marker: the track stage's idle
+// gap ends the camera's pass, and the block (one row in the field map) gets
+// its final estimate with nobody closing it.
+func TestLiveFeedStopsIdleGapClosesBlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(strings.Replace(smallFieldMap, "row_count: 2", "row_count: 1", 1)), 0o644)
+	startBroker(t, dir)
+	if r := run(t, dir, "fields", "apply", "farm.yaml"); r.code != 0 {
+		t.Fatalf("fields apply: %s", r.stderr)
+	}
+	serveStages(t, dir, "--idle-gap", "3s")
+	sc, err := simulator.Load(filepath.Join(dir, "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := ingest.OpenScenario(sc)
+	src.Rows = map[string]bool{"T1-R1": true}
+	defer src.Close()
+	conn := openData(t, dir)
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ingest.New(ingest.Config{CameraID: "live-1", FieldID: "F1", BlockID: "T1", CaptureStart: sc.StartTime}, cl, conn.Topology())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := in.Run(context.Background(), &stopsAfter{Source: src, n: 20})
+	cl.Close()
+	if err == nil || st.Frames != 20 {
+		t.Fatalf("the feed should drop after 20 frames: %d frames, %v", st.Frames, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	y, err := fieldrun.WaitFinal(ctx, conn, "T1")
+	if err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "track.log"))
+		t.Fatalf("no final estimate after the feed stopped: %v\ntrack's log:\n%s", err, b)
+	}
+	if y.UnitsCounted == 0 || y.Trigger != "all-rows" || y.RowsDone != 1 {
+		t.Fatalf("final estimate %+v, want the objects of the 20 frames, closed by its one row's pass", y)
+	}
+	objs, err := broker.ReadAll(ctx, conn, topology.Objects, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := 0
+	for _, r := range objs {
+		if o, err := schema.DecodeCountedObject(r.Value); err == nil && o.Control == schema.ControlPassEnd && o.Reason == "idle" {
+			idle++
+		}
+	}
+	if idle != 1 {
+		t.Fatalf("%d idle pass ends, want 1", idle)
+	}
+	t.Logf("feed dropped after 20 frames; final %d units by the idle gap", y.UnitsCounted)
 }
