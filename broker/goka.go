@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"time"
 
@@ -81,10 +82,28 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 	}
 	tmc.Table.Replication, tmc.Stream.Replication = repl, repl
 	return []goka.ProcessorOption{
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, tmc)),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithTopicManagerBuilder(func(brokers []string) (goka.TopicManager, error) {
+			cfg := *sc
+			return goka.NewTopicManager(brokers, &cfg, tmc)
+		}),
+		// goka's *WithConfig builders write ClientID into the one config they
+		// are given while other clients read it (a data race once a processor
+		// has a lookup view): each client gets its own copy, as goka's default
+		// builders do.
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumerGroup(brokers, group, &cfg)
+		}),
+		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumer(brokers, &cfg)
+		}),
+		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+			cfg := *sc
+			return goka.ProducerBuilderWithConfig(&cfg)(brokers, clientID, hasher)
+		}),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{}),
 		goka.WithClientID(c.cfg.ClientID),

@@ -155,8 +155,8 @@ type GroupSpec struct {
 	Inputs  []Topic `json:"inputs"`
 	Outputs []Topic `json:"outputs"`
 	Table   *Topic  `json:"table"`
-	// Lookups are compacted topics the group reads whole as a table (goka
-	// lookups), at any partitioning.
+	// Lookups are compacted topics the group's processes read whole as a
+	// table (fieldmap.Table), at any partitioning.
 	Lookups []Topic `json:"lookups,omitempty"`
 	Doc     string  `json:"-"`
 }
