@@ -345,5 +345,5 @@ func object(d *schema.Detections, t *Track) *schema.CountedObject {
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }
