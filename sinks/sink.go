@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -154,10 +153,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	s.ictx = ictx
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.ShutdownFlush, icancel) })
 	defer stop()
-	topics := make([]string, 0, len(s.cfg.Tables))
-	for _, t := range s.cfg.Tables {
-		topics = append(topics, string(t.Topic))
-	}
+	topics := topology.Names(s.Inputs())
 	cl, err := s.conn.Client(
 		kgo.ConsumerGroup(string(topology.SinkClickHouse)),
 		kgo.ConsumeTopics(topics...),
@@ -249,12 +245,7 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 			return nil
 		}
 		s.Stats.DeadLetters.Add(1)
-		d := schema.NewDeadLetter("sink", fmt.Sprintf("decode %s record: %v", r.Topic, err), r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
-		v, eerr := schema.Encode(d)
-		if eerr != nil {
-			return nil
-		}
-		return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: v}
+		return broker.DeadLetter(s.conn.Topology(), Stage, fmt.Sprintf("decode %s record: %v", r.Topic, err), r)
 	}
 	for _, row := range rows {
 		day := b.table.Day(row)

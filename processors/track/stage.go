@@ -1,0 +1,33 @@
+package track
+
+import (
+	"fmt"
+
+	"github.com/cropstream/cropstream/stage"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// Name is the stage's name.
+func (p *Processor) Name() string { return Stage }
+
+// Counters reads the stage's counters.
+func (p *Processor) Counters() stage.Counters {
+	st := &p.Stats
+	return stage.Counters{
+		In:          st.Frames.Load() + st.Replays.Load() + st.DeadLetters.Load(),
+		Out:         st.Objects.Load() + st.Reemitted.Load(),
+		DeadLetters: st.DeadLetters.Load(),
+		Progress:    st.Frames.Load(),
+	}
+}
+
+// String names the table's encoding as the topology declares it for the
+// track table (a test compares them).
+func (stateCodec) String() string {
+	return fmt.Sprintf("gob:track.State + emitted log (marker 0x%02x)", logMarker)
+}
+
+// SideOutputs are the topics the stage produces to outside its goka graph:
+// the idle watch's records into detections. A test adds them to the graph's
+// outputs before comparing those with the topology.
+func (p *Processor) SideOutputs() []topology.Topic { return []topology.Topic{topology.Detections} }
