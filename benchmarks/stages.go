@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"runtime"
@@ -99,15 +100,6 @@ func OnFreshBroker(ctx context.Context, f func(*broker.Conn, *topology.Topology)
 
 // QuickScenario is a field small enough for a smoke test of the whole
 // pipeline (bench --quick), not for figures.
-const QuickScenario = `seed: 5
-crop: apple
-block: Q1
-rows: 1
-plants_per_row: 3
-plant_spacing_m: 1.5
-units_per_plant: {mean: 30, sd: 5}
-unit_mass_g: {mean: 180, sd: 25}
-occlusion: 0.3
-camera: {id: cam-q, speed_mps: 1.5, fps: 10, width: 640, height: 360, jitter_px: 2, drop_rate: 0.02}
-lighting: {min: 0.7, max: 1.1}
-`
+//
+//go:embed quick.yaml
+var QuickScenario string

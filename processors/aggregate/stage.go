@@ -11,13 +11,9 @@ func (p *Processor) Name() string { return Stage }
 
 // Counters reads the stage's counters.
 func (p *Processor) Counters() stage.Counters {
-	st := &p.Stats
-	return stage.Counters{
-		In:          st.Objects.Load() + st.Duplicates.Load() + st.DeadLetters.Load(),
-		Out:         st.Estimates.Load(),
-		DeadLetters: st.DeadLetters.Load(),
-		Progress:    st.Objects.Load(),
-	}
+	objects, dead := p.Stats.Objects.Load(), p.Stats.DeadLetters.Load()
+	in := objects + p.Stats.Duplicates.Load() + dead
+	return stage.Counters{In: in, Out: p.Stats.Estimates.Load(), DeadLetters: dead, Progress: objects}
 }
 
 // String names the table's encoding as the topology declares it for the

@@ -12,13 +12,9 @@ func (p *Processor) Name() string { return Stage }
 
 // Counters reads the stage's counters.
 func (p *Processor) Counters() stage.Counters {
-	st := &p.Stats
-	return stage.Counters{
-		In:          st.Frames.Load() + st.Replays.Load() + st.DeadLetters.Load(),
-		Out:         st.Objects.Load() + st.Reemitted.Load(),
-		DeadLetters: st.DeadLetters.Load(),
-		Progress:    st.Frames.Load(),
-	}
+	frames, dead := p.Stats.Frames.Load(), p.Stats.DeadLetters.Load()
+	out := p.Stats.Objects.Load() + p.Stats.Reemitted.Load()
+	return stage.Counters{In: frames + p.Stats.Replays.Load() + dead, Out: out, DeadLetters: dead, Progress: frames}
 }
 
 // String names the table's encoding as the topology declares it for the
