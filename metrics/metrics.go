@@ -72,7 +72,7 @@ func summary(ch chan<- prometheus.Metric, d *prometheus.Desc, count int64, sum f
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.p.Stages() {
+	for _, s := range c.p.StageList() {
 		k := s.Counters()
 		counter(ch, recordsIn, k.In, s.Name())
 		counter(ch, recordsOut, k.Out, s.Name())

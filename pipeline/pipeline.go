@@ -110,8 +110,9 @@ func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
 	return p, nil
 }
 
-// Stages are the stages built, in flow order.
-func (p *Pipeline) Stages() []stage.Stage { return p.stages }
+// StageList is the stages built, in flow order: what metrics and the live
+// view loop over.
+func (p *Pipeline) StageList() []stage.Stage { return p.stages }
 
 // Run runs every stage until ctx is cancelled or one fails (which stops the
 // others). Each stage commits only what it has finished, so stopping at any
@@ -203,5 +204,11 @@ func waitDrained(ctx context.Context, conn *broker.Conn, poll time.Duration, gro
 	return nil
 }
 
-// Stages are the names of the stages this pipeline runs.
-func (p *Pipeline) Stages() []string { return p.stages }
+// Stages are the names of the stages this pipeline runs, in flow order.
+func (p *Pipeline) Stages() []string {
+	names := make([]string, len(p.stages))
+	for i, s := range p.stages {
+		names[i] = s.Name()
+	}
+	return names
+}

@@ -38,7 +38,7 @@ func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.
 			last = now
 			cur := map[string]int64{"ingest": ingested.Load()}
 			parts := []string{progress("ingest", cur["ingest"], prev, dt)}
-			for _, s := range pl.Stages() {
+			for _, s := range pl.StageList() {
 				cur[s.Name()] = s.Counters().Progress
 				parts = append(parts, progress(s.Name(), cur[s.Name()], prev, dt))
 			}
