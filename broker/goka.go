@@ -11,8 +11,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -131,13 +131,9 @@ func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph
 }
 
 // EmitDeadLetter sends the message a goka callback could not process to the
-// dead-letter topic with the reason and its source, and logs it.
-func EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
+// dead-letter topic with the reason and its source (see DeadLetter), and logs it.
+func (c *Conn) EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
 	slog.Warn("record dead-lettered", "stage", stage, "topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", ctx.Key(), "reason", reason)
-	dl := schema.NewDeadLetter(stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		val = []byte(reason.Error())
-	}
-	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+	dl := DeadLetter(c.top, stage, reason.Error(), &kgo.Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: []byte(ctx.Key()), Value: raw})
+	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), dl.Value)
 }

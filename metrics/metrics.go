@@ -72,36 +72,29 @@ func summary(ch chan<- prometheus.Metric, d *prometheus.Desc, count int64, sum f
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.p.StageList() {
+		k := s.Counters()
+		counter(ch, recordsIn, k.In, s.Name())
+		counter(ch, recordsOut, k.Out, s.Name())
+		counter(ch, deadLetters, k.DeadLetters, s.Name())
+	}
+	// The series only one stage has.
 	if d := c.p.Detect; d != nil {
 		st := &d.Stats
 		frames := st.Frames.Load()
-		counter(ch, recordsIn, frames+st.DeadLetters.Load(), "detect")
-		counter(ch, recordsOut, frames, "detect")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "detect")
 		counter(ch, boxes, st.Boxes.Load())
 		summary(ch, batchSize, st.Batches.Load(), float64(frames))
 		summary(ch, inferSecs, st.Batches.Load(), float64(st.InferNanos.Load())/1e9)
 		summary(ch, decodeSecs, frames, float64(st.DecodeNanos.Load())/1e9)
 	}
 	if t := c.p.Track; t != nil {
-		st := &t.Stats
-		counter(ch, recordsIn, st.Frames.Load()+st.Replays.Load()+st.DeadLetters.Load(), "track")
-		counter(ch, recordsOut, st.Objects.Load()+st.Reemitted.Load(), "track")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "track")
-		counter(ch, replays, st.Replays.Load())
+		counter(ch, replays, t.Stats.Replays.Load())
 	}
 	if a := c.p.Aggregate; a != nil {
-		st := &a.Stats
-		counter(ch, recordsIn, st.Objects.Load()+st.Duplicates.Load()+st.DeadLetters.Load(), "aggregate")
-		counter(ch, recordsOut, st.Estimates.Load(), "aggregate")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "aggregate")
-		counter(ch, duplicates, st.Duplicates.Load())
+		counter(ch, duplicates, a.Stats.Duplicates.Load())
 	}
 	if s := c.p.Sink; s != nil {
 		st := &s.Stats
-		counter(ch, recordsIn, st.Records.Load(), "sink")
-		counter(ch, recordsOut, st.Rows.Load(), "sink")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "sink")
 		counter(ch, insertRetry, st.Retries.Load())
 		summary(ch, insertSecs, st.Inserts.Load(), float64(st.InsertNanos.Load())/1e9)
 	}

@@ -505,5 +505,5 @@ func (p *Processor) estimate(block string, st *blockState, fb *schema.FieldBlock
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }

@@ -206,3 +206,7 @@ func (p *Processor) watchIdle(ctx context.Context) error {
 		}
 	}
 }
+
+// Lookups are the compacted topics the stage reads whole, beside its goka
+// graph: the field map (fieldmap.Table).
+func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Fields} }

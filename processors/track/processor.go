@@ -59,7 +59,7 @@ type cameraState struct {
 // stateCodec writes a camera's state as a marker byte, the length of the
 // tracker's state in gob, that state, and the emitted log as is. goka
 // decodes and re-encodes the state with every frame: in JSON (what the first
-// builds wrote, still read) that took 70 % of the stage's time.
+// builds wrote, still read) that was most of the stage's time.
 type stateCodec struct{}
 
 const (
@@ -345,5 +345,5 @@ func object(d *schema.Detections, t *Track) *schema.CountedObject {
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }
