@@ -212,3 +212,16 @@ func (p *Pipeline) Stages() []string {
 	}
 	return names
 }
+
+// Groups are the consumer groups of the stages this pipeline runs.
+func (p *Pipeline) Groups() []topology.Group {
+	var gs []topology.Group
+	for _, f := range flow {
+		for _, s := range p.stages {
+			if s.Name() == f.name {
+				gs = append(gs, f.group)
+			}
+		}
+	}
+	return gs
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/latency"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -78,6 +79,8 @@ type Stats struct {
 	Records, Rows, Inserts, Retries, Skipped, DeadLetters atomic.Int64
 	// InsertNanos is the total time spent in successful inserts.
 	InsertNanos atomic.Int64
+	// Insert is the latency of each successful insert.
+	Insert latency.Histogram
 }
 
 // Sink is a consumer group that feeds the tables.
@@ -316,6 +319,7 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 		err := s.retry(ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ictx, b.table, rows) })
 		if err == nil {
 			s.Stats.InsertNanos.Add(int64(time.Since(start)))
+			s.Stats.Insert.Observe(time.Since(start))
 		}
 		done <- err
 	}(b.done)
@@ -467,4 +471,9 @@ func (s *Sink) shutdown(ictx context.Context, cl *kgo.Client) error {
 		s.cfg.Logger.Warn("sink: final commit", "err", err)
 	}
 	return nil
+}
+
+// Latencies are the sink's latency histograms, by what they time.
+func (s *Sink) Latencies() map[string]*latency.Histogram {
+	return map[string]*latency.Histogram{"insert": &s.Stats.Insert}
 }

@@ -2,7 +2,11 @@
 // a name, a blocking Run, and its counters for metrics and the live view.
 package stage
 
-import "context"
+import (
+	"context"
+
+	"github.com/cropstream/cropstream/latency"
+)
 
 // Stage is one stage of the flow: detect, track, aggregate or the sink.
 type Stage interface {
@@ -25,4 +29,10 @@ type Counters struct {
 	// view shows it: frames for detect and track, objects counted for
 	// aggregate, rows for the sink.
 	Progress int64
+}
+
+// Timed is a stage that keeps latency histograms (by what they time, e.g.
+// "capture_to_detected"); metrics exports them for p95/p99 queries.
+type Timed interface {
+	Latencies() map[string]*latency.Histogram
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/latency"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -28,6 +29,9 @@ type Stats struct {
 	Boxes       atomic.Int64
 	DecodeNanos atomic.Int64 // summed over frames
 	InferNanos  atomic.Int64 // summed over batches
+	// Latency per frame from capture to its detections, per batch of
+	// inference, per frame of decode: what p95/p99 alerts need.
+	CaptureToDetected, Inference, Decode latency.Histogram
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -158,6 +162,7 @@ func (l *lane) run(p *Processor) {
 	n := 0
 	for _, j := range l.jobs {
 		p.Stats.DecodeNanos.Add(int64(j.took))
+		p.Stats.Decode.Observe(j.took)
 		if j.err == nil {
 			if j.slot != n {
 				l.input.Move(j.slot, n)
@@ -176,7 +181,9 @@ func (l *lane) run(p *Processor) {
 		return
 	}
 	l.boxes = boxes
-	p.Stats.InferNanos.Add(int64(time.Since(start)))
+	took := time.Since(start)
+	p.Stats.InferNanos.Add(int64(took))
+	p.Stats.Inference.Observe(took)
 	p.Stats.Batches.Add(1)
 }
 
@@ -248,6 +255,7 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
+		p.Stats.CaptureToDetected.Observe(time.Duration(now - d.CaptureUnixNs))
 	}
 	return outs, nil
 }
@@ -303,4 +311,9 @@ func produceAll(ctx context.Context, cl *kgo.Client, outs []*kgo.Record) error {
 		return *e
 	}
 	return nil
+}
+
+// Latencies are the stage's latency histograms, by what they time.
+func (p *Processor) Latencies() map[string]*latency.Histogram {
+	return map[string]*latency.Histogram{"capture_to_detected": &p.Stats.CaptureToDetected, "inference_batch": &p.Stats.Inference, "decode_frame": &p.Stats.Decode}
 }
