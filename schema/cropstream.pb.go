@@ -607,9 +607,9 @@ type CountedObject struct {
 	// Where the track stage counted it: the detections record (partition,
 	// offset) and the object's place among those that record counted. The
 	// aggregate stage drops replays by these (see processors/aggregate).
-	// source_offset is -1 when unknown.
+	// Absent from objects of other producers (and builds before it).
 	SourcePartition int32  `protobuf:"varint,20,opt,name=source_partition,json=sourcePartition,proto3" json:"source_partition,omitempty"`
-	SourceOffset    int64  `protobuf:"varint,21,opt,name=source_offset,json=sourceOffset,proto3" json:"source_offset,omitempty"`
+	SourceOffset    *int64 `protobuf:"varint,21,opt,name=source_offset,json=sourceOffset,proto3,oneof" json:"source_offset,omitempty"`
 	SourceIndex     uint32 `protobuf:"varint,22,opt,name=source_index,json=sourceIndex,proto3" json:"source_index,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -786,8 +786,8 @@ func (x *CountedObject) GetSourcePartition() int32 {
 }
 
 func (x *CountedObject) GetSourceOffset() int64 {
-	if x != nil {
-		return x.SourceOffset
+	if x != nil && x.SourceOffset != nil {
+		return *x.SourceOffset
 	}
 	return 0
 }
@@ -1143,7 +1143,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\fcount_scores\x18\x11 \x03(\x02R\vcountScores\x12\"\n" +
 	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStream\x12\x1b\n" +
 	"\tstream_id\x18\x13 \x01(\tR\bstreamIdB\r\n" +
-	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\x82\x06\n" +
+	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\x99\x06\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +
@@ -1169,10 +1169,11 @@ const file_cropstream_proto_rawDesc = "" +
 	"framesSeen\x12\x18\n" +
 	"\acontrol\x18\x12 \x01(\tR\acontrol\x12\x1b\n" +
 	"\tstream_id\x18\x13 \x01(\tR\bstreamId\x12)\n" +
-	"\x10source_partition\x18\x14 \x01(\x05R\x0fsourcePartition\x12#\n" +
-	"\rsource_offset\x18\x15 \x01(\x03R\fsourceOffset\x12!\n" +
+	"\x10source_partition\x18\x14 \x01(\x05R\x0fsourcePartition\x12(\n" +
+	"\rsource_offset\x18\x15 \x01(\x03H\x01R\fsourceOffset\x88\x01\x01\x12!\n" +
 	"\fsource_index\x18\x16 \x01(\rR\vsourceIndexB\r\n" +
-	"\v_position_m\"\xb9\x04\n" +
+	"\v_position_mB\x10\n" +
+	"\x0e_source_offset\"\xb9\x04\n" +
 	"\rYieldEstimate\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1f\n" +
 	"\vestimate_id\x18\x02 \x01(\tR\n" +

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/schema"
@@ -30,14 +31,29 @@ type Config struct {
 	// ReplayWindow is how many frames back the objects a frame counted are
 	// kept, to be sent again if that frame is replayed. Default 512.
 	ReplayWindow uint64
+	// MaxSequenceJump is the most frames a stream may skip ahead before a
+	// frame is refused until the next one confirms the jump (see
+	// Streams.Admit). Default 100,000 (nearly 3 hours at 10 frames/s).
+	MaxSequenceJump uint64
 }
 
 // cameraState is a camera's entry in the track table.
 type cameraState struct {
 	Version int
 	Tracker State
+	// Streams says which stream the camera follows and which recent frames
+	// were applied.
+	Streams Streams
+	// Loc is where the current stream's frames were taken: the tracks still
+	// open when it ends belong there, not to the next stream's block.
+	Loc location
 	// Emitted are the objects of recent frames (see emittedLog).
 	Emitted emittedLog
+}
+
+// location is where a stream's frames come from.
+type location struct {
+	Camera, Stream, Field, Block, Row string
 }
 
 // stateCodec writes a camera's state as a marker byte, the length of the
@@ -47,14 +63,17 @@ type cameraState struct {
 type stateCodec struct{}
 
 const (
-	gobMarker = 0x01 // gob of the whole state (an earlier build; still read)
-	logMarker = 0x02 // gob of the tracker, then the raw emitted log
+	gobMarker     = 0x01 // gob of the whole state (an earlier build; still read)
+	logMarker     = 0x02 // gob of the tracker, then the raw emitted log without streams (still read)
+	streamsMarker = 0x03 // gob of the tracker and streams, then the raw emitted log
 )
 
 // trackerState is what goes through gob.
 type trackerState struct {
 	Version int
 	Tracker State
+	Streams Streams
+	Loc     location
 }
 
 // legacyState is the JSON and first gob form, with emitted frames as structs.
@@ -70,11 +89,11 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("track state: cannot encode %T", v)
 	}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker}); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Streams: s.Streams, Loc: s.Loc}); err != nil {
 		return nil, fmt.Errorf("track state: %w", err)
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+buf.Len()+len(s.Emitted))
-	out = append(out, logMarker)
+	out = append(out, streamsMarker)
 	out = binary.AppendUvarint(out, uint64(buf.Len()))
 	out = append(out, buf.Bytes()...)
 	return append(out, s.Emitted...), nil
@@ -84,7 +103,7 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	var s cameraState
 	var err error
 	switch {
-	case len(b) > 0 && b[0] == logMarker:
+	case len(b) > 0 && (b[0] == logMarker || b[0] == streamsMarker):
 		n, k := binary.Uvarint(b[1:])
 		if k <= 0 || n > uint64(len(b)-1-k) {
 			return nil, fmt.Errorf("track state: truncated (%d bytes)", len(b))
@@ -92,8 +111,12 @@ func (stateCodec) Decode(b []byte) (any, error) {
 		gobPart := b[1+k : 1+k+int(n)]
 		var ts trackerState
 		if err = gob.NewDecoder(bytes.NewReader(gobPart)).Decode(&ts); err == nil {
-			s.Version, s.Tracker = ts.Version, ts.Tracker
-			s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
+			s.Version, s.Tracker, s.Streams, s.Loc = ts.Version, ts.Tracker, ts.Streams, ts.Loc
+			if b[0] == streamsMarker {
+				s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
+			} else {
+				s.Emitted, err = fromFirstFormat(b[1+k+int(n):])
+			}
 		}
 	case len(b) > 0 && (b[0] == '{' || b[0] == gobMarker):
 		var ls legacyState
@@ -115,12 +138,24 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	if s.Version != stateVersion {
 		return nil, fmt.Errorf("track state version %d, this build reads %d", s.Version, stateVersion)
 	}
+	if !s.Streams.Started && s.Tracker.Started {
+		// A state from before streams: the camera's unnamed stream, every
+		// recent frame taken as applied (they were, or were skipped).
+		s.Streams = Streams{Started: true, Current: StreamMark{LastSeq: s.Tracker.LastSeq}}
+		for i := range s.Streams.Applied {
+			s.Streams.Applied[i] = ^uint64(0)
+		}
+	}
 	return &s, nil
 }
 
 // Stats are the stage's running counters.
 type Stats struct {
 	Frames, Replays, Objects, Reemitted, DeadLetters atomic.Int64
+	// Streams counts streams opened; Refused, frames dead-lettered because
+	// the tracker would not apply them (out of order, superseded stream,
+	// jump, key not the camera).
+	Streams, Refused atomic.Int64
 }
 
 // Processor is the track stage, a goka group with the tracker state of each
@@ -135,6 +170,9 @@ type Processor struct {
 func New(cfg Config, conn *broker.Conn) *Processor {
 	if cfg.ReplayWindow == 0 {
 		cfg.ReplayWindow = 512
+	}
+	if cfg.MaxSequenceJump == 0 {
+		cfg.MaxSequenceJump = 100_000
 	}
 	return &Processor{cfg: cfg, conn: conn}
 }
@@ -161,64 +199,146 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		p.deadLetter(ctx, raw, err)
 		return
 	}
+	// The table is keyed by the record's key: a key other than the camera
+	// would track the camera in another camera's state.
+	if key := ctx.Key(); key != d.CameraId {
+		p.Stats.Refused.Add(1)
+		p.deadLetter(ctx, raw, fmt.Errorf("detections of camera %q keyed %q: the key must be the camera id", d.CameraId, key))
+		return
+	}
 	st, _ := ctx.Value().(*cameraState)
 	if st == nil {
 		st = &cameraState{Version: stateVersion}
 	}
+	if st.Loc.Camera == "" {
+		// A state from before streams: its tracks were seen where the
+		// camera last was.
+		st.Loc = location{Camera: d.CameraId, Stream: st.Streams.Current.ID, Field: d.FieldId, Block: d.BlockId, Row: st.Tracker.RowID}
+	}
+	out := outputs{p: p, ctx: ctx, raw: raw}
+	verdict, why := st.Streams.Admit(d.StreamId, d.Sequence, p.cfg.MaxSequenceJump)
+	switch verdict {
+	case Refuse:
+		p.Stats.Refused.Add(1)
+		p.deadLetter(ctx, raw, fmt.Errorf("camera %s: %s", d.CameraId, why))
+		ctx.SetValue(st) // a refused jump is remembered
+		return
+	case Replay:
+		p.Stats.Replays.Add(1)
+		p.replay(ctx, raw, st, d)
+		return
+	case Open:
+		p.Stats.Streams.Add(1)
+		if st.Tracker.Started {
+			// The stream before ends: its open tracks are decided where
+			// they were seen.
+			st.Emitted = out.send(st.Emitted, st.Tracker.EndStream(p.cfg.Params, FrameOf(d).CountScores), st.Loc, d)
+		}
+		st.Loc = location{Camera: d.CameraId, Stream: d.StreamId, Field: d.FieldId, Block: d.BlockId, Row: d.RowId}
+	}
 	counted, applied := st.Tracker.Step(p.cfg.Params, FrameOf(d))
 	if !applied {
-		p.Stats.Replays.Add(1)
-		err := st.Emitted.each(func(e emitted) {
-			if e.Seq == d.Sequence {
-				for _, o := range e.Objects {
-					ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
-					p.Stats.Reemitted.Add(1)
-				}
-			}
-		})
-		if err != nil {
-			// The table record is corrupt: say so rather than lose objects
-			// without a trace.
-			p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", d.Sequence, err))
-		}
+		// Admit and the tracker disagree: say so rather than lose the frame.
+		p.deadLetter(ctx, raw, fmt.Errorf("camera %s: frame %d of stream %q admitted but not applied by the tracker (last applied %d)",
+			d.CameraId, d.Sequence, d.StreamId, st.Tracker.LastSeq))
 		return
 	}
 	p.Stats.Frames.Add(1)
-	if len(counted) > 0 {
-		e := emitted{Seq: d.Sequence, Block: d.BlockId}
-		for _, t := range counted {
-			val, err := schema.Encode(object(d, t))
-			if err != nil {
-				p.deadLetter(ctx, raw, err)
-				continue
-			}
-			e.Objects = append(e.Objects, val)
-			ctx.Emit(goka.Stream(topology.Objects), d.BlockId, val)
-			p.Stats.Objects.Add(1)
-		}
-		st.Emitted = st.Emitted.add(e)
+	st.Loc.Field, st.Loc.Block, st.Loc.Row = d.FieldId, d.BlockId, d.RowId
+	st.Emitted = out.send(st.Emitted, counted, st.Loc, d)
+	kept, err := st.Emitted.keep(p.keepEmitted(st))
+	if err != nil {
+		p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
 	}
-	if d.Sequence >= p.cfg.ReplayWindow {
-		kept, err := st.Emitted.since(d.Sequence - p.cfg.ReplayWindow + 1)
-		if err != nil {
-			p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
-		}
-		st.Emitted = kept
-	}
+	st.Emitted = kept
 	ctx.SetValue(st)
 }
 
-// object describes a counted track; its id is the camera and track id, so
-// a replay produces the same id.
-func object(d *schema.Detections, t *Track) *schema.CountedObject {
+// keepEmitted is which log entries a replay may still ask for: those of the
+// current stream's last ReplayWindow frames, and those of earlier streams
+// until the current one has run that many frames.
+func (p *Processor) keepEmitted(st *cameraState) func(emitted) bool {
+	cur := st.Streams.Current
+	young := cur.LastSeq-cur.FirstSeq < p.cfg.ReplayWindow
+	return func(e emitted) bool {
+		if e.Stream != cur.ID {
+			return young
+		}
+		return e.Seq+p.cfg.ReplayWindow > cur.LastSeq
+	}
+}
+
+// replay sends again the objects a replayed frame counted.
+func (p *Processor) replay(ctx goka.Context, raw []byte, st *cameraState, d *schema.Detections) {
+	err := st.Emitted.each(func(e emitted) {
+		if e.Seq == d.Sequence && e.Stream == d.StreamId {
+			for _, o := range e.Objects {
+				ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
+				p.Stats.Reemitted.Add(1)
+			}
+		}
+	})
+	if err != nil {
+		// The table record is corrupt: say so rather than lose objects
+		// without a trace.
+		p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", d.Sequence, err))
+	}
+}
+
+// outputs emits the objects one detections record counted, numbered in
+// the order sent: with the record's partition and offset that names each
+// object's place, which the aggregate stage dedups by.
+type outputs struct {
+	p     *Processor
+	ctx   goka.Context
+	raw   []byte
+	index uint32
+}
+
+// send emits the counted tracks as objects seen at loc and adds them to the
+// replay log under frame d.
+func (o *outputs) send(log emittedLog, counted []*Track, loc location, d *schema.Detections) emittedLog {
+	if len(counted) == 0 {
+		return log
+	}
+	e := emitted{Seq: d.Sequence, Stream: d.StreamId, Block: loc.Block}
+	for _, t := range counted {
+		obj := object(loc, d.ClassNames, t)
+		obj.SourcePartition, obj.SourceOffset, obj.SourceIndex = o.ctx.Partition(), proto.Int64(o.ctx.Offset()), o.index
+		o.index++
+		val, err := schema.Encode(obj)
+		if err != nil {
+			o.p.deadLetter(o.ctx, o.raw, err)
+			continue
+		}
+		e.Objects = append(e.Objects, val)
+		o.ctx.Emit(goka.Stream(topology.Objects), loc.Block, val)
+		o.p.Stats.Objects.Add(1)
+	}
+	return log.add(e)
+}
+
+// ObjectID names a counted track: camera, stream and track id, so a replay
+// produces the same id and objects of two streams of one camera never share
+// one (track ids only grow within a camera's state). The camera's unnamed
+// stream keeps the ids of the builds before streams: camera-track.
+func ObjectID(camera, stream string, track uint64) string {
+	if stream == "" {
+		return fmt.Sprintf("%s-%d", camera, track)
+	}
+	return fmt.Sprintf("%s-%s-%d", camera, stream, track)
+}
+
+// object describes a counted track seen at loc.
+func object(loc location, classes []string, t *Track) *schema.CountedObject {
 	o := &schema.CountedObject{
-		ObjectId: fmt.Sprintf("%s-%d", d.CameraId, t.ID), CameraId: d.CameraId, FieldId: d.FieldId, BlockId: d.BlockId, RowId: d.RowId,
+		ObjectId: ObjectID(loc.Camera, loc.Stream, t.ID), CameraId: loc.Camera, StreamId: loc.Stream, FieldId: loc.Field, BlockId: loc.Block, RowId: loc.Row,
 		ClassId: uint32(t.Class), FirstSequence: t.FirstSeq, LastSequence: t.LastSeq, FirstSeenUnixNs: t.FirstNs, LastSeenUnixNs: t.LastNs,
 		BestBox:   &schema.Box{X1: float32(t.Best.X1), Y1: float32(t.Best.Y1), X2: float32(t.Best.X2), Y2: float32(t.Best.Y2)},
 		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()),
 	}
-	if t.Class < len(d.ClassNames) {
-		o.ClassName = d.ClassNames[t.Class]
+	if t.Class < len(classes) {
+		o.ClassName = classes[t.Class]
 	}
 	return o
 }
