@@ -188,6 +188,11 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 	byRec := make([]*job, len(recs))
 	for i, r := range recs {
 		f, err := schema.DecodeFrame(r.Value)
+		if err == nil && string(r.Key) != f.CameraId {
+			// Stages after this one keep state by the key: a record keyed
+			// by another camera, or by none, would be tracked there.
+			err = fmt.Errorf("%w: frame %s of camera %q keyed %q: the key must be the camera id", ErrBadFrame, f.FrameId, f.CameraId, r.Key)
+		}
 		if err == nil && f.EndOfStream {
 			outs[i], err = p.endOfStream(r, f)
 			if err != nil {
@@ -255,7 +260,7 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 // endOfStream passes a stream's end on, in its place in the camera's order.
 func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
 	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
+		FrameId: f.FrameId, CameraId: f.CameraId, StreamId: f.StreamId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
 		Model: p.cfg.Detector.Name(), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
 	}
@@ -270,7 +275,7 @@ func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, er
 func detections(j *job, boxes []inference.Detection, model string, info inference.ModelInfo, now int64) *schema.Detections {
 	f := j.frame
 	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
+		FrameId: f.FrameId, CameraId: f.CameraId, StreamId: f.StreamId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
 		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: info.Names, DetectedUnixNs: now,
 		CountScores: info.CountScores,
