@@ -39,6 +39,11 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Producer.MaxMessageBytes = c.top.MaxRecordBytes()
 	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// One request in flight per broker keeps every output partition in the
+	// order the callbacks emitted (sarama reorders retried batches
+	// otherwise): the aggregate stage's dedup relies on the objects of one
+	// detections partition arriving in order (processors/aggregate/seen.go).
+	sc.Net.MaxOpenRequests = 1
 	// A JoinGroup waits up to the rebalance timeout for members that will
 	// never rejoin (a killed process), and sarama drops a request that takes
 	// longer than its read timeout: keep the read timeout above the rebalance

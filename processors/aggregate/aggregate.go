@@ -230,7 +230,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		ctx.SetValue(st)
 		return
 	}
-	if !st.Seen.add(o.ObjectId, o.CameraId) {
+	if !st.Seen.addObject(o) {
 		p.Stats.Duplicates.Add(1)
 		return
 	}
