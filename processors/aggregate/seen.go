@@ -39,7 +39,7 @@ const windowWords = 256
 // per-camera windows over "<camera>-<track id>" ids, and a plain set for
 // ids of any other form.
 type seen struct {
-	Marks map[int32]place `json:"marks,omitempty"`
+	Marks   map[int32]place      `json:"marks,omitempty"`
 	Windows map[string]*idWindow `json:"windows"`
 	Other   map[string]bool      `json:"other,omitempty"`
 	// OtherOrder is Other's ids oldest first, to forget the oldest past
