@@ -100,20 +100,26 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 func (c *Conn) Topology() *topology.Topology { return c.top }
 
 // RunProcessor runs a goka group graph until ctx is cancelled, with the
-// options above. name prefixes its errors.
+// options above. name prefixes its errors. A processor that fails because
+// it lost the brokers (a broker restart: its group generation is gone, its
+// connections refused) is made again and rejoins with backoff (Supervise):
+// goka processors cannot be restarted, and their table state is recovered
+// from the changelog as after any crash.
 func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph) error {
 	opts, err := c.GokaOptions()
 	if err != nil {
 		return err
 	}
-	proc, err := goka.NewProcessor(c.Seeds, g, opts...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return Supervise(ctx, name, Backoff{}, func(ctx context.Context) error {
+		proc, err := goka.NewProcessor(c.Seeds, g, opts...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // EmitDeadLetter sends the message a goka callback could not process to the
