@@ -39,11 +39,6 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Producer.MaxMessageBytes = c.top.MaxRecordBytes()
 	sc.Producer.RequiredAcks = sarama.WaitForAll
-	// One request in flight per broker keeps every output partition in the
-	// order the callbacks emitted (sarama reorders retried batches
-	// otherwise): the aggregate stage's dedup relies on the objects of one
-	// detections partition arriving in order (processors/aggregate/seen.go).
-	sc.Net.MaxOpenRequests = 1
 	// A JoinGroup waits up to the rebalance timeout for members that will
 	// never rejoin (a killed process), and sarama drops a request that takes
 	// longer than its read timeout: keep the read timeout above the rebalance
@@ -71,7 +66,8 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 }
 
 // GokaOptions are the options every goka processor of cropstream takes: the
-// sarama config above for all its clients, state recovered from the table's
+// sarama config above for its consumers and topic manager, a franz-go
+// producer for its outputs (gapless per partition, see gokaProducer), state recovered from the table's
 // changelog into memory at start (so a killed process comes back with exactly
 // the committed state), and goka's logs at debug level.
 func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
@@ -89,7 +85,7 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, tmc)),
 		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithProducerBuilder(c.gokaProducerBuilder()),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{}),
 		goka.WithClientID(c.cfg.ClientID),

@@ -26,10 +26,11 @@ const windowWords = 256
 // counted them, and their index among that record's objects: every object
 // of this build's track stage) are deduplicated by a mark per detections
 // partition: the highest place counted. The track stage processes a
-// partition in offset order and its producer keeps each output partition in
-// send order (one request in flight, see broker.SaramaConfig), so the
-// objects from one detections partition reach a block in place order, and
-// anything at or below the mark is a replay: the track stage's (a frame
+// partition in offset order and its producer keeps each output partition a
+// gapless prefix of what it sent (broker's goka producer: no record fails
+// while a later one lands), so the objects from one detections partition
+// reach a block in place order, and anything at or below the mark is a
+// replay: the track stage's (a frame
 // applied again or its objects re-sent) or this stage's own (input read
 // again after a crash). A mark per detections partition does not grow with
 // the cameras of a block: a set per camera made every object rewrite the

@@ -53,8 +53,14 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // letters are produced and acknowledged before its offsets are committed, and
 // rebalances wait for the batch in hand, so a crash at any point re-runs at
 // most the uncommitted batch (at-least-once; the tracker skips frames it has
-// already applied).
+// already applied). A client that lost the brokers or its group (a broker
+// restart) is closed and the stage rejoins with a new one (broker.Supervise),
+// from the committed offsets.
 func (p *Processor) Run(ctx context.Context) error {
+	return broker.Supervise(ctx, Stage, broker.Backoff{}, p.run)
+}
+
+func (p *Processor) run(ctx context.Context) error {
 	inf := p.cfg.Detector.Info()
 	cl, err := p.conn.Client(
 		kgo.ConsumerGroup(string(topology.Detect)),
@@ -87,7 +93,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return fmt.Errorf("detect: poll: %w", err)
 		}
 		outs, err := p.process(recs, lanes)
 		if err != nil {
