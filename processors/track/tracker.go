@@ -310,16 +310,16 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 
 // EndStream ends the camera's stream: every open track is decided (those
 // that count are returned) and the next frame starts afresh, whatever its
-// sequence. Track ids go on growing, and what was learnt of the camera
-// (pixels per metre, scene speed) is kept. Without p.CountScores the
-// tracks are judged by scores (the model's, from the frame at hand).
+// sequence, as on a new camera: a stream's count depends on its frames
+// only. Track ids go on growing, so ids stay unique across streams. Without
+// p.CountScores the tracks are judged by scores (the model's, from the
+// frame at hand).
 func (s *State) EndStream(p Params, scores []float64) []*Track {
 	if p.CountScores == nil {
 		p.CountScores = scores
 	}
 	counted := s.end(p.withDefaults())
-	s.Started, s.LastSeq, s.RowID = false, 0, ""
-	s.LastDets, s.LastPos, s.LastDX = nil, nil, 0
+	*s = State{NextID: s.NextID}
 	return counted
 }
 
