@@ -248,6 +248,12 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 		if r.Topic == string(topology.DLQ) {
 			return nil
 		}
+		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
+			// That stage dead-letters the same record with its own reason:
+			// one dead letter per bad record.
+			s.cfg.Logger.Debug("sink: undecodable record left to the stage that dead-letters it", "topic", r.Topic, "stage", g)
+			return nil
+		}
 		s.Stats.DeadLetters.Add(1)
 		d := schema.NewDeadLetter("sink", fmt.Sprintf("decode %s record: %v", r.Topic, err), r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
 		v, eerr := schema.Encode(d)
