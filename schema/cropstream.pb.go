@@ -578,7 +578,8 @@ func (x *Detections) GetStreamId() string {
 }
 
 // CountedObject is one physical object, counted once.
-// Topic: objects, key: block id. object_id is deterministic (camera + track).
+// Topic: objects, key: block id. object_id is deterministic (camera + stream
+// + track).
 type CountedObject struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	SchemaVersion   uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
