@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"log/slog"
 	"time"
 
@@ -67,7 +66,8 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 }
 
 // GokaOptions are the options every goka processor of cropstream takes: the
-// sarama config above for all its clients, state recovered from the table's
+// sarama config above for its consumers and topic manager, a franz-go
+// producer for its outputs (gapless per partition, see gokaProducer), state recovered from the table's
 // changelog into memory at start (so a killed process comes back with exactly
 // the committed state), and goka's logs at debug level.
 func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
@@ -87,9 +87,8 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 			return goka.NewTopicManager(brokers, &cfg, tmc)
 		}),
 		// goka's *WithConfig builders write ClientID into the one config they
-		// are given while other clients read it (a data race once a processor
-		// has a lookup view): each client gets its own copy, as goka's default
-		// builders do.
+		// are given while other clients read it (a data race): each client
+		// gets its own copy, as goka's default builders do.
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 			cfg := *sc
 			cfg.ClientID = clientID
@@ -100,10 +99,7 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 			cfg.ClientID = clientID
 			return sarama.NewConsumer(brokers, &cfg)
 		}),
-		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
-			cfg := *sc
-			return goka.ProducerBuilderWithConfig(&cfg)(brokers, clientID, hasher)
-		}),
+		goka.WithProducerBuilder(c.gokaProducerBuilder()),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{}),
 		goka.WithClientID(c.cfg.ClientID),
@@ -114,20 +110,26 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 func (c *Conn) Topology() *topology.Topology { return c.top }
 
 // RunProcessor runs a goka group graph until ctx is cancelled, with the
-// options above. name prefixes its errors.
+// options above. name prefixes its errors. A processor that fails because
+// it lost the brokers (a broker restart: its group generation is gone, its
+// connections refused) is made again and rejoins with backoff (Supervise):
+// goka processors cannot be restarted, and their table state is recovered
+// from the changelog as after any crash.
 func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph) error {
 	opts, err := c.GokaOptions()
 	if err != nil {
 		return err
 	}
-	proc, err := goka.NewProcessor(c.Seeds, g, opts...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return Supervise(ctx, name, Backoff{}, func(ctx context.Context) error {
+		proc, err := goka.NewProcessor(c.Seeds, g, opts...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // EmitDeadLetter sends the message a goka callback could not process to the

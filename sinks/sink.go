@@ -254,6 +254,12 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		if r.Topic == string(topology.DLQ) {
 			return nil, nil
 		}
+		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
+			// That stage dead-letters the same record with its own reason:
+			// one dead letter per bad record.
+			s.cfg.Logger.Debug("sink: undecodable record left to the stage that dead-letters it", "topic", r.Topic, "stage", g)
+			return nil, nil
+		}
 		s.Stats.DeadLetters.Add(1)
 		return broker.DeadLetter(s.conn.Topology(), Stage, fmt.Sprintf("decode %s record: %v", r.Topic, err), r), nil
 	}

@@ -266,6 +266,12 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		st.FieldID = o.FieldId
 	}
 	fb := p.fieldBlock(ctx, o.BlockId)
+	if o.Control != "" && o.SourceOffset != nil && !st.Seen.addObject(o) {
+		// A pass control sent again (a replayed frame): applied once, by its
+		// place, as objects are.
+		p.Stats.Duplicates.Add(1)
+		return
+	}
 	switch o.Control {
 	case schema.ControlPassStart:
 		st.Passes[passKey(o)] = true
@@ -344,7 +350,7 @@ func state(ctx goka.Context) *blockState {
 
 // count adds an object to the window; false for a replayed one.
 func (p *Processor) count(st *blockState, o *schema.CountedObject, fb *schema.FieldBlock) bool {
-	if !st.Seen.add(o.ObjectId, o.CameraId) {
+	if !st.Seen.addObject(o) {
 		p.Stats.Duplicates.Add(1)
 		return false
 	}

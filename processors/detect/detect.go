@@ -57,8 +57,14 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // letters are produced and acknowledged before its offsets are committed, and
 // rebalances wait for the batch in hand, so a crash at any point re-runs at
 // most the uncommitted batch (at-least-once; the tracker skips frames it has
-// already applied).
+// already applied). A client that lost the brokers or its group (a broker
+// restart) is closed and the stage rejoins with a new one (broker.Supervise),
+// from the committed offsets.
 func (p *Processor) Run(ctx context.Context) error {
+	return broker.Supervise(ctx, Stage, broker.Backoff{}, p.run)
+}
+
+func (p *Processor) run(ctx context.Context) error {
 	inf := p.cfg.Detector.Info()
 	cl, err := p.conn.Client(
 		kgo.ConsumerGroup(string(topology.Detect)),
@@ -91,7 +97,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return fmt.Errorf("detect: poll: %w", err)
 		}
 		outs, err := p.process(recs, lanes)
 		if err != nil {
@@ -195,6 +201,11 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 	byRec := make([]*job, len(recs))
 	for i, r := range recs {
 		f, err := schema.DecodeFrame(r.Value)
+		if err == nil && string(r.Key) != f.CameraId {
+			// Stages after this one keep state by the key: a record keyed
+			// by another camera, or by none, would be tracked there.
+			err = fmt.Errorf("%w: frame %s of camera %q keyed %q: the key must be the camera id", ErrBadFrame, f.FrameId, f.CameraId, r.Key)
+		}
 		if err == nil && f.EndOfStream {
 			outs[i], err = p.endOfStream(r, f)
 			if err != nil {
@@ -263,7 +274,7 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 // endOfStream passes a stream's end on, in its place in the camera's order.
 func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
 	d := schema.DetectionsOf(f)
-	d.Model, d.ClassNames = p.cfg.Detector.Name(), p.cfg.Detector.Info().Names
+	d.Model, d.ClassNames, d.CountScores = p.cfg.Detector.Name(), p.cfg.Detector.Info().Names, p.cfg.Detector.Info().CountScores
 	val, err := schema.Encode(d)
 	if err != nil {
 		return nil, fmt.Errorf("end of stream of camera %s: %w", f.CameraId, err)

@@ -302,6 +302,21 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 	return counted, true
 }
 
+// EndStream ends the camera's stream: every open track is decided (those
+// that count are returned) and the next frame starts afresh, whatever its
+// sequence, as on a new camera: a stream's count depends on its frames
+// only. Track ids go on growing, so ids stay unique across streams. Without
+// p.CountScores the tracks are judged by scores (the model's, from the
+// frame at hand).
+func (s *State) EndStream(p Params, scores []float64) []*Track {
+	if p.CountScores == nil {
+		p.CountScores = scores
+	}
+	counted := s.end(p.withDefaults())
+	*s = State{NextID: s.NextID}
+	return counted
+}
+
 // end ends every open track and returns those that count.
 func (s *State) end(p Params) (counted []*Track) {
 	for _, t := range s.Tracks {
