@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -27,6 +28,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		stages string
 		crop   string
 		obs    observeFlags
+		// detectSession is the detect group's session timeout.
+		detectSession time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -87,7 +90,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return err
 				}
 				defer eng.Close()
-				cfg.Detect = detect.Config{Detector: eng}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession}
 			}
 			prof, err := crops.Load(crop)
 			if err != nil {
@@ -122,6 +125,8 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	o.scenario = ""
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
+	cmd.Flags().DurationVar(&detectSession, "detect-session-timeout", 10*time.Second,
+		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks served without a scenario")
 	return cmd
 }

@@ -56,14 +56,7 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // already applied).
 func (p *Processor) Run(ctx context.Context) error {
 	inf := p.cfg.Detector.Info()
-	cl, err := p.conn.Client(
-		kgo.ConsumerGroup(string(topology.Detect)),
-		kgo.ConsumeTopics(string(topology.Frames)),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.ProducerLinger(2*time.Millisecond),
-	)
+	cl, err := p.conn.Client(p.clientOpts()...)
 	if err != nil {
 		return err
 	}
@@ -100,6 +93,20 @@ func (p *Processor) Run(ctx context.Context) error {
 			return fmt.Errorf("detect: commit: %w", err)
 		}
 		cl.AllowRebalance()
+	}
+}
+
+// clientOpts are the group consumer's options.
+func (p *Processor) clientOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumerGroup(string(topology.Detect)),
+		kgo.ConsumeTopics(string(topology.Frames)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(p.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(p.cfg.heartbeat()),
+		kgo.ProducerLinger(2 * time.Millisecond),
 	}
 }
 
