@@ -224,7 +224,8 @@ func (s *Sink) Run(ctx context.Context) error {
 }
 
 // add turns a record into rows of its table's batch, flushing first when
-// the record's day differs from the batch's. A record that does not decode
+// the record's day differs from the batch's. A record that does not decode,
+// or has a row the store cannot hold (a time out of DateTime's range),
 // becomes a dead letter (except on the dead-letter topic itself).
 func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 	b := s.byTopic[r.Topic]
@@ -244,17 +245,14 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 	}
 	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
 	if err != nil {
-		s.cfg.Logger.Error("sink: record does not decode", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
-		if r.Topic == string(topology.DLQ) {
-			return nil
+		return s.refuse(r, fmt.Sprintf("decode %s record: %v", r.Topic, err))
+	}
+	for _, row := range rows {
+		// The store would refuse the whole insert, and every retry of it,
+		// for one such row: the record goes to the dead letters instead.
+		if err := b.table.CheckRow(row); err != nil {
+			return s.refuse(r, fmt.Sprintf("store %s record: %v", r.Topic, err))
 		}
-		s.Stats.DeadLetters.Add(1)
-		d := schema.NewDeadLetter("sink", fmt.Sprintf("decode %s record: %v", r.Topic, err), r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
-		v, eerr := schema.Encode(d)
-		if eerr != nil {
-			return nil
-		}
-		return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: v}
 	}
 	for _, row := range rows {
 		day := b.table.Day(row)
@@ -278,6 +276,22 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 		}
 	}
 	return nil
+}
+
+// refuse makes the dead letter of a record the sink cannot store. Dead
+// letters themselves are only logged: refusing one would loop.
+func (s *Sink) refuse(r *kgo.Record, reason string) *kgo.Record {
+	s.cfg.Logger.Error("sink: record refused", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", reason)
+	if r.Topic == string(topology.DLQ) {
+		return nil
+	}
+	s.Stats.DeadLetters.Add(1)
+	d := schema.NewDeadLetter("sink", reason, r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
+	v, err := schema.Encode(d)
+	if err != nil {
+		return nil
+	}
+	return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: v}
 }
 
 // flushDue flushes batches that are full or old (all of them when force).

@@ -2,12 +2,16 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
@@ -124,5 +128,71 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	var dlqReason string
 	if err := st2.Conn().QueryRow(ctx, "SELECT reason FROM outage.dead_letters WHERE stage = 'sink'").Scan(&dlqReason); err != nil || !strings.Contains(dlqReason, "decode detections") {
 		t.Errorf("sink dead letter: %q %v", dlqReason, err)
+	}
+}
+
+// A frame captured in 2200, one before 1970 and an object first seen in
+// 2200 sit among good records: every good row is stored, each bad record is
+// in dead_letters with a reason naming the column, and the table is not
+// blocked (before, the insert failed with "dateTime overflow" for ever).
+func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
+	srv := chtest.Start(t)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	st := open(t, srv, "times")
+	recs := sinktest.Stream(3, 40)
+	bad := func(topic topology.Topic, key string, m schema.Message) {
+		v, err := schema.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topic), Key: []byte(key), Value: v})
+	}
+	y2200 := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i, at := range []int64{y2200, time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC).UnixNano()} {
+		bad(topology.Frames, "cam-9", &schema.Frame{FrameId: fmt.Sprintf("bad-%d", i), CameraId: "cam-9", BlockId: "B1",
+			CaptureUnixNs: at, Sequence: uint64(i), Width: 64, Height: 32, Encoding: schema.Encoding_ENCODING_JPEG, Image: []byte{0xff, 0xd8, 0xff, 0xd9}})
+	}
+	bad(topology.Objects, "B1", &schema.CountedObject{ObjectId: "bad-object", CameraId: "cam-9", BlockId: "B1", ClassName: "apple",
+		FirstSeenUnixNs: y2200, LastSeenUnixNs: y2200, FramesSeen: 3, BestBox: &schema.Box{X2: 1, Y2: 1}})
+	// Good records after the bad ones: they must not wait behind them.
+	recs = append(recs, sinktest.Stream(4, 10)...)
+	sinktest.Produce(t, conn, recs)
+
+	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sink.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
+	defer wcancel()
+	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+		t.Fatalf("not drained (a bad row blocks the table?): %v; retries %d", err, sink.Stats.Retries.Load())
+	}
+	w := sinktest.Want(t, conn)
+	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
+	for name, n := range w {
+		if all[name] != n || distinct[name] != n {
+			t.Errorf("%s: %d rows (%d distinct), want %d", name, all[name], distinct[name], n)
+		}
+	}
+	rows, err := st.Conn().Query(ctx, "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var reasons []string
+	for rows.Next() {
+		var topic, reason string
+		if err := rows.Scan(&topic, &reason); err != nil {
+			t.Fatal(err)
+		}
+		reasons = append(reasons, topic+": "+reason)
+	}
+	if len(reasons) != 3 || !strings.Contains(strings.Join(reasons, "\n"), "column captured_at is 2200-01-01T00:00:00Z") ||
+		!strings.Contains(strings.Join(reasons, "\n"), "column first_seen is 2200") || !strings.Contains(strings.Join(reasons, "\n"), "1969-12-31T23:59:00Z") {
+		t.Errorf("dead letters for the bad times:\n%s", strings.Join(reasons, "\n"))
 	}
 }
