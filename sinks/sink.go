@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -169,7 +170,9 @@ func (s *Sink) Run(ctx context.Context) error {
 		kgo.RebalanceTimeout(20*time.Second),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, a map[string][]int32) { s.assigned(ctx, a) }),
+		// Where to read is the store's business, not the commit's: a store
+		// restored from a backup, or dropped, is refilled from Kafka.
+		kgo.AdjustFetchOffsetsFn(s.startAt),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 	)
@@ -420,9 +423,16 @@ func (s *Sink) commit(ctx context.Context, cl *kgo.Client) error {
 	return cerr
 }
 
-// assigned loads, for each new partition, the highest offset its table holds.
-func (s *Sink) assigned(ctx context.Context, a map[string][]int32) {
-	for topic := range a {
+// startAt, called with the offsets committed for newly assigned
+// partitions, loads the highest offset each table holds per partition and
+// reads each partition from just after it (from the earliest offset Kafka
+// keeps when the table holds none of it), whatever the commit says: a store
+// dropped, or restored from an older backup, is refilled with what Kafka
+// still holds. It logs each partition it moves back before its commit, and
+// as an error the records retention has already deleted.
+func (s *Sink) startAt(ctx context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	var starts kadm.ListedOffsets
+	for topic, parts := range offs {
 		b := s.byTopic[topic]
 		if b == nil {
 			continue
@@ -433,13 +443,66 @@ func (s *Sink) assigned(ctx context.Context, a map[string][]int32) {
 			return err
 		})
 		if err != nil {
-			s.cfg.Logger.Error("sink: cannot read stored offsets", "table", b.table.Name, "err", err)
-			continue
+			// Only when the session ends: the next one tries again.
+			return nil, fmt.Errorf("sink: offsets %s holds: %w", b.table.Name, err)
 		}
 		s.mu.Lock()
-		s.resume[topic] = have
+		if s.resume[topic] == nil {
+			s.resume[topic] = map[int32]int64{}
+		}
+		for p := range parts {
+			if o, ok := have[p]; ok {
+				s.resume[topic][p] = o
+			} else {
+				delete(s.resume[topic], p)
+			}
+		}
 		s.mu.Unlock()
+		for p, committed := range parts {
+			stored, ok := have[p]
+			next := kgo.NewOffset().AtStart()
+			from := int64(0)
+			if ok {
+				next = kgo.NewOffset().At(stored + 1).WithEpoch(-1)
+				from = stored + 1
+			}
+			parts[p] = next
+			if c := committed.EpochOffset().Offset; c > from {
+				// Records without rows (frames without boxes) get here too,
+				// so this is news, not a fault, unless the gap is large.
+				s.cfg.Logger.Info("sink: reading again from after the last record the store holds, before Kafka's commit",
+					"table", b.table.Name, "partition", p, "from", from, "committed", c)
+				if starts == nil {
+					starts = s.startOffsets(ctx)
+				}
+				if so, ok := starts.Lookup(topic, p); ok && so.Offset > from {
+					s.cfg.Logger.Error("sink: retention has deleted records after the last one the store holds; their rows cannot be stored again",
+						"table", b.table.Name, "partition", p, "lost_from", from, "lost_to", so.Offset-1, "count", so.Offset-from)
+				}
+			}
+		}
 	}
+	return offs, nil
+}
+
+// startOffsets lists the earliest offset Kafka keeps per partition (nil
+// when the brokers do not say: only a log line depends on it).
+func (s *Sink) startOffsets(ctx context.Context) kadm.ListedOffsets {
+	adm, cl, err := s.conn.Admin()
+	if err != nil {
+		return nil
+	}
+	defer cl.Close()
+	topics := make([]string, 0, len(s.byTopic))
+	for t := range s.byTopic {
+		topics = append(topics, t)
+	}
+	l, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		s.cfg.Logger.Warn("sink: earliest offsets", "err", err)
+		return nil
+	}
+	return l
 }
 
 // revoked drops the rows held for partitions this instance no longer owns:
