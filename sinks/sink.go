@@ -32,6 +32,11 @@ type Store interface {
 	Close() error
 }
 
+// Pinger is a Store that can say whether it is reachable now.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Config configures a Sink.
 type Config struct {
 	Store Store
@@ -101,6 +106,30 @@ type Sink struct {
 	ictx context.Context
 	// tableRows counts rows stored per table by this instance.
 	tableRows map[string]int64
+	// refused holds, per operation the sink is retrying, the store's last
+	// error (until it succeeds): readiness reports it.
+	refusedMu sync.Mutex
+	refused   map[string]error
+}
+
+// Ready reports whether the sink can store rows: the store answers (when it
+// can be asked) and is not refusing the inserts or reads the sink retries.
+func (s *Sink) Ready(ctx context.Context) error {
+	s.refusedMu.Lock()
+	var errs []error
+	for what, err := range s.refused {
+		errs = append(errs, fmt.Errorf("%s: %w", what, err))
+	}
+	s.refusedMu.Unlock()
+	if len(errs) > 0 {
+		return fmt.Errorf("sink: store refuses: %w", errors.Join(errs...))
+	}
+	if p, ok := s.cfg.Store.(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("sink: store unreachable: %w", err)
+		}
+	}
+	return nil
 }
 
 // TableRows returns how many rows this instance stored per table.
@@ -136,7 +165,8 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 		return nil, errors.New("sink: a store is required")
 	}
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
-		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{}}
+		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
+		refused: map[string]error{}}
 	for _, t := range cfg.Tables {
 		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
@@ -363,6 +393,13 @@ func (s *Sink) retry(ctx context.Context, what string, f func() error) error {
 	wait := s.cfg.RetryMin
 	for {
 		err := f()
+		s.refusedMu.Lock()
+		if err == nil {
+			delete(s.refused, what)
+		} else {
+			s.refused[what] = err
+		}
+		s.refusedMu.Unlock()
 		if err == nil {
 			return nil
 		}

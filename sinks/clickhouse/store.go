@@ -171,6 +171,14 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) er
 	return nil
 }
 
+// Ping checks the server answers, for readiness.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return explain(s.cfg, err)
+	}
+	return nil
+}
+
 // Close closes the connection.
 func (s *Store) Close() error { return s.conn.Close() }
 

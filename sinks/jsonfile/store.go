@@ -273,5 +273,16 @@ func encodeRow(w *bytes.Buffer, t *sinks.Table, r sinks.Row) error {
 	return nil
 }
 
+// Ping checks the directory is still there and writable, for readiness (a
+// full disk shows as refused inserts instead).
+func (s *Store) Ping(context.Context) error {
+	f, err := os.CreateTemp(s.dir, ".ping-*")
+	if err != nil {
+		return fmt.Errorf("jsonfile: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // Close does nothing: every insert is already on disk.
 func (s *Store) Close() error { return nil }
