@@ -9,7 +9,9 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -389,5 +391,75 @@ func TestFolderRefusesOddFiles(t *testing.T) {
 		if f.Width != 200 || f.Height != 100 {
 			t.Errorf("frame %s from %s is %dx%d", f.FrameId, f.Source, f.Width, f.Height)
 		}
+	}
+}
+
+// The embedded broker's disk fills up mid-ingest: ingest fails with an
+// error that says what to look at, and reports as produced exactly the
+// frames the broker stored (before, it counted every frame handed to the
+// client, acknowledged or not, and said only UNKNOWN_SERVER_ERROR).
+func TestBrokerDiskFullCountsOnlyStoredFrames(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small file system needs root")
+	}
+	data := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", data).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", data).Run() })
+	top, err := topology.New(topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1, MaxFrameBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: data}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	adm, acl, err := conn.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
+		t.Fatal(err)
+	}
+	acl.Close()
+
+	// Noise compresses badly: about 100 KB a frame, 80 frames.
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	img := image.NewRGBA(image.Rect(0, 0, 360, 240))
+	for i := range 80 {
+		for j := range img.Pix {
+			img.Pix[j] = byte(rng.IntN(256))
+		}
+		var b bytes.Buffer
+		jpeg.Encode(&b, img, &jpeg.Options{Quality: 95})
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d.jpg", i)), b.Bytes(), 0o644)
+	}
+	src, err := OpenFolder(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	in, err := New(Config{CameraID: "cam"}, cl, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := in.Run(ctx, src)
+	if err == nil || !strings.Contains(err.Error(), "disk") {
+		t.Fatalf("ingest onto a full disk: %v (%d frames)", err, st.Frames)
+	}
+	t.Log(err)
+	e := &env{conn: conn, top: top}
+	if n := len(e.readAll(t, topology.Frames, -1)); n != st.Frames || n == 0 || n == 80 {
+		t.Fatalf("ingest reports %d frames, the topic holds %d (of 80)", st.Frames, n)
 	}
 }
