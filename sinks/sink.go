@@ -32,6 +32,13 @@ type Store interface {
 	Close() error
 }
 
+// ErrStoreLost is wrapped by a Store's Insert when what it writes to is
+// gone (a dropped database or table, a removed directory): retrying the same
+// rows cannot help, and rows stored before may be gone too. The sink then
+// prepares the store again and re-reads every partition it owns from just
+// after what the store still holds.
+var ErrStoreLost = errors.New("the store lost its tables")
+
 // Pinger is a Store that can say whether it is reachable now.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -106,6 +113,11 @@ type Sink struct {
 	ictx context.Context
 	// tableRows counts rows stored per table by this instance.
 	tableRows map[string]int64
+	// owned are the partitions assigned to this instance, per topic.
+	owned map[string]map[int32]bool
+	// lost is set when an insert reported ErrStoreLost; the poll loop then
+	// refills the store.
+	lost bool
 	// refused holds, per operation the sink is retrying, the store's last
 	// error (until it succeeds): readiness reports it.
 	refusedMu sync.Mutex
@@ -166,7 +178,7 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
 		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
-		refused: map[string]error{}}
+		refused: map[string]error{}, owned: map[string]map[int32]bool{}}
 	for _, t := range cfg.Tables {
 		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
@@ -203,6 +215,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		// Where to read is the store's business, not the commit's: a store
 		// restored from a backup, or dropped, is refilled from Kafka.
 		kgo.AdjustFetchOffsetsFn(s.startAt),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { s.assigned(a) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 	)
@@ -229,12 +242,31 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		var dead []*kgo.Record
 		s.mu.Lock()
+		if s.lost {
+			// Found by an assignment: refill before any row lands in the
+			// tables made again, or the gap below it would go unseen. This
+			// poll's records come again from the new positions.
+			err := s.refill(ctx, cl)
+			s.mu.Unlock()
+			cl.AllowRebalance()
+			if err != nil {
+				if ctx.Err() != nil {
+					return s.shutdown(cl)
+				}
+				return err
+			}
+			continue
+		}
 		for _, r := range fs.Records() {
 			if d := s.add(ctx, r); d != nil {
 				dead = append(dead, d)
 			}
 		}
 		err := s.flushDue(ctx, false)
+		if s.lost || errors.Is(err, ErrStoreLost) {
+			// This poll's dead letters come again with the records re-read.
+			dead, err = nil, s.refill(ctx, cl)
+		}
 		s.mu.Unlock()
 		if err == nil && len(dead) > 0 {
 			err = cl.ProduceSync(ctx, dead...).FirstErr()
@@ -379,7 +411,9 @@ func (s *Sink) wait(b *batch) error {
 	err := <-b.done
 	b.done = nil
 	if err != nil {
-		// Not stored: these rows are read again by the next run.
+		// Not stored: these rows are read again by the next run, or at
+		// once when the store lost its tables.
+		s.lost = s.lost || errors.Is(err, ErrStoreLost)
 		return err
 	}
 	s.Stats.Inserts.Add(1)
@@ -405,6 +439,9 @@ func (s *Sink) retry(ctx context.Context, what string, f func() error) error {
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("sink: %s: %w", what, errors.Join(err, ctx.Err()))
+		}
+		if errors.Is(err, ErrStoreLost) {
+			return fmt.Errorf("sink: %s: %w", what, err)
 		}
 		s.Stats.Retries.Add(1)
 		s.cfg.Logger.Warn("sink: store refused, retrying", "op", what, "in", wait, "err", err)
@@ -477,7 +514,23 @@ func (s *Sink) startAt(ctx context.Context, offs map[string]map[int32]kgo.Offset
 		var have map[int32]int64
 		err := s.retry(ctx, "resume "+b.table.Name, func() (err error) {
 			have, err = s.cfg.Store.Resume(ctx, b.table)
-			return err
+			if !errors.Is(err, ErrStoreLost) {
+				return err
+			}
+			// Dropped since the sink prepared it: make the tables again,
+			// and have the poll loop move every partition back (the other
+			// tables may have been resumed before the drop).
+			s.cfg.Logger.Warn("sink: the store lost its tables (dropped?): preparing it again", "table", b.table.Name)
+			s.mu.Lock()
+			s.lost = true
+			s.mu.Unlock()
+			if err := s.cfg.Store.Prepare(ctx, s.cfg.Tables); err != nil {
+				return fmt.Errorf("prepare again: %v", err)
+			}
+			if have, err = s.cfg.Store.Resume(ctx, b.table); err != nil {
+				return fmt.Errorf("after preparing again: %v", err) // not ErrStoreLost: retried
+			}
+			return nil
 		})
 		if err != nil {
 			// Only when the session ends: the next one tries again.
@@ -542,6 +595,83 @@ func (s *Sink) startOffsets(ctx context.Context) kadm.ListedOffsets {
 	return l
 }
 
+// refill runs after the store reported ErrStoreLost, with the poll loop's
+// lock held and rebalances blocked: it drops every row held, prepares the
+// store again (recreating its tables) and moves every owned partition back
+// to just after the last record the store still holds, as startAt does on
+// assignment. Called with s.mu held.
+func (s *Sink) refill(ctx context.Context, cl *kgo.Client) error {
+	for _, b := range s.byTopic {
+		if b.done != nil {
+			<-b.done
+			b.done = nil
+		}
+		b.rows = b.rows[:0]
+		clear(b.pending)
+		clear(b.sending)
+	}
+	s.lost = false
+	s.cfg.Logger.Warn("sink: the store lost its tables (dropped?): preparing it again and re-reading what it lacks from Kafka")
+	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
+		return err
+	}
+	offs := map[string]map[int32]kgo.Offset{}
+	for topic, parts := range s.owned {
+		if len(parts) == 0 {
+			continue
+		}
+		offs[topic] = map[int32]kgo.Offset{}
+		for p := range parts {
+			next := s.next[topic][p]
+			if next == 0 {
+				next = -1 // nothing read yet: no commit to compare with
+			}
+			offs[topic][p] = kgo.NewOffset().At(next)
+		}
+	}
+	s.mu.Unlock()
+	offs, err := s.startAt(ctx, offs)
+	s.mu.Lock()
+	if err != nil {
+		return err
+	}
+	var starts kadm.ListedOffsets
+	set := map[string]map[int32]kgo.EpochOffset{}
+	for topic, parts := range offs {
+		set[topic] = map[int32]kgo.EpochOffset{}
+		for p, o := range parts {
+			at := o.EpochOffset().Offset
+			if at < 0 { // the store holds nothing of it: the earliest Kafka keeps
+				if starts == nil {
+					starts = s.startOffsets(ctx)
+				}
+				at = 0
+				if so, ok := starts.Lookup(topic, p); ok {
+					at = so.Offset
+				}
+			}
+			set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: at}
+			delete(s.next[topic], p)
+		}
+	}
+	cl.SetOffsets(set)
+	return nil
+}
+
+// assigned records the partitions this instance now owns.
+func (s *Sink) assigned(a map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for topic, parts := range a {
+		if s.owned[topic] == nil {
+			s.owned[topic] = map[int32]bool{}
+		}
+		for _, p := range parts {
+			s.owned[topic][p] = true
+		}
+	}
+}
+
 // revoked drops the rows held for partitions this instance no longer owns:
 // their next owner reads them again from the last commit and skips what the
 // store has, so nothing is lost and nothing is stored twice.
@@ -564,6 +694,7 @@ func (s *Sink) revoked(r map[string][]int32) {
 			delete(b.pending, p)
 			delete(s.next[topic], p)
 			delete(s.resume[topic], p)
+			delete(s.owned[topic], p)
 		}
 	}
 }

@@ -204,7 +204,8 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 // commits at the end of every topic), and the sink restarted: every row
 // Kafka still holds is back, each once. Records retention deleted are
 // named in an error log (before, nothing was re-inserted: the sink read
-// from its commit).
+// from its commit). Then it is dropped under a running sink: the same,
+// without a restart.
 func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
@@ -243,6 +244,10 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	complete := func() func(*clickhouse.Store) bool {
 		return func(st *clickhouse.Store) bool {
 			want = sinktest.Want(t, conn)
+			var tables uint64
+			if err := st.Conn().QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = 'refill' AND name IN ('frames','detections','objects','yield_estimates','dead_letters')").Scan(&tables); err != nil || tables != 5 {
+				return false // dropped, not yet made again
+			}
 			all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
 			for name, n := range want {
 				if all[name] != n || distinct[name] != n {
@@ -304,6 +309,20 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, "retention has deleted") || !strings.Contains(l, "lost_from=0 lost_to=49 count=50") {
 		t.Errorf("no error log for the records retention deleted:\n%s", l)
 	}
+
+	// Dropped under a running sink, with records still coming: the inserts
+	// that find no table make it prepare the store again and re-read from
+	// Kafka, without a restart (before, it retried into the void for ever).
+	dropped := false
+	runSink(nil, func(st *clickhouse.Store) bool {
+		if !dropped {
+			drop()
+			sinktest.Produce(t, conn, sinktest.Stream(6, 30))
+			dropped = true
+			return false
+		}
+		return complete()(st)
+	})
 }
 
 type lockedWriter struct {

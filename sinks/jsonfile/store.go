@@ -200,6 +200,9 @@ func (s *Store) Insert(_ context.Context, t *sinks.Table, rows []sinks.Row) erro
 			return fmt.Errorf("jsonfile: %s: %w", t.Name, err)
 		}
 	}
+	if _, err := os.Stat(s.tableDir(t)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("jsonfile: %s: %w", s.tableDir(t), sinks.ErrStoreLost)
+	}
 	c, err := s.repair(t)
 	if err != nil {
 		return err
