@@ -198,7 +198,7 @@ func Tables() []*Table {
 		Name: "objects", Topic: topology.Objects, Replacing: true,
 		Doc: "one row per counted physical object (fruit or cluster), each counted once",
 		Columns: append([]Column{
-			{"object_id", "String", "camera + track id; unique per physical object"},
+			{"object_id", "String", "camera + stream + track id; unique per physical object"},
 			{"camera_id", "String", "camera that saw it"},
 			{"field_id", "String", "field"},
 			{"block_id", "String", "block"},
