@@ -240,6 +240,7 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 			continue
 		}
 		d := detections(j, j.lane.boxes[j.slot], p.cfg.Detector.Name(), info, now)
+		d.ModelId = ModelID(p.cfg.Detector)
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
@@ -257,7 +258,7 @@ func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, er
 	d := &schema.Detections{
 		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
-		Model: p.cfg.Detector.Name(), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
+		Model: p.cfg.Detector.Name(), ModelId: ModelID(p.cfg.Detector), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
 	}
 	val, err := schema.Encode(d)
 	if err != nil {
@@ -315,4 +316,13 @@ func produceAll(ctx context.Context, cl *kgo.Client, outs []*kgo.Record) error {
 		return *e
 	}
 	return nil
+}
+
+// ModelID is the id of det's model: from its ID method (an inference
+// Engine's), else its name alone, for detectors that cannot say more.
+func ModelID(det Detector) string {
+	if d, ok := det.(interface{ ID() inference.ModelID }); ok {
+		return d.ID().String()
+	}
+	return inference.ModelID{Name: det.Name(), Version: inference.UnversionedModel}.String()
 }

@@ -67,7 +67,7 @@ func (p *Processor) emit(ctx goka.Context, st *cameraState, seq uint64, out outp
 // control encodes a pass control for the aggregate stage.
 func control(kind, reason, camera string, ps pass, d *schema.Detections) *schema.CountedObject {
 	return &schema.CountedObject{Control: kind, Reason: reason, CameraId: camera, FieldId: ps.Field, BlockId: ps.Block,
-		RowId: ps.Row, FirstSequence: d.GetSequence(), LastSequence: d.GetSequence(), LastSeenUnixNs: d.GetCaptureUnixNs(), Model: d.GetModel()}
+		RowId: ps.Row, FirstSequence: d.GetSequence(), LastSequence: d.GetSequence(), LastSeenUnixNs: d.GetCaptureUnixNs(), Model: d.GetModel(), ModelId: d.GetModelId()}
 }
 
 // passOf is the pass a frame belongs to.

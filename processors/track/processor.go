@@ -325,7 +325,7 @@ func object(d *schema.Detections, t *Track) *schema.CountedObject {
 		ObjectId: fmt.Sprintf("%s-%d", d.CameraId, t.ID), CameraId: d.CameraId, FieldId: d.FieldId, BlockId: d.BlockId, RowId: d.RowId,
 		ClassId: uint32(t.Class), FirstSequence: t.FirstSeq, LastSequence: t.LastSeq, FirstSeenUnixNs: t.FirstNs, LastSeenUnixNs: t.LastNs,
 		BestBox:   &schema.Box{X1: float32(t.Best.X1), Y1: float32(t.Best.Y1), X2: float32(t.Best.X2), Y2: float32(t.Best.Y2)},
-		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()),
+		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()), ModelId: t.Model,
 	}
 	if t.Class < len(d.ClassNames) {
 		o.ClassName = d.ClassNames[t.Class]
