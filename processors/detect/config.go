@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/inference"
 )
 
@@ -41,6 +42,12 @@ type Config struct {
 	// MaxPixels refuses frames whose JPEG header declares more pixels, before
 	// decoding (decompression bombs). Default 40 megapixels.
 	MaxPixels int
+	// Loader loads models deployed to the models topic (models.go); nil
+	// serves Detector only and refuses deployments.
+	Loader Loader
+	// Drift, when set, watches each camera's frames against the serving
+	// model's reference and emits model-quality records.
+	Drift *drift.Monitor
 }
 
 func (c Config) withDefaults() Config {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
@@ -28,6 +29,12 @@ type Stats struct {
 	Boxes       atomic.Int64
 	DecodeNanos atomic.Int64 // summed over frames
 	InferNanos  atomic.Int64 // summed over batches
+	// ModelSwitches counts models put in service (or canaries ended)
+	// between batches; ModelRefusals deployments refused.
+	ModelSwitches atomic.Int64
+	ModelRefusals atomic.Int64
+	// Reports counts model-quality records emitted.
+	Reports atomic.Int64
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -39,6 +46,12 @@ type Processor struct {
 	conn  *broker.Conn
 	top   *topology.Topology
 	Stats Stats
+
+	// serving and canary are the models in service; only the Run loop
+	// touches them, between batches.
+	serving, canary *slot
+	changes         chan change
+	status          atomic.Pointer[ModelStatus]
 }
 
 // New checks the config.
@@ -46,7 +59,7 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top}, nil
+	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top, changes: make(chan change, 4)}, nil
 }
 
 // Run consumes until ctx is cancelled. Each batch's detections and dead
@@ -55,7 +68,21 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // most the uncommitted batch (at-least-once; the tracker skips frames it has
 // already applied).
 func (p *Processor) Run(ctx context.Context) error {
-	inf := p.cfg.Detector.Info()
+	g, gctx := errgroup.WithContext(ctx)
+	ready := make(chan struct{})
+	g.Go(func() error { return p.watchModels(gctx, ready) })
+	g.Go(func() error {
+		select {
+		case <-ready:
+		case <-gctx.Done():
+			return nil
+		}
+		return p.run(gctx)
+	})
+	return g.Wait()
+}
+
+func (p *Processor) run(ctx context.Context) error {
 	cl, err := p.conn.Client(
 		kgo.ConsumerGroup(string(topology.Detect)),
 		kgo.ConsumeTopics(string(topology.Frames)),
@@ -72,16 +99,18 @@ func (p *Processor) Run(ctx context.Context) error {
 	// AllowRebalance: allow it on every way out, before Close.
 	defer cl.AllowRebalance()
 	inference.TuneMalloc()
-	lanes := make([]*lane, p.cfg.Lanes)
-	for i := range lanes {
-		lanes[i] = &lane{
-			dec:   newDecoder(max(1, p.cfg.Workers/p.cfg.Lanes), inf.Width, inf.Height),
-			input: inference.NewBatch(inf, p.cfg.MaxBatch),
+	p.serving = p.newSlot(p.cfg.Detector, nil, nil)
+	defer func() {
+		p.serving.close()
+		if p.canary != nil {
+			p.canary.close()
 		}
-		defer lanes[i].dec.close()
-	}
+	}()
+	p.applyChanges()
+	p.setStatus()
 
 	for {
+		p.applyChanges()
 		recs, err := p.poll(ctx, cl)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
@@ -89,7 +118,8 @@ func (p *Processor) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		outs, err := p.process(recs, lanes)
+		p.applyChanges() // a deployment loaded while the poll waited
+		outs, err := p.process(recs)
 		if err != nil {
 			return err
 		}
@@ -152,7 +182,7 @@ type lane struct {
 
 // run decodes the lane's jobs, packs those that decoded into consecutive
 // slots and infers them; job i's boxes are boxes[jobs[i].slot].
-func (l *lane) run(p *Processor) {
+func (l *lane) run(p *Processor, det Detector) {
 	l.boxes, l.err = nil, nil
 	l.dec.run(l.jobs, l.input)
 	n := 0
@@ -170,7 +200,7 @@ func (l *lane) run(p *Processor) {
 		return
 	}
 	start := time.Now()
-	boxes, err := l.input.Run(p.cfg.Detector, n)
+	boxes, err := l.input.Run(det, n)
 	if err != nil {
 		l.err = fmt.Errorf("detect: %w", err)
 		return
@@ -182,7 +212,7 @@ func (l *lane) run(p *Processor) {
 
 // process turns a poll of frame records into output records, one per input
 // record and in the same order: Detections, or a dead letter.
-func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, error) {
+func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 	outs := make([]*kgo.Record, len(recs))
 	jobs := make([]*job, 0, len(recs))
 	byRec := make([]*job, len(recs))
@@ -203,32 +233,24 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 			outs[i] = p.deadLetter(r, err)
 			continue
 		}
-		j := &job{frame: f, w: w, h: h}
+		j := &job{frame: f, w: w, h: h, model: p.route(f)}
 		jobs = append(jobs, j)
 		byRec[i] = j
 	}
-	// Split the frames evenly over as many lanes as have work; each lane
-	// numbers its own slots from 0.
-	used := lanes[:min(len(lanes), len(jobs))]
-	var wg sync.WaitGroup
-	for k, l := range used {
-		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
-		for i, j := range l.jobs {
-			j.slot, j.lane = i, l
+	for _, s := range []*slot{p.serving, p.canary} {
+		if s == nil {
+			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.run(p)
-		}()
-	}
-	wg.Wait()
-	for _, l := range used {
-		if l.err != nil {
-			return nil, l.err
+		var mine []*job
+		for _, j := range jobs {
+			if j.model == s {
+				mine = append(mine, j)
+			}
+		}
+		if err := p.infer(s, mine); err != nil {
+			return nil, err
 		}
 	}
-	info := p.cfg.Detector.Info()
 	now := time.Now().UnixNano()
 	for i, r := range recs {
 		j := byRec[i]
@@ -239,8 +261,9 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 			outs[i] = p.deadLetter(r, j.err)
 			continue
 		}
-		d := detections(j, j.lane.boxes[j.slot], p.cfg.Detector.Name(), info, now)
-		d.ModelId = ModelID(p.cfg.Detector)
+		d := detections(j, j.lane.boxes[j.slot], j.model.det.Name(), j.model.det.Info(), now)
+		d.ModelId = j.model.id
+		d.Brightness, d.Contrast = j.bright, j.contrast
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
@@ -249,8 +272,36 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
+		if q := p.observe(d, j.model); q != nil {
+			outs = append(outs, q)
+		}
 	}
 	return outs, nil
+}
+
+// infer decodes and infers the jobs of one model, split evenly over as many
+// of its lanes as have work; each lane numbers its own slots from 0.
+func (p *Processor) infer(s *slot, jobs []*job) error {
+	used := s.lanes[:min(len(s.lanes), len(jobs))]
+	var wg sync.WaitGroup
+	for k, l := range used {
+		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
+		for i, j := range l.jobs {
+			j.slot, j.lane = i, l
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run(p, s.det)
+		}()
+	}
+	wg.Wait()
+	for _, l := range used {
+		if l.err != nil {
+			return l.err
+		}
+	}
+	return nil
 }
 
 // endOfStream passes a stream's end on, in its place in the camera's order.
@@ -258,7 +309,7 @@ func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, er
 	d := &schema.Detections{
 		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
 		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
-		Model: p.cfg.Detector.Name(), ModelId: ModelID(p.cfg.Detector), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
+		Model: p.serving.det.Name(), ModelId: p.serving.id, ClassNames: p.serving.det.Info().Names, EndOfStream: true,
 	}
 	val, err := schema.Encode(d)
 	if err != nil {

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cropstream/cropstream/drift"
+	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/processors/detect"
+	"github.com/cropstream/cropstream/schema"
+)
+
+// loader loads deployed models for the detect stage with the same flags as
+// its --model: on the CPU the model is first run in a child process (the
+// probe the CUDA path uses), so a file that crashes ONNX Runtime kills the
+// child, not the stage; on CUDA gpuEngine probes each graph variant itself.
+func (m *modelFlags) loader(scoreThreshold float32) detect.Loader {
+	return func(ctx context.Context, d *schema.ModelDeployment) (detect.Detector, error) {
+		g := *m
+		g.model, g.name, g.version, g.sha256 = d.Path, d.Name, d.Version, d.Sha256
+		if g.provider != "cuda" {
+			if err := g.probe("none"); err != nil {
+				return nil, fmt.Errorf("probe in a child process: %w", err)
+			}
+		}
+		return g.stageEngine(scoreThreshold)
+	}
+}
+
+// driftMonitor watches the detect stage's cameras against the reference
+// stored beside the model (drift.SidecarPath); without one it still
+// summarises quality, without drift statistics.
+func (m *modelFlags) driftMonitor(window int) (*drift.Monitor, error) {
+	path, err := inference.FindModel(m.model)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := drift.Load(drift.SidecarPath(path))
+	if err != nil {
+		return nil, err
+	}
+	return drift.NewMonitor(drift.Config{Window: window}, ref), nil
+}
+
+func newModelCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "model", Short: "Deploy models to running detect stages, roll back, see what is served"}
+	var (
+		name, version, share string
+		cameras              []string
+	)
+	deploy := &cobra.Command{
+		Use:   "deploy FILE",
+		Short: "Serve FILE in every detect process (or on a canary: --cameras, --share) without a restart",
+		Long: `deploy publishes the model's id (name@version+sha256) and its absolute path to
+the models topic. Each detect process loads the file from that path, runs it
+once in a child process, checks its hash, and switches to it between two
+batches; one that fails is refused (a dead letter of stage detect-model, the
+counter cropstream_detect_model_refusals_total) and the model in service
+stays. The path must be readable by every detect process.
+
+Without --cameras or --share the model serves every frame and any canary
+ends. With them it serves only those cameras' frames, or that share of
+frames chosen by a hash of the frame id, beside the serving model.`,
+		Example: `  cropstream model deploy models/cropnet-2026.onnx --version 2026.2
+  cropstream model deploy candidate.onnx --share 10%
+  cropstream model deploy candidate.onnx --cameras cam-3,cam-7`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			fr, err := parseShare(share)
+			if err != nil {
+				return err
+			}
+			if fr > 0 && len(cameras) > 0 {
+				return fmt.Errorf("--cameras and --share: give one of them")
+			}
+			id, err := inference.Identify(path, name, version)
+			if err != nil {
+				return err
+			}
+			d := &schema.ModelDeployment{ModelId: id.String(), Name: id.Name, Version: id.Version, Sha256: id.SHA256,
+				Path: path, Role: detect.RoleServing}
+			if fr > 0 || len(cameras) > 0 {
+				d.Role, d.Cameras, d.Share = detect.RoleCanary, cameras, fr
+			}
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := detect.Deploy(cmd.Context(), conn, d); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deployed %s as %s (%s)\n", d.ModelId, d.Role, path)
+			return nil
+		},
+	}
+	deploy.Flags().StringVar(&name, "name", "", "model name (default the file's base name)")
+	deploy.Flags().StringVar(&version, "version", "", "model version (default the file's model_version metadata, else "+inference.UnversionedModel+")")
+	deploy.Flags().StringSliceVar(&cameras, "cameras", nil, "canary: serve the model on these cameras only")
+	deploy.Flags().StringVar(&share, "share", "", "canary: serve the model on this share of frames (10% or 0.1)")
+
+	rollback := &cobra.Command{
+		Use:   "rollback",
+		Short: "End the canary, or when there is none, serve the model deployed before the current one",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			d, err := detect.Rollback(cmd.Context(), conn)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rolled back; serving %s\n", d.GetModelId())
+			return nil
+		},
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Print the deployments in force (serving, canary) as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ds, err := detect.Deployments(cmd.Context(), conn)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(ds)
+		},
+	}
+	cmd.AddCommand(deploy, rollback, status)
+	return cmd
+}
+
+// parseShare reads "10%" or "0.1" as a share in (0, 1]; "" is 0.
+func parseShare(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if pct {
+		v /= 100
+	}
+	if err != nil || v <= 0 || v > 1 {
+		return 0, fmt.Errorf("--share %q: want a share in (0, 1] such as 10%% or 0.1", s)
+	}
+	return v, nil
+}
