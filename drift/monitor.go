@@ -3,6 +3,7 @@ package drift
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // Config sizes a Monitor.
@@ -68,6 +69,9 @@ type camera struct {
 	scoreSum         float64
 	bright, contrast float64
 	startNs, endNs   int64
+	// total frames and when the last arrived (wall clock), for liveness.
+	total  int64
+	lastNs int64
 }
 
 // NewMonitor compares with ref (nil: summaries without drift statistics).
@@ -91,11 +95,7 @@ func (m *Monitor) SetReference(ref *Reference) {
 func (m *Monitor) Observe(cam string, ns int64, f Frame) (Summary, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.cams[cam]
-	if c == nil {
-		c = &camera{}
-		m.cams[cam] = c
-	}
+	c := m.seen(cam)
 	if len(c.frames) < m.cfg.Window {
 		c.frames = append(c.frames, f)
 	} else {
@@ -123,6 +123,41 @@ func (m *Monitor) Observe(cam string, ns int64, f Frame) (Summary, bool) {
 	}
 	c.n, c.boxes, c.scoreSum, c.bright, c.contrast = 0, 0, 0, 0, 0
 	return s, true
+}
+
+// Seen counts a frame of cam that is not compared (a canary's).
+func (m *Monitor) Seen(cam string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seen(cam)
+}
+
+func (m *Monitor) seen(cam string) *camera {
+	c := m.cams[cam]
+	if c == nil {
+		c = &camera{}
+		m.cams[cam] = c
+	}
+	c.total++
+	c.lastNs = time.Now().UnixNano()
+	return c
+}
+
+// Liveness is a camera's frame count and when its last frame arrived.
+type Liveness struct {
+	Frames int64
+	LastNs int64
+}
+
+// Live returns every camera's liveness.
+func (m *Monitor) Live() map[string]Liveness {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]Liveness{}
+	for cam, c := range m.cams {
+		out[cam] = Liveness{Frames: c.total, LastNs: c.lastNs}
+	}
+	return out
 }
 
 // Stats returns each camera's drift, for cameras with at least MinFrames in

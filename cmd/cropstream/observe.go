@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/grafana/pyroscope-go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/broker"
@@ -35,7 +36,11 @@ func (o *observeFlags) register(f *pflag.FlagSet) {
 // asked for explicitly must be free.
 func (o *observeFlags) start(ctx context.Context, f *pflag.FlagSet, pl *pipeline.Pipeline, conn *broker.Conn, stages []string) error {
 	if o.metricsAddr != "" {
-		reg := metrics.Registry(metrics.NewCollector(pl, conn))
+		cols := []prometheus.Collector{metrics.NewCollector(pl, conn)}
+		if pl.Detect != nil {
+			cols = append(cols, metrics.NewModelCollector(pl.Detect))
+		}
+		reg := metrics.Registry(cols...)
 		ready := func(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()

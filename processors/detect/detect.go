@@ -35,6 +35,7 @@ type Stats struct {
 	ModelRefusals atomic.Int64
 	// Reports counts model-quality records emitted.
 	Reports atomic.Int64
+	Latency Latency
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -118,6 +119,7 @@ func (p *Processor) run(ctx context.Context) error {
 			}
 			return err
 		}
+		start := time.Now()
 		p.applyChanges() // a deployment loaded while the poll waited
 		outs, err := p.process(recs)
 		if err != nil {
@@ -129,6 +131,7 @@ func (p *Processor) run(ctx context.Context) error {
 		if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
 			return fmt.Errorf("detect: commit: %w", err)
 		}
+		p.Stats.Latency.Observe(time.Since(start), len(recs))
 		cl.AllowRebalance()
 	}
 }

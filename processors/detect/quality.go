@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/drift"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -17,18 +19,14 @@ import (
 // frames are left out: the reference is the serving model's, and a canary's
 // scores compared with it would read as drift.
 func (p *Processor) observe(d *schema.Detections, s *slot) *kgo.Record {
-	if p.cfg.Drift == nil || s != p.serving {
+	if p.cfg.Drift == nil {
 		return nil
 	}
-	f := drift.Frame{Brightness: float64(d.Brightness), Contrast: float64(d.Contrast)}
-	for _, b := range d.Detections {
-		f.Scores = append(f.Scores, float64(b.Score))
-		if d.Width > 0 {
-			bx := b.GetBox()
-			f.BoxSizes = append(f.BoxSizes, math.Sqrt(float64(max(bx.X2-bx.X1, 0)*max(bx.Y2-bx.Y1, 0)))/float64(d.Width))
-		}
+	if s != p.serving {
+		p.cfg.Drift.Seen(d.CameraId)
+		return nil
 	}
-	sum, ok := p.cfg.Drift.Observe(d.CameraId, d.CaptureUnixNs, f)
+	sum, ok := p.cfg.Drift.Observe(d.CameraId, d.CaptureUnixNs, features(d))
 	if !ok {
 		return nil
 	}
@@ -46,3 +44,58 @@ func (p *Processor) observe(d *schema.Detections, s *slot) *kgo.Record {
 	p.Stats.Reports.Add(1)
 	return &kgo.Record{Topic: string(topology.ModelQuality), Key: []byte(d.CameraId), Value: val}
 }
+
+// features are what a frame's detections give the drift monitor; the
+// reference (Calibrate) is made of the same.
+func features(d *schema.Detections) drift.Frame {
+	f := drift.Frame{Brightness: float64(d.Brightness), Contrast: float64(d.Contrast)}
+	for _, b := range d.Detections {
+		f.Scores = append(f.Scores, float64(b.Score))
+		if d.Width > 0 {
+			bx := b.GetBox()
+			f.BoxSizes = append(f.BoxSizes, math.Sqrt(float64(max(bx.X2-bx.X1, 0)*max(bx.Y2-bx.Y1, 0)))/float64(d.Width))
+		}
+	}
+	return f
+}
+
+// Calibrate runs det over frames as the stage would (same decoding, same
+// batches, same features) and returns the drift reference they make: run
+// it on the footage the model was validated on, and store the result with
+// the model (drift.SidecarPath). Frames that do not decode are skipped.
+func Calibrate(det Detector, frames []*schema.Frame) (*drift.Reference, error) {
+	p := &Processor{cfg: Config{Detector: det}.withDefaults()}
+	p.cfg.Lanes = 1
+	s := p.newSlot(det, nil, nil)
+	defer s.close()
+	rec := drift.NewRecorder(0)
+	for start := 0; start < len(frames); start += p.cfg.MaxBatch {
+		var jobs []*job
+		for _, f := range frames[start:min(start+p.cfg.MaxBatch, len(frames))] {
+			w, h, err := checkHeader(f, p.cfg.MaxPixels)
+			if err != nil {
+				continue
+			}
+			jobs = append(jobs, &job{frame: f, w: w, h: h, model: s})
+		}
+		if err := p.infer(s, jobs); err != nil {
+			return nil, fmt.Errorf("detect: calibrate: %w", err)
+		}
+		for _, j := range jobs {
+			if j.err != nil {
+				continue
+			}
+			d := detections(j, j.lane.boxes[j.slot], det.Name(), det.Info(), 0)
+			d.Brightness, d.Contrast = j.bright, j.contrast
+			rec.Add(features(d))
+		}
+	}
+	ref := rec.Reference()
+	if d, ok := det.(interface{ ID() inference.ModelID }); ok {
+		ref.ModelSHA256 = d.ID().SHA256
+	}
+	return ref, nil
+}
+
+// Drift is the stage's drift monitor (nil when it has none).
+func (p *Processor) Drift() *drift.Monitor { return p.cfg.Drift }
