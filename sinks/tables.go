@@ -275,7 +275,8 @@ func Tables() []*Table {
 		},
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))
-	return []*Table{frames, dets, objects, yields, dlq}
+	quality := modelQualityTable()
+	return []*Table{frames, dets, objects, yields, dlq, quality}
 }
 
 // modelUnits flattens an estimate's units per model: a String column rather

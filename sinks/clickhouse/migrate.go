@@ -65,6 +65,7 @@ func Migrations(db string) []Migration {
 		{1, "tables", base},
 		{2, "rollups", rollups},
 		{20, "model ids", modelIDs},
+		{21, "model quality", []string{createTable(db, modelQuality())}},
 	}
 }
 
@@ -132,4 +133,14 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// modelQuality is the declaration of the model_quality table.
+func modelQuality() *sinks.Table {
+	for _, t := range sinks.Tables() {
+		if t.Name == "model_quality" {
+			return t
+		}
+	}
+	panic("sinks: no model_quality table") // a programming error: Tables declares it
 }
