@@ -69,7 +69,7 @@ func Load(path string) (*Reference, error) {
 
 // Save writes the reference as JSON.
 func (r *Reference) Save(path string) error {
-	b, err := json.MarshalIndent(r, "", " ")
+	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
@@ -90,10 +90,11 @@ type Recorder struct {
 	rng     *rand.Rand
 }
 
-// NewRecorder keeps up to max values per feature (0: 5000).
+// NewRecorder keeps up to max values per feature (0: 2000, which puts the
+// KS statistic's sampling error of the reference well below a window's).
 func NewRecorder(max int) *Recorder {
 	if max <= 0 {
-		max = 5000
+		max = 2000
 	}
 	return &Recorder{Max: max, seen: map[string]int{}, samples: map[string][]float64{}, rng: rand.New(rand.NewPCG(1, 2))}
 }
@@ -133,4 +134,10 @@ func (r *Recorder) Reference() *Reference {
 		ref.Samples[f] = s
 	}
 	return ref
+}
+
+// Matches says the reference was recorded with the model file of hash sha
+// (a reference that names no model is taken as it is).
+func (r *Reference) Matches(sha string) bool {
+	return r == nil || r.ModelSHA256 == "" || strings.EqualFold(r.ModelSHA256, sha)
 }

@@ -3,17 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
 )
 
 // loader loads deployed models for the detect stage with the same flags as
@@ -36,7 +42,7 @@ func (m *modelFlags) loader(scoreThreshold float32) detect.Loader {
 // driftMonitor watches the detect stage's cameras against the reference
 // stored beside the model (drift.SidecarPath); without one it still
 // summarises quality, without drift statistics.
-func (m *modelFlags) driftMonitor(window int) (*drift.Monitor, error) {
+func (m *modelFlags) driftMonitor(window int, id inference.ModelID) (*drift.Monitor, error) {
 	path, err := inference.FindModel(m.model)
 	if err != nil {
 		return nil, err
@@ -44,6 +50,10 @@ func (m *modelFlags) driftMonitor(window int) (*drift.Monitor, error) {
 	ref, err := drift.Load(drift.SidecarPath(path))
 	if err != nil {
 		return nil, err
+	}
+	if !ref.Matches(id.SHA256) {
+		slog.Warn("drift reference recorded with another model file; serving without drift statistics", "model", id, "reference", drift.SidecarPath(path))
+		ref = nil
 	}
 	return drift.NewMonitor(drift.Config{Window: window}, ref), nil
 }
@@ -146,7 +156,7 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			return enc.Encode(ds)
 		},
 	}
-	cmd.AddCommand(deploy, rollback, status)
+	cmd.AddCommand(deploy, rollback, status, newModelReferenceCmd())
 	return cmd
 }
 
@@ -164,4 +174,106 @@ func parseShare(s string) (float64, error) {
 		return 0, fmt.Errorf("--share %q: want a share in (0, 1] such as 10%% or 0.1", s)
 	}
 	return v, nil
+}
+
+// newModelReferenceCmd records the drift reference of a model: the
+// distributions the detect stage's drift monitor compares cameras with.
+func newModelReferenceCmd() *cobra.Command {
+	var (
+		mf              modelFlags
+		scenario, video string
+		out             string
+		limit           int
+	)
+	cmd := &cobra.Command{
+		Use:   "reference --model M (--scenario S | --video V)",
+		Short: "Record the model's drift reference (scores, boxes, sizes, brightness, contrast) on footage it was validated on",
+		Long: `reference runs the model over the footage as the detect stage would and
+stores the distributions of detection scores, boxes per frame, box sizes and
+image brightness and contrast beside the model (MODEL.drift.json, or --out).
+Detect processes serving the model compare each camera's recent frames with
+it (cropstream_drift_ks, cropstream_drift_psi, table model_quality). Run it
+on the footage the model was calibrated on: a scenario, or a real video.`,
+		Example: `  cropstream model reference --model models/cropnet.onnx --scenario default`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var src ingest.Source
+			switch {
+			case (scenario == "") == (video == ""):
+				return fmt.Errorf("give one of --scenario and --video")
+			case scenario != "":
+				sc, err := simulator.Load(scenario)
+				if err != nil {
+					return err
+				}
+				src = ingest.OpenScenario(sc)
+			default:
+				v, err := ingest.OpenVideo(ctx, video)
+				if err != nil {
+					return err
+				}
+				src = v
+			}
+			defer src.Close()
+			frames, err := jpegFrames(ctx, src, limit)
+			if err != nil {
+				return err
+			}
+			eng, err := mf.newEngine(0.1, nil)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			ref, err := detect.Calibrate(eng, frames)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = drift.SidecarPath(mf.model)
+			}
+			if err := ref.Save(out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "reference of %s from %d frames (%d score samples) written to %s\n",
+				eng.ID(), ref.Frames, len(ref.Samples[drift.Score]), out)
+			return nil
+		},
+	}
+	mf.register(cmd.Flags())
+	cmd.Flags().StringVar(&scenario, "scenario", "", "simulated footage: a builtin scenario name or a YAML file")
+	cmd.Flags().StringVar(&video, "video", "", "a video file")
+	cmd.Flags().StringVar(&out, "out", "", "where to write the reference (default beside the model: MODEL.drift.json)")
+	cmd.Flags().IntVar(&limit, "frames", 3000, "at most this many frames")
+	return cmd
+}
+
+// jpegFrames reads up to limit frames of src as the JPEG frames ingest
+// would produce.
+func jpegFrames(ctx context.Context, src ingest.Source, limit int) ([]*schema.Frame, error) {
+	var out []*schema.Frame
+	for len(out) < limit {
+		c, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		jpg := c.JPEG
+		if jpg == nil {
+			buf, err := gocv.IMEncode(gocv.JPEGFileExt, *c.Image)
+			if err != nil {
+				return nil, fmt.Errorf("encode frame %d: %w", len(out), err)
+			}
+			jpg = append([]byte(nil), buf.GetBytes()...)
+			buf.Close()
+		}
+		out = append(out, &schema.Frame{FrameId: strconv.Itoa(len(out)), CameraId: "reference", Width: uint32(c.Width), Height: uint32(c.Height),
+			Encoding: schema.Encoding_ENCODING_JPEG, Image: jpg})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the footage has no frames")
+	}
+	return out, nil
 }

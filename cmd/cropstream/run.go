@@ -103,7 +103,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
 						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
 				}
-				mon, err := o.mf.driftMonitor(driftWindow)
+				mon, err := o.mf.driftMonitor(driftWindow, eng.ID())
 				if err != nil {
 					return err
 				}

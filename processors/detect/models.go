@@ -90,11 +90,20 @@ func (p *Processor) route(f *schema.Frame) *slot {
 	return p.serving
 }
 
-// frameShare maps a frame id to [0, 1) uniformly.
+// frameShare maps a frame id to [0, 1) uniformly. FNV-1a alone leaves the
+// high bits of similar ids (a camera's consecutive frames) clustered, which
+// skewed the canary's share (TestRouteCanary); the splitmix64 finaliser
+// spreads them.
 func frameShare(id string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return float64(h.Sum64()>>11) / (1 << 53)
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 // applyChanges switches to the models loaded since the last batch. Only the
@@ -302,6 +311,10 @@ func (p *Processor) load(ctx context.Context, d *schema.ModelDeployment) (Detect
 	ref, err := drift.Load(drift.SidecarPath(d.Path))
 	if err != nil {
 		return fail(err)
+	}
+	if !ref.Matches(d.Sha256) {
+		slog.Warn("drift reference recorded with another model file; serving without drift statistics", "model", d.ModelId, "reference", drift.SidecarPath(d.Path))
+		ref = nil
 	}
 	return det, ref, nil
 }
