@@ -410,8 +410,14 @@ type Detections struct {
 	ModelId string `protobuf:"bytes,30,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
 	// Image statistics of the frame, as the detector saw it (0..1 luma): the
 	// inputs of drift monitoring and of the quality tables.
-	Brightness    float32 `protobuf:"fixed32,31,opt,name=brightness,proto3" json:"brightness,omitempty"`
-	Contrast      float32 `protobuf:"fixed32,32,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	Brightness float32 `protobuf:"fixed32,31,opt,name=brightness,proto3" json:"brightness,omitempty"`
+	Contrast   float32 `protobuf:"fixed32,32,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	// This frame's share of its batch's decode and inference time, for
+	// comparing a shadow model's latency with the serving one's.
+	InferNs int64 `protobuf:"varint,33,opt,name=infer_ns,json=inferNs,proto3" json:"infer_ns,omitempty"`
+	// Set on records of topic shadow-detections: boxes of a candidate model
+	// run beside the serving one, never tracked or counted.
+	Shadow        bool `protobuf:"varint,34,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -591,6 +597,20 @@ func (x *Detections) GetContrast() float32 {
 		return x.Contrast
 	}
 	return 0
+}
+
+func (x *Detections) GetInferNs() int64 {
+	if x != nil {
+		return x.InferNs
+	}
+	return 0
+}
+
+func (x *Detections) GetShadow() bool {
+	if x != nil {
+		return x.Shadow
+	}
+	return false
 }
 
 // CountedObject is one physical object, counted once.
@@ -1895,7 +1915,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\xc6\x05\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\xf9\x05\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1925,7 +1945,9 @@ const file_cropstream_proto_rawDesc = "" +
 	"\n" +
 	"brightness\x18\x1f \x01(\x02R\n" +
 	"brightness\x12\x1a\n" +
-	"\bcontrast\x18  \x01(\x02R\bcontrastB\r\n" +
+	"\bcontrast\x18  \x01(\x02R\bcontrast\x12\x19\n" +
+	"\binfer_ns\x18! \x01(\x03R\ainferNs\x12\x16\n" +
+	"\x06shadow\x18\" \x01(\bR\x06shadowB\r\n" +
 	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xbb\x05\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +

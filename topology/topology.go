@@ -29,6 +29,8 @@ const (
 	Models Topic = "models"
 	// ModelQuality are per-camera detection statistics and drift.
 	ModelQuality Topic = "model-quality"
+	// ShadowDetections are a shadow model's boxes on sampled frames.
+	ShadowDetections Topic = "shadow-detections"
 )
 
 // The groups.
@@ -214,6 +216,9 @@ func New(cfg Config) (*Topology, error) {
 		{Name: ModelQuality, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.ModelQuality",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "per camera and window of frames: boxes, scores, brightness, and drift (KS, PSI) against the model's reference"},
+		{Name: ShadowDetections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "a shadow model's boxes on a sampled share of frames, beside the serving model's; compared by cropstream model compare, never counted"},
 		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: limit,
@@ -221,7 +226,7 @@ func New(cfg Config) (*Topology, error) {
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
-		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, ModelQuality, DLQ}, Lookups: []Topic{Models},
+		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, ModelQuality, ShadowDetections, DLQ}, Lookups: []Topic{Models},
 			Doc: "decode, batch, run the detector (switching models between batches as deployed), emit boxes and drift"},
 		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, DLQ}, Table: &trackTable, Lookups: []Topic{Fields},
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},

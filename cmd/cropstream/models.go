@@ -8,18 +8,23 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gocv.io/x/gocv"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/shadow"
 	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/topology"
 )
 
 // loader loads deployed models for the detect stage with the same flags as
@@ -63,6 +68,7 @@ func newModelCmd(g *globals) *cobra.Command {
 	var (
 		name, version, share string
 		cameras              []string
+		asShadow             bool
 	)
 	deploy := &cobra.Command{
 		Use:   "deploy FILE",
@@ -99,7 +105,13 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			}
 			d := &schema.ModelDeployment{ModelId: id.String(), Name: id.Name, Version: id.Version, Sha256: id.SHA256,
 				Path: path, Role: detect.RoleServing}
-			if fr > 0 || len(cameras) > 0 {
+			switch {
+			case asShadow:
+				if fr == 0 && len(cameras) == 0 {
+					fr = 1
+				}
+				d.Role, d.Cameras, d.Share = detect.RoleShadow, cameras, fr
+			case fr > 0 || len(cameras) > 0:
 				d.Role, d.Cameras, d.Share = detect.RoleCanary, cameras, fr
 			}
 			conn, _, err := g.openWithTopics(cmd.Context())
@@ -118,6 +130,7 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 	deploy.Flags().StringVar(&version, "version", "", "model version (default the file's model_version metadata, else "+inference.UnversionedModel+")")
 	deploy.Flags().StringSliceVar(&cameras, "cameras", nil, "canary: serve the model on these cameras only")
 	deploy.Flags().StringVar(&share, "share", "", "canary: serve the model on this share of frames (10% or 0.1)")
+	deploy.Flags().BoolVar(&asShadow, "shadow", false, "run the model beside the serving one on --cameras or --share (default every frame); its boxes go to topic shadow-detections only (cropstream model compare)")
 
 	rollback := &cobra.Command{
 		Use:   "rollback",
@@ -156,7 +169,64 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			return enc.Encode(ds)
 		},
 	}
-	cmd.AddCommand(deploy, rollback, status, newModelReferenceCmd())
+	var stopShadow bool
+	stop := &cobra.Command{
+		Use:   "stop (--canary | --shadow)",
+		Short: "End the canary or the shadow",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			role := detect.RoleCanary
+			if stopShadow {
+				role = detect.RoleShadow
+			}
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := detect.Stop(cmd.Context(), conn, role); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stopped the %s\n", role)
+			return nil
+		},
+	}
+	stop.Flags().Bool("canary", true, "end the canary (the default)")
+	stop.Flags().BoolVar(&stopShadow, "shadow", false, "end the shadow")
+	var (
+		iou    float64
+		asJSON bool
+	)
+	compare := &cobra.Command{
+		Use:   "compare",
+		Short: "Compare the shadow model's detections with the serving model's on the same frames",
+		Long: `compare reads topics detections and shadow-detections, pairs records by
+camera and frame, and reports per camera: frames, boxes of each model, boxes
+matched one to one (same class, IoU at least --iou), the shadow's precision and
+recall against the serving model, and each model's time per frame.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := g.openWithTopics(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			rep, err := shadowReport(cmd.Context(), conn, iou)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printShadow(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	compare.Flags().Float64Var(&iou, "iou", 0.5, "IoU at which two boxes are the same object")
+	compare.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.AddCommand(deploy, rollback, status, stop, compare, newModelReferenceCmd())
 	return cmd
 }
 
@@ -276,4 +346,53 @@ func jpegFrames(ctx context.Context, src ingest.Source, limit int) ([]*schema.Fr
 		return nil, errors.New("the footage has no frames")
 	}
 	return out, nil
+}
+
+// shadowReport reads both detections topics and compares them.
+func shadowReport(ctx context.Context, conn *broker.Conn, iou float64) (shadow.Report, error) {
+	read := func(t topology.Topic) ([]*schema.Detections, error) {
+		recs, err := broker.ReadAll(ctx, conn, t, time.Second)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*schema.Detections, 0, len(recs))
+		for _, r := range recs {
+			if d, err := schema.DecodeDetections(r.Value); err == nil {
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	}
+	sv, err := read(topology.Detections)
+	if err != nil {
+		return shadow.Report{}, err
+	}
+	sh, err := read(topology.ShadowDetections)
+	if err != nil {
+		return shadow.Report{}, err
+	}
+	if len(sh) == 0 {
+		return shadow.Report{}, errors.New("no shadow detections: deploy a shadow first (cropstream model deploy FILE --shadow)")
+	}
+	return shadow.Compare(sv, sh, iou), nil
+}
+
+func printShadow(w io.Writer, r shadow.Report) {
+	fmt.Fprintf(w, "serving %s, shadow %s, IoU >= %.2f\n", strings.Join(r.ServingModels, " "), strings.Join(r.ShadowModels, " "), r.IoU)
+	fmt.Fprintf(w, "%-16s %7s %9s %9s %8s %9s %7s %10s %10s\n", "camera", "frames", "serving", "shadow", "matched", "precision", "recall", "serving ms", "shadow ms")
+	cams := make([]string, 0, len(r.Cameras))
+	for c := range r.Cameras {
+		cams = append(cams, c)
+	}
+	slices.Sort(cams)
+	line := func(name string, s *shadow.Stats) {
+		fmt.Fprintf(w, "%-16s %7d %9d %9d %8d %9.3f %7.3f %10.1f %10.1f\n", name, s.Frames, s.ServingBoxes, s.ShadowBoxes, s.Matched, s.Precision, s.Recall, s.ServingMs, s.ShadowMs)
+	}
+	for _, c := range cams {
+		line(c, r.Cameras[c])
+	}
+	line("all", &r.Total)
+	if r.Unmatched > 0 {
+		fmt.Fprintf(w, "%d shadow frames without a serving record (not detected yet, or expired)\n", r.Unmatched)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,7 +18,13 @@ import (
 const (
 	RoleServing = "serving"
 	RoleCanary  = "canary"
+	// RoleShadow runs beside the serving model on its share of frames; its
+	// boxes go to the shadow-detections topic only.
+	RoleShadow = "shadow"
 )
+
+// roles lists them in the order a starting process loads them.
+var roles = []string{RoleServing, RoleCanary, RoleShadow}
 
 // Deployments reads the deployments in force, by role (absent: none; a
 // canary ended by rollback is absent too).
@@ -45,8 +52,8 @@ func Deployments(ctx context.Context, conn *broker.Conn) (map[string]*schema.Mod
 // so a rollback can return to it. A serving deployment also ends a canary:
 // the model tried on it is either the one now served or one dropped.
 func Deploy(ctx context.Context, conn *broker.Conn, d *schema.ModelDeployment) error {
-	if d.Role != RoleServing && d.Role != RoleCanary {
-		return fmt.Errorf("deploy: role %q, want %s or %s", d.Role, RoleServing, RoleCanary)
+	if !slices.Contains(roles, d.Role) {
+		return fmt.Errorf("deploy: role %q, want one of %v", d.Role, roles)
 	}
 	cur, err := Deployments(ctx, conn)
 	if err != nil {
@@ -88,6 +95,14 @@ func Rollback(ctx context.Context, conn *broker.Conn) (*schema.ModelDeployment, 
 	back.Previous = &schema.ModelDeployment{ModelId: s.ModelId, Name: s.Name, Version: s.Version, Sha256: s.Sha256, Path: s.Path, Role: s.Role}
 	back.Action, back.DeployedUnixNs = "rollback", now
 	return back, publish(ctx, conn, back)
+}
+
+// Stop ends the canary or the shadow.
+func Stop(ctx context.Context, conn *broker.Conn, role string) error {
+	if role != RoleCanary && role != RoleShadow {
+		return fmt.Errorf("stop: role %q, want %s or %s (the serving model is replaced, not stopped)", role, RoleCanary, RoleShadow)
+	}
+	return publish(ctx, conn, &schema.ModelDeployment{Role: role, Action: "stop", DeployedUnixNs: time.Now().UnixNano()})
 }
 
 func publish(ctx context.Context, conn *broker.Conn, ds ...*schema.ModelDeployment) error {

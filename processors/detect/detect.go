@@ -48,11 +48,11 @@ type Processor struct {
 	top   *topology.Topology
 	Stats Stats
 
-	// serving and canary are the models in service; only the Run loop
+	// serving, canary and shadow are the models in service; only the Run loop
 	// touches them, between batches.
-	serving, canary *slot
-	changes         chan change
-	status          atomic.Pointer[ModelStatus]
+	serving, canary, shadow *slot
+	changes                 chan change
+	status                  atomic.Pointer[ModelStatus]
 }
 
 // New checks the config.
@@ -103,8 +103,10 @@ func (p *Processor) run(ctx context.Context) error {
 	p.serving = p.newSlot(p.cfg.Detector, nil, nil)
 	defer func() {
 		p.serving.close()
-		if p.canary != nil {
-			p.canary.close()
+		for _, s := range []*slot{p.canary, p.shadow} {
+			if s != nil {
+				s.close()
+			}
 		}
 	}()
 	p.applyChanges()
@@ -254,6 +256,10 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 			return nil, err
 		}
 	}
+	shadowed, err := p.runShadow(jobs)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now().UnixNano()
 	for i, r := range recs {
 		j := byRec[i]
@@ -266,7 +272,7 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 		}
 		d := detections(j, j.lane.boxes[j.slot], j.model.det.Name(), j.model.det.Info(), now)
 		d.ModelId = j.model.id
-		d.Brightness, d.Contrast = j.bright, j.contrast
+		d.Brightness, d.Contrast, d.InferNs = j.bright, j.contrast, j.inferNs
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
@@ -279,12 +285,23 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 			outs = append(outs, q)
 		}
 	}
-	return outs, nil
+	return append(outs, p.shadowRecords(shadowed, now)...), nil
 }
 
 // infer decodes and infers the jobs of one model, split evenly over as many
 // of its lanes as have work; each lane numbers its own slots from 0.
 func (p *Processor) infer(s *slot, jobs []*job) error {
+	start := time.Now()
+	defer func() {
+		// Each frame's share of the time its model took for the lot, so a
+		// shadow's latency compares with the serving model's frame by frame.
+		if len(jobs) > 0 {
+			per := int64(time.Since(start)) / int64(len(jobs))
+			for _, j := range jobs {
+				j.inferNs = per
+			}
+		}
+	}()
 	used := s.lanes[:min(len(s.lanes), len(jobs))]
 	var wg sync.WaitGroup
 	for k, l := range used {

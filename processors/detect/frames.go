@@ -42,6 +42,7 @@ type job struct {
 	model *slot // the model it is routed to
 	// bright and contrast are the luma mean and deviation of its input.
 	bright, contrast float32
+	inferNs          int64
 }
 
 // decoder owns the worker pool's preprocessors; each worker uses its own.

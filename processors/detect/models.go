@@ -74,20 +74,19 @@ func (s *slot) close() {
 // frames by a hash of the frame id (the same frame goes the same way on a
 // replay and in every process), else the serving model.
 func (p *Processor) route(f *schema.Frame) *slot {
-	c := p.canary
-	if c == nil {
-		return p.serving
-	}
-	if len(c.dep.Cameras) > 0 {
-		if slices.Contains(c.dep.Cameras, f.CameraId) {
-			return c
-		}
-		return p.serving
-	}
-	if c.dep.Share > 0 && frameShare(f.FrameId) < c.dep.Share {
+	if c := p.canary; c != nil && inScope(c.dep, f) {
 		return c
 	}
 	return p.serving
+}
+
+// inScope says a canary or shadow deployment takes frame f: its cameras,
+// else its share of frames.
+func inScope(d *schema.ModelDeployment, f *schema.Frame) bool {
+	if len(d.Cameras) > 0 {
+		return slices.Contains(d.Cameras, f.CameraId)
+	}
+	return d.Share > 0 && frameShare(f.FrameId) < d.Share
 }
 
 // frameShare maps a frame id to [0, 1) uniformly. FNV-1a alone leaves the
@@ -120,10 +119,8 @@ func (p *Processor) applyChanges() {
 }
 
 func (p *Processor) apply(c change) {
-	old := p.serving
-	if c.role == RoleCanary {
-		old = p.canary
-	}
+	cur := map[string]**slot{RoleServing: &p.serving, RoleCanary: &p.canary, RoleShadow: &p.shadow}[c.role]
+	old := *cur
 	var next *slot
 	if c.det != nil {
 		next = p.newSlot(c.det, c.dep, c.ref)
@@ -135,13 +132,9 @@ func (p *Processor) apply(c change) {
 	if next != nil {
 		to = next.id
 	}
-	if c.role == RoleCanary {
-		p.canary = next
-	} else {
-		p.serving = next
-		if p.cfg.Drift != nil {
-			p.cfg.Drift.SetReference(next.ref)
-		}
+	*cur = next
+	if c.role == RoleServing && p.cfg.Drift != nil {
+		p.cfg.Drift.SetReference(next.ref)
 	}
 	p.setStatus()
 	if old != nil {
@@ -159,14 +152,17 @@ func (p *Processor) setStatus() {
 		st.CanaryCameras = p.canary.dep.Cameras
 		st.CanaryShare = p.canary.dep.Share
 	}
+	if p.shadow != nil {
+		st.Shadow = p.shadow.id
+	}
 	p.status.Store(&st)
 }
 
 // ModelStatus says which models the stage serves.
 type ModelStatus struct {
-	Serving, Canary string
-	CanaryCameras   []string
-	CanaryShare     float64
+	Serving, Canary, Shadow string
+	CanaryCameras           []string
+	CanaryShare             float64
 }
 
 // Models returns the models in service now.
@@ -217,7 +213,7 @@ func (p *Processor) watchModels(ctx context.Context, ready chan<- struct{}) erro
 			}
 		})
 	}
-	for _, role := range []string{RoleServing, RoleCanary} {
+	for _, role := range roles {
 		r := latest[role]
 		if r == nil {
 			continue
@@ -246,8 +242,8 @@ func (p *Processor) watchModels(ctx context.Context, ready chan<- struct{}) erro
 func (p *Processor) handleDeployment(ctx context.Context, cl *kgo.Client, r *kgo.Record, current map[string]string) (*schema.ModelDeployment, bool) {
 	role := string(r.Key)
 	d, err := schema.Decode[schema.ModelDeployment](r.Value)
-	if err == nil && role != RoleServing && role != RoleCanary {
-		err = fmt.Errorf("role %q, want %s or %s", role, RoleServing, RoleCanary)
+	if err == nil && !slices.Contains(roles, role) {
+		err = fmt.Errorf("role %q, want one of %v", role, roles)
 	}
 	if err == nil && d.ModelId == "" && role == RoleServing {
 		err = errors.New("a serving deployment without a model")

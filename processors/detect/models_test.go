@@ -14,7 +14,10 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/shadow"
+	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -171,5 +174,91 @@ func TestCanaryByCamera(t *testing.T) {
 	}
 	if len(recs) != 15 {
 		t.Errorf("%d detections records, want 15", len(recs))
+	}
+}
+
+// A shadow that is the serving model under another version, on every frame
+// of a simulated row: the shadow topic gets a record per frame, the
+// comparison reports full agreement, and the serving records are untouched.
+func TestShadowIdenticalModelAgrees(t *testing.T) {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 1, DLQPartitions: 1})
+	ctx := context.Background()
+	sc, err := simulator.Parse([]byte(scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Name = "shadow"
+	cl, _ := conn.Client()
+	defer cl.Close()
+	in, err := ingest.New(ingest.Config{CameraID: "cam-a", BlockID: "T1"}, cl, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := ingest.OpenScenario(sc)
+	st, err := in.Run(ctx, src)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving := engine(t, nil, 1)
+	id, err := inference.Identify(modelPath(t), "cropnet", "shadow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Deploy(ctx, conn, &schema.ModelDeployment{ModelId: id.String(), Name: id.Name, Version: id.Version, Sha256: id.SHA256,
+		Path: modelPath(t), Role: RoleShadow, Share: 1}); err != nil {
+		t.Fatal(err)
+	}
+	loader := func(_ context.Context, d *schema.ModelDeployment) (Detector, error) {
+		return inference.New(inference.Config{ModelPath: d.Path, Threads: 1, ModelName: d.Name, ModelVersion: d.Version, SHA256: d.Sha256})
+	}
+	p, err := New(Config{Detector: serving, MaxBatch: 8, Workers: 2, Loader: loader}, conn, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx) }()
+	deadline := time.Now().Add(90 * time.Second)
+	for p.Stats.Frames.Load() < int64(st.Frames) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d frames detected", p.Stats.Frames.Load(), st.Frames)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	read := func(topic topology.Topic) []*schema.Detections {
+		recs, err := broker.ReadAll(ctx, conn, topic, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*schema.Detections
+		for _, r := range recs {
+			d, err := schema.DecodeDetections(r.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	sv, sh := read(topology.Detections), read(topology.ShadowDetections)
+	for _, d := range sv {
+		if d.Shadow || d.ModelId != serving.ID().String() {
+			t.Fatalf("a serving record from the shadow: %s shadow=%v", d.ModelId, d.Shadow)
+		}
+	}
+	rep := shadow.Compare(sv, sh, 0.5)
+	tot := rep.Total
+	t.Logf("shadow report: %+v", tot)
+	if len(sh) != int(st.Frames) || tot.Frames != int(st.Frames) || tot.ServingBoxes == 0 || tot.ShadowBoxes != tot.ServingBoxes ||
+		tot.Matched != tot.ServingBoxes || tot.Precision != 1 || tot.Recall != 1 || tot.ShadowMs <= 0 || tot.ServingMs <= 0 {
+		t.Fatalf("%d shadow records for %d frames; report %+v", len(sh), st.Frames, tot)
+	}
+	if len(rep.ShadowModels) != 1 || rep.ShadowModels[0] != id.String() {
+		t.Fatalf("shadow models %v, want %s", rep.ShadowModels, id)
 	}
 }
