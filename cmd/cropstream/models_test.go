@@ -212,4 +212,24 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 		t.Errorf("detect's log does not report the switch and the refusal:\n%s", l)
 	}
 	t.Logf("%d frames from %d cameras: %v", len(seen), cams, ids)
+
+	// The same file as a shadow on every frame: model compare reports full
+	// agreement with the serving model.
+	if r := run(t, dir, "model", "deploy", "cropnet-v2.onnx", "--name", "cropnet", "--version", "shadow", "--shadow"); r.code != 0 {
+		t.Fatalf("deploy --shadow: %s", r.stderr)
+	}
+	var cmp result
+	waitFor("no shadow detections", func() bool {
+		cmp = run(t, dir, "model", "compare")
+		return cmp.code == 0
+	})
+	lines := strings.Split(strings.TrimSpace(cmp.stdout), "\n")
+	all := strings.Fields(lines[len(lines)-1])
+	if !strings.Contains(lines[0], "shadow cropnet@shadow+sha256:") || all[0] != "all" || all[5] != "1.000" || all[6] != "1.000" || all[2] != all[3] {
+		t.Errorf("model compare on identical models:\n%s", cmp.stdout)
+	}
+	if r := run(t, dir, "model", "stop", "--shadow"); r.code != 0 || !strings.Contains(r.stdout, "stopped the shadow") {
+		t.Errorf("model stop --shadow: %s%s", r.stdout, r.stderr)
+	}
+	t.Logf("model compare:\n%s", cmp.stdout)
 }
