@@ -13,10 +13,9 @@ var (
 	modelRefusals = prometheus.NewDesc(ns+"_detect_model_refusals_total", "Model deployments the detect stage refused (the model in service stayed).", nil, nil)
 	driftKS       = prometheus.NewDesc(ns+"_drift_ks", "Kolmogorov-Smirnov statistic of a camera's recent frames against the serving model's reference, per feature.",
 		[]string{"camera", "feature"}, nil)
-	detectLatency = prometheus.NewDesc(ns+"_detect_latency_seconds", "Time frames spend in the detect stage, from their poll to their outputs committed.", nil, nil)
-	cameraFrames  = prometheus.NewDesc(ns+"_detect_camera_frames_total", "Frames the detect stage emitted, per camera.", []string{"camera"}, nil)
-	cameraLast    = prometheus.NewDesc(ns+"_detect_camera_last_frame_seconds", "Unix time the detect stage last emitted a frame of the camera.", []string{"camera"}, nil)
-	driftPSI      = prometheus.NewDesc(ns+"_drift_psi", "Population stability index of a camera's recent frames against the serving model's reference, per feature.",
+	cameraFrames = prometheus.NewDesc(ns+"_detect_camera_frames_total", "Frames the detect stage emitted, per camera.", []string{"camera"}, nil)
+	cameraLast   = prometheus.NewDesc(ns+"_detect_camera_last_frame_seconds", "Unix time the detect stage last emitted a frame of the camera.", []string{"camera"}, nil)
+	driftPSI     = prometheus.NewDesc(ns+"_drift_psi", "Population stability index of a camera's recent frames against the serving model's reference, per feature.",
 		[]string{"camera", "feature"}, nil)
 )
 
@@ -31,7 +30,7 @@ func NewModelCollector(d *detect.Processor) *ModelCollector { return &ModelColle
 
 // Describe implements prometheus.Collector.
 func (c *ModelCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{modelInfo, modelSwitches, modelRefusals, detectLatency, cameraFrames, cameraLast, driftKS, driftPSI} {
+	for _, d := range []*prometheus.Desc{modelInfo, modelSwitches, modelRefusals, cameraFrames, cameraLast, driftKS, driftPSI} {
 		ch <- d
 	}
 }
@@ -45,8 +44,6 @@ func (c *ModelCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(ch, modelSwitches, c.d.Stats.ModelSwitches.Load())
 	counter(ch, modelRefusals, c.d.Stats.ModelRefusals.Load())
-	buckets, n, sum := c.d.Stats.Latency.Snapshot()
-	ch <- prometheus.MustNewConstHistogram(detectLatency, n, sum, buckets)
 	mon := c.d.Drift()
 	if mon == nil {
 		return

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages: OpenCV for gocv (encode, resize, video I/O), libjpeg-turbo
 # for the detect stage's frame decode, kcat for the interoperability test,
 # pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
-# server on loopback; nothing runs as a service), prometheus for promtool
-# (metrics/rules_test.go checks and tests deploy/alerts.yml with it).
+# server on loopback; nothing runs as a service).
+# prometheus brings promtool, which lints the metrics the tests scrape and
+# checks and tests deploy/alerts.yml (metrics/rules_test.go).
 packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client prometheus)
 missing=()
 for p in "${packages[@]}"; do

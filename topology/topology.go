@@ -163,8 +163,8 @@ type GroupSpec struct {
 	Inputs  []Topic `json:"inputs"`
 	Outputs []Topic `json:"outputs"`
 	Table   *Topic  `json:"table"`
-	// Lookups are compacted topics the group reads whole as a table (goka
-	// lookups), at any partitioning.
+	// Lookups are compacted topics the group's processes read whole as a
+	// table (fieldmap.Table), at any partitioning.
 	Lookups []Topic `json:"lookups,omitempty"`
 	Doc     string  `json:"-"`
 }
@@ -232,7 +232,7 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {
@@ -250,6 +250,26 @@ func (t *Topology) Topic(name Topic) TopicSpec {
 		}
 	}
 	panic(fmt.Sprintf("topology: topic %q is not declared", name))
+}
+
+// Group returns the declaration of name. It panics on a name not declared
+// here, as Topic does.
+func (t *Topology) Group(name Group) GroupSpec {
+	for _, g := range t.Groups {
+		if g.Name == name {
+			return g
+		}
+	}
+	panic(fmt.Sprintf("topology: group %q is not declared", name))
+}
+
+// Names are the topics' names as Kafka clients take them.
+func Names(ts []Topic) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = string(t)
+	}
+	return names
 }
 
 // TopicNames lists every declared topic.

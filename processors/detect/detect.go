@@ -14,6 +14,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/latency"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -35,7 +36,9 @@ type Stats struct {
 	ModelRefusals atomic.Int64
 	// Reports counts model-quality records emitted.
 	Reports atomic.Int64
-	Latency Latency
+	// Latency per frame from capture to its detections, per batch of
+	// inference, per frame of decode: what p95/p99 alerts need.
+	CaptureToDetected, Inference, Decode latency.Histogram
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -86,7 +89,7 @@ func (p *Processor) Run(ctx context.Context) error {
 func (p *Processor) run(ctx context.Context) error {
 	cl, err := p.conn.Client(
 		kgo.ConsumerGroup(string(topology.Detect)),
-		kgo.ConsumeTopics(string(topology.Frames)),
+		kgo.ConsumeTopics(topology.Names(p.Inputs())...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -121,7 +124,6 @@ func (p *Processor) run(ctx context.Context) error {
 			}
 			return err
 		}
-		start := time.Now()
 		p.applyChanges() // a deployment loaded while the poll waited
 		outs, err := p.process(recs)
 		if err != nil {
@@ -133,7 +135,6 @@ func (p *Processor) run(ctx context.Context) error {
 		if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
 			return fmt.Errorf("detect: commit: %w", err)
 		}
-		p.Stats.Latency.Observe(time.Since(start), len(recs))
 		cl.AllowRebalance()
 	}
 }
@@ -193,6 +194,7 @@ func (l *lane) run(p *Processor, det Detector) {
 	n := 0
 	for _, j := range l.jobs {
 		p.Stats.DecodeNanos.Add(int64(j.took))
+		p.Stats.Decode.Observe(j.took)
 		if j.err == nil {
 			if j.slot != n {
 				l.input.Move(j.slot, n)
@@ -211,7 +213,9 @@ func (l *lane) run(p *Processor, det Detector) {
 		return
 	}
 	l.boxes = boxes
-	p.Stats.InferNanos.Add(int64(time.Since(start)))
+	took := time.Since(start)
+	p.Stats.InferNanos.Add(int64(took))
+	p.Stats.Inference.Observe(took)
 	p.Stats.Batches.Add(1)
 }
 
@@ -281,6 +285,7 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
+		p.Stats.CaptureToDetected.Observe(time.Duration(now - d.CaptureUnixNs))
 		if q := p.observe(d, j.model); q != nil {
 			outs = append(outs, q)
 		}
@@ -326,11 +331,8 @@ func (p *Processor) infer(s *slot, jobs []*job) error {
 
 // endOfStream passes a stream's end on, in its place in the camera's order.
 func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
-	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
-		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
-		Model: p.serving.det.Name(), ModelId: p.serving.id, ClassNames: p.serving.det.Info().Names, EndOfStream: true,
-	}
+	d := schema.DetectionsOf(f)
+	d.Model, d.ModelId, d.ClassNames = p.serving.det.Name(), p.serving.id, p.serving.det.Info().Names
 	val, err := schema.Encode(d)
 	if err != nil {
 		return nil, fmt.Errorf("end of stream of camera %s: %w", f.CameraId, err)
@@ -340,13 +342,9 @@ func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, er
 
 // detections builds the output record of one frame, boxes in frame pixels.
 func detections(j *job, boxes []inference.Detection, model string, info inference.ModelInfo, now int64) *schema.Detections {
-	f := j.frame
-	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
-		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
-		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: info.Names, DetectedUnixNs: now,
-		CountScores: info.CountScores,
-	}
+	d := schema.DetectionsOf(j.frame)
+	d.Width, d.Height = uint32(j.w), uint32(j.h)
+	d.Model, d.ClassNames, d.DetectedUnixNs, d.CountScores = model, info.Names, now, info.CountScores
 	for _, b := range boxes {
 		b = j.lb.ToFrame(b)
 		if b.X2-b.X1 < 1 || b.Y2-b.Y1 < 1 {
@@ -361,12 +359,7 @@ func detections(j *job, boxes []inference.Detection, model string, info inferenc
 func (p *Processor) deadLetter(r *kgo.Record, reason error) *kgo.Record {
 	p.Stats.DeadLetters.Add(1)
 	slog.Warn("frame dead-lettered", "stage", Stage, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "camera", string(r.Key), "reason", reason)
-	d := schema.NewDeadLetter(Stage, reason.Error(), r.Topic, r.Partition, r.Offset, r.Key, r.Value, p.top.Config.MaxFrameBytes)
-	val, err := schema.Encode(d)
-	if err != nil { // cannot happen for a dead letter; keep the reason anyway
-		val = []byte(reason.Error())
-	}
-	return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: val}
+	return broker.DeadLetter(p.top, Stage, reason.Error(), r)
 }
 
 // produceAll produces outs in order and waits until all are acknowledged.
@@ -396,4 +389,9 @@ func ModelID(det Detector) string {
 		return d.ID().String()
 	}
 	return inference.ModelID{Name: det.Name(), Version: inference.UnversionedModel}.String()
+}
+
+// Latencies are the stage's latency histograms, by what they time.
+func (p *Processor) Latencies() map[string]*latency.Histogram {
+	return map[string]*latency.Histogram{"capture_to_detected": &p.Stats.CaptureToDetected, "inference_batch": &p.Stats.Inference, "decode_frame": &p.Stats.Decode}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
@@ -181,7 +182,7 @@ func (p *Processor) Models() ModelStatus {
 // one named, is refused: a dead letter with the reason and a counter, and
 // the model in service stays.
 func (p *Processor) watchModels(ctx context.Context, ready chan<- struct{}) error {
-	cl, err := p.conn.Client(kgo.ConsumeTopics(string(topology.Models)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := p.conn.Client(kgo.ConsumeTopics(topology.Names(p.Lookups())...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return fmt.Errorf("detect: models: %w", err)
 	}
@@ -319,12 +320,7 @@ func (p *Processor) load(ctx context.Context, d *schema.ModelDeployment) (Detect
 func (p *Processor) refuse(ctx context.Context, cl *kgo.Client, r *kgo.Record, reason error) {
 	p.Stats.ModelRefusals.Add(1)
 	slog.Error("model deployment refused; the model in service stays", "stage", Stage, "role", string(r.Key), "offset", r.Offset, "reason", reason)
-	dl := schema.NewDeadLetter(ModelStage, reason.Error(), r.Topic, r.Partition, r.Offset, r.Key, r.Value, p.top.Config.MaxFrameBytes)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		return
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: val}).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, broker.DeadLetter(p.top, ModelStage, reason.Error(), r)).FirstErr(); err != nil {
 		slog.Error("dead letter of a refused model", "err", err)
 	}
 }
