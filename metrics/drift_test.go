@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
@@ -139,6 +141,20 @@ func TestDriftGaugeForDarkenedCamera(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(rctx) }()
+	// Scrapes while frames flow: the monitor is read and written at once.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewModelCollector(p))
+	scraped := make(chan struct{})
+	go func() {
+		defer close(scraped)
+		for rctx.Err() == nil {
+			if _, err := reg.Gather(); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	deadline := time.Now().Add(120 * time.Second)
 	for p.Stats.Frames.Load() < int64(2*n) {
 		if time.Now().After(deadline) {
@@ -147,6 +163,7 @@ func TestDriftGaugeForDarkenedCamera(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
+	<-scraped
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +171,21 @@ func TestDriftGaugeForDarkenedCamera(t *testing.T) {
 	if r := p.Stats.Reports.Load(); r != 4 {
 		t.Errorf("%d model-quality records, want 2 cameras x 2 windows", r)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(metrics.NewModelCollector(p))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// What the collector exposes passes Prometheus' own lint.
+	var text bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lint := exec.Command("promtool", "check", "metrics")
+	lint.Stdin = &text
+	if out, err := lint.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 	ks := map[string]map[string]float64{}
 	for _, mf := range mfs {
