@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
 )
 
@@ -22,6 +23,14 @@ type Stats struct {
 	// Mean time per frame, decode and inference, in milliseconds.
 	ServingMs float64 `json:"serving_ms"`
 	ShadowMs  float64 `json:"shadow_ms"`
+	// ServingObjects and ShadowObjects are what the tracker counts from each
+	// model's boxes (tracks ended and counted, as the track stage would, of
+	// every class, never emitted), for cameras whose every frame the shadow
+	// saw: a sample of frames cannot be tracked. Tracked says they are
+	// filled.
+	Tracked        bool `json:"tracked"`
+	ServingObjects int  `json:"serving_objects"`
+	ShadowObjects  int  `json:"shadow_objects"`
 
 	servingNs, shadowNs int64
 }
@@ -75,6 +84,7 @@ func Compare(serving, shadow []*schema.Detections, iou float64) Report {
 			s.shadowNs += sh.InferNs
 		}
 	}
+	countObjects(serving, shadow, &rep)
 	for _, s := range append(mapValues(rep.Cameras), &rep.Total) {
 		s.Precision, s.Recall = ratio(s.Matched, s.ShadowBoxes), ratio(s.Matched, s.ServingBoxes)
 		if s.Frames > 0 {
@@ -150,4 +160,47 @@ func IoU(a, b *schema.Box) float64 {
 	inter := float64(w) * float64(h)
 	area := func(x *schema.Box) float64 { return float64(x.GetX2()-x.GetX1()) * float64(x.GetY2()-x.GetY1()) }
 	return inter / (area(a) + area(b) - inter)
+}
+
+// countObjects runs the tracker over each camera's frames from both models
+// when the shadow has a record for every frame the serving model has.
+func countObjects(serving, shadow []*schema.Detections, rep *Report) {
+	byCam := func(ds []*schema.Detections) map[string][]*schema.Detections {
+		out := map[string][]*schema.Detections{}
+		for _, d := range ds {
+			if !d.EndOfStream && !d.IdleGap {
+				out[d.CameraId] = append(out[d.CameraId], d)
+			}
+		}
+		return out
+	}
+	sv, sh := byCam(serving), byCam(shadow)
+	for cam, st := range rep.Cameras {
+		if len(sh[cam]) != len(sv[cam]) || st.Frames != len(sv[cam]) {
+			continue
+		}
+		st.Tracked = true
+		st.ServingObjects, st.ShadowObjects = count(sv[cam]), count(sh[cam])
+		rep.Total.Tracked = true
+		rep.Total.ServingObjects += st.ServingObjects
+		rep.Total.ShadowObjects += st.ShadowObjects
+	}
+}
+
+// count is the number of objects the tracker counts from a camera's
+// frames, in sequence order, closed by an end of stream.
+func count(ds []*schema.Detections) int {
+	ds = slices.Clone(ds)
+	slices.SortFunc(ds, func(a, b *schema.Detections) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	var st track.State
+	n := 0
+	for _, d := range ds {
+		c, _ := st.Step(track.Params{}, track.FrameOf(d))
+		n += len(c)
+	}
+	last := ds[len(ds)-1]
+	end := track.FrameOf(&schema.Detections{Sequence: last.Sequence + 1, RowId: last.RowId, Width: last.Width,
+		CountScores: last.CountScores, EndOfStream: true})
+	c, _ := st.Step(track.Params{}, end)
+	return n + len(c)
 }

@@ -392,6 +392,14 @@ func printShadow(w io.Writer, r shadow.Report) {
 		line(c, r.Cameras[c])
 	}
 	line("all", &r.Total)
+	if r.Total.Tracked {
+		fmt.Fprintf(w, "objects the tracker counts (cameras whose every frame the shadow saw): serving %d, shadow %d\n", r.Total.ServingObjects, r.Total.ShadowObjects)
+		for _, c := range cams {
+			if s := r.Cameras[c]; s.Tracked {
+				fmt.Fprintf(w, "  %-16s serving %d, shadow %d\n", c, s.ServingObjects, s.ShadowObjects)
+			}
+		}
+	}
 	if r.Unmatched > 0 {
 		fmt.Fprintf(w, "%d shadow frames without a serving record (not detected yet, or expired)\n", r.Unmatched)
 	}

@@ -258,6 +258,9 @@ func TestShadowIdenticalModelAgrees(t *testing.T) {
 		tot.Matched != tot.ServingBoxes || tot.Precision != 1 || tot.Recall != 1 || tot.ShadowMs <= 0 || tot.ServingMs <= 0 {
 		t.Fatalf("%d shadow records for %d frames; report %+v", len(sh), st.Frames, tot)
 	}
+	if !tot.Tracked || tot.ServingObjects == 0 || tot.ShadowObjects != tot.ServingObjects {
+		t.Fatalf("objects the tracker counts: serving %d, shadow %d (tracked %v)", tot.ServingObjects, tot.ShadowObjects, tot.Tracked)
+	}
 	if len(rep.ShadowModels) != 1 || rep.ShadowModels[0] != id.String() {
 		t.Fatalf("shadow models %v, want %s", rep.ShadowModels, id)
 	}
