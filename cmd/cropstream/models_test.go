@@ -224,8 +224,13 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 		return cmp.code == 0
 	})
 	lines := strings.Split(strings.TrimSpace(cmp.stdout), "\n")
-	all := strings.Fields(lines[len(lines)-1])
-	if !strings.Contains(lines[0], "shadow cropnet@shadow+sha256:") || all[0] != "all" || all[5] != "1.000" || all[6] != "1.000" || all[2] != all[3] {
+	var all []string
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) == 9 && f[0] == "all" {
+			all = f
+		}
+	}
+	if !strings.Contains(lines[0], "shadow cropnet@shadow+sha256:") || all == nil || all[5] != "1.000" || all[6] != "1.000" || all[2] != all[3] {
 		t.Errorf("model compare on identical models:\n%s", cmp.stdout)
 	}
 	if r := run(t, dir, "model", "stop", "--shadow"); r.code != 0 || !strings.Contains(r.stdout, "stopped the shadow") {
