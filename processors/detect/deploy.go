@@ -77,6 +77,8 @@ var ErrNothingToRollBack = errors.New("nothing to roll back to")
 
 // Rollback ends the canary when there is one, else returns serving to the
 // deployment before the current one. It returns what is in force after.
+// The rollback record keeps the model it replaced as its previous, so a
+// second rollback undoes the first. A shadow is ended with Stop.
 func Rollback(ctx context.Context, conn *broker.Conn) (*schema.ModelDeployment, error) {
 	cur, err := Deployments(ctx, conn)
 	if err != nil {
