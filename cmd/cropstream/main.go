@@ -88,6 +88,7 @@ func newRoot() *cobra.Command {
 		newFieldsCmd(g),
 		newHandCountsCmd(g),
 		newYieldCmd(g),
+		newModelCmd(g),
 	)
 	return root
 }
