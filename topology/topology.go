@@ -24,6 +24,11 @@ const (
 	Fields Topic = "fields"
 	// HandCounts are the sample plants counted by hand, per block (compacted).
 	HandCounts Topic = "hand-counts"
+	// Cameras is the camera registry, one record per camera (compacted; a
+	// tombstone removes it). Its partitions are what ingest instances share.
+	Cameras Topic = "cameras"
+	// CameraState is what each camera's reader last reported (compacted).
+	CameraState Topic = "camera-state"
 )
 
 // The groups.
@@ -32,6 +37,8 @@ const (
 	Track          Group = "track"
 	Aggregate      Group = "aggregate"
 	SinkClickHouse Group = "sink-clickhouse"
+	// Ingest is the group of ingest instances sharing the camera registry.
+	Ingest Group = "ingest"
 )
 
 // Table is the changelog topic holding a group's state. The name follows
@@ -44,6 +51,11 @@ const (
 	KeyBlock     = "block"
 	KeySourceKey = "source key"
 )
+
+// RegistryPartitions is the partition count of the camera registry: the most
+// ingest instances that can share a fleet, since each partition's cameras
+// are read by the one instance that holds it.
+const RegistryPartitions int32 = 12
 
 // Cleanup policies.
 const (
@@ -206,6 +218,12 @@ func New(cfg Config) (*Topology, error) {
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: limit,
 			Doc:             "records a stage could not process, with reason and source topic/partition/offset"},
+		{Name: Cameras, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.Camera",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the camera registry: source URL and place of each camera (cropstream cameras add/remove)"},
+		{Name: CameraState, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.State",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
@@ -215,6 +233,8 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
+		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, CameraState, DLQ},
+			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
 		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
