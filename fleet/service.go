@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -23,7 +24,8 @@ type Config struct {
 	// hostname-pid.
 	Instance string
 	// SessionTimeout is the registry group's: how long after an instance
-	// dies its cameras move to another. Default 6s.
+	// dies its cameras move to another. Default 6s, the least brokers accept
+	// by default (group.min.session.timeout.ms).
 	SessionTimeout time.Duration
 	// ReportEvery is how often each reader's state is published; default 1s.
 	// A change of status is published at once.
@@ -165,9 +167,16 @@ func (s *Service) consume(ctx context.Context, rep *kgo.Client) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var fatal error
 		fs.EachError(func(t string, p int32, err error) {
+			if errors.Is(err, kerr.InvalidSessionTimeout) {
+				fatal = fmt.Errorf("fleet: join group %s with session timeout %s: %w", topology.Ingest, s.cfg.SessionTimeout, err)
+			}
 			slog.Warn("camera registry fetch", "topic", t, "partition", p, "err", err)
 		})
+		if fatal != nil {
+			return fatal
+		}
 		fs.EachRecord(func(r *kgo.Record) { s.apply(ctx, rep, r) })
 	}
 }
