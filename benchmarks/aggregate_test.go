@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
-	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -46,15 +46,18 @@ func BenchmarkAggregateStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	cl.Close()
-	prof, err := crops.Load("apple")
-	if err != nil {
+	var blocks []*schema.FieldBlock
+	for k := 0; k < 4; k++ {
+		fb := &schema.FieldBlock{FieldId: "F1", BlockId: fmt.Sprintf("B%d", k), Crop: "apple"}
+		for r := 1; r <= 10; r++ {
+			fb.Rows = append(fb.Rows, &schema.FieldRow{RowId: fmt.Sprintf("%s-R%d", fb.BlockId, r), Plants: 100, PlantSpacingM: 1.5})
+		}
+		blocks = append(blocks, fb)
+	}
+	if err := fieldmap.Publish(ctx, conn, blocks, nil); err != nil {
 		b.Fatal(err)
 	}
-	blocks := map[string]aggregate.Block{}
-	for k := 0; k < 4; k++ {
-		blocks[fmt.Sprintf("B%d", k)] = aggregate.Block{Profile: prof, PlantSpacingM: 1.5, Plants: 100}
-	}
-	p, err := aggregate.New(aggregate.Config{Blocks: blocks}, conn)
+	p, err := aggregate.New(aggregate.Config{}, conn)
 	if err != nil {
 		b.Fatal(err)
 	}

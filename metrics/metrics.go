@@ -163,7 +163,7 @@ func Handler(reg *prometheus.Registry, ready func(context.Context) error) http.H
 // Registry holds the process's collectors: the stages, lag, Go runtime.
 func Registry(cols ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoCollector())
 	reg.MustRegister(cols...)
 	return reg
 }

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # for the detect stage's frame decode, kcat for the interoperability test,
 # pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
 # server on loopback; nothing runs as a service).
-packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client)
+# prometheus brings promtool, which lints the metrics the tests scrape.
+packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

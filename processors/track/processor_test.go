@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/evaluation"
@@ -243,5 +244,54 @@ func TestEmittedLog(t *testing.T) {
 	}
 	if err := l[:len(l)-50].each(func(emitted) {}); err == nil {
 		t.Fatal("a truncated log read without error")
+	}
+}
+
+// Only the classes the block's crop counts become objects: a COCO-style
+// model's person boxes are tracked but never counted as apples; the same
+// boxes named apple are.
+func TestOnlyTheCropsClassIsCounted(t *testing.T) {
+	dets := truthDetections(t, "cam-p", 31)
+	counted := func(names []string) (objects, other int64) {
+		conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 2, DLQPartitions: 1})
+		cl, err := conn.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for _, d := range dets {
+			d := proto.Clone(d).(*schema.Detections)
+			d.ClassNames = names
+			val, err := schema.Encode(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "detections", Key: []byte(d.CameraId), Value: val}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := New(Config{}, conn) // blocks not in the field map: apple
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for p.Stats.Frames.Load() < int64(len(dets)) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return p.Stats.Objects.Load(), p.Stats.OtherClasses.Load()
+	}
+	want := int64(len(expectedIDs(dets)))
+	if objs, other := counted([]string{"person", "apple"}); objs != 0 || other != want {
+		t.Fatalf("boxes of class person: %d objects, %d of other classes; want 0 and %d", objs, other, want)
+	}
+	if objs, other := counted([]string{"apple", "person"}); objs != want || other != 0 {
+		t.Fatalf("the same boxes as apple: %d objects, %d of other classes; want %d and 0", objs, other, want)
 	}
 }
