@@ -82,7 +82,10 @@ func (r *reader) run(ctx context.Context) {
 	// A client per camera: its buffer bounds what one camera holds in memory
 	// while the broker is slow, and its Flush (at every disconnect and at
 	// removal) waits for this camera's frames only.
-	cl, err := r.conn.Client(kgo.MaxBufferedBytes(r.cfg.MaxBufferedBytes))
+	cl, err := r.conn.Client(kgo.MaxBufferedBytes(r.cfg.MaxBufferedBytes),
+		// JPEG does not compress: compressing costs CPU and a compressor's
+		// buffers per client for nothing.
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		r.failed(fmt.Errorf("camera %s: %w", r.cam.ID, err))
 		<-ctx.Done()

@@ -100,6 +100,9 @@ func (s *Server) URL() string {
 	return "http://" + s.addr + "/stream.mjpg"
 }
 
+// FrameBytes is the size of a frame's JPEG.
+func (s *Server) FrameBytes() int { return len(Frame(s.base, 0)) }
+
 // Served is the number of frames written whole to a client.
 func (s *Server) Served() int64 {
 	s.mu.Lock()
