@@ -197,6 +197,13 @@ func (s *Service) apply(ctx context.Context, rep *kgo.Client, r *kgo.Record) {
 			return
 		}
 	}
+	// A camera's records (its tombstone too) must share one partition, or
+	// two instances could each read it and a removal miss it.
+	if want := broker.PartitionOf(r.Key, s.top.Topic(topology.Cameras).Partitions); r.Partition != want {
+		slog.Warn("camera registry: record skipped", "key", id, "partition", r.Partition, "offset", r.Offset,
+			"err", fmt.Sprintf("on partition %d, its key belongs on %d (see docs/producers.md)", r.Partition, want))
+		return
+	}
 	s.mu.Lock()
 	if !s.owned[r.Partition] {
 		s.mu.Unlock()

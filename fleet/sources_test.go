@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
@@ -181,4 +182,37 @@ func TestHTTPAPI(t *testing.T) {
 		_, body := do("GET", "/cameras", "")
 		return strings.TrimSpace(body) == "[]" && cam.Clients() == 0
 	})
+}
+
+// A registry record on a partition its key does not hash to is skipped:
+// another instance may hold that partition, and the camera's tombstone
+// would land elsewhere.
+func TestRecordOnWrongPartitionSkipped(t *testing.T) {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1})
+	svc, stop := runService(t, conn, top)
+	defer stop()
+	cam := startCamera(t, 10)
+	c := Camera{ID: "stray", URL: cam.URL(), Field: "F1", AddedUnixNs: 1}
+	c.Normalize(time.Now())
+	val, _ := EncodeCamera(c)
+	right := broker.PartitionOf([]byte(c.ID), top.Topic(topology.Cameras).Partitions)
+	cl, err := conn.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	rec := &kgo.Record{Topic: string(topology.Cameras), Key: []byte(c.ID), Value: val, Partition: (right + 1) % topology.RegistryPartitions}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if n := cam.Clients(); n != 0 || len(svc.Held()) != 0 {
+		t.Fatalf("a record on the wrong partition started a reader (%d clients, held %v)", n, svc.Held())
+	}
+	rec = &kgo.Record{Topic: string(topology.Cameras), Key: []byte(c.ID), Value: val, Partition: right}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the camera on its partition read", 10*time.Second, func() bool { return cam.Clients() == 1 })
 }
