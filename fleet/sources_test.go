@@ -19,6 +19,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/ingest/rtsptest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -215,4 +216,42 @@ func TestRecordOnWrongPartitionSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the camera on its partition read", 10*time.Second, func() bool { return cam.Clients() == 1 })
+}
+
+// RTSP cameras over TCP and UDP are read through OpenCV; a server that goes
+// away is reported reconnecting (FFmpeg's own timeouts bound the stall).
+func TestRTSPCameras(t *testing.T) {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1})
+	svc, stop := runService(t, conn, top)
+	defer stop()
+	ctx := context.Background()
+	srvs := map[string]*rtsptest.Server{}
+	for _, tr := range []string{"tcp", "udp"} {
+		s, err := rtsptest.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Stop)
+		srvs[tr] = s
+		if _, err := Add(ctx, conn, Camera{ID: "rtsp-" + tr, URL: s.URL(), Transport: tr, Field: "F1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both RTSP cameras read", 30*time.Second, func() bool {
+		a, b := entry(svc, "rtsp-tcp").State, entry(svc, "rtsp-udp").State
+		return a != nil && b != nil && a.Frames >= 10 && b.Frames >= 10
+	})
+	for tr, s := range srvs {
+		if got := s.Transports(); len(got) == 0 || got[0] != tr {
+			t.Fatalf("camera rtsp-%s: server saw %v", tr, got)
+		}
+	}
+	srvs["udp"].Stop()
+	waitFor(t, "the UDP camera reconnecting after its server left", 20*time.Second, func() bool {
+		return entry(svc, "rtsp-udp").Status == StatusReconnecting
+	})
+	if e := entry(svc, "rtsp-tcp"); e.Status != StatusConnected {
+		t.Fatalf("the TCP camera, whose server stayed: %s", e.Status)
+	}
+	t.Logf("rtsp-udp: %s", entry(svc, "rtsp-udp").State.LastError)
 }
