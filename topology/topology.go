@@ -148,17 +148,24 @@ type TopicSpec struct {
 	RetentionMs     int64  `json:"retention_ms"`
 	Compression     string `json:"compression"`
 	MaxMessageBytes int    `json:"max_message_bytes"`
-	Doc             string `json:"doc"`
+	// SegmentMs, when set, is segment.ms: a compacted topic rewritten often
+	// rolls segments sooner, since only closed segments are compacted.
+	SegmentMs int64  `json:"segment_ms,omitempty"`
+	Doc       string `json:"doc"`
 }
 
 // Configs is the topic-level Kafka configuration this spec requires.
 func (s TopicSpec) Configs() map[string]string {
-	return map[string]string{
+	c := map[string]string{
 		"cleanup.policy":    s.Cleanup,
 		"retention.ms":      strconv.FormatInt(s.RetentionMs, 10),
 		"max.message.bytes": strconv.Itoa(s.MaxMessageBytes),
 		"compression.type":  s.Compression,
 	}
+	if s.SegmentMs > 0 {
+		c["segment.ms"] = strconv.FormatInt(s.SegmentMs, 10)
+	}
+	return c
 }
 
 // GroupSpec declares one consumer group and the topics it reads and writes.
@@ -223,7 +230,10 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "the camera registry: source URL and place of each camera (cropstream cameras add/remove)"},
 		{Name: CameraState, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.State",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
-			Doc: "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
+			// A report per camera every few seconds: without short segments
+			// the topic would keep days of them before compacting any.
+			SegmentMs: (10 * time.Minute).Milliseconds(),
+			Doc:       "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
