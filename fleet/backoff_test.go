@@ -1,8 +1,11 @@
 package fleet
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cropstream/cropstream/topology"
 )
 
 func TestBackoffGrowsCapsAndJitters(t *testing.T) {
@@ -27,5 +30,29 @@ func TestBackoffGrowsCapsAndJitters(t *testing.T) {
 	b.Reset()
 	if w := b.Next(); w > 100*time.Millisecond {
 		t.Fatalf("after Reset wait %s, want <= 100ms", w)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	top, err := topology.New(topology.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, ""},
+		{Config{SessionTimeout: 100 * time.Millisecond}, "session timeout"},
+		{Config{ReportEvery: -time.Second}, "report interval"},
+		{Config{Backoff: Backoff{Initial: 2 * time.Second, Max: time.Second}}, "backoff"},
+		{Config{JPEGQuality: 101}, "jpeg quality"},
+		{Config{MaxBufferedBytes: 1000}, "buffer per camera"},
+	}
+	for _, c := range cases {
+		err := c.cfg.withDefaults(top).Validate(top)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
 	}
 }

@@ -268,7 +268,8 @@ func (t *tracked) Next(ctx context.Context) (ingest.Captured, error) {
 	}
 	at := c.CaptureTime
 	if at.IsZero() {
-		at = time.Now()
+		// A file's frame: where the ingester will stamp it.
+		at = time.Unix(0, r.cam.AddedUnixNs).Add(c.Offset)
 	}
 	r.mu.Lock()
 	if t.rate > 0 {

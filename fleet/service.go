@@ -43,7 +43,7 @@ type Config struct {
 	JPEGQuality int
 	// MaxBufferedBytes bounds the frames one camera holds while the broker
 	// has not acknowledged them; its reader waits (and its source backs up)
-	// beyond. Default, and minimum, twice the topology's record limit.
+	// beyond. Default, and least, twice the topology's record limit.
 	MaxBufferedBytes int
 }
 
@@ -65,34 +65,61 @@ type Service struct {
 	kick    chan struct{}
 }
 
+func (c Config) withDefaults(top *topology.Topology) Config {
+	if c.Instance == "" {
+		host, _ := os.Hostname()
+		c.Instance = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 6 * time.Second
+	}
+	if c.ReportEvery == 0 {
+		c.ReportEvery = time.Second
+	}
+	if c.JPEGQuality == 0 {
+		c.JPEGQuality = 90
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = 2 * top.MaxRecordBytes()
+	}
+	return c
+}
+
+// Validate checks a config whose zero fields took their defaults: the
+// session timeout is at least a second, the report interval positive, the
+// backoff's first wait no longer than its cap, the JPEG quality 1..100, and
+// a camera's buffer holds at least two records of the topology's limit (a
+// producer refuses a record larger than its buffer).
+func (c Config) Validate(top *topology.Topology) error {
+	var errs []error
+	if c.SessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("session timeout %s, want >= 1s", c.SessionTimeout))
+	}
+	if c.ReportEvery <= 0 {
+		errs = append(errs, fmt.Errorf("report interval %s, want > 0", c.ReportEvery))
+	}
+	if c.Backoff.Initial < 0 || c.Backoff.Max < 0 || (c.Backoff.Max > 0 && c.Backoff.Max < c.Backoff.Initial) {
+		errs = append(errs, fmt.Errorf("backoff from %s capped at %s, want 0 <= first <= cap", c.Backoff.Initial, c.Backoff.Max))
+	}
+	if c.JPEGQuality < 1 || c.JPEGQuality > 100 {
+		errs = append(errs, fmt.Errorf("jpeg quality %d, want 1..100", c.JPEGQuality))
+	}
+	if c.MaxBufferedBytes < 2*top.MaxRecordBytes() {
+		errs = append(errs, fmt.Errorf("buffer per camera %d bytes, want >= %d (two records at the topology's limit)", c.MaxBufferedBytes, 2*top.MaxRecordBytes()))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
+	return nil
+}
+
 // New checks cfg; Run starts the service.
 func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Service, error) {
-	if cfg.Instance == "" {
-		host, _ := os.Hostname()
-		cfg.Instance = fmt.Sprintf("%s-%d", host, os.Getpid())
-	}
-	if cfg.SessionTimeout == 0 {
-		cfg.SessionTimeout = 6 * time.Second
-	}
-	if cfg.SessionTimeout < time.Second {
-		return nil, fmt.Errorf("fleet: session timeout %s, want >= 1s", cfg.SessionTimeout)
-	}
-	if cfg.ReportEvery == 0 {
-		cfg.ReportEvery = time.Second
-	}
-	if cfg.ReportEvery < 0 {
-		return nil, fmt.Errorf("fleet: report interval %s, want > 0", cfg.ReportEvery)
-	}
-	if cfg.Backoff.Initial < 0 || cfg.Backoff.Max < 0 || (cfg.Backoff.Max > 0 && cfg.Backoff.Max < cfg.Backoff.Initial) {
-		return nil, fmt.Errorf("fleet: backoff from %s capped at %s, want 0 <= initial <= max", cfg.Backoff.Initial, cfg.Backoff.Max)
+	cfg = cfg.withDefaults(top)
+	if err := cfg.Validate(top); err != nil {
+		return nil, err
 	}
 	cfg.Backoff.defaults()
-	if cfg.JPEGQuality == 0 {
-		cfg.JPEGQuality = 90
-	}
-	if cfg.MaxBufferedBytes < 2*top.MaxRecordBytes() {
-		cfg.MaxBufferedBytes = 2 * top.MaxRecordBytes()
-	}
 	return &Service{cfg: cfg, conn: conn, top: top, view: NewView(), ready: make(chan struct{}),
 		owned: map[int32]bool{}, readers: map[string]*reader{}, kick: make(chan struct{}, 1)}, nil
 }
