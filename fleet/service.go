@@ -167,9 +167,16 @@ func (s *Service) consume(ctx context.Context, rep *kgo.Client) error {
 	cl, err := s.conn.Client(
 		kgo.ConsumerGroup(string(topology.Ingest)),
 		kgo.ConsumeTopics(string(topology.Cameras)),
-		// Nothing is committed: every assignment reads its partitions whole,
-		// which is the registry of those cameras.
-		kgo.DisableAutoCommit(),
+		// Every assignment reads its partitions whole, which is the registry
+		// of those cameras; commits only keep the group's lag honest.
+		kgo.AdjustFetchOffsetsFn(func(_ context.Context, m map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			for _, ps := range m {
+				for p := range ps {
+					ps[p] = kgo.NewOffset().AtStart().WithEpoch(-1)
+				}
+			}
+			return m, nil
+		}),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.SessionTimeout(s.cfg.SessionTimeout),
 		kgo.HeartbeatInterval(s.cfg.SessionTimeout/5),
@@ -461,6 +468,20 @@ func (s *Service) Entries() []Entry {
 	s.viewMu.RLock()
 	defer s.viewMu.RUnlock()
 	return s.view.Entries(time.Now())
+}
+
+// Inputs are the topics the service consumes in its group.
+func (*Service) Inputs() []topology.Topic { return []topology.Topic{topology.Cameras} }
+
+// Outputs are the topics it produces: frames and dead letters, states, and
+// cameras added or removed through its API.
+func (*Service) Outputs() []topology.Topic {
+	return []topology.Topic{topology.Frames, topology.DLQ, topology.CameraState, topology.Cameras}
+}
+
+// Lookups are the compacted topics it reads whole for its view.
+func (*Service) Lookups() []topology.Topic {
+	return []topology.Topic{topology.Cameras, topology.CameraState}
 }
 
 // Held lists the cameras this instance reads.

@@ -243,7 +243,7 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
-		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, CameraState, DLQ},
+		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
 			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
 		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
