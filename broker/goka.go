@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -81,10 +82,28 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 	}
 	tmc.Table.Replication, tmc.Stream.Replication = repl, repl
 	return []goka.ProcessorOption{
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, tmc)),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithTopicManagerBuilder(func(brokers []string) (goka.TopicManager, error) {
+			cfg := *sc
+			return goka.NewTopicManager(brokers, &cfg, tmc)
+		}),
+		// goka's *WithConfig builders write ClientID into the one config they
+		// are given while other clients read it (a data race once a processor
+		// has a lookup view): each client gets its own copy, as goka's default
+		// builders do.
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumerGroup(brokers, group, &cfg)
+		}),
+		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumer(brokers, &cfg)
+		}),
+		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+			cfg := *sc
+			return goka.ProducerBuilderWithConfig(&cfg)(brokers, clientID, hasher)
+		}),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{}),
 		goka.WithClientID(c.cfg.ClientID),
@@ -112,13 +131,9 @@ func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph
 }
 
 // EmitDeadLetter sends the message a goka callback could not process to the
-// dead-letter topic with the reason and its source, and logs it.
-func EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
+// dead-letter topic with the reason and its source (see DeadLetter), and logs it.
+func (c *Conn) EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
 	slog.Warn("record dead-lettered", "stage", stage, "topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", ctx.Key(), "reason", reason)
-	dl := schema.NewDeadLetter(stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		val = []byte(reason.Error())
-	}
-	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+	dl := DeadLetter(c.top, stage, reason.Error(), &kgo.Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: []byte(ctx.Key()), Value: raw})
+	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), dl.Value)
 }

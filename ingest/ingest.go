@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -280,13 +281,8 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 
 // deadLetter records a frame ingest could not use.
 func (in *Ingester) deadLetter(ctx context.Context, reason string, raw []byte, promise func(*kgo.Record, error)) {
-	d := schema.NewDeadLetter(Stage, reason, "", -1, -1, []byte(in.cfg.CameraID), raw, in.cfg.MaxFrameBytes)
-	val, err := schema.Encode(d)
-	if err != nil {
-		promise(&kgo.Record{Topic: string(topology.DLQ)}, err)
-		return
-	}
-	in.client.Produce(ctx, &kgo.Record{Topic: string(topology.DLQ), Key: []byte(in.cfg.CameraID), Value: val}, promise)
+	src := &kgo.Record{Partition: -1, Offset: -1, Key: []byte(in.cfg.CameraID), Value: raw}
+	in.client.Produce(ctx, broker.DeadLetter(in.top, Stage, reason, src), promise)
 }
 
 // FrameID is a ksuid whose time is the capture time and whose payload is

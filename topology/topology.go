@@ -174,8 +174,8 @@ type GroupSpec struct {
 	Inputs  []Topic `json:"inputs"`
 	Outputs []Topic `json:"outputs"`
 	Table   *Topic  `json:"table"`
-	// Lookups are compacted topics the group reads whole as a table (goka
-	// lookups), at any partitioning.
+	// Lookups are compacted topics the group's processes read whole as a
+	// table (fieldmap.Table), at any partitioning.
 	Lookups []Topic `json:"lookups,omitempty"`
 	Doc     string  `json:"-"`
 }
@@ -245,7 +245,7 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
 		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
 			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {
@@ -263,6 +263,26 @@ func (t *Topology) Topic(name Topic) TopicSpec {
 		}
 	}
 	panic(fmt.Sprintf("topology: topic %q is not declared", name))
+}
+
+// Group returns the declaration of name. It panics on a name not declared
+// here, as Topic does.
+func (t *Topology) Group(name Group) GroupSpec {
+	for _, g := range t.Groups {
+		if g.Name == name {
+			return g
+		}
+	}
+	panic(fmt.Sprintf("topology: group %q is not declared", name))
+}
+
+// Names are the topics' names as Kafka clients take them.
+func Names(ts []Topic) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = string(t)
+	}
+	return names
 }
 
 // TopicNames lists every declared topic.

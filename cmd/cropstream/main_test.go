@@ -161,7 +161,7 @@ func TestProcessesShareStandaloneBroker(t *testing.T) {
 			t.Fatalf("ingest %s: exit %d\n%s\n%s", cam, r.code, r.stdout, r.stderr)
 		}
 	}
-	if r := run(t, dir, "topics", "describe"); r.code != 0 || strings.Count(r.stdout, " ok ") != 7 {
+	if r := run(t, dir, "topics", "describe"); r.code != 0 || strings.Count(r.stdout, " ok ") != 9 {
 		t.Fatalf("topics describe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := run(t, dir, "lag", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {

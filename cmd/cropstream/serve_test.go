@@ -80,6 +80,9 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 			t.Errorf("/metrics lacks %s", m)
 		}
 	}
+	if strings.Contains(body, `cropstream_consumer_lag{group="detect"`) {
+		t.Error("a process without the detect stage exports the detect group's lag (a sum over processes would count it again)")
+	}
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz: %d", code)
 	}
@@ -177,8 +180,10 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	if !seen {
 		t.Fatalf("/metrics of run --scenario never showed detected frames:\n%s", body)
 	}
-	if !strings.Contains(body, "cropstream_build_info{") {
-		t.Error("/metrics lacks cropstream_build_info")
+	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("run --scenario: %v", err)

@@ -12,7 +12,7 @@ import (
 // of entries (uvarint seq, block, object count, then each object as uvarint
 // length and bytes) because it rides in the camera's table record, which
 // goka decodes and re-encodes with every frame: as a slice of structs in gob
-// it cost 27x the tracker's own state.
+// it cost many times the tracker's own state (benchmarks/results.md).
 type emittedLog []byte
 
 type emitted struct {

@@ -119,18 +119,9 @@ func (p *Processor) passControl(out *outputs, kind, reason string, camera string
 	return nil
 }
 
-// fieldBlock looks the block up in the field map; nil when it is not there
-// (or its record does not decode: the aggregate stage dead-letters those).
-func (p *Processor) fieldBlock(ctx goka.Context, block string) *schema.FieldBlock {
-	raw, _ := ctx.Lookup(goka.Table(topology.Fields), block).([]byte)
-	if raw == nil {
-		return nil
-	}
-	fb, err := schema.DecodeFieldBlock(raw)
-	if err != nil {
-		return nil
-	}
-	return fb
+// fieldBlock is the block's field map entry; nil when it has none.
+func (p *Processor) fieldBlock(_ goka.Context, block string) *schema.FieldBlock {
+	return p.fields.Get(block)
 }
 
 // profile is the block's crop profile, or the stage's default.
@@ -215,3 +206,7 @@ func (p *Processor) watchIdle(ctx context.Context) error {
 		}
 	}
 }
+
+// Lookups are the compacted topics the stage reads whole, beside its goka
+// graph: the field map (fieldmap.Table).
+func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Fields} }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -58,7 +59,7 @@ type cameraState struct {
 // stateCodec writes a camera's state as a marker byte, the length of the
 // tracker's state in gob, that state, and the emitted log as is. goka
 // decodes and re-encodes the state with every frame: in JSON (what the first
-// builds wrote, still read) that took 70 % of the stage's time.
+// builds wrote, still read) that was most of the stage's time.
 type stateCodec struct{}
 
 const (
@@ -154,6 +155,7 @@ type Processor struct {
 	mu       sync.Mutex
 	profiles map[string]*crops.Profile
 	idle     idleWatch
+	fields   *fieldmap.Table
 }
 
 // New makes the stage.
@@ -171,7 +173,7 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = prof
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}, fields: fieldmap.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -179,7 +181,6 @@ func (p *Processor) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(goka.Group(topology.Track),
 		goka.Input(goka.Stream(topology.Detections), new(codec.Bytes), p.process),
 		goka.Persist(stateCodec{}),
-		goka.Lookup(goka.Table(topology.Fields), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.Objects), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
@@ -188,7 +189,16 @@ func (p *Processor) Graph() *goka.GroupGraph {
 // Run processes until ctx is cancelled; it owns the idle watch.
 func (p *Processor) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
+	g.Go(func() error { return p.fields.Run(ctx, p.conn) })
+	g.Go(func() error {
+		// Frames wait for the field map, so the first ones are placed too.
+		select {
+		case <-p.fields.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		return p.conn.RunProcessor(ctx, Stage, p.Graph())
+	})
 	if p.cfg.IdleGap > 0 {
 		g.Go(func() error { return p.watchIdle(ctx) })
 	}
@@ -335,5 +345,5 @@ func object(d *schema.Detections, t *Track) *schema.CountedObject {
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }
