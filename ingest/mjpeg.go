@@ -42,8 +42,8 @@ type MJPEGConfig struct {
 	MaxFrameBytes int
 	// StallTimeout: default DefaultStallTimeout.
 	StallTimeout time.Duration
-	// Client, default a client with a 5 s dial and header timeout and no
-	// overall timeout (the response never ends).
+	// Client, default one that waits a few seconds at most for the
+	// response headers and has no overall timeout (the response never ends).
 	Client *http.Client
 }
 
