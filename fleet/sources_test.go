@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
@@ -169,6 +171,15 @@ func TestHTTPAPI(t *testing.T) {
 	var e Entry
 	if err := json.Unmarshal([]byte(body), &e); code != http.StatusOK || err != nil || e.Camera.Block != "B1" || e.Status != StatusConnected || e.State.Instance != "t" {
 		t.Fatalf("GET /cameras/c1: %d %s", code, body)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(svc.Collector())
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`cropstream_camera_connected{camera="c1"} 1`, `cropstream_cameras_held 1`, `cropstream_camera_frames_total{camera="c1"}`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, rec.Body.String())
+		}
 	}
 	if code, _ := do("GET", "/cameras/nope", ""); code != http.StatusNotFound {
 		t.Fatalf("GET unknown: %d", code)
