@@ -8,6 +8,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fleet"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/processors/track"
@@ -85,11 +86,14 @@ func TestStagesMatchTopology(t *testing.T) {
 		t.Fatal(err)
 	}
 	det := &detect.Processor{} // its topics depend on no config
+	fl := &fleet.Service{}     // nor do the camera fleet's
 	got := map[topology.Group]declared{
 		topology.Detect:         {group: topology.Detect, inputs: det.Inputs(), outputs: det.Outputs(), lookups: det.Lookups()},
 		topology.Track:          withLookups(withSide(fromGraph(trk.Graph()), trk.SideOutputs()), trk.Lookups()),
 		topology.Aggregate:      withLookups(fromGraph(agg.Graph()), agg.Lookups()),
 		topology.SinkClickHouse: {group: topology.SinkClickHouse, inputs: sink.Inputs(), outputs: sink.Outputs()},
+		// Not a pipeline stage: the camera fleet's service (ingest --registry).
+		topology.Ingest: {group: topology.Ingest, inputs: fl.Inputs(), outputs: fl.Outputs(), lookups: fl.Lookups()},
 	}
 	for _, f := range flow {
 		if _, ok := got[f.group]; !ok {

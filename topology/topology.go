@@ -32,6 +32,11 @@ const (
 	ModelQuality Topic = "model-quality"
 	// ShadowDetections are a shadow model's boxes on sampled frames.
 	ShadowDetections Topic = "shadow-detections"
+	// Cameras is the camera registry, one record per camera (compacted; a
+	// tombstone removes it). Its partitions are what ingest instances share.
+	Cameras Topic = "cameras"
+	// CameraState is what each camera's reader last reported (compacted).
+	CameraState Topic = "camera-state"
 )
 
 // The groups.
@@ -40,6 +45,8 @@ const (
 	Track          Group = "track"
 	Aggregate      Group = "aggregate"
 	SinkClickHouse Group = "sink-clickhouse"
+	// Ingest is the group of ingest instances sharing the camera registry.
+	Ingest Group = "ingest"
 )
 
 // Table is the changelog topic holding a group's state. The name follows
@@ -53,6 +60,11 @@ const (
 	KeySourceKey = "source key"
 	KeyRole      = "role"
 )
+
+// RegistryPartitions is the partition count of the camera registry: the most
+// ingest instances that can share a fleet, since each partition's cameras
+// are read by the one instance that holds it.
+const RegistryPartitions int32 = 12
 
 // Cleanup policies.
 const (
@@ -145,17 +157,24 @@ type TopicSpec struct {
 	RetentionMs     int64  `json:"retention_ms"`
 	Compression     string `json:"compression"`
 	MaxMessageBytes int    `json:"max_message_bytes"`
-	Doc             string `json:"doc"`
+	// SegmentMs, when set, is segment.ms: a compacted topic rewritten often
+	// rolls segments sooner, since only closed segments are compacted.
+	SegmentMs int64  `json:"segment_ms,omitempty"`
+	Doc       string `json:"doc"`
 }
 
 // Configs is the topic-level Kafka configuration this spec requires.
 func (s TopicSpec) Configs() map[string]string {
-	return map[string]string{
+	c := map[string]string{
 		"cleanup.policy":    s.Cleanup,
 		"retention.ms":      strconv.FormatInt(s.RetentionMs, 10),
 		"max.message.bytes": strconv.Itoa(s.MaxMessageBytes),
 		"compression.type":  s.Compression,
 	}
+	if s.SegmentMs > 0 {
+		c["segment.ms"] = strconv.FormatInt(s.SegmentMs, 10)
+	}
+	return c
 }
 
 // GroupSpec declares one consumer group and the topics it reads and writes.
@@ -224,6 +243,15 @@ func New(cfg Config) (*Topology, error) {
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: limit,
 			Doc:             "records a stage could not process, with reason and source topic/partition/offset"},
+		{Name: Cameras, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.Camera",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the camera registry: source URL and place of each camera (cropstream cameras add/remove)"},
+		{Name: CameraState, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.State",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			// A report per camera every few seconds: without short segments
+			// the topic would keep days of them before compacting any.
+			SegmentMs: (10 * time.Minute).Milliseconds(),
+			Doc:       "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
@@ -233,6 +261,8 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
+		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
+			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
 		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}

@@ -25,6 +25,7 @@ func newIngestCmd(g *globals) *cobra.Command {
 		captureStart string
 		progress     string
 		rows         []string
+		fl           fleetFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -42,6 +43,9 @@ rows come from the scenario unless given).`,
   cropstream ingest --scenario default`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fl.registry {
+				return fl.run(cmd, g, cfg.JPEGQuality)
+			}
 			ctx := cmd.Context()
 			if n := btoi(video != "") + btoi(folder != "") + btoi(scenario != ""); n != 1 {
 				return errors.New("ingest: give exactly one source: --video, --folder or --scenario")
@@ -137,6 +141,7 @@ rows come from the scenario unless given).`,
 	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 0, "refuse frames larger than this (default and maximum: --topology-max-frame-bytes)")
 	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
+	fl.register(f)
 	return cmd
 }
 

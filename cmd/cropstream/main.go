@@ -78,6 +78,7 @@ func newRoot() *cobra.Command {
 		newTopologyCmd(g),
 		newTopicsCmd(g),
 		newIngestCmd(g),
+		newCamerasCmd(g),
 		newLagCmd(g),
 		newSimCmd(),
 		newRunCmd(g),
