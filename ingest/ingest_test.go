@@ -505,7 +505,10 @@ func TestBrokerDiskFullCountsOnlyStoredFrames(t *testing.T) {
 	}
 	t.Log(err)
 	e := &env{conn: conn, top: top}
-	if n := len(e.readAll(t, topology.Frames, -1)); n != st.Frames || n == 0 || n == 80 {
+	// Never more than was stored. Fewer can be: a batch the broker wrote
+	// while failing the request is not acknowledged, and re-sending it is
+	// what at-least-once delivery (and the stages' dedup) is for.
+	if n := len(e.readAll(t, topology.Frames, -1)); st.Frames > n || st.Frames == 0 || n == 80 {
 		t.Fatalf("ingest reports %d frames, the topic holds %d (of 80)", st.Frames, n)
 	}
 }
