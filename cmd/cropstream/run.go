@@ -30,6 +30,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		stages string
 		crop   string
 		obs    observeFlags
+		ui     uiFlags
 		// idleGap and provisional close windows in a deployment.
 		idleGap, provisional time.Duration
 	)
@@ -62,7 +63,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				o.sinkDir = "cropstream-analytics"
 				o.fresh = g.kafka.Embedded() && !cmd.Flag("data-dir").Changed
 				o.progress = term.IsTerminal(int(os.Stderr.Fd()))
-				o.obs, o.flags, o.captureNow = &obs, cmd.Flags(), true
+				o.obs, o.flags, o.captureNow, o.ui = &obs, cmd.Flags(), true, &ui
 				rep, err := runScenario(ctx, g, o)
 				if err != nil {
 					return err
@@ -79,6 +80,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
 				}
 				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
+				ui.wait(ctx)
 				return nil
 			}
 			conn, _, err := g.openWithTopics(ctx)
@@ -120,6 +122,11 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			if err := obs.start(ctx, cmd.Flags(), pl, conn, o.stages); err != nil {
 				return err
 			}
+			stopUI, err := ui.start(cmd.Flags(), conn, pl, nil, o.track)
+			if err != nil {
+				return err
+			}
+			defer stopUI()
 			slog.Info("serving stages", "stages", stages, "brokers", conn.Seeds)
 			if err := pl.Run(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
@@ -132,6 +139,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	o.scenario = ""
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
+	ui.register(cmd.Flags())
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
 	cmd.Flags().DurationVar(&idleGap, "idle-gap", track.DefaultIdleGap, "track stage: a camera silent this long has ended its pass (a live feed that stopped without an end marker)")
 	cmd.Flags().DurationVar(&provisional, "provisional-every", aggregate.DefaultProvisionalEvery, "aggregate stage: at most this often, a provisional estimate of a block whose pass is running")
