@@ -12,6 +12,7 @@ import (
 
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/zones"
 )
 
 // Detector is the model: an *inference.Engine.
@@ -27,6 +28,9 @@ type Config struct {
 	// Track tunes the tracker; zero fields take the track stage's defaults,
 	// and count scores default to the model's.
 	Track track.Params
+	// Lines count tracks crossing them, per class and direction (a
+	// conveyor, a gate), drawn with their counts.
+	Lines []*zones.Line
 }
 
 // Annotator detects, tracks and draws frame after frame of one stream.
@@ -50,6 +54,14 @@ type Frame struct {
 	Tracks []Track `json:"tracks"`
 	// Counted is the count per class name so far.
 	Counted map[string]int `json:"counted"`
+	// Lines are the crossings of each line so far.
+	Lines []LineCount `json:"lines,omitempty"`
+}
+
+// LineCount is a line's crossings per class name.
+type LineCount struct {
+	In  map[string]int `json:"in"`
+	Out map[string]int `json:"out"`
 }
 
 // Track is an open track as drawn.
@@ -97,6 +109,14 @@ func (a *Annotator) Frame(img *gocv.Mat) (Frame, error) {
 	counted, _ := a.state.Step(a.cfg.Track, track.Frame{Seq: a.seq, Width: img.Cols(), Dets: dets, CountScores: a.scores})
 	a.add(counted)
 	f := Frame{Index: int(a.seq) - 1, Dets: dets, Counted: a.counted()}
+	if len(a.cfg.Lines) > 0 {
+		views := a.state.Views(a.cfg.Track)
+		for _, l := range a.cfg.Lines {
+			l.Update(views)
+			l.Forget(views)
+			f.Lines = append(f.Lines, LineCount{In: a.byName(l.In), Out: a.byName(l.Out)})
+		}
+	}
 	for _, t := range a.state.Tracks {
 		if t.Lost > 0 {
 			continue
@@ -123,6 +143,14 @@ func (a *Annotator) add(counted []*track.Track) {
 			a.counts[t.Class]++
 		}
 	}
+}
+
+func (a *Annotator) byName(m map[int]int) map[string]int {
+	out := map[string]int{}
+	for c, n := range m {
+		out[a.className(c)] += n
+	}
+	return out
 }
 
 func (a *Annotator) counted() map[string]int {
@@ -245,7 +273,29 @@ func (a *Annotator) draw(img *gocv.Mat, f Frame) {
 	if len(names) == 0 {
 		parts = append(parts, "0")
 	}
+	for i, l := range a.cfg.Lines {
+		c := color.RGBA{255, 220, 0, 255}
+		gocv.Line(img, image.Pt(int(l.A.X), int(l.A.Y)), image.Pt(int(l.B.X), int(l.B.Y)), c, thick)
+		lc := f.Lines[i]
+		gocv.PutText(img, "in "+perClass(lc.In)+" out "+perClass(lc.Out), image.Pt(int(l.A.X)+4, int(l.A.Y+30*s)), font, 0.4*s, c, thin)
+	}
 	label := strings.Join(parts, " ")
 	gocv.Rectangle(img, image.Rect(0, 0, int(float64(8*len(label))*s)+8, int(18*s)), panelColour, -1)
 	gocv.PutText(img, label, image.Pt(4, int(13*s)), font, 0.45*s, textColour, thin)
+}
+
+func perClass(m map[string]int) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, m[n])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -18,6 +18,8 @@ type Summary struct {
 	Frames        int            `json:"frames"`
 	Width, Height int            `json:"-"`
 	Counted       map[string]int `json:"counted"`
+	// Lines are each line's crossings over the whole input.
+	Lines []LineCount `json:"lines,omitempty"`
 }
 
 // Options say where the annotated frames go.
@@ -119,6 +121,9 @@ func Run(ctx context.Context, cfg Config, in string, opts Options) (Summary, err
 		return sum, fmt.Errorf("annotate: %s has no frames", in)
 	}
 	sum.Counted = a.Finish()
+	for _, l := range cfg.Lines {
+		sum.Lines = append(sum.Lines, LineCount{In: a.byName(l.In), Out: a.byName(l.Out)})
+	}
 	return sum, sink.close()
 }
 

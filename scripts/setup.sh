@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages: OpenCV for gocv (encode, resize, video I/O), libjpeg-turbo
 # for the detect stage's frame decode, kcat for the interoperability test,
 # pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
-# server on loopback; nothing runs as a service).
-packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client)
+# server on loopback; nothing runs as a service), chromium for the live page's
+# browser test (headless, driven by chromedp).
+packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/annotate"
+	"github.com/cropstream/cropstream/zones"
 )
 
 func newAnnotateCmd() *cobra.Command {
@@ -19,6 +20,7 @@ func newAnnotateCmd() *cobra.Command {
 		fps         float64
 		countScores []float64
 		score       float64
+		lines       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "annotate",
@@ -54,6 +56,13 @@ the track stage does) is printed.`,
 			}
 			cfg := annotate.Config{Detector: eng}
 			cfg.Track.CountScores = countScores
+			for _, s := range lines {
+				l, err := zones.ParseLine(s)
+				if err != nil {
+					return fmt.Errorf("--line: %w", err)
+				}
+				cfg.Lines = append(cfg.Lines, l)
+			}
 			sum, err := annotate.Run(cmd.Context(), cfg, in, opts)
 			if err != nil {
 				return err
@@ -67,6 +76,9 @@ the track stage does) is printed.`,
 				parts = []string{"nothing"}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "annotated %d frames (%dx%d) to %s; counted %s\n", sum.Frames, sum.Width, sum.Height, out, strings.Join(parts, ", "))
+			for i, l := range sum.Lines {
+				fmt.Fprintf(cmd.OutOrStdout(), "line %s: in %v, out %v\n", lines[i], l.In, l.Out)
+			}
 			return nil
 		},
 	}
@@ -77,6 +89,7 @@ the track stage does) is printed.`,
 	f.StringVar(&boxes, "boxes", "", "also write what was drawn here, one JSON line per frame")
 	f.Float64Var(&fps, "fps", 10, "frame rate of a video written from an image folder")
 	f.Float64Var(&score, "min-score", 0.1, "least detection score drawn and tracked (the detect stage's)")
+	f.StringArrayVar(&lines, "line", nil, "count tracks crossing the line x1,y1,x2,y2 (frame pixels), per class: in = left to right across a line drawn top to bottom; repeatable")
 	f.Float64SliceVar(&countScores, "count-scores", nil, "per class, the median track score at which an object counts (default: the model's count_scores)")
 	cmd.MarkFlagRequired("input")
 	cmd.MarkFlagRequired("out")

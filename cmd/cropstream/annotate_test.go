@@ -96,8 +96,10 @@ func TestAnnotateVideo(t *testing.T) {
 	if r := run(t, dir, "sim", "--scenario", "small.yaml", "--out", "out"); r.code != 0 {
 		t.Fatalf("sim: %s", r.stderr)
 	}
+	// A line down the middle: the camera drives on, so fruit crosses it
+	// right to left ("out").
 	r := run(t, dir, "annotate", "--input", "out/video.avi", "--out", "annotated.avi", "--boxes", "boxes.jsonl",
-		"--model", filepath.Join(repo, inference.DefaultModel))
+		"--line", "160,0,160,180", "--model", filepath.Join(repo, inference.DefaultModel))
 	if r.code != 0 || !strings.Contains(r.stdout, "counted apple") {
 		t.Fatalf("annotate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -176,6 +178,10 @@ func TestAnnotateVideo(t *testing.T) {
 			onEdges += pixelDiff(in[i], out[i], edge)
 		}
 		away += pixelDiff(in[i], out[i], far)
+	}
+	last := frames[len(frames)-1]
+	if len(last.Lines) != 1 || last.Lines[0].Out["apple"] < last.Counted["apple"]/2 || last.Lines[0].In["apple"] > last.Lines[0].Out["apple"]/10 {
+		t.Errorf("line crossings %+v with %v counted", last.Lines, last.Counted)
 	}
 	if framesWithBoxes < len(frames)/2 {
 		t.Fatalf("only %d of %d frames have detections", framesWithBoxes, len(frames))

@@ -131,7 +131,9 @@ func (r *uiRun) stop(t *testing.T) {
 
 // TestLivePageInBrowser opens run's page in headless chromium while a small
 // field runs, and waits until it shows a frame with boxes and the block's
-// count the run prints. CROPSTREAM_SCREENSHOT=path keeps the screenshot.
+// count the run prints. CROPSTREAM_SCREENSHOT=path.png keeps the screenshot
+// (and path-running.png one taken while the field ran, when the page showed a
+// frame with many boxes then).
 func TestLivePageInBrowser(t *testing.T) {
 	chrome := chromium(t)
 	dir := t.TempDir()
@@ -178,6 +180,9 @@ func TestLivePageInBrowser(t *testing.T) {
 		got      shown
 		maxBoxes int
 		printed  = -1
+		// live is a screenshot while the field runs, of a frame with many
+		// boxes (taken when the page shows one; the README shows it).
+		live []byte
 	)
 	deadline := time.Now().Add(80 * time.Second)
 	for {
@@ -187,6 +192,9 @@ func TestLivePageInBrowser(t *testing.T) {
 		}
 		maxBoxes = max(maxBoxes, got.Boxes)
 		printed = printedCount(r.stdout.String(), "T1")
+		if live == nil && got.Boxes >= 20 && printed < 0 {
+			live, _ = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
 		if got.Boxes > 0 && printed >= 0 && got.Count == strconv.Itoa(printed) && got.Final == "true" {
 			break
 		}
@@ -208,6 +216,11 @@ func TestLivePageInBrowser(t *testing.T) {
 	if p := os.Getenv("CROPSTREAM_SCREENSHOT"); p != "" {
 		if err := os.WriteFile(p, shot, 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if live != nil {
+			if err := os.WriteFile(strings.TrimSuffix(p, ".png")+"-running.png", live, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	t.Logf("page: frame seq %s, %d boxes at most, block T1 counted %s (final), as printed; screenshot %d bytes", got.Seq, maxBoxes, got.Count, len(shot))

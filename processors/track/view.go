@@ -62,15 +62,21 @@ func DecodeState(b []byte, p Params) (*CameraView, error) {
 			p.CountScores = append(p.CountScores, float64(c))
 		}
 	}
-	p = p.withDefaults()
-	cv := &CameraView{LastSeq: st.Tracker.LastSeq, Field: st.Pass.Field, Block: st.Pass.Block, Row: st.Tracker.RowID,
+	return &CameraView{LastSeq: st.Tracker.LastSeq, Field: st.Pass.Field, Block: st.Pass.Block, Row: st.Tracker.RowID,
 		PassOpen: st.Pass.Open, Width: st.Tracker.Width, ClassNames: st.Pass.ClassNames, ArrivedUnixNs: st.Pass.ArrivedNs,
-		Dets: st.Tracker.LastDets, Tracks: make([]TrackView, 0, len(st.Tracker.Tracks))}
-	for _, t := range st.Tracker.Tracks {
+		Dets: st.Tracker.LastDets, Tracks: st.Tracker.Views(p)}, nil
+}
+
+// Views are the open tracks as TrackViews; Counts by p's count scores
+// (default 0.5).
+func (s *State) Views(p Params) []TrackView {
+	p = p.withDefaults()
+	out := make([]TrackView, 0, len(s.Tracks))
+	for _, t := range s.Tracks {
 		b := t.box()
-		cv.Tracks = append(cv.Tracks, TrackView{ID: t.ID, Class: t.Class, X1: b.X1, Y1: b.Y1, X2: b.X2, Y2: b.Y2,
+		out = append(out, TrackView{ID: t.ID, Class: t.Class, X1: b.X1, Y1: b.Y1, X2: b.X2, Y2: b.Y2,
 			Confirmed: t.Confirmed, Duplicate: t.Duplicate, Hits: t.Hits(), Lost: t.Lost, MedianScore: t.MedianScore(),
 			Counts: p.counts(t), FirstSeq: t.FirstSeq})
 	}
-	return cv, nil
+	return out
 }
