@@ -21,6 +21,10 @@ type Config struct {
 	// Default is the crop profile of blocks not in the field map (for their
 	// estimates). Default apple.
 	Default *crops.Profile
+	// KeepLast is for a page that outlives the pipeline (run --ui-hold):
+	// detaching then first reads each camera's latest frames, so that a page
+	// opened afterwards still shows them.
+	KeepLast bool
 	// Track are the tracker's parameters, for whether an open track would
 	// count (zero: the model's count scores, as the track stage takes them).
 	Track track.Params

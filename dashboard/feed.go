@@ -34,6 +34,9 @@ type feed struct {
 	// before frames are paused (they lead the tracker by the detect stage's
 	// backlog).
 	budget int64
+	// enough, when set, ends the feed once it has caught up and enough
+	// returns true.
+	enough func() bool
 }
 
 // run consumes until ctx ends.
@@ -60,7 +63,6 @@ func (f *feed) run(ctx context.Context) error {
 		return fmt.Errorf("dashboard feed: %w", err)
 	}
 	defer cl.Close()
-	defer f.live.reset()
 	paused := false
 	var pausedAt time.Time
 	for ctx.Err() == nil {
@@ -76,6 +78,10 @@ func (f *feed) run(ctx context.Context) error {
 			}
 		})
 		fs.EachRecord(f.record)
+		// A poll that found nothing means the feed has caught up.
+		if f.enough != nil && fs.NumRecords() == 0 && f.enough() {
+			return nil
+		}
 		switch b := f.live.bufferedBytes(); {
 		case !paused && b > f.budget:
 			cl.PauseFetchTopics(string(topology.Frames))

@@ -15,7 +15,7 @@ import (
 
 // Limits of what the page's camera panels keep.
 const (
-	trailLen    = 12 // centres per trail: the scene moves, long trails cross the frame
+	trailLen    = 6  // centres per trail: the scene moves, long trails cross the frame
 	trailLinger = 8  // frames an ended track's trail stays drawn
 	published   = 4  // frames kept per camera for the browser to fetch
 	keptStates  = 16 // states kept per camera for frames that come late
@@ -280,6 +280,18 @@ func (l *live) send(c *camera, now time.Time) {
 	}
 	l.hub.publish("camera/"+c.id, "camera", c.ready)
 	c.ready, c.readyFrame = nil, frameImg{}
+}
+
+// shown says whether every camera with a state has published a panel.
+func (l *live) shown() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.cams {
+		if c.state != nil && len(c.pub) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // flush publishes the panels that waited for their camera's turn.

@@ -185,30 +185,37 @@ type rates struct {
 	err   error
 }
 
-func (s *Server) publishStages(a *attached, r *rates) {
-	now := time.Now()
-	type ctr struct {
-		name    string
-		n, dead int64
-	}
-	var cs []ctr
+// counter is a stage's running count of records and dead letters.
+type counter struct {
+	name    string
+	n, dead int64
+}
+
+func counters(a *attached) []counter {
+	var cs []counter
 	if a.Ingested != nil {
-		cs = append(cs, ctr{"ingest", a.Ingested.Load(), 0})
+		cs = append(cs, counter{"ingest", a.Ingested.Load(), 0})
 	}
 	if pl := a.Pipeline; pl != nil {
 		if pl.Detect != nil {
-			cs = append(cs, ctr{"detect", pl.Detect.Stats.Frames.Load(), pl.Detect.Stats.DeadLetters.Load()})
+			cs = append(cs, counter{"detect", pl.Detect.Stats.Frames.Load(), pl.Detect.Stats.DeadLetters.Load()})
 		}
 		if pl.Track != nil {
-			cs = append(cs, ctr{"track", pl.Track.Stats.Frames.Load(), pl.Track.Stats.DeadLetters.Load()})
+			cs = append(cs, counter{"track", pl.Track.Stats.Frames.Load(), pl.Track.Stats.DeadLetters.Load()})
 		}
 		if pl.Aggregate != nil {
-			cs = append(cs, ctr{"aggregate", pl.Aggregate.Stats.Objects.Load(), pl.Aggregate.Stats.DeadLetters.Load()})
+			cs = append(cs, counter{"aggregate", pl.Aggregate.Stats.Objects.Load(), pl.Aggregate.Stats.DeadLetters.Load()})
 		}
 		if pl.Sink != nil {
-			cs = append(cs, ctr{"sink", pl.Sink.Stats.Rows.Load(), pl.Sink.Stats.DeadLetters.Load()})
+			cs = append(cs, counter{"sink", pl.Sink.Stats.Rows.Load(), pl.Sink.Stats.DeadLetters.Load()})
 		}
 	}
+	return cs
+}
+
+func (s *Server) publishStages(a *attached, r *rates) {
+	now := time.Now()
+	cs := counters(a)
 	p := stagesPanel{Stages: []stagePanel{}, At: now}
 	cur := map[string]int64{}
 	for _, c := range cs {

@@ -54,6 +54,14 @@ type Source struct {
 type attached struct {
 	Source
 	views *views
+	// at and start are when it was attached and the counters then: the
+	// first rates a page sees are since then.
+	at    time.Time
+	start map[string]int64
+}
+
+func (a *attached) firstRates() *rates {
+	return &rates{at: a.at, prev: a.start}
 }
 
 // New listens on cfg.Addr, so that a busy port fails before the pipeline
@@ -131,7 +139,10 @@ func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request) {
 // detach stops all that and publishes the panels one last time; the page
 // keeps showing them while the server runs.
 func (s *Server) Attach(ctx context.Context, src Source) (detach func(), err error) {
-	a := &attached{Source: src}
+	a := &attached{Source: src, at: time.Now(), start: map[string]int64{}}
+	for _, c := range counters(a) {
+		a.start[c.name] = c.n
+	}
 	a.views, err = newViews(src.Conn, s.onTrack, nil)
 	if err != nil {
 		return nil, err
@@ -158,6 +169,9 @@ func (s *Server) Attach(ctx context.Context, src Source) (detach func(), err err
 		s.publishStages(a, &rates{})
 		cancel()
 		<-done
+		if s.cfg.KeepLast {
+			s.keepLast(a)
+		}
 		s.mu.Lock()
 		s.src = nil
 		s.mu.Unlock()
@@ -208,9 +222,14 @@ func (s *Server) followViewers(ctx context.Context, a *attached) {
 			fctx, cancel = context.WithCancel(ctx)
 			done = make(chan struct{})
 			s.seedCameras()
+			// The panels at once, not at the next tick.
+			s.publishBlocks(a)
+			s.publishStages(a, a.firstRates())
 			f := &feed{conn: a.Conn, live: s.live, yields: s.onYield, budget: s.cfg.FrameBudget}
 			go func() {
 				defer close(done)
+				// Frames in hand will not be paired now.
+				defer s.live.reset()
 				if err := f.run(fctx); err != nil {
 					slog.Warn("dashboard feed stopped", "err", err)
 				}
@@ -248,7 +267,7 @@ func (s *Server) onYield(y *schema.YieldEstimate) {
 func (s *Server) panels(ctx context.Context, a *attached) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	r := &rates{}
+	r := a.firstRates()
 	for {
 		select {
 		case <-ctx.Done():
@@ -291,4 +310,19 @@ func (s *Server) seedCameras() {
 			}
 		}
 	}
+}
+
+// keepLast reads each camera's latest frames and publishes them with their
+// states, for pages opened after the pipeline stops (a page open before has
+// them already). It gives up after a few seconds.
+func (s *Server) keepLast(a *attached) {
+	s.seedCameras()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	f := &feed{conn: a.Conn, live: s.live, yields: s.onYield, budget: s.cfg.FrameBudget, enough: s.live.shown}
+	if err := f.run(ctx); err != nil {
+		slog.Debug("dashboard: last frames not read", "err", err)
+	}
+	s.live.flush(time.Now().Add(time.Hour))
+	s.publishBlocks(a)
 }

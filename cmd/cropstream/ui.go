@@ -42,7 +42,7 @@ func (u *uiFlags) start(f *pflag.FlagSet, conn *broker.Conn, pl *pipeline.Pipeli
 	if u.addr == "" {
 		return func() {}, nil
 	}
-	srv, err := dashboard.New(dashboard.Config{Addr: u.addr, MaxFPS: u.maxFPS, Track: params})
+	srv, err := dashboard.New(dashboard.Config{Addr: u.addr, MaxFPS: u.maxFPS, Track: params, KeepLast: u.hold})
 	if err != nil {
 		if f.Changed("ui") {
 			return nil, err

@@ -149,7 +149,7 @@ func TestLivePageInBrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(filepath.Join(dir, "chrome")))
+		chromedp.WindowSize(1100, 600), chromedp.UserDataDir(filepath.Join(dir, "chrome")))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
 	bctx, cancelB := chromedp.NewContext(actx)
