@@ -13,7 +13,7 @@ type Config struct {
 	// address keeps them to this machine.
 	Addr string
 	// MaxFPS is how many frames a second each camera's panel shows at most.
-	// Default 5: 24 cameras then cost the browser 120 small images a second.
+	// Default 5.
 	MaxFPS float64
 	// FrameBudget is how many bytes of frames may wait for their track state
 	// before the feed pauses frames. Default 64 MiB.

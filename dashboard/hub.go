@@ -113,7 +113,7 @@ func (h *hub) serveEvents(stop <-chan struct{}) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-cache")
 		s := h.subscribe()
 		defer h.unsubscribe(s)
-		// A comment every 15 s keeps proxies from closing an idle stream.
+		// A comment now and then keeps proxies from closing an idle stream.
 		keep := time.NewTicker(15 * time.Second)
 		defer keep.Stop()
 		for {

@@ -226,15 +226,15 @@ func TestLivePageInBrowser(t *testing.T) {
 	t.Logf("page: frame seq %s, %d boxes at most, block T1 counted %s (final), as printed; screenshot %d bytes", got.Seq, maxBoxes, got.Count, len(shot))
 	cancel()
 	r.stop(t)
-	if err := ctxErr(r); err != "" {
+	if err := pageWarning(r); err != "" {
 		t.Error(err)
 	}
 }
 
-// ctxErr reports an error the page's server logged.
-func ctxErr(r *uiRun) string {
+// pageWarning reports a warning the page's server or its readers logged.
+func pageWarning(r *uiRun) string {
 	for _, l := range strings.Split(r.stderr.String(), "\n") {
-		if strings.Contains(l, "level=WARN") && strings.Contains(l, "live page") {
+		if strings.Contains(l, "level=WARN") && (strings.Contains(l, "live page") || strings.Contains(l, "dashboard")) {
 			return fmt.Sprintf("page server warned: %s", l)
 		}
 	}
