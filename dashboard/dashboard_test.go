@@ -230,3 +230,34 @@ func TestServerStreamsEvents(t *testing.T) {
 		t.Fatalf("API without a pipeline: %v %v", fr.StatusCode, err)
 	}
 }
+
+// TestLiveBoundsEventsFor24Cameras: 24 cameras at full speed reach a page
+// as at most one panel per camera per 1/maxFPS, each camera's newest.
+func TestLiveBoundsEventsFor24Cameras(t *testing.T) {
+	h := newHub()
+	s := h.subscribe()
+	l := newLive(h, 5)
+	start := time.Now()
+	l.now = func() time.Time { return start } // one burst, however slow the machine
+	for seq := uint64(1); seq <= 200; seq++ {
+		for c := range 24 {
+			cam := fmt.Sprintf("cam-%02d", c)
+			l.frame(cam, seq, 8, 8, []byte{1})
+			l.trackState(cam, view(seq, tv(seq, 1)))
+		}
+	}
+	first := panels(t, h, s)
+	l.flush(start.Add(250 * time.Millisecond))
+	second := panels(t, h, s)
+	if len(first) != 24 || len(second) != 24 {
+		t.Fatalf("%d then %d panels for 24 cameras", len(first), len(second))
+	}
+	for _, p := range second {
+		if p.Seq != 200 {
+			t.Fatalf("camera %s flushed frame %d, want its newest (200)", p.Camera, p.Seq)
+		}
+	}
+	if b := l.bufferedBytes(); b != 0 {
+		t.Fatalf("%d bytes of frames left buffered", b)
+	}
+}

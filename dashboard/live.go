@@ -27,6 +27,7 @@ const (
 type live struct {
 	hub    *hub
 	maxFPS float64
+	now    func() time.Time // the clock (tests set it)
 
 	mu       sync.Mutex
 	cams     map[string]*camera
@@ -65,7 +66,7 @@ type trail struct {
 }
 
 func newLive(h *hub, maxFPS float64) *live {
-	return &live{hub: h, maxFPS: maxFPS, cams: map[string]*camera{}}
+	return &live{hub: h, maxFPS: maxFPS, now: time.Now, cams: map[string]*camera{}}
 }
 
 func (l *live) cam(id string) *camera {
@@ -85,7 +86,7 @@ func (l *live) frame(camID string, seq uint64, w, h int, jpeg []byte) {
 	f := frameImg{seq: seq, w: w, h: h, jpeg: jpeg}
 	if c.state != nil && seq <= c.state.LastSeq {
 		if v := c.states[seq]; v != nil {
-			l.publish(c, f, v, time.Now())
+			l.publish(c, f, v, l.now())
 		}
 		return
 	}
@@ -143,7 +144,7 @@ func (l *live) trackState(camID string, v *track.CameraView) {
 		}
 	}
 	if ok {
-		l.publish(c, f, v, time.Now())
+		l.publish(c, f, v, l.now())
 	}
 }
 
