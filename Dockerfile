@@ -18,6 +18,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 COPY --from=build /out/cropstream /usr/local/bin/cropstream
 COPY --from=build /src/third_party/onnxruntime/libonnxruntime.so /opt/cropstream/libonnxruntime.so
 COPY models /opt/cropstream/models
+COPY deploy/demo /opt/cropstream/demo
 ENV CROPSTREAM_ORT_LIB=/opt/cropstream/libonnxruntime.so
 WORKDIR /opt/cropstream
 ENTRYPOINT ["cropstream"]

@@ -66,12 +66,25 @@ func startEmbedded(dataDir string, port int, maxMessageBytes int) (*Embedded, er
 		return nil, fmt.Errorf("embedded broker: start kfake in %s: %w", dataDir, err)
 	}
 	e := &Embedded{cluster: c, lock: lock, addr: c.ListenAddrs()[0], dir: dataDir}
-	// Write the address atomically so a reader never sees half of it.
-	tmp := filepath.Join(dataDir, addrFile+".tmp")
-	if err := os.WriteFile(tmp, []byte(e.addr+"\n"), 0o644); err == nil {
-		err = os.Rename(tmp, filepath.Join(dataDir, addrFile))
+	// Other processes reach this broker through its address file (they find
+	// the data directory locked): a broker they cannot find is an error.
+	if err := writeAddr(dataDir, e.addr); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	return e, nil
+}
+
+// writeAddr writes the address atomically so a reader never sees half of it.
+func writeAddr(dataDir, addr string) error {
+	tmp := filepath.Join(dataDir, addrFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(addr+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write address file: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dataDir, addrFile)); err != nil {
+		return fmt.Errorf("write address file: %w", err)
+	}
+	return nil
 }
 
 func newCluster(dataDir string, port, maxMessageBytes int) (*kfake.Cluster, error) {

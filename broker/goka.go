@@ -10,8 +10,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -66,7 +66,8 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 }
 
 // GokaOptions are the options every goka processor of cropstream takes: the
-// sarama config above for all its clients, state recovered from the table's
+// sarama config above for its consumers and topic manager, a franz-go
+// producer for its outputs (gapless per partition, see gokaProducer), state recovered from the table's
 // changelog into memory at start (so a killed process comes back with exactly
 // the committed state), and goka's logs at debug level.
 func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
@@ -81,10 +82,24 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 	}
 	tmc.Table.Replication, tmc.Stream.Replication = repl, repl
 	return []goka.ProcessorOption{
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, tmc)),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithTopicManagerBuilder(func(brokers []string) (goka.TopicManager, error) {
+			cfg := *sc
+			return goka.NewTopicManager(brokers, &cfg, tmc)
+		}),
+		// goka's *WithConfig builders write ClientID into the one config they
+		// are given while other clients read it (a data race): each client
+		// gets its own copy, as goka's default builders do.
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumerGroup(brokers, group, &cfg)
+		}),
+		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			cfg := *sc
+			cfg.ClientID = clientID
+			return sarama.NewConsumer(brokers, &cfg)
+		}),
+		goka.WithProducerBuilder(c.gokaProducerBuilder()),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{}),
 		goka.WithClientID(c.cfg.ClientID),
@@ -95,30 +110,32 @@ func (c *Conn) GokaOptions() ([]goka.ProcessorOption, error) {
 func (c *Conn) Topology() *topology.Topology { return c.top }
 
 // RunProcessor runs a goka group graph until ctx is cancelled, with the
-// options above. name prefixes its errors.
+// options above. name prefixes its errors. A processor that fails because
+// it lost the brokers (a broker restart: its group generation is gone, its
+// connections refused) is made again and rejoins with backoff (Supervise):
+// goka processors cannot be restarted, and their table state is recovered
+// from the changelog as after any crash.
 func (c *Conn) RunProcessor(ctx context.Context, name string, g *goka.GroupGraph) error {
 	opts, err := c.GokaOptions()
 	if err != nil {
 		return err
 	}
-	proc, err := goka.NewProcessor(c.Seeds, g, opts...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return Supervise(ctx, name, Backoff{}, func(ctx context.Context) error {
+		proc, err := goka.NewProcessor(c.Seeds, g, opts...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // EmitDeadLetter sends the message a goka callback could not process to the
-// dead-letter topic with the reason and its source, and logs it.
-func EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
+// dead-letter topic with the reason and its source (see DeadLetter), and logs it.
+func (c *Conn) EmitDeadLetter(ctx goka.Context, stage string, raw []byte, reason error) {
 	slog.Warn("record dead-lettered", "stage", stage, "topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", ctx.Key(), "reason", reason)
-	dl := schema.NewDeadLetter(stage, reason.Error(), string(ctx.Topic()), ctx.Partition(), ctx.Offset(), []byte(ctx.Key()), raw, 1<<20)
-	val, err := schema.Encode(dl)
-	if err != nil {
-		val = []byte(reason.Error())
-	}
-	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), val)
+	dl := DeadLetter(c.top, stage, reason.Error(), &kgo.Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: []byte(ctx.Key()), Value: raw})
+	ctx.Emit(goka.Stream(topology.DLQ), ctx.Key(), dl.Value)
 }

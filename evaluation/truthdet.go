@@ -15,16 +15,22 @@ import (
 func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*schema.Detections, error) {
 	sim := simulator.New(sc)
 	defer sim.Close()
-	W := sc.Camera.Width
+	W, H := sc.Camera.Width, sc.Camera.Height
+	header := func(row string, seq uint64, at int64, pos *float64) *schema.Detections {
+		d := schema.DetectionsOf(&schema.Frame{FrameId: "truth", CameraId: camera, FieldId: sc.Field, BlockId: sc.Block, RowId: row,
+			Sequence: seq, CaptureUnixNs: at, PositionM: pos, Width: uint32(W), Height: uint32(H)})
+		d.ClassNames, d.Model = simulator.ClassNames, "truth"
+		return d
+	}
 	var out []*schema.Detections
 	for {
 		f, err := sim.Next()
 		if errors.Is(err, io.EOF) {
 			if n := len(out); n > 0 {
 				last := out[n-1]
-				out = append(out, &schema.Detections{FrameId: "truth", CameraId: camera, FieldId: sc.Field, BlockId: sc.Block,
-					RowId: last.RowId, Sequence: last.Sequence + 1, CaptureUnixNs: last.CaptureUnixNs, PositionM: last.PositionM,
-					Width: last.Width, Height: last.Height, ClassNames: simulator.ClassNames, Model: "truth", EndOfStream: true})
+				end := header(last.RowId, last.Sequence+1, last.CaptureUnixNs, last.PositionM)
+				end.EndOfStream = true
+				out = append(out, end)
 			}
 			return out, nil
 		}
@@ -32,15 +38,14 @@ func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*
 			return nil, err
 		}
 		pos := f.PositionM
-		d := &schema.Detections{FrameId: "truth", CameraId: camera, FieldId: sc.Field, BlockId: sc.Block, RowId: f.RowID,
-			Sequence: f.Sequence, CaptureUnixNs: f.CaptureTime.UnixNano(), PositionM: &pos,
-			Width: uint32(W), Height: uint32(sc.Camera.Height), ClassNames: simulator.ClassNames, Model: "truth"}
+		d := header(f.RowID, f.Sequence, f.CaptureTime.UnixNano(), &pos)
 		for _, b := range f.Boxes {
 			if b.Visibility < minVis {
 				continue
 			}
+			r := b.Clipped(W, H)
 			d.Detections = append(d.Detections, &schema.Detection{ClassId: uint32(b.ClassID), Score: float32(0.5 + 0.5*b.Visibility),
-				Box: &schema.Box{X1: float32(max(0, b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: float32(min(W, b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}})
+				Box: &schema.Box{X1: float32(r.Min.X), Y1: float32(r.Min.Y), X2: float32(r.Max.X), Y2: float32(r.Max.Y)}})
 		}
 		out = append(out, d)
 	}

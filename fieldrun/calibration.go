@@ -17,7 +17,8 @@ func samplePlants(l *simulator.Layout, n int) []crops.HandCount {
 		all = append(all, row...)
 	}
 	var out []crops.HandCount
-	for i := 0; i < n && i < len(all); i++ {
+	n = min(n, len(all)) // more samples than plants would count a plant twice
+	for i := 0; i < n; i++ {
 		pl := all[(2*i+1)*len(all)/(2*n)]
 		var mass float64
 		for _, ui := range pl.Units {

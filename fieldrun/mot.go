@@ -96,9 +96,9 @@ func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, di
 				delete(tentative, id)
 			}
 		}
-		W := float32(d.Width)
 		for _, b := range truth[d.Sequence] {
-			box := inference.Detection{X1: max(0, float32(b.Rect.Min.X)), Y1: float32(b.Rect.Min.Y), X2: min(W, float32(b.Rect.Max.X)), Y2: float32(b.Rect.Max.Y)}
+			r := b.Clipped(int(d.Width), int(d.Height))
+			box := inference.Detection{X1: float32(r.Min.X), Y1: float32(r.Min.Y), X2: float32(r.Max.X), Y2: float32(r.Max.Y)}
 			gts[i] = append(gts[i], evaluation.MOTBox{ID: b.UnitID, Box: box, Ignore: b.Visibility < simulator.VisibleThreshold})
 			gtTxt = fmt.Appendf(gtTxt, "%d,%d,%d,%d,%d,%d,1,%d,%.3f\n", frame, b.UnitID, b.Rect.Min.X, b.Rect.Min.Y, b.Rect.Dx(), b.Rect.Dy(), b.ClassID+1, b.Visibility)
 		}

@@ -60,8 +60,7 @@ const cudaOptionPrefix = "ep.cuda."
 
 // defaultCUDAOptions apply unless Config.ProviderOptions sets the key:
 // NHWC convolutions let cuDNN use the tensor cores without transposing each
-// layer (H100, YOLOv8n-sized at 640: fp16 2,056 -> 2,479 frames/s, fp32
-// 1,710-1,860 -> 2,182).
+// layer (faster in fp16 and fp32: benchmarks/results.md).
 var defaultCUDAOptions = map[string]string{"prefer_nhwc": "1"}
 
 // DefaultCUDALib is the CUDA plugin provider next to the core library.

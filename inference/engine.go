@@ -33,8 +33,7 @@ type Config struct {
 	// Sessions is how many copies of the model run at once: each Run takes a
 	// free one. Default 1. On a CPU, one-thread sessions fed separate batches
 	// use the cores better than one session splitting each batch over its
-	// threads (shipped model on 2 cores: 1 thread 94-98 frames/s, 2 threads
-	// 155, 80 % of twice as much), if the caller has batches to run at once.
+	// threads, if the caller has batches to run at once.
 	Sessions int
 	// ScoreThreshold drops weaker boxes. Default 0.25.
 	ScoreThreshold float32

@@ -13,7 +13,7 @@ import (
 // Rewrite says how the engine adapts a model's graph when it loads it.
 type Rewrite struct {
 	// SplitToSlice replaces Split nodes by one Slice per output: ONNX
-	// Runtime 1.29's CUDA plugin provider crashes on Split (FACTS), and every
+	// Runtime 1.29's CUDA plugin provider crashes on Split (docs/DESIGN.md, GPU graphs), and every
 	// Ultralytics C2f block has one.
 	SplitToSlice bool
 	// UInt8Input makes the model take the letterboxed frame as it is in
@@ -34,7 +34,7 @@ type Rewrite struct {
 	// size (0 leaves it). With the input's shape static, ONNX Runtime infers
 	// every shape when it loads the model; the CUDA plugin provider crashed
 	// (SIGSEGV) on any node fed a tensor whose shape it could not infer, such
-	// as all of YOLOv8's box decoding after torch's flatten (FACTS). The
+	// as all of YOLOv8's box decoding after torch's flatten (docs/DESIGN.md). The
 	// engine pads a smaller batch and splits a larger one.
 	StaticBatch int
 }
@@ -285,7 +285,7 @@ func (e *graphEditor) reduceOutput(info ModelInfo, pool bool) error {
 	x := info.Output
 	var nodes []*pb.NodeProto
 	if tensorType(orig) == pb.TensorProto_FLOAT16 {
-		// ReduceMax/ArgMax in float16 crash the CUDA plugin provider (FACTS).
+		// ReduceMax/ArgMax in float16 crash the CUDA plugin provider (docs/DESIGN.md).
 		x32 := e.name("out32")
 		nodes = append(nodes, node("Cast", []string{x}, []string{x32}, attrInt("to", int64(pb.TensorProto_FLOAT))))
 		x = x32

@@ -98,9 +98,8 @@ var ErrTruncatedJPEG = errors.New("truncated JPEG")
 
 // decodeJPEG decodes jpg at 1/r scale (r = 1, 2, 4 or 8) into a new BGR
 // Mat. It calls libjpeg(-turbo) directly rather than through OpenCV's
-// imdecode, which gives the same pixels (TestDecodeJPEGMatchesOpenCV) but
-// took 3.9 ms for a 720p frame at half scale against 3.1 ms here (7.1
-// against 3.8 at full scale). Callers bound the size first (the detect
+// imdecode, which gives the same pixels (TestDecodeJPEGMatchesOpenCV) in
+// more time (benchmarks/results.md). Callers bound the size first (the detect
 // stage's header check): the Mat is allocated as the header declares.
 func decodeJPEG(jpg []byte, r int) (gocv.Mat, error) {
 	w, h, err := jpegSize(jpg, r)

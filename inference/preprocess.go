@@ -64,9 +64,8 @@ func (l Letterbox) Scaled(r int) Letterbox {
 
 // DecodeForInput decodes a w x h JPEG for a model input of inW x inH. JPEG
 // decodes at 1/2, 1/4 or 1/8 scale in the DCT domain at a fraction of the
-// cost, so it does whenever the smaller image still covers the input (a 720p
-// frame of 175 KB for a 512x288 model decodes at 640x360 in 3.1 ms here, 3.8
-// at full size: entropy decoding, which no scale skips, is most of it). It
+// cost, so it does whenever the smaller image still covers the input
+// (entropy decoding, which no scale skips, is most of what remains). It
 // returns the image and the reduction factor.
 func DecodeForInput(jpg []byte, w, h, inW, inH int) (gocv.Mat, int, error) {
 	r := decodeFactor(w, h, inW, inH)
@@ -165,8 +164,8 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 		return Letterbox{}, fmt.Errorf("preprocess: %w", err)
 	}
 	// BGR bytes to RGB planes of floats, with the padding, in one pass:
-	// OpenCV's border + blob + copy took 0.8 ms of a 2-core frame budget
-	// of 20.
+	// OpenCV's border + blob + copy was a visible share of a 2-core frame
+	// budget.
 	px, py := int(lb.PadX), int(lb.PadY)
 	plane := p.w * p.h
 	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]

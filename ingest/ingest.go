@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -47,6 +49,12 @@ type Config struct {
 	CaptureStart time.Time
 	// Progress, when set, shows a progress bar there for finite sources.
 	Progress io.Writer
+	// StreamID names the stream every frame of a Run belongs to; default
+	// StreamID(camera, source, capture time of the first frame), so each
+	// Run (a file, a folder, one connection to a live camera) is a stream
+	// of its own and re-ingesting a file with the same CaptureStart is the
+	// same stream.
+	StreamID string
 }
 
 // Stats counts what a Run did.
@@ -138,6 +146,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		loopErr error
 		last    *schema.Frame // the last frame produced, for the end of stream
 		ended   bool
+		stream  = in.cfg.StreamID
 	)
 	for {
 		c, err := src.Next(pctx)
@@ -172,7 +181,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 			seq = counted
 			counted++
 		}
-		rec, f, err := in.record(c, seq, info.Name)
+		rec, f, err := in.record(c, seq, info.Name, &stream)
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				in.deadLetter(pctx, err.Error(), nil, promise)
@@ -221,7 +230,7 @@ func endOfStream(last *schema.Frame) (*kgo.Record, error) {
 	seq := last.Sequence + 1
 	at := time.Unix(0, last.CaptureUnixNs)
 	f := &schema.Frame{
-		FrameId: FrameID(last.CameraId, seq, at), CameraId: last.CameraId, FieldId: last.FieldId, BlockId: last.BlockId,
+		FrameId: FrameID(last.CameraId, seq, at), CameraId: last.CameraId, StreamId: last.StreamId, FieldId: last.FieldId, BlockId: last.BlockId,
 		RowId: last.RowId, CaptureUnixNs: last.CaptureUnixNs, Sequence: seq, PositionM: last.PositionM,
 		Width: last.Width, Height: last.Height, Source: last.Source, EndOfStream: true,
 	}
@@ -233,8 +242,9 @@ func endOfStream(last *schema.Frame) (*kgo.Record, error) {
 }
 
 // record builds the Kafka record of one frame, encoding it to JPEG if needed,
-// and returns it with the frame it holds.
-func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, *schema.Frame, error) {
+// and returns it with the frame it holds. An empty *stream is set from the
+// first frame.
+func (in *Ingester) record(c Captured, seq uint64, source string, stream *string) (*kgo.Record, *schema.Frame, error) {
 	img := c.JPEG
 	if img == nil {
 		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *c.Image, []int{gocv.IMWriteJpegQuality, in.cfg.JPEGQuality})
@@ -256,9 +266,13 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 	if at.IsZero() {
 		at = in.cfg.CaptureStart.Add(c.Offset)
 	}
+	if *stream == "" {
+		*stream = StreamID(in.cfg.CameraID, source, at)
+	}
 	f := &schema.Frame{
 		FrameId:       FrameID(in.cfg.CameraID, seq, at),
 		CameraId:      in.cfg.CameraID,
+		StreamId:      *stream,
 		FieldId:       in.cfg.FieldID,
 		BlockId:       in.cfg.BlockID,
 		RowId:         row,
@@ -280,13 +294,18 @@ func (in *Ingester) record(c Captured, seq uint64, source string) (*kgo.Record, 
 
 // deadLetter records a frame ingest could not use.
 func (in *Ingester) deadLetter(ctx context.Context, reason string, raw []byte, promise func(*kgo.Record, error)) {
-	d := schema.NewDeadLetter(Stage, reason, "", -1, -1, []byte(in.cfg.CameraID), raw, in.cfg.MaxFrameBytes)
-	val, err := schema.Encode(d)
-	if err != nil {
-		promise(&kgo.Record{Topic: string(topology.DLQ)}, err)
-		return
-	}
-	in.client.Produce(ctx, &kgo.Record{Topic: string(topology.DLQ), Key: []byte(in.cfg.CameraID), Value: val}, promise)
+	src := &kgo.Record{Partition: -1, Offset: -1, Key: []byte(in.cfg.CameraID), Value: raw}
+	in.client.Produce(ctx, broker.DeadLetter(in.top, Stage, reason, src), promise)
+}
+
+// StreamID names a stream: a hash of the camera, the source and the capture
+// time of the stream's first frame (16 hex digits). The same file ingested
+// again with the same capture start is the same stream (the tracker sees a
+// replay); another file, another start or a reconnected live camera is a
+// new one.
+func StreamID(camera, source string, first time.Time) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", camera, source, first.UnixNano()))
+	return hex.EncodeToString(h[:8])
 }
 
 // FrameID is a ksuid whose time is the capture time and whose payload is

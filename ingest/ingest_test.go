@@ -285,3 +285,49 @@ func TestFrameIDDeterministic(t *testing.T) {
 		t.Fatal("frame ids must sort by capture time")
 	}
 }
+
+// Each file is a stream of its own, named deterministically: the same file
+// with the same capture start is the same stream (a replay for the tracker),
+// another file or another start is a new one. Every frame of a run and its
+// end of stream carry the run's stream.
+func TestStreamPerRun(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	start := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
+	for _, name := range []string{"row1.avi", "row2.avi"} {
+		writeVideo(t, filepath.Join(dir, name), 5, 10, 160, 120)
+	}
+	runs := []struct {
+		file  string
+		start time.Time
+	}{{"row1.avi", start}, {"row2.avi", start}, {"row1.avi", start}, {"row1.avi", start.Add(time.Hour)}}
+	for _, r := range runs {
+		src, err := OpenVideo(context.Background(), filepath.Join(dir, r.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ingest(t, Config{CameraID: "tractor-1", BlockID: "B1", CaptureStart: r.start}, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := e.readAll(t, topology.Frames, 6*len(runs))
+	if len(recs) != 6*len(runs) {
+		t.Fatalf("%d records, want %d", len(recs), 6*len(runs))
+	}
+	var streams []string
+	for i, r := range recs {
+		f, err := schema.DecodeFrame(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%6 == 0 {
+			streams = append(streams, f.StreamId)
+		}
+		if f.StreamId == "" || f.StreamId != streams[len(streams)-1] {
+			t.Fatalf("record %d (sequence %d, end %v) of stream %q, run's stream %q", i, f.Sequence, f.EndOfStream, f.StreamId, streams[len(streams)-1])
+		}
+	}
+	if streams[0] == streams[1] || streams[0] != streams[2] || streams[0] == streams[3] {
+		t.Fatalf("streams %q: want a new one per file or start, the same for the same file and start", streams)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/stage"
 )
 
 const ns = "cropstream"
@@ -34,8 +35,9 @@ var (
 	insertRetry = prometheus.NewDesc(ns+"_sink_insert_retries_total", "Inserts the store refused and the sink retried.", nil, nil)
 	replays     = prometheus.NewDesc(ns+"_track_replayed_frames_total", "Frames the tracker skipped as already applied.", nil, nil)
 	duplicates  = prometheus.NewDesc(ns+"_aggregate_duplicate_objects_total", "Objects the aggregate stage had already counted.", nil, nil)
-	lag         = prometheus.NewDesc(ns+"_consumer_lag", "Records not yet committed by a consumer group, per topic.", []string{"group", "topic"}, nil)
+	lag         = prometheus.NewDesc(ns+"_consumer_lag", "Records not yet committed by a consumer group of a stage this process runs, per topic (instances of one group export the same value: take the max).", []string{"group", "topic"}, nil)
 	lagUp       = prometheus.NewDesc(ns+"_consumer_lag_up", "1 when the last lag query reached the brokers.", nil, nil)
+	latencySecs = prometheus.NewDesc(ns+"_stage_latency_seconds", "Latency histograms of the stages, by what they time (capture_to_detected, inference_batch, decode_frame, insert).", []string{"stage", "what"}, nil)
 )
 
 // Collector reads the stages' counters at scrape time, so the hot paths pay
@@ -57,7 +59,7 @@ func NewCollector(p *pipeline.Pipeline, conn *broker.Conn) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{recordsIn, recordsOut, deadLetters, batchSize, inferSecs, decodeSecs, boxes, insertSecs, insertRetry, replays, duplicates, lag, lagUp} {
+	for _, d := range []*prometheus.Desc{recordsIn, recordsOut, deadLetters, batchSize, inferSecs, decodeSecs, boxes, insertSecs, insertRetry, replays, duplicates, lag, lagUp, latencySecs} {
 		ch <- d
 	}
 }
@@ -72,36 +74,35 @@ func summary(ch chan<- prometheus.Metric, d *prometheus.Desc, count int64, sum f
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.p.StageList() {
+		k := s.Counters()
+		counter(ch, recordsIn, k.In, s.Name())
+		counter(ch, recordsOut, k.Out, s.Name())
+		counter(ch, deadLetters, k.DeadLetters, s.Name())
+		if t, ok := s.(stage.Timed); ok {
+			for what, h := range t.Latencies() {
+				snap := h.Snapshot()
+				ch <- prometheus.MustNewConstHistogram(latencySecs, snap.Count, snap.SumSeconds, snap.Cumulative, s.Name(), what)
+			}
+		}
+	}
+	// The series only one stage has.
 	if d := c.p.Detect; d != nil {
 		st := &d.Stats
 		frames := st.Frames.Load()
-		counter(ch, recordsIn, frames+st.DeadLetters.Load(), "detect")
-		counter(ch, recordsOut, frames, "detect")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "detect")
 		counter(ch, boxes, st.Boxes.Load())
 		summary(ch, batchSize, st.Batches.Load(), float64(frames))
 		summary(ch, inferSecs, st.Batches.Load(), float64(st.InferNanos.Load())/1e9)
 		summary(ch, decodeSecs, frames, float64(st.DecodeNanos.Load())/1e9)
 	}
 	if t := c.p.Track; t != nil {
-		st := &t.Stats
-		counter(ch, recordsIn, st.Frames.Load()+st.Replays.Load()+st.DeadLetters.Load(), "track")
-		counter(ch, recordsOut, st.Objects.Load()+st.Reemitted.Load(), "track")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "track")
-		counter(ch, replays, st.Replays.Load())
+		counter(ch, replays, t.Stats.Replays.Load())
 	}
 	if a := c.p.Aggregate; a != nil {
-		st := &a.Stats
-		counter(ch, recordsIn, st.Objects.Load()+st.Duplicates.Load()+st.DeadLetters.Load(), "aggregate")
-		counter(ch, recordsOut, st.Estimates.Load(), "aggregate")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "aggregate")
-		counter(ch, duplicates, st.Duplicates.Load())
+		counter(ch, duplicates, a.Stats.Duplicates.Load())
 	}
 	if s := c.p.Sink; s != nil {
 		st := &s.Stats
-		counter(ch, recordsIn, st.Records.Load(), "sink")
-		counter(ch, recordsOut, st.Rows.Load(), "sink")
-		counter(ch, deadLetters, st.DeadLetters.Load(), "sink")
 		counter(ch, insertRetry, st.Retries.Load())
 		summary(ch, insertSecs, st.Inserts.Load(), float64(st.InsertNanos.Load())/1e9)
 	}
@@ -112,10 +113,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			up = 0
 		}
 		ch <- prometheus.MustNewConstMetric(lagUp, prometheus.GaugeValue, up)
+		// Only this process's groups: every process exporting every group's
+		// lag made a sum over processes count it once per process.
+		own := map[string]bool{}
+		for _, g := range c.p.Groups() {
+			own[string(g)] = true
+		}
 		type key struct{ g, t string }
 		sum := map[key]int64{}
 		for _, r := range rows {
-			sum[key{r.Group, r.Topic}] += r.Lag
+			if own[r.Group] {
+				sum[key{r.Group, r.Topic}] += r.Lag
+			}
 		}
 		for k, v := range sum {
 			ch <- prometheus.MustNewConstMetric(lag, prometheus.GaugeValue, float64(v), k.g, k.t)
@@ -163,7 +172,7 @@ func Handler(reg *prometheus.Registry, ready func(context.Context) error) http.H
 // Registry holds the process's collectors: the stages, lag, Go runtime.
 func Registry(cols ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoCollector())
 	reg.MustRegister(cols...)
 	return reg
 }

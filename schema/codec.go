@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -52,9 +53,37 @@ func Encode(m Message) ([]byte, error) {
 			return nil, fmt.Errorf("encode %s: %w", r.Descriptor().Name(), err)
 		}
 	}
+	if f, ok := m.(*Frame); ok {
+		return encodeFrame(f)
+	}
 	b, err := proto.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", r.Descriptor().Name(), err)
+	}
+	return b, nil
+}
+
+// encodeFrame writes the end-of-stream flag and the image after every other
+// field, so a record cut anywhere is rejected (no image, or an end without
+// its flag). protobuf-go writes fields in number order, and stream_id (16)
+// would follow them: a record cut just before it would decode as a whole
+// frame, or an end, of the camera's unnamed stream. Readers accept fields in
+// any order.
+func encodeFrame(f *Frame) ([]byte, error) {
+	img, end := f.Image, f.EndOfStream
+	head := proto.Clone(f).(*Frame)
+	head.Image, head.EndOfStream = nil, false
+	b, err := proto.MarshalOptions{}.MarshalAppend(make([]byte, 0, len(img)+256), head)
+	if err != nil {
+		return nil, fmt.Errorf("encode Frame: %w", err)
+	}
+	if end {
+		b = protowire.AppendTag(b, 14, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	if len(img) > 0 {
+		b = protowire.AppendTag(b, 15, protowire.BytesType)
+		b = protowire.AppendBytes(b, img)
 	}
 	return b, nil
 }

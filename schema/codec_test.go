@@ -8,7 +8,7 @@ import (
 )
 
 func validFrame() *Frame {
-	return &Frame{FrameId: "f1", CameraId: "cam", Width: 640, Height: 480,
+	return &Frame{FrameId: "f1", CameraId: "cam", StreamId: "s1", Width: 640, Height: 480,
 		Encoding: Encoding_ENCODING_JPEG, Image: []byte{0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4}}
 }
 
@@ -73,7 +73,7 @@ func TestEveryTruncationRejected(t *testing.T) {
 // The end-of-stream record carries no image, so its flag is its last field:
 // a prefix of it is a frame without an image (rejected), never an end.
 func TestEndOfStreamFrame(t *testing.T) {
-	end := &Frame{FrameId: "f9", CameraId: "cam", Sequence: 9, EndOfStream: true}
+	end := &Frame{FrameId: "f9", CameraId: "cam", StreamId: "s1", Sequence: 9, EndOfStream: true}
 	b, err := Encode(end)
 	if err != nil {
 		t.Fatalf("end of stream refused: %v", err)

@@ -88,7 +88,8 @@ type Frame struct {
 	RowId    string `protobuf:"bytes,6,opt,name=row_id,json=rowId,proto3" json:"row_id,omitempty"`
 	// Capture time in Unix nanoseconds (UTC).
 	CaptureUnixNs int64 `protobuf:"varint,7,opt,name=capture_unix_ns,json=captureUnixNs,proto3" json:"capture_unix_ns,omitempty"`
-	// Per-camera sequence number: strictly increasing; gaps are dropped frames.
+	// Sequence number within the stream (stream_id): strictly increasing;
+	// gaps are dropped frames.
 	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// Position of the camera along the row in metres, when known.
 	PositionM *float64 `protobuf:"fixed64,9,opt,name=position_m,json=positionM,proto3,oneof" json:"position_m,omitempty"`
@@ -102,6 +103,13 @@ type Frame struct {
 	// It tells the stages after detection that no object still in view will
 	// be seen again, so the tracker can decide on the tracks still open.
 	EndOfStream bool `protobuf:"varint,14,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
+	// The stream the frame belongs to: one run of a source (a video file, a
+	// folder, one connection to a live camera), so sequences restart without
+	// looking like replays. Deterministic (camera, source, first capture
+	// time): re-ingesting the same file with the same capture start gives the
+	// same stream, recognised as a replay. Empty for producers that do not
+	// set it: the camera is then one endless stream.
+	StreamId string `protobuf:"bytes,16,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	// The image. Kept as the last field: a record truncated anywhere before or
 	// inside it fails to decode or decodes without an image, never silently.
 	Image         []byte `protobuf:"bytes,15,opt,name=image,proto3" json:"image,omitempty"`
@@ -235,6 +243,13 @@ func (x *Frame) GetEndOfStream() bool {
 		return x.EndOfStream
 	}
 	return false
+}
+
+func (x *Frame) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
 }
 
 func (x *Frame) GetImage() []byte {
@@ -400,10 +415,12 @@ type Detections struct {
 	// The stream's end (see Frame.end_of_stream): no boxes; the tracker
 	// decides on every track still open.
 	EndOfStream bool `protobuf:"varint,18,opt,name=end_of_stream,json=endOfStream,proto3" json:"end_of_stream,omitempty"`
+	// The frame's stream (Frame.stream_id).
+	StreamId string `protobuf:"bytes,19,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	// Set with end_of_stream by the track stage's own idle watch, not by a
 	// camera: the camera sent nothing for the idle gap, so its pass is over
 	// unless a frame arrived since (the tracker checks). No sequence.
-	IdleGap       bool `protobuf:"varint,19,opt,name=idle_gap,json=idleGap,proto3" json:"idle_gap,omitempty"`
+	IdleGap       bool `protobuf:"varint,20,opt,name=idle_gap,json=idleGap,proto3" json:"idle_gap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,6 +574,13 @@ func (x *Detections) GetEndOfStream() bool {
 	return false
 }
 
+func (x *Detections) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
 func (x *Detections) GetIdleGap() bool {
 	if x != nil {
 		return x.IdleGap
@@ -565,7 +589,8 @@ func (x *Detections) GetIdleGap() bool {
 }
 
 // CountedObject is one physical object, counted once.
-// Topic: objects, key: block id. object_id is deterministic (camera + track).
+// Topic: objects, key: block id. object_id is deterministic (camera + stream
+// + track).
 type CountedObject struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	SchemaVersion   uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
@@ -592,10 +617,17 @@ type CountedObject struct {
 	// stage closes a block's window when every row's pass has ended, or on
 	// demand, and emits its final yield estimate.
 	Control string `protobuf:"bytes,18,opt,name=control,proto3" json:"control,omitempty"`
-	// Why a pass ended: "end-of-stream", "idle", "new-row".
-	Reason string `protobuf:"bytes,19,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The model that produced the boxes this object was counted from.
-	Model         string `protobuf:"bytes,20,opt,name=model,proto3" json:"model,omitempty"`
+	// The stream the object was seen in (Frame.stream_id).
+	StreamId string `protobuf:"bytes,19,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// Where the track stage counted it: the detections record (partition,
+	// offset) and the object's place among those that record counted. The
+	// aggregate stage drops replays by these (see processors/aggregate).
+	// Absent from objects of other producers (and builds before it).
+	SourcePartition int32  `protobuf:"varint,20,opt,name=source_partition,json=sourcePartition,proto3" json:"source_partition,omitempty"`
+	SourceOffset    *int64 `protobuf:"varint,21,opt,name=source_offset,json=sourceOffset,proto3,oneof" json:"source_offset,omitempty"`
+	SourceIndex     uint32 `protobuf:"varint,22,opt,name=source_index,json=sourceIndex,proto3" json:"source_index,omitempty"`
+	// Why a pass ended (controls): "end-of-stream", "idle", "new-row".
+	Reason        string `protobuf:"bytes,23,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -756,16 +788,37 @@ func (x *CountedObject) GetControl() string {
 	return ""
 }
 
-func (x *CountedObject) GetReason() string {
+func (x *CountedObject) GetStreamId() string {
 	if x != nil {
-		return x.Reason
+		return x.StreamId
 	}
 	return ""
 }
 
-func (x *CountedObject) GetModel() string {
+func (x *CountedObject) GetSourcePartition() int32 {
 	if x != nil {
-		return x.Model
+		return x.SourcePartition
+	}
+	return 0
+}
+
+func (x *CountedObject) GetSourceOffset() int64 {
+	if x != nil && x.SourceOffset != nil {
+		return *x.SourceOffset
+	}
+	return 0
+}
+
+func (x *CountedObject) GetSourceIndex() uint32 {
+	if x != nil {
+		return x.SourceIndex
+	}
+	return 0
+}
+
+func (x *CountedObject) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -1414,7 +1467,7 @@ var File_cropstream_proto protoreflect.FileDescriptor
 
 const file_cropstream_proto_rawDesc = "" +
 	"\n" +
-	"\x10cropstream.proto\x12\rcropstream.v1\"\xdf\x03\n" +
+	"\x10cropstream.proto\x12\rcropstream.v1\"\xfc\x03\n" +
 	"\x05Frame\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\tR\aframeId\x12\x1b\n" +
@@ -1431,7 +1484,8 @@ const file_cropstream_proto_rawDesc = "" +
 	"\x06height\x18\v \x01(\rR\x06height\x123\n" +
 	"\bencoding\x18\f \x01(\x0e2\x17.cropstream.v1.EncodingR\bencoding\x12\x16\n" +
 	"\x06source\x18\r \x01(\tR\x06source\x12\"\n" +
-	"\rend_of_stream\x18\x0e \x01(\bR\vendOfStream\x12\x14\n" +
+	"\rend_of_stream\x18\x0e \x01(\bR\vendOfStream\x12\x1b\n" +
+	"\tstream_id\x18\x10 \x01(\tR\bstreamId\x12\x14\n" +
 	"\x05image\x18\x0f \x01(\fR\x05imageB\r\n" +
 	"\v_position_m\"E\n" +
 	"\x03Box\x12\x0e\n" +
@@ -1442,7 +1496,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\xef\x04\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\x8c\x05\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1466,9 +1520,10 @@ const file_cropstream_proto_rawDesc = "" +
 	"detections\x12(\n" +
 	"\x10detected_unix_ns\x18\x0f \x01(\x03R\x0edetectedUnixNs\x12!\n" +
 	"\fcount_scores\x18\x11 \x03(\x02R\vcountScores\x12\"\n" +
-	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStream\x12\x19\n" +
-	"\bidle_gap\x18\x13 \x01(\bR\aidleGapB\r\n" +
-	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xa0\x05\n" +
+	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStream\x12\x1b\n" +
+	"\tstream_id\x18\x13 \x01(\tR\bstreamId\x12\x19\n" +
+	"\bidle_gap\x18\x14 \x01(\bR\aidleGapB\r\n" +
+	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xb1\x06\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +
@@ -1492,10 +1547,14 @@ const file_cropstream_proto_rawDesc = "" +
 	"position_m\x18\x10 \x01(\x01H\x00R\tpositionM\x88\x01\x01\x12\x1f\n" +
 	"\vframes_seen\x18\x11 \x01(\rR\n" +
 	"framesSeen\x12\x18\n" +
-	"\acontrol\x18\x12 \x01(\tR\acontrol\x12\x16\n" +
-	"\x06reason\x18\x13 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05model\x18\x14 \x01(\tR\x05modelB\r\n" +
-	"\v_position_m\"\xb4\x05\n" +
+	"\acontrol\x18\x12 \x01(\tR\acontrol\x12\x1b\n" +
+	"\tstream_id\x18\x13 \x01(\tR\bstreamId\x12)\n" +
+	"\x10source_partition\x18\x14 \x01(\x05R\x0fsourcePartition\x12(\n" +
+	"\rsource_offset\x18\x15 \x01(\x03H\x01R\fsourceOffset\x88\x01\x01\x12!\n" +
+	"\fsource_index\x18\x16 \x01(\rR\vsourceIndex\x12\x16\n" +
+	"\x06reason\x18\x17 \x01(\tR\x06reasonB\r\n" +
+	"\v_position_mB\x10\n" +
+	"\x0e_source_offset\"\xb4\x05\n" +
 	"\rYieldEstimate\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1f\n" +
 	"\vestimate_id\x18\x02 \x01(\tR\n" +

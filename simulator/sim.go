@@ -27,6 +27,16 @@ type Box struct {
 	Visibility float64
 }
 
+// Clipped is the part of the box inside a width x height frame: what a
+// detector can draw. A box wholly outside comes back with Min not below Max
+// (not canonicalised, so callers test its size).
+func (b Box) Clipped(width, height int) image.Rectangle {
+	return image.Rectangle{
+		Min: image.Pt(max(0, b.Rect.Min.X), max(0, b.Rect.Min.Y)),
+		Max: image.Pt(min(width, b.Rect.Max.X), min(height, b.Rect.Max.Y)),
+	}
+}
+
 // Frame is one rendered frame and its truth.
 type Frame struct {
 	// Image is owned by the simulator and valid until the next call of Next.

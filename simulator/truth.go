@@ -147,8 +147,8 @@ func WriteYOLO(w io.Writer, f *Frame, width, height int) error {
 		if b.Visibility < VisibleThreshold {
 			continue
 		}
-		x0, y0 := max(0, b.Rect.Min.X), max(0, b.Rect.Min.Y)
-		x1, y1 := min(width, b.Rect.Max.X), min(height, b.Rect.Max.Y)
+		r := b.Clipped(width, height)
+		x0, y0, x1, y1 := r.Min.X, r.Min.Y, r.Max.X, r.Max.Y
 		if x1-x0 < 2 || y1-y0 < 2 {
 			continue
 		}

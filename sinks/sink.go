@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/latency"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -79,6 +79,8 @@ type Stats struct {
 	Records, Rows, Inserts, Retries, Skipped, DeadLetters atomic.Int64
 	// InsertNanos is the total time spent in successful inserts.
 	InsertNanos atomic.Int64
+	// Insert is the latency of each successful insert.
+	Insert latency.Histogram
 }
 
 // Sink is a consumer group that feeds the tables.
@@ -95,9 +97,6 @@ type Sink struct {
 	// next is the next offset to read per topic and partition: what is
 	// committed once no row of it is pending.
 	next map[string]map[int32]int64
-	// ictx outlives Run's context by up to ShutdownFlush, so a stopping sink
-	// finishes the inserts it started.
-	ictx context.Context
 	// tableRows counts rows stored per table by this instance.
 	tableRows map[string]int64
 }
@@ -149,15 +148,13 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
 		return err
 	}
+	// Inserts run under ictx, which outlives ctx by up to ShutdownFlush, so a
+	// stopping sink finishes the inserts it started.
 	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer icancel()
-	s.ictx = ictx
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.ShutdownFlush, icancel) })
 	defer stop()
-	topics := make([]string, 0, len(s.cfg.Tables))
-	for _, t := range s.cfg.Tables {
-		topics = append(topics, string(t.Topic))
-	}
+	topics := topology.Names(s.Inputs())
 	cl, err := s.conn.Client(
 		kgo.ConsumerGroup(string(topology.SinkClickHouse)),
 		kgo.ConsumeTopics(topics...),
@@ -183,7 +180,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		cancel()
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
-			return s.shutdown(cl)
+			return s.shutdown(ictx, cl)
 		}
 		var ferr error
 		fs.EachError(func(t string, p int32, err error) {
@@ -195,13 +192,20 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.cfg.Logger.Warn("sink fetch", "err", ferr)
 		}
 		var dead []*kgo.Record
+		var err error
 		s.mu.Lock()
 		for _, r := range fs.Records() {
-			if d := s.add(ctx, r); d != nil {
+			var d *kgo.Record
+			if d, err = s.add(ictx, r); err != nil {
+				break
+			}
+			if d != nil {
 				dead = append(dead, d)
 			}
 		}
-		err := s.flushDue(ctx, false)
+		if err == nil {
+			err = s.flushDue(ictx, false)
+		}
 		s.mu.Unlock()
 		if err == nil && len(dead) > 0 {
 			err = cl.ProduceSync(ctx, dead...).FirstErr()
@@ -216,7 +220,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		cl.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
-				return s.shutdown(cl)
+				return s.shutdown(ictx, cl)
 			}
 			return err
 		}
@@ -225,11 +229,13 @@ func (s *Sink) Run(ctx context.Context) error {
 
 // add turns a record into rows of its table's batch, flushing first when
 // the record's day differs from the batch's. A record that does not decode
-// becomes a dead letter (except on the dead-letter topic itself).
-func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
+// becomes a dead letter (except on the dead-letter topic itself). The error
+// is a flush's: a batch the store did not take, which Run must not go past
+// (a later insert would move the stored offsets beyond its rows).
+func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	b := s.byTopic[r.Topic]
 	if b == nil {
-		return nil
+		return nil, nil
 	}
 	s.Stats.Records.Add(1)
 	nx := s.next[r.Topic]
@@ -240,28 +246,28 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 	nx[r.Partition] = r.Offset + 1
 	if have, ok := s.resume[r.Topic][r.Partition]; ok && r.Offset <= have {
 		s.Stats.Skipped.Add(1)
-		return nil
+		return nil, nil
 	}
 	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
 	if err != nil {
 		s.cfg.Logger.Error("sink: record does not decode", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 		if r.Topic == string(topology.DLQ) {
-			return nil
+			return nil, nil
+		}
+		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
+			// That stage dead-letters the same record with its own reason:
+			// one dead letter per bad record.
+			s.cfg.Logger.Debug("sink: undecodable record left to the stage that dead-letters it", "topic", r.Topic, "stage", g)
+			return nil, nil
 		}
 		s.Stats.DeadLetters.Add(1)
-		d := schema.NewDeadLetter("sink", fmt.Sprintf("decode %s record: %v", r.Topic, err), r.Topic, r.Partition, r.Offset, r.Key, r.Value, s.conn.Topology().Config.MaxFrameBytes)
-		v, eerr := schema.Encode(d)
-		if eerr != nil {
-			return nil
-		}
-		return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: v}
+		return broker.DeadLetter(s.conn.Topology(), Stage, fmt.Sprintf("decode %s record: %v", r.Topic, err), r), nil
 	}
 	for _, row := range rows {
 		day := b.table.Day(row)
 		if len(b.rows) > 0 && day != b.day {
-			// Cannot fail silently: flush retries until it succeeds or ctx ends.
-			if err := s.flush(ctx, b); err != nil {
-				return nil
+			if err := s.flush(ictx, b); err != nil {
+				return nil, err
 			}
 		}
 		if len(b.rows) == 0 {
@@ -272,16 +278,17 @@ func (s *Sink) add(ctx context.Context, r *kgo.Record) *kgo.Record {
 		}
 		b.rows = append(b.rows, row)
 		if len(b.rows) >= s.cfg.MaxRows {
-			if err := s.flush(ctx, b); err != nil {
-				return nil
+			if err := s.flush(ictx, b); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-// flushDue flushes batches that are full or old (all of them when force).
-func (s *Sink) flushDue(ctx context.Context, force bool) error {
+// flushDue flushes batches that are full or old (all of them when force);
+// their inserts run under ictx.
+func (s *Sink) flushDue(ictx context.Context, force bool) error {
 	for _, b := range s.byTopic {
 		if b.done != nil && (force || len(b.done) > 0) {
 			if err := s.wait(b); err != nil {
@@ -289,7 +296,7 @@ func (s *Sink) flushDue(ctx context.Context, force bool) error {
 			}
 		}
 		if len(b.rows) > 0 && (force || len(b.rows) >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
-			if err := s.flush(ctx, b); err != nil {
+			if err := s.flush(ictx, b); err != nil {
 				return err
 			}
 		}
@@ -301,7 +308,7 @@ func (s *Sink) flushDue(ctx context.Context, force bool) error {
 // one is in. The insert retries with backoff while the store refuses, so the
 // loop blocks at the next flush (back-pressure: it stops fetching) and never
 // holds more than two batches per table.
-func (s *Sink) flush(ctx context.Context, b *batch) error {
+func (s *Sink) flush(ictx context.Context, b *batch) error {
 	if err := s.wait(b); err != nil {
 		return err
 	}
@@ -315,9 +322,10 @@ func (s *Sink) flush(ctx context.Context, b *batch) error {
 	b.done = make(chan error, 1)
 	go func(done chan<- error) {
 		start := time.Now()
-		err := s.retry(s.ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(s.ictx, b.table, rows) })
+		err := s.retry(ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ictx, b.table, rows) })
 		if err == nil {
 			s.Stats.InsertNanos.Add(int64(time.Since(start)))
+			s.Stats.Insert.Observe(time.Since(start))
 		}
 		done <- err
 	}(b.done)
@@ -454,11 +462,12 @@ func (s *Sink) revoked(r map[string][]int32) {
 	}
 }
 
-func (s *Sink) shutdown(cl *kgo.Client) error {
+// shutdown flushes what the sink holds under ictx and commits.
+func (s *Sink) shutdown(ictx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownFlush)
 	defer cancel()
 	s.mu.Lock()
-	err := s.flushDue(ctx, true)
+	err := s.flushDue(ictx, true)
 	s.mu.Unlock()
 	if err != nil {
 		s.cfg.Logger.Warn("sink: stopping with rows not stored; the next run reads them again", "err", err)
@@ -468,4 +477,9 @@ func (s *Sink) shutdown(cl *kgo.Client) error {
 		s.cfg.Logger.Warn("sink: final commit", "err", err)
 	}
 	return nil
+}
+
+// Latencies are the sink's latency histograms, by what they time.
+func (s *Sink) Latencies() map[string]*latency.Histogram {
+	return map[string]*latency.Histogram{"insert": &s.Stats.Insert}
 }

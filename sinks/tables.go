@@ -223,7 +223,7 @@ func Tables() []*Table {
 			{"yield_kg_low", "Float64", "lower end of the confidence interval, kg"},
 			{"yield_kg_high", "Float64", "upper end of the confidence interval, kg"},
 			{"confidence", "Float64", "confidence level of the interval (0.95)"},
-			{"final", "UInt8", "1 when the window closed; 0 for an on-demand estimate"},
+			{"final", "UInt8", "1 when the window closed (every row passed, or yield close); 0 for a provisional estimate while passes run"},
 			{"emitted_at", "DateTime", "when the estimate was made (UTC)"},
 			{"emitted_unix_ns", "UInt64", "same, nanoseconds; the latest estimate of a block wins"},
 		}, sourceColumns...),

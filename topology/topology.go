@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -155,8 +156,8 @@ type GroupSpec struct {
 	Inputs  []Topic `json:"inputs"`
 	Outputs []Topic `json:"outputs"`
 	Table   *Topic  `json:"table"`
-	// Lookups are compacted topics the group reads whole as a table (goka
-	// lookups), at any partitioning.
+	// Lookups are compacted topics the group's processes read whole as a
+	// table (fieldmap.Table), at any partitioning.
 	Lookups []Topic `json:"lookups,omitempty"`
 	Doc     string  `json:"-"`
 }
@@ -184,12 +185,12 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
-		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State + emitted log (marker 0x02)",
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + emitted log (marker 0x03)",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "tracker state per camera (goka group table of track)"},
 		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
-			Doc: "one record per counted physical object, id = camera + track"},
+			Doc: "one record per counted physical object, id = camera + stream + track"},
 		{Name: Table(Aggregate), Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "gob:aggregate.blockState/v4 (marker 0x01)",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "running totals per block (goka group table of aggregate)"},
@@ -215,7 +216,7 @@ func New(cfg Config) (*Topology, error) {
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {
@@ -235,6 +236,26 @@ func (t *Topology) Topic(name Topic) TopicSpec {
 	panic(fmt.Sprintf("topology: topic %q is not declared", name))
 }
 
+// Group returns the declaration of name. It panics on a name not declared
+// here, as Topic does.
+func (t *Topology) Group(name Group) GroupSpec {
+	for _, g := range t.Groups {
+		if g.Name == name {
+			return g
+		}
+	}
+	panic(fmt.Sprintf("topology: group %q is not declared", name))
+}
+
+// Names are the topics' names as Kafka clients take them.
+func Names(ts []Topic) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = string(t)
+	}
+	return names
+}
+
 // TopicNames lists every declared topic.
 func (t *Topology) TopicNames() []string {
 	names := make([]string, len(t.Topics))
@@ -242,6 +263,23 @@ func (t *Topology) TopicNames() []string {
 		names[i] = string(s.Name)
 	}
 	return names
+}
+
+// DeadLetteredBy names a group other than except that reads topic and
+// writes dead letters: it dead-letters the records of topic it cannot
+// decode, so another reader (the sink) need not dead-letter them again. The
+// dead-letter topic itself has none.
+func (t *Topology) DeadLetteredBy(topic Topic, except Group) (Group, bool) {
+	if topic == DLQ {
+		return "", false
+	}
+	for _, g := range t.Groups {
+		if g.Name == except || !slices.Contains(g.Inputs, topic) || !slices.Contains(g.Outputs, DLQ) {
+			continue
+		}
+		return g.Name, true
+	}
+	return "", false
 }
 
 // MaxRecordBytes is the largest record batch every topic accepts: producers

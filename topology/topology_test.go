@@ -125,3 +125,18 @@ func TestGraphFormats(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+// The stage that reads a topic dead-letters its undecodable records; the
+// sink leaves them to it, except where no stage reads the topic.
+func TestDeadLetteredBy(t *testing.T) {
+	top, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for topic, want := range map[Topic]Group{Frames: Detect, Detections: Track, Objects: Aggregate, Yield: "", DLQ: ""} {
+		g, ok := top.DeadLetteredBy(topic, SinkClickHouse)
+		if g != want || ok != (want != "") {
+			t.Errorf("%s: dead-lettered by %q (%v), want %q", topic, g, ok, want)
+		}
+	}
+}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/topology"
 )
 
 func newLagCmd(g *globals) *cobra.Command {
@@ -20,43 +23,34 @@ func newLagCmd(g *globals) *cobra.Command {
 		Short: "Per consumer group and partition: committed offset, end offset, lag, member",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			conn, _, err := g.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			adm, cl, err := conn.Admin()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			rows, err := broker.GroupLag(ctx, adm, groups...)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if rows == nil {
-					rows = []broker.PartitionLag{}
+			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, _ *topology.Topology) error {
+				rows, err := broker.GroupLag(ctx, adm, groups...)
+				if err != nil {
+					return err
 				}
-				return enc.Encode(rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no consumer groups with committed offsets")
-				return nil
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GROUP\tSTATE\tTOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tCLIENT\tHOST")
-			for _, r := range rows {
-				member := r.Member
-				if member == "" {
-					member = "-"
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					if rows == nil {
+						rows = []broker.PartitionLag{}
+					}
+					return enc.Encode(rows)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Group, r.State, r.Topic, r.Partition, r.Committed, r.End, r.Lag, member, r.ClientID, r.Host)
-			}
-			return tw.Flush()
+				if len(rows) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no consumer groups with committed offsets")
+					return nil
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "GROUP\tSTATE\tTOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tCLIENT\tHOST")
+				for _, r := range rows {
+					member := r.Member
+					if member == "" {
+						member = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Group, r.State, r.Topic, r.Partition, r.Committed, r.End, r.Lag, member, r.ClientID, r.Host)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringSliceVar(&groups, "group", nil, "groups to show (repeatable; default: all)")

@@ -37,23 +37,10 @@ func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.
 			dt := now.Sub(last).Seconds()
 			last = now
 			cur := map[string]int64{"ingest": ingested.Load()}
-			if pl.Detect != nil {
-				cur["detect"] = pl.Detect.Stats.Frames.Load()
-			}
-			if pl.Track != nil {
-				cur["track"] = pl.Track.Stats.Frames.Load()
-			}
-			if pl.Aggregate != nil {
-				cur["aggregate"] = pl.Aggregate.Stats.Objects.Load()
-			}
-			if pl.Sink != nil {
-				cur["sink"] = pl.Sink.Stats.Rows.Load()
-			}
-			var parts []string
-			for _, st := range []string{"ingest", "detect", "track", "aggregate", "sink"} {
-				if v, ok := cur[st]; ok {
-					parts = append(parts, fmt.Sprintf("%s %d (%.0f/s)", st, v, float64(v-prev[st])/dt))
-				}
+			parts := []string{progress("ingest", cur["ingest"], prev, dt)}
+			for _, s := range pl.StageList() {
+				cur[s.Name()] = s.Counters().Progress
+				parts = append(parts, progress(s.Name(), cur[s.Name()], prev, dt))
 			}
 			prev = cur
 			line := strings.Join(parts, "  ")
@@ -80,4 +67,9 @@ func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.
 		wg.Wait()
 		fmt.Fprintln(w)
 	}
+}
+
+// progress is one stage's figure and its rate since the last tick.
+func progress(name string, v int64, prev map[string]int64, dt float64) string {
+	return fmt.Sprintf("%s %d (%.0f/s)", name, v, float64(v-prev[name])/dt)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -49,6 +50,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cropstream",
 		Short:         "Count fruit and plants in farm camera video and estimate yield, on Kafka",
+		Version:       metrics.BuildInfo().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -92,6 +92,9 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notvideo.mp4"), []byte("this is text, not video"), 0o644)
 	writeVideo(t, filepath.Join(dir, "big.avi"), 3, 640, 480)
+	apple, _ := os.ReadFile(filepath.Join(repo, "crops", "profiles", "apple.yaml"))
+	os.WriteFile(filepath.Join(dir, "banana.yaml"), []byte(strings.Replace(strings.Replace(string(apple), "class: apple", "class: banana", 1), "name: apple", "name: banana", 1)), 0o644)
+	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte("fields:\n  - id: F1\n    blocks:\n      - id: B1\n        crop: apple\n        row_count: 2\n        plants_per_row: 0\n        plant_spacing_m: 1.5\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -107,6 +110,8 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 		{"no camera", []string{"ingest", "--video", "big.avi"}, "camera id is required"},
 		{"unknown scenario", []string{"ingest", "--scenario", "nope"}, "builtin scenarios"},
 		{"bad format", []string{"topology", "--format", "yaml"}, "unknown format"},
+		{"class the model lacks", []string{"run", "--stages", "detect", "--crop", "banana.yaml", "--metrics-addr", "", "--model", filepath.Join(repo, inference.DefaultModel)}, `counts class "banana", which model`},
+		{"bad field map", []string{"fields", "apply", "farm.yaml"}, `field map line 4: block "B1": encode FieldBlock: invalid record: block B1 row B1-R1 has 0 plants`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,7 +161,7 @@ func TestProcessesShareStandaloneBroker(t *testing.T) {
 			t.Fatalf("ingest %s: exit %d\n%s\n%s", cam, r.code, r.stdout, r.stderr)
 		}
 	}
-	if r := run(t, dir, "topics", "describe"); r.code != 0 || strings.Count(r.stdout, " ok ") != 7 {
+	if r := run(t, dir, "topics", "describe"); r.code != 0 || strings.Count(r.stdout, " ok ") != 9 {
 		t.Fatalf("topics describe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := run(t, dir, "lag", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {

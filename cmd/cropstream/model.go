@@ -101,8 +101,8 @@ func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
 
 // stageEngine is engine for the detect stage, which feeds each session its
 // own share of a poll: on the CPU, unless --sessions or --threads say
-// otherwise, one one-thread session per core (BenchmarkDetectStage on 2
-// cores: median 96 frames/s against 87 for one two-thread session).
+// otherwise, one one-thread session per core, which BenchmarkDetectStage
+// found faster than one session with all the threads.
 func (m *modelFlags) stageEngine(scoreThreshold float32) (*inference.Engine, error) {
 	if m.provider != "cuda" {
 		cfg, err := m.config(scoreThreshold, nil)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 )
 
@@ -79,6 +80,9 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 			t.Errorf("/metrics lacks %s", m)
 		}
 	}
+	if strings.Contains(body, `cropstream_consumer_lag{group="detect"`) {
+		t.Error("a process without the detect stage exports the detect group's lag (a sum over processes would count it again)")
+	}
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz: %d", code)
 	}
@@ -137,5 +141,63 @@ func TestBenchQuick(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "out", "bench.png")); err != nil || st.Size() < 1000 {
 		t.Fatalf("bench.png: %v", err)
+	}
+}
+
+// run --scenario serves /metrics while the field runs, and what it serves
+// passes promtool's lint.
+func TestScenarioRunServesMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	port := freePort(t)
+	c := exec.Command(bin, "run", "--scenario", "small.yaml", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", port), "--model", filepath.Join(repo, inference.DefaultModel))
+	c.Dir = dir
+	f, _ := os.Create(filepath.Join(dir, "run.log"))
+	c.Stdout, c.Stderr = f, f
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	var body string
+	seen := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !seen; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			b, _ := os.ReadFile(filepath.Join(dir, "run.log"))
+			t.Fatalf("run ended (%v) before /metrics showed detected frames:\n%s", err, b)
+		default:
+		}
+		var code int
+		if code, body = get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); code == 200 &&
+			regexp.MustCompile(`cropstream_stage_records_out_total\{stage="detect"\} [1-9]`).MatchString(body) {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Fatalf("/metrics of run --scenario never showed detected frames:\n%s", body)
+	}
+	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run --scenario: %v", err)
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed (the CI setup installs Debian's prometheus)")
+		}
+		t.Skip("promtool not installed")
+	}
+	lint := exec.Command(promtool, "check", "metrics")
+	lint.Stdin = strings.NewReader(body)
+	if out, err := lint.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/topology"
 )
 
 func newTopicsCmd(g *globals) *cobra.Command {
@@ -28,20 +31,11 @@ partitions to a keyed topic moves keys and breaks per-camera order.
 Exits non-zero while any difference remains.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			conn, top, err := g.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			adm, cl, err := conn.Admin()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			sts, err := broker.EnsureTopics(ctx, adm, top, fix)
-			printStatuses(cmd.OutOrStdout(), sts)
-			return driftError(err)
+			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, top *topology.Topology) error {
+				sts, err := broker.EnsureTopics(ctx, adm, top, fix)
+				printStatuses(cmd.OutOrStdout(), sts)
+				return driftError(err)
+			})
 		},
 	}
 	create.Flags().BoolVar(&fix, "fix-configs", false, "set topic configs that differ from the topology")
@@ -50,36 +44,43 @@ Exits non-zero while any difference remains.`,
 		Short: "Compare the cluster's topics with the topology",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			conn, top, err := g.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			adm, cl, err := conn.Admin()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			sts, err := broker.DescribeTopics(ctx, adm, top)
-			if err != nil {
-				return err
-			}
-			printStatuses(cmd.OutOrStdout(), sts)
-			var bad []string
-			for _, st := range sts {
-				if !st.OK() {
-					bad = append(bad, string(st.Spec.Name))
+			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, top *topology.Topology) error {
+				sts, err := broker.DescribeTopics(ctx, adm, top)
+				if err != nil {
+					return err
 				}
-			}
-			if len(bad) > 0 {
-				return fmt.Errorf("%w: %s", broker.ErrTopicDrift, strings.Join(bad, ", "))
-			}
-			return nil
+				printStatuses(cmd.OutOrStdout(), sts)
+				var bad []string
+				for _, st := range sts {
+					if !st.OK() {
+						bad = append(bad, string(st.Spec.Name))
+					}
+				}
+				if len(bad) > 0 {
+					return fmt.Errorf("%w: %s", broker.ErrTopicDrift, strings.Join(bad, ", "))
+				}
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(create, describe)
 	return cmd
+}
+
+// withAdmin connects as the global flags say and runs f with an admin
+// client, closing both after.
+func (g *globals) withAdmin(ctx context.Context, f func(context.Context, *kadm.Client, *topology.Topology) error) error {
+	conn, top, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return f(ctx, adm, top)
 }
 
 func driftError(err error) error {

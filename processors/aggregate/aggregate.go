@@ -15,6 +15,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
@@ -205,6 +206,7 @@ type Processor struct {
 
 	mu       sync.Mutex
 	profiles map[string]*crops.Profile
+	fields   *fieldmap.Table
 }
 
 // New makes the stage.
@@ -219,7 +221,7 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 	if cfg.ProvisionalEvery == 0 {
 		cfg.ProvisionalEvery = DefaultProvisionalEvery
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, fields: fieldmap.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -228,15 +230,25 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Input(goka.Stream(topology.Objects), new(codec.Bytes), p.process),
 		goka.Input(goka.Stream(topology.HandCounts), new(codec.Bytes), p.handCounts),
 		goka.Persist(stateCodec{}),
-		goka.Lookup(goka.Table(topology.Fields), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.Yield), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
 }
 
-// Run processes until ctx is cancelled.
+// Run processes until ctx is cancelled; it owns the field map's reader.
 func (p *Processor) Run(ctx context.Context) error {
-	return p.conn.RunProcessor(ctx, Stage, p.Graph())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.fields.Run(ctx, p.conn) })
+	g.Go(func() error {
+		// Objects wait for the field map, so the first ones close windows by its rows.
+		select {
+		case <-p.fields.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		return p.conn.RunProcessor(ctx, Stage, p.Graph())
+	})
+	return g.Wait()
 }
 
 func (p *Processor) process(ctx goka.Context, msg any) {
@@ -254,6 +266,12 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		st.FieldID = o.FieldId
 	}
 	fb := p.fieldBlock(ctx, o.BlockId)
+	if o.Control != "" && o.SourceOffset != nil && !st.Seen.addObject(o) {
+		// A pass control sent again (a replayed frame): applied once, by its
+		// place, as objects are.
+		p.Stats.Duplicates.Add(1)
+		return
+	}
 	switch o.Control {
 	case schema.ControlPassStart:
 		st.Passes[passKey(o)] = true
@@ -332,7 +350,7 @@ func state(ctx goka.Context) *blockState {
 
 // count adds an object to the window; false for a replayed one.
 func (p *Processor) count(st *blockState, o *schema.CountedObject, fb *schema.FieldBlock) bool {
-	if !st.Seen.add(o.ObjectId, o.CameraId) {
+	if !st.Seen.addObject(o) {
 		p.Stats.Duplicates.Add(1)
 		return false
 	}
@@ -418,17 +436,9 @@ func (p *Processor) ownsKey(ctx goka.Context) error {
 	return nil
 }
 
-// fieldBlock looks the block up in the field map; nil when it is not there.
-func (p *Processor) fieldBlock(ctx goka.Context, block string) *schema.FieldBlock {
-	raw, _ := ctx.Lookup(goka.Table(topology.Fields), block).([]byte)
-	if raw == nil {
-		return nil
-	}
-	fb, err := schema.DecodeFieldBlock(raw)
-	if err != nil {
-		return nil
-	}
-	return fb
+// fieldBlock is the block's field map entry; nil when it has none.
+func (p *Processor) fieldBlock(_ goka.Context, block string) *schema.FieldBlock {
+	return p.fields.Get(block)
 }
 
 // profile is the block's crop profile, or the stage's default.
@@ -501,5 +511,5 @@ func (p *Processor) estimate(block string, st *blockState, fb *schema.FieldBlock
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -178,5 +179,52 @@ func TestSeenOtherIsBounded(t *testing.T) {
 	}
 	if !s.add("x0", "") {
 		t.Fatal("the oldest id was not forgotten")
+	}
+}
+
+// Objects that name their place are deduplicated by a mark per detections
+// partition: replays at or below it are dropped, and the block state stays
+// the same size however many cameras feed the block.
+func TestSeenByPlaceStaysSmall(t *testing.T) {
+	obj := func(cam string, part int32, off int64, idx uint32) *schema.CountedObject {
+		return &schema.CountedObject{ObjectId: fmt.Sprintf("%s-s1-%d-%d", cam, off, idx), CameraId: cam, BlockId: "B1",
+			SourcePartition: part, SourceOffset: &off, SourceIndex: idx}
+	}
+	size := func(s *seen) int {
+		b, err := stateCodec{}.Encode(&blockState{Version: stateVersion, Seen: s, PerRow: map[string]int{}, Plants: map[string]plantCounts{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(b)
+	}
+	var sizes []int
+	for _, cameras := range []int{10, 5000} {
+		s := newSeen()
+		off := map[int32]int64{}
+		for i := 0; i < 20_000; i++ {
+			cam := fmt.Sprintf("camera-%05d", i%cameras)
+			part := int32(i % 8)
+			off[part]++
+			for k := uint32(0); k < 2; k++ {
+				if !s.addObject(obj(cam, part, off[part], k)) {
+					t.Fatalf("object %d/%d seen before", i, k)
+				}
+				if s.addObject(obj(cam, part, off[part], k)) {
+					t.Fatalf("object %d/%d replayed at once counted again", i, k)
+				}
+			}
+			if i%100 == 99 && s.addObject(obj(cam, part, off[part]-5, 0)) {
+				t.Fatalf("an older object replayed counted again")
+			}
+		}
+		sizes = append(sizes, size(s))
+	}
+	if sizes[1] > sizes[0]+64 || sizes[1] > 1024 {
+		t.Fatalf("block state %d bytes with 10 cameras, %d with 5,000", sizes[0], sizes[1])
+	}
+	// Objects without a place still go by id.
+	s := newSeen()
+	if !s.addObject(&schema.CountedObject{ObjectId: "cam-1-5", CameraId: "cam-1"}) || s.addObject(&schema.CountedObject{ObjectId: "cam-1-5", CameraId: "cam-1"}) {
+		t.Fatal("objects without a place are not deduplicated by id")
 	}
 }

@@ -30,3 +30,7 @@ func CloseWindow(ctx context.Context, conn *broker.Conn, block, field string) er
 	}
 	return nil
 }
+
+// Lookups are the compacted topics the stage reads whole, beside its goka
+// graph: the field map (fieldmap.Table).
+func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Fields} }

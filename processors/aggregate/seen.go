@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cropstream/cropstream/schema"
 )
 
 // windowWords is how many 64-bit words of track ids a camera's window keeps:
@@ -18,11 +20,27 @@ import (
 // 20k and 100k objects (BenchmarkAggregateStage).
 const windowWords = 256
 
-// seen remembers which objects a block has counted, to skip replays. Object
-// ids from the track stage are "<camera>-<track id>" with per-camera
-// increasing track ids, so each camera keeps a bitset over its latest ids.
-// Ids of any other form go in a plain set.
+// seen remembers which objects a block has counted, to skip replays.
+//
+// Objects that name their place (the detections partition and offset that
+// counted them, and their index among that record's objects: every object
+// of this build's track stage) are deduplicated by a mark per detections
+// partition: the highest place counted. The track stage processes a
+// partition in offset order and its producer keeps each output partition a
+// gapless prefix of what it sent (broker's goka producer: no record fails
+// while a later one lands), so the objects from one detections partition
+// reach a block in place order, and anything at or below the mark is a
+// replay: the track stage's (a frame
+// applied again or its objects re-sent) or this stage's own (input read
+// again after a crash). A mark per detections partition does not grow with
+// the cameras of a block: a set per camera made every object rewrite the
+// whole block state (98 KB at 5,000 cameras per block).
+//
+// Objects without a place (other producers, earlier builds) fall back to
+// per-camera windows over "<camera>-<track id>" ids, and a plain set for
+// ids of any other form.
 type seen struct {
+	Marks   map[int32]place      `json:"marks,omitempty"`
 	Windows map[string]*idWindow `json:"windows"`
 	Other   map[string]bool      `json:"other,omitempty"`
 	// OtherOrder is Other's ids oldest first, to forget the oldest past
@@ -102,6 +120,34 @@ func split(objectID, camera string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(rest, 10, 32)
 	return n, err == nil
+}
+
+// place is where an object was counted: detections offset and the index
+// among the objects of that record.
+type place struct {
+	Offset int64
+	Index  uint32
+}
+
+func (a place) after(b place) bool {
+	return a.Offset > b.Offset || a.Offset == b.Offset && a.Index > b.Index
+}
+
+// addObject records o and reports whether it was new.
+func (s *seen) addObject(o *schema.CountedObject) bool {
+	if o.SourceOffset == nil {
+		return s.add(o.ObjectId, o.CameraId)
+	}
+	at := place{Offset: o.GetSourceOffset(), Index: o.SourceIndex}
+	mark, ok := s.Marks[o.SourcePartition]
+	if ok && !at.after(mark) {
+		return false
+	}
+	if s.Marks == nil {
+		s.Marks = map[int32]place{}
+	}
+	s.Marks[o.SourcePartition] = at
+	return true
 }
 
 // add records the object and reports whether it was new.

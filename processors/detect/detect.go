@@ -13,6 +13,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/latency"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -28,6 +29,9 @@ type Stats struct {
 	Boxes       atomic.Int64
 	DecodeNanos atomic.Int64 // summed over frames
 	InferNanos  atomic.Int64 // summed over batches
+	// Latency per frame from capture to its detections, per batch of
+	// inference, per frame of decode: what p95/p99 alerts need.
+	CaptureToDetected, Inference, Decode latency.Histogram
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -53,12 +57,18 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // letters are produced and acknowledged before its offsets are committed, and
 // rebalances wait for the batch in hand, so a crash at any point re-runs at
 // most the uncommitted batch (at-least-once; the tracker skips frames it has
-// already applied).
+// already applied). A client that lost the brokers or its group (a broker
+// restart) is closed and the stage rejoins with a new one (broker.Supervise),
+// from the committed offsets.
 func (p *Processor) Run(ctx context.Context) error {
+	return broker.Supervise(ctx, Stage, broker.Backoff{}, p.run)
+}
+
+func (p *Processor) run(ctx context.Context) error {
 	inf := p.cfg.Detector.Info()
 	cl, err := p.conn.Client(
 		kgo.ConsumerGroup(string(topology.Detect)),
-		kgo.ConsumeTopics(string(topology.Frames)),
+		kgo.ConsumeTopics(topology.Names(p.Inputs())...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -87,7 +97,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return fmt.Errorf("detect: poll: %w", err)
 		}
 		outs, err := p.process(recs, lanes)
 		if err != nil {
@@ -158,6 +168,7 @@ func (l *lane) run(p *Processor) {
 	n := 0
 	for _, j := range l.jobs {
 		p.Stats.DecodeNanos.Add(int64(j.took))
+		p.Stats.Decode.Observe(j.took)
 		if j.err == nil {
 			if j.slot != n {
 				l.input.Move(j.slot, n)
@@ -176,7 +187,9 @@ func (l *lane) run(p *Processor) {
 		return
 	}
 	l.boxes = boxes
-	p.Stats.InferNanos.Add(int64(time.Since(start)))
+	took := time.Since(start)
+	p.Stats.InferNanos.Add(int64(took))
+	p.Stats.Inference.Observe(took)
 	p.Stats.Batches.Add(1)
 }
 
@@ -188,6 +201,11 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 	byRec := make([]*job, len(recs))
 	for i, r := range recs {
 		f, err := schema.DecodeFrame(r.Value)
+		if err == nil && string(r.Key) != f.CameraId {
+			// Stages after this one keep state by the key: a record keyed
+			// by another camera, or by none, would be tracked there.
+			err = fmt.Errorf("%w: frame %s of camera %q keyed %q: the key must be the camera id", ErrBadFrame, f.FrameId, f.CameraId, r.Key)
+		}
 		if err == nil && f.EndOfStream {
 			outs[i], err = p.endOfStream(r, f)
 			if err != nil {
@@ -248,17 +266,15 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
+		p.Stats.CaptureToDetected.Observe(time.Duration(now - d.CaptureUnixNs))
 	}
 	return outs, nil
 }
 
 // endOfStream passes a stream's end on, in its place in the camera's order.
 func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
-	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
-		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM, Width: f.Width, Height: f.Height,
-		Model: p.cfg.Detector.Name(), ClassNames: p.cfg.Detector.Info().Names, EndOfStream: true,
-	}
+	d := schema.DetectionsOf(f)
+	d.Model, d.ClassNames, d.CountScores = p.cfg.Detector.Name(), p.cfg.Detector.Info().Names, p.cfg.Detector.Info().CountScores
 	val, err := schema.Encode(d)
 	if err != nil {
 		return nil, fmt.Errorf("end of stream of camera %s: %w", f.CameraId, err)
@@ -268,13 +284,9 @@ func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, er
 
 // detections builds the output record of one frame, boxes in frame pixels.
 func detections(j *job, boxes []inference.Detection, model string, info inference.ModelInfo, now int64) *schema.Detections {
-	f := j.frame
-	d := &schema.Detections{
-		FrameId: f.FrameId, CameraId: f.CameraId, FieldId: f.FieldId, BlockId: f.BlockId, RowId: f.RowId,
-		CaptureUnixNs: f.CaptureUnixNs, Sequence: f.Sequence, PositionM: f.PositionM,
-		Width: uint32(j.w), Height: uint32(j.h), Model: model, ClassNames: info.Names, DetectedUnixNs: now,
-		CountScores: info.CountScores,
-	}
+	d := schema.DetectionsOf(j.frame)
+	d.Width, d.Height = uint32(j.w), uint32(j.h)
+	d.Model, d.ClassNames, d.DetectedUnixNs, d.CountScores = model, info.Names, now, info.CountScores
 	for _, b := range boxes {
 		b = j.lb.ToFrame(b)
 		if b.X2-b.X1 < 1 || b.Y2-b.Y1 < 1 {
@@ -289,12 +301,7 @@ func detections(j *job, boxes []inference.Detection, model string, info inferenc
 func (p *Processor) deadLetter(r *kgo.Record, reason error) *kgo.Record {
 	p.Stats.DeadLetters.Add(1)
 	slog.Warn("frame dead-lettered", "stage", Stage, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "camera", string(r.Key), "reason", reason)
-	d := schema.NewDeadLetter(Stage, reason.Error(), r.Topic, r.Partition, r.Offset, r.Key, r.Value, p.top.Config.MaxFrameBytes)
-	val, err := schema.Encode(d)
-	if err != nil { // cannot happen for a dead letter; keep the reason anyway
-		val = []byte(reason.Error())
-	}
-	return &kgo.Record{Topic: string(topology.DLQ), Key: r.Key, Value: val}
+	return broker.DeadLetter(p.top, Stage, reason.Error(), r)
 }
 
 // produceAll produces outs in order and waits until all are acknowledged.
@@ -315,4 +322,9 @@ func produceAll(ctx context.Context, cl *kgo.Client, outs []*kgo.Record) error {
 		return *e
 	}
 	return nil
+}
+
+// Latencies are the stage's latency histograms, by what they time.
+func (p *Processor) Latencies() map[string]*latency.Histogram {
+	return map[string]*latency.Histogram{"capture_to_detected": &p.Stats.CaptureToDetected, "inference_batch": &p.Stats.Inference, "decode_frame": &p.Stats.Decode}
 }

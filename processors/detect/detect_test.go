@@ -124,9 +124,19 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 		"future":    future,
 		"halfjpeg":  frame(6, jpg[:len(jpg)*2/3]),
 	}
-	values := [][]byte{frame(1, jpg), bad["corrupt"], bad["truncated"], bad["bomb"], bad["future"], bad["halfjpeg"], frame(5, jpg)}
+	misKeyed, err := schema.Encode(&schema.Frame{FrameId: ingest.FrameID("cam-z", 1, time.Now()), CameraId: "cam-z", Sequence: 1,
+		Width: 160, Height: 120, Encoding: schema.Encoding_ENCODING_JPEG, Image: jpg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad["miskeyed"], bad["unkeyed"] = misKeyed, frame(7, jpg)
+	values := [][]byte{frame(1, jpg), bad["corrupt"], bad["truncated"], bad["bomb"], bad["future"], bad["halfjpeg"], bad["miskeyed"], bad["unkeyed"], frame(5, jpg)}
 	for _, v := range values {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "frames", Key: []byte("cam-b"), Value: v}).FirstErr(); err != nil {
+		key := []byte("cam-b")
+		if bytes.Equal(v, bad["unkeyed"]) {
+			key = nil
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "frames", Key: key, Value: v}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,9 +153,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	go func() { done <- p.Run(rctx) }()
 	wantDet := good + 2
 	deadline := time.Now().Add(60 * time.Second)
-	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < 5 {
+	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < int64(len(bad)) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 60 s: %d detections (want %d), %d dead letters (want 5)", p.Stats.Frames.Load(), wantDet, p.Stats.DeadLetters.Load())
+			t.Fatalf("after 60 s: %d detections (want %d), %d dead letters (want 7)", p.Stats.Frames.Load(), wantDet, p.Stats.DeadLetters.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -217,6 +227,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 			if d.Width != 640 || d.Height != 360 || d.PositionM == nil {
 				t.Fatalf("metadata not carried: %v", d)
 			}
+			if d.StreamId == "" {
+				t.Fatalf("stream id not carried: %v", d)
+			}
 			if len(d.CountScores) != len(d.ClassNames) || len(d.CountScores) == 0 {
 				t.Fatalf("the model's count_scores not carried: %v for %v", d.CountScores, d.ClassNames)
 			}
@@ -228,7 +241,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	if boxes == 0 {
 		t.Fatal("no fruit detected in any simulated frame")
 	}
-	dl := read("dlq", 5)
+	dl := read("dlq", len(bad))
 	reasons := map[string]string{}
 	for _, r := range dl {
 		d, err := schema.DecodeDeadLetter(r.Value)
@@ -244,7 +257,8 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 			}
 		}
 	}
-	for name, want := range map[string]string{"corrupt": "does not decode", "truncated": "malformed", "bomb": "60000x60000", "future": "unknown schema version 99", "halfjpeg": "truncated JPEG"} {
+	for name, want := range map[string]string{"corrupt": "does not decode", "truncated": "malformed", "bomb": "60000x60000", "future": "unknown schema version 99", "halfjpeg": "truncated JPEG",
+		"miskeyed": `camera "cam-z" keyed "cam-b": the key must be the camera id`, "unkeyed": `camera "cam-b" keyed ""`} {
 		if !strings.Contains(reasons[name], want) {
 			t.Errorf("%s: reason %q, want it to say %q", name, reasons[name], want)
 		}

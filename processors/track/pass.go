@@ -9,6 +9,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/fieldmap"
@@ -16,13 +17,13 @@ import (
 	"github.com/cropstream/cropstream/topology"
 )
 
-// pass is a camera's current pass along a row, as the aggregate stage is told
-// of it: a pass-start control when the camera begins a row, a pass-end when
-// the row changes, the stream ends, or the camera falls silent for the idle
-// gap. A block's window closes when every row's pass has ended.
+// pass is whether a camera's pass along its location's row is running, as
+// the aggregate stage is told of it: a pass-start control when the camera
+// begins a row, a pass-end when the row changes, the stream ends or is
+// superseded, or the camera falls silent for the idle gap. A block's window
+// closes when every row's pass has ended.
 type pass struct {
-	Field, Block, Row string
-	Open              bool
+	Open bool
 	// ArrivedNs is when this stage applied the camera's latest frame (its own
 	// clock): a feed that stops sends nothing whose capture time could say so.
 	ArrivedNs int64
@@ -32,105 +33,124 @@ type pass struct {
 	CountScores []float32
 }
 
-// Close ends every open track as the end of a stream does, and returns those
-// that count; the frame sequence is left as it is.
-func (s *State) Close(p Params) []*Track {
-	p = p.withDefaults()
-	counted := s.end(p)
-	s.LastDets, s.LastPos = nil, nil
-	return counted
+// classNames are the pass's class names, else the frame's.
+func (ps pass) classNames(d *schema.Detections) []string {
+	if len(ps.ClassNames) > 0 {
+		return ps.ClassNames
+	}
+	return d.ClassNames
 }
 
-// outputs collects a callback's records in order, grouped by key, so they are
-// emitted and kept in the replay log together.
-type outputs []emitted
+// outputs collects what one detections record makes the stage send, in
+// order, numbered: with the record's partition and offset the number names
+// each record's place, by which the aggregate stage drops replays. flush
+// emits them and keeps them in the replay log.
+type outputs struct {
+	p       *Processor
+	ctx     goka.Context
+	raw     []byte
+	index   uint32
+	pending []emitted // grouped by block, in order
+}
 
-func (o *outputs) add(block string, val []byte) {
-	if n := len(*o); n > 0 && (*o)[n-1].Block == block {
-		(*o)[n-1].Objects = append((*o)[n-1].Objects, val)
+func (o *outputs) add(block string, m *schema.CountedObject) {
+	m.SourcePartition, m.SourceOffset, m.SourceIndex = o.ctx.Partition(), proto.Int64(o.ctx.Offset()), o.index
+	o.index++
+	val, err := schema.Encode(m)
+	if err != nil {
+		o.p.deadLetter(o.ctx, o.raw, err)
 		return
 	}
-	*o = append(*o, emitted{Block: block, Objects: [][]byte{val}})
+	if n := len(o.pending); n > 0 && o.pending[n-1].Block == block {
+		o.pending[n-1].Objects = append(o.pending[n-1].Objects, val)
+		return
+	}
+	o.pending = append(o.pending, emitted{Block: block, Objects: [][]byte{val}})
 }
 
-// emit sends the records and logs them under seq for a replay.
-func (p *Processor) emit(ctx goka.Context, st *cameraState, seq uint64, out outputs) {
-	for _, e := range out {
+// flush emits what was added and logs it under frame seq of stream.
+func (o *outputs) flush(log emittedLog, seq uint64, stream string) emittedLog {
+	for _, e := range o.pending {
 		for _, v := range e.Objects {
-			ctx.Emit(goka.Stream(topology.Objects), e.Block, v)
+			o.ctx.Emit(goka.Stream(topology.Objects), e.Block, v)
 		}
-		e.Seq = seq
-		st.Emitted = st.Emitted.add(e)
+		e.Seq, e.Stream = seq, stream
+		log = log.add(e)
 	}
+	o.pending = nil
+	return log
 }
 
-// control encodes a pass control for the aggregate stage.
-func control(kind, reason, camera string, ps pass, d *schema.Detections) *schema.CountedObject {
-	return &schema.CountedObject{Control: kind, Reason: reason, CameraId: camera, FieldId: ps.Field, BlockId: ps.Block,
-		RowId: ps.Row, FirstSequence: d.GetSequence(), LastSequence: d.GetSequence(), LastSeenUnixNs: d.GetCaptureUnixNs(), Model: d.GetModel()}
-}
-
-// passOf is the pass a frame belongs to.
-func passOf(d *schema.Detections) pass {
-	return pass{Field: d.GetFieldId(), Block: d.GetBlockId(), Row: d.GetRowId()}
-}
-
-// objects adds the counted tracks of pass ps, with their plant from the field
-// map, keeping only the classes the block's crop profile counts.
-func (p *Processor) objects(ctx goka.Context, out *outputs, d *schema.Detections, ps pass, counted []*Track) error {
+// objects adds the counted tracks seen at loc, each on its plant from the
+// field map, keeping only the class the block's crop profile counts.
+func (o *outputs) objects(loc location, classes []string, counted []*Track) {
 	if len(counted) == 0 {
-		return nil
+		return
 	}
-	fb := p.fieldBlock(ctx, ps.Block)
+	p := o.p
+	fb := p.fieldBlock(o.ctx, loc.Block)
 	prof, err := p.profile(fb)
 	if err != nil {
-		return err
+		p.deadLetter(o.ctx, o.raw, err)
+		return
 	}
 	var row *schema.FieldRow
 	if fb != nil {
-		row = fieldmap.RowOf(fb, ps.Row)
+		row = fieldmap.RowOf(fb, loc.Row)
 	}
 	for _, t := range counted {
-		o := object(d, t)
-		o.FieldId, o.BlockId, o.RowId = ps.Field, ps.Block, ps.Row
-		if o.ClassName != prof.Class {
+		obj := object(loc, classes, t)
+		if obj.ClassName != prof.Class {
 			p.Stats.OtherClasses.Add(1)
 			continue
 		}
 		if i, ok := fieldmap.PlantIndex(row, t.PositionM); ok {
-			o.PlantId = fieldmap.PlantID(ps.Row, i)
+			obj.PlantId = fieldmap.PlantID(loc.Row, i)
 		}
-		val, err := schema.Encode(o)
-		if err != nil {
-			return err
-		}
-		out.add(ps.Block, val)
+		o.add(loc.Block, obj)
 		p.Stats.Objects.Add(1)
 	}
-	return nil
 }
 
-func (p *Processor) passControl(out *outputs, kind, reason string, camera string, ps pass, d *schema.Detections) error {
-	val, err := schema.Encode(control(kind, reason, camera, ps, d))
-	if err != nil {
-		return err
+// control adds a pass control for the aggregate stage.
+func (o *outputs) control(kind, reason string, loc location, d *schema.Detections) {
+	if kind == schema.ControlPassEnd {
+		o.p.Stats.PassesEnded.Add(1)
 	}
-	out.add(ps.Block, val)
-	return nil
+	o.add(loc.Block, &schema.CountedObject{Control: kind, Reason: reason, CameraId: loc.Camera, StreamId: loc.Stream,
+		FieldId: loc.Field, BlockId: loc.Block, RowId: loc.Row, FirstSequence: d.GetSequence(), LastSequence: d.GetSequence(),
+		LastSeenUnixNs: d.GetCaptureUnixNs()})
 }
 
-// fieldBlock looks the block up in the field map; nil when it is not there
-// (or its record does not decode: the aggregate stage dead-letters those).
-func (p *Processor) fieldBlock(ctx goka.Context, block string) *schema.FieldBlock {
-	raw, _ := ctx.Lookup(goka.Table(topology.Fields), block).([]byte)
-	if raw == nil {
-		return nil
+// idleEnd ends the camera's pass on an idle record, unless a frame arrived
+// after the watch saw the camera silent. What it sends is logged under the
+// stream's last frame, so an idle record replayed after a crash sends it
+// again (with that frame's records: the aggregate stage drops those it has).
+func (p *Processor) idleEnd(out *outputs, st *cameraState, d *schema.Detections) {
+	cur := st.Streams.Current
+	if !st.Pass.Open {
+		p.replay(out.ctx, out.raw, st, cur.LastSeq, cur.ID)
+		return
 	}
-	fb, err := schema.DecodeFieldBlock(raw)
-	if err != nil {
-		return nil
+	if st.Pass.ArrivedNs > d.GetCaptureUnixNs() {
+		return // frames came in since: the camera is not idle
 	}
-	return fb
+	last := &schema.Detections{Sequence: cur.LastSeq, CaptureUnixNs: d.GetCaptureUnixNs()}
+	scores := make([]float64, len(st.Pass.CountScores))
+	for i, v := range st.Pass.CountScores {
+		scores[i] = float64(v)
+	}
+	out.objects(st.Loc, st.Pass.ClassNames, st.Tracker.EndStream(p.cfg.Params, scores))
+	out.control(schema.ControlPassEnd, "idle", st.Loc, last)
+	p.Stats.IdleEnded.Add(1)
+	st.Pass.Open = false
+	st.Emitted = out.flush(st.Emitted, cur.LastSeq, cur.ID)
+	out.ctx.SetValue(st)
+}
+
+// fieldBlock is the block's field map entry; nil when it has none.
+func (p *Processor) fieldBlock(_ goka.Context, block string) *schema.FieldBlock {
+	return p.fields.Get(block)
 }
 
 // profile is the block's crop profile, or the stage's default.
@@ -215,3 +235,7 @@ func (p *Processor) watchIdle(ctx context.Context) error {
 		}
 	}
 }
+
+// Lookups are the compacted topics the stage reads whole, beside its goka
+// graph: the field map (fieldmap.Table).
+func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Fields} }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	// ReplayWindow is how many frames back the objects a frame counted are
 	// kept, to be sent again if that frame is replayed. Default 512.
 	ReplayWindow uint64
+	// MaxSequenceJump is the most frames a stream may skip ahead before a
+	// frame is refused until the next one confirms the jump (see
+	// Streams.Admit). Default 100,000 (nearly 3 hours at 10 frames/s).
+	MaxSequenceJump uint64
 	// IdleGap ends a camera's pass when no frame of it arrived for this long
 	// (a live feed that stopped without an end-of-stream record). Default 2
 	// minutes; negative turns the watch off.
@@ -50,9 +55,21 @@ const DefaultIdleGap = 2 * time.Minute
 type cameraState struct {
 	Version int
 	Tracker State
-	Pass    pass
+	// Streams says which stream the camera follows and which recent frames
+	// were applied.
+	Streams Streams
+	// Loc is where the current stream's frames were taken: the tracks still
+	// open when it ends belong there, not to the next stream's block.
+	Loc location
+	// Pass says whether the camera's pass along Loc's row is running.
+	Pass pass
 	// Emitted are the objects of recent frames (see emittedLog).
 	Emitted emittedLog
+}
+
+// location is where a stream's frames come from.
+type location struct {
+	Camera, Stream, Field, Block, Row string
 }
 
 // stateCodec writes a camera's state as a marker byte, the length of the
@@ -62,14 +79,17 @@ type cameraState struct {
 type stateCodec struct{}
 
 const (
-	gobMarker = 0x01 // gob of the whole state (an earlier build; still read)
-	logMarker = 0x02 // gob of the tracker, then the raw emitted log
+	gobMarker     = 0x01 // gob of the whole state (an earlier build; still read)
+	logMarker     = 0x02 // gob of the tracker, then the raw emitted log without streams (still read)
+	streamsMarker = 0x03 // gob of the tracker and streams, then the raw emitted log
 )
 
 // trackerState is what goes through gob.
 type trackerState struct {
 	Version int
 	Tracker State
+	Streams Streams
+	Loc     location
 	Pass    pass
 }
 
@@ -86,11 +106,11 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("track state: cannot encode %T", v)
 	}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Pass: s.Pass}); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Streams: s.Streams, Loc: s.Loc, Pass: s.Pass}); err != nil {
 		return nil, fmt.Errorf("track state: %w", err)
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+buf.Len()+len(s.Emitted))
-	out = append(out, logMarker)
+	out = append(out, streamsMarker)
 	out = binary.AppendUvarint(out, uint64(buf.Len()))
 	out = append(out, buf.Bytes()...)
 	return append(out, s.Emitted...), nil
@@ -100,7 +120,7 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	var s cameraState
 	var err error
 	switch {
-	case len(b) > 0 && b[0] == logMarker:
+	case len(b) > 0 && (b[0] == logMarker || b[0] == streamsMarker):
 		n, k := binary.Uvarint(b[1:])
 		if k <= 0 || n > uint64(len(b)-1-k) {
 			return nil, fmt.Errorf("track state: truncated (%d bytes)", len(b))
@@ -108,8 +128,12 @@ func (stateCodec) Decode(b []byte) (any, error) {
 		gobPart := b[1+k : 1+k+int(n)]
 		var ts trackerState
 		if err = gob.NewDecoder(bytes.NewReader(gobPart)).Decode(&ts); err == nil {
-			s.Version, s.Tracker, s.Pass = ts.Version, ts.Tracker, ts.Pass
-			s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
+			s.Version, s.Tracker, s.Streams, s.Loc, s.Pass = ts.Version, ts.Tracker, ts.Streams, ts.Loc, ts.Pass
+			if b[0] == streamsMarker {
+				s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
+			} else {
+				s.Emitted, err = fromFirstFormat(b[1+k+int(n):])
+			}
 		}
 	case len(b) > 0 && (b[0] == '{' || b[0] == gobMarker):
 		var ls legacyState
@@ -131,12 +155,24 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	if s.Version != stateVersion {
 		return nil, fmt.Errorf("track state version %d, this build reads %d", s.Version, stateVersion)
 	}
+	if !s.Streams.Started && s.Tracker.Started {
+		// A state from before streams: the camera's unnamed stream, every
+		// recent frame taken as applied (they were, or were skipped).
+		s.Streams = Streams{Started: true, Current: StreamMark{LastSeq: s.Tracker.LastSeq}}
+		for i := range s.Streams.Applied {
+			s.Streams.Applied[i] = ^uint64(0)
+		}
+	}
 	return &s, nil
 }
 
 // Stats are the stage's running counters.
 type Stats struct {
 	Frames, Replays, Objects, Reemitted, DeadLetters atomic.Int64
+	// Streams counts streams opened; Refused, frames dead-lettered because
+	// the tracker would not apply them (out of order, superseded stream,
+	// jump, key not the camera).
+	Streams, Refused atomic.Int64
 	// OtherClasses counts ended tracks of classes the block's crop does not
 	// count (they stay in detections, never become objects).
 	OtherClasses atomic.Int64
@@ -154,12 +190,16 @@ type Processor struct {
 	mu       sync.Mutex
 	profiles map[string]*crops.Profile
 	idle     idleWatch
+	fields   *fieldmap.Table
 }
 
 // New makes the stage.
 func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 	if cfg.ReplayWindow == 0 {
 		cfg.ReplayWindow = 512
+	}
+	if cfg.MaxSequenceJump == 0 {
+		cfg.MaxSequenceJump = 100_000
 	}
 	if cfg.IdleGap == 0 {
 		cfg.IdleGap = DefaultIdleGap
@@ -171,7 +211,7 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = prof
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}, fields: fieldmap.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -179,16 +219,25 @@ func (p *Processor) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(goka.Group(topology.Track),
 		goka.Input(goka.Stream(topology.Detections), new(codec.Bytes), p.process),
 		goka.Persist(stateCodec{}),
-		goka.Lookup(goka.Table(topology.Fields), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.Objects), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
 }
 
-// Run processes until ctx is cancelled; it owns the idle watch.
+// Run processes until ctx is cancelled; it owns the field map's reader and
+// the idle watch.
 func (p *Processor) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
+	g.Go(func() error { return p.fields.Run(ctx, p.conn) })
+	g.Go(func() error {
+		// Frames wait for the field map, so the first ones are placed too.
+		select {
+		case <-p.fields.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		return p.conn.RunProcessor(ctx, Stage, p.Graph())
+	})
 	if p.cfg.IdleGap > 0 {
 		g.Go(func() error { return p.watchIdle(ctx) })
 	}
@@ -202,76 +251,117 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		p.deadLetter(ctx, raw, err)
 		return
 	}
+	// The table is keyed by the record's key: a key other than the camera
+	// would track the camera in another camera's state.
+	if key := ctx.Key(); key != d.CameraId {
+		p.Stats.Refused.Add(1)
+		p.deadLetter(ctx, raw, fmt.Errorf("detections of camera %q keyed %q: the key must be the camera id", d.CameraId, key))
+		return
+	}
 	st, _ := ctx.Value().(*cameraState)
 	if st == nil {
 		st = &cameraState{Version: stateVersion}
 	}
+	if st.Loc.Camera == "" {
+		// A state from before streams: its tracks were seen where the
+		// camera last was.
+		st.Loc = location{Camera: d.CameraId, Stream: st.Streams.Current.ID, Field: d.FieldId, Block: d.BlockId, Row: st.Tracker.RowID}
+	}
+	out := &outputs{p: p, ctx: ctx, raw: raw}
 	if d.GetIdleGap() {
-		p.idleEnd(ctx, st, d, raw)
+		p.idleEnd(out, st, d)
 		return
 	}
-	prev := st.Pass
-	if len(d.ClassNames) == 0 && len(d.CountScores) == 0 && prev.Open {
-		// A record without the model's metadata (an end-of-stream or idle
-		// marker from another producer) decides tracks by the pass's.
-		d.ClassNames, d.CountScores = prev.ClassNames, prev.CountScores
+	if len(d.ClassNames) == 0 && len(d.CountScores) == 0 && st.Pass.Open {
+		// A record without the model's metadata (an end marker from another
+		// producer) decides tracks by the pass's.
+		d.ClassNames, d.CountScores = st.Pass.ClassNames, st.Pass.CountScores
 	} else if d.EndOfStream && len(d.CountScores) == 0 {
-		d.CountScores = prev.CountScores
+		d.CountScores = st.Pass.CountScores
+	}
+	verdict, why := st.Streams.Admit(d.StreamId, d.Sequence, p.cfg.MaxSequenceJump)
+	switch verdict {
+	case Refuse:
+		p.Stats.Refused.Add(1)
+		p.deadLetter(ctx, raw, fmt.Errorf("camera %s: %s", d.CameraId, why))
+		ctx.SetValue(st) // a refused jump is remembered
+		return
+	case Replay:
+		p.Stats.Replays.Add(1)
+		p.replay(ctx, raw, st, d.Sequence, d.StreamId)
+		return
+	case Open:
+		p.Stats.Streams.Add(1)
+		if st.Tracker.Started {
+			// The stream before ends: its open tracks are decided where
+			// they were seen, and its pass is over.
+			out.objects(st.Loc, st.Pass.classNames(d), st.Tracker.EndStream(p.cfg.Params, FrameOf(d).CountScores))
+		}
+		if st.Pass.Open {
+			out.control(schema.ControlPassEnd, "new-stream", st.Loc, d)
+			st.Pass.Open = false
+		}
+		st.Loc = location{Camera: d.CameraId, Stream: d.StreamId, Field: d.FieldId, Block: d.BlockId, Row: d.RowId}
 	}
 	counted, applied := st.Tracker.Step(p.cfg.Params, FrameOf(d))
 	if !applied {
-		p.Stats.Replays.Add(1)
-		p.reemit(ctx, st, d.Sequence, raw)
+		// Admit and the tracker disagree: say so rather than lose the frame.
+		p.deadLetter(ctx, raw, fmt.Errorf("camera %s: frame %d of stream %q admitted but not applied by the tracker (last applied %d)",
+			d.CameraId, d.Sequence, d.StreamId, st.Tracker.LastSeq))
 		return
 	}
 	p.Stats.Frames.Add(1)
-	var out outputs
-	cur := passOf(d)
-	changed := prev.Open && (prev.Block != cur.Block || prev.Row != cur.Row)
+	prev, wasOpen := st.Loc, st.Pass.Open
+	cur := location{Camera: d.CameraId, Stream: d.StreamId, Field: d.FieldId, Block: d.BlockId, Row: d.RowId}
+	changed := wasOpen && (prev.Block != cur.Block || prev.Row != cur.Row)
+	// The new pass starts before the old one ends, so the aggregate stage
+	// never sees a camera with no pass between two rows of a block.
+	if !d.EndOfStream && (!wasOpen || changed) {
+		out.control(schema.ControlPassStart, "", cur, d)
+	}
 	owner := cur
 	if changed {
 		owner = prev // the tracks a row change ends belong to the row left
 	}
-	// The new pass starts before the old one ends, so the aggregate stage
-	// never sees a camera with no pass between two rows of a block.
-	if !d.EndOfStream && (!prev.Open || changed) {
-		err = p.passControl(&out, schema.ControlPassStart, "", d.CameraId, cur, d)
-	}
-	if err == nil {
-		err = p.objects(ctx, &out, d, owner, counted)
-	}
+	out.objects(owner, d.ClassNames, counted)
 	switch {
-	case err != nil:
 	case changed:
-		err = p.passControl(&out, schema.ControlPassEnd, "new-row", d.CameraId, prev, d)
-		p.Stats.PassesEnded.Add(1)
-	case d.EndOfStream && prev.Open:
-		err = p.passControl(&out, schema.ControlPassEnd, "end-of-stream", d.CameraId, prev, d)
-		p.Stats.PassesEnded.Add(1)
+		out.control(schema.ControlPassEnd, "new-row", prev, d)
+	case d.EndOfStream && wasOpen:
+		out.control(schema.ControlPassEnd, "end-of-stream", prev, d)
 	}
+	st.Loc = cur
+	st.Pass = pass{Open: !d.EndOfStream, ArrivedNs: time.Now().UnixNano(), ClassNames: d.ClassNames, CountScores: d.CountScores}
+	st.Emitted = out.flush(st.Emitted, d.Sequence, d.StreamId)
+	kept, err := st.Emitted.keep(p.keepEmitted(st))
 	if err != nil {
-		p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w", d.Sequence, err))
+		p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
 	}
-	st.Pass = cur
-	st.Pass.Open = !d.EndOfStream
-	st.Pass.ClassNames, st.Pass.CountScores = d.ClassNames, d.CountScores
-	st.Pass.ArrivedNs = time.Now().UnixNano()
-	p.emit(ctx, st, d.Sequence, out)
-	if d.Sequence >= p.cfg.ReplayWindow {
-		kept, err := st.Emitted.since(d.Sequence - p.cfg.ReplayWindow + 1)
-		if err != nil {
-			p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
-		}
-		st.Emitted = kept
-	}
+	st.Emitted = kept
 	p.idle.seen(d.CameraId, st.Pass.ArrivedNs, st.Pass.Open)
 	ctx.SetValue(st)
 }
 
-// reemit sends again what frame seq emitted (a replay after a crash).
-func (p *Processor) reemit(ctx goka.Context, st *cameraState, seq uint64, raw []byte) {
+// keepEmitted is which log entries a replay may still ask for: those of the
+// current stream's last ReplayWindow frames, and those of earlier streams
+// until the current one has run that many frames.
+func (p *Processor) keepEmitted(st *cameraState) func(emitted) bool {
+	cur := st.Streams.Current
+	young := cur.LastSeq-cur.FirstSeq < p.cfg.ReplayWindow
+	return func(e emitted) bool {
+		if e.Stream != cur.ID {
+			return young
+		}
+		return e.Seq+p.cfg.ReplayWindow > cur.LastSeq
+	}
+}
+
+// replay sends again what frame seq of stream counted (a replay after a
+// crash): objects and pass controls, each at its first place (the
+// aggregate stage drops what it has).
+func (p *Processor) replay(ctx goka.Context, raw []byte, st *cameraState, seq uint64, stream string) {
 	err := st.Emitted.each(func(e emitted) {
-		if e.Seq == seq {
+		if e.Seq == seq && e.Stream == stream {
 			for _, o := range e.Objects {
 				ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
 				p.Stats.Reemitted.Add(1)
@@ -285,55 +375,32 @@ func (p *Processor) reemit(ctx goka.Context, st *cameraState, seq uint64, raw []
 	}
 }
 
-// idleEnd ends the camera's pass on an idle record, unless a frame arrived
-// after the watch saw the camera silent. What it emits is logged under the
-// last frame's sequence, so an idle record replayed after a crash sends it
-// again (with that frame's objects: aggregate drops the duplicates).
-func (p *Processor) idleEnd(ctx goka.Context, st *cameraState, d *schema.Detections, raw []byte) {
-	if !st.Pass.Open {
-		p.reemit(ctx, st, st.Tracker.LastSeq, raw)
-		return
+// ObjectID names a counted track: camera, stream and track id, so a replay
+// produces the same id and objects of two streams of one camera never share
+// one (track ids only grow within a camera's state). The camera's unnamed
+// stream keeps the ids of the builds before streams: camera-track.
+func ObjectID(camera, stream string, track uint64) string {
+	if stream == "" {
+		return fmt.Sprintf("%s-%d", camera, track)
 	}
-	if st.Pass.ArrivedNs > d.GetCaptureUnixNs() {
-		return // frames came in since: the camera is not idle
-	}
-	var out outputs
-	last := &schema.Detections{CameraId: d.CameraId, FieldId: st.Pass.Field, BlockId: st.Pass.Block, RowId: st.Pass.Row,
-		Sequence: st.Tracker.LastSeq, CaptureUnixNs: d.GetCaptureUnixNs(), ClassNames: st.Pass.ClassNames, CountScores: st.Pass.CountScores}
-	params := p.cfg.Params
-	if params.CountScores == nil {
-		params.CountScores = FrameOf(last).CountScores
-	}
-	err := p.objects(ctx, &out, last, st.Pass, st.Tracker.Close(params))
-	if err == nil {
-		err = p.passControl(&out, schema.ControlPassEnd, "idle", d.CameraId, st.Pass, last)
-	}
-	if err != nil {
-		p.deadLetter(ctx, raw, err)
-	}
-	p.Stats.PassesEnded.Add(1)
-	p.Stats.IdleEnded.Add(1)
-	st.Pass.Open = false
-	p.emit(ctx, st, st.Tracker.LastSeq, out)
-	ctx.SetValue(st)
+	return fmt.Sprintf("%s-%s-%d", camera, stream, track)
 }
 
-// object describes a counted track; its id is the camera and track id, so
-// a replay produces the same id.
-func object(d *schema.Detections, t *Track) *schema.CountedObject {
+// object describes a counted track seen at loc.
+func object(loc location, classes []string, t *Track) *schema.CountedObject {
 	o := &schema.CountedObject{
-		ObjectId: fmt.Sprintf("%s-%d", d.CameraId, t.ID), CameraId: d.CameraId, FieldId: d.FieldId, BlockId: d.BlockId, RowId: d.RowId,
+		ObjectId: ObjectID(loc.Camera, loc.Stream, t.ID), CameraId: loc.Camera, StreamId: loc.Stream, FieldId: loc.Field, BlockId: loc.Block, RowId: loc.Row,
 		ClassId: uint32(t.Class), FirstSequence: t.FirstSeq, LastSequence: t.LastSeq, FirstSeenUnixNs: t.FirstNs, LastSeenUnixNs: t.LastNs,
 		BestBox:   &schema.Box{X1: float32(t.Best.X1), Y1: float32(t.Best.Y1), X2: float32(t.Best.X2), Y2: float32(t.Best.Y2)},
 		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()),
 	}
-	if t.Class < len(d.ClassNames) {
-		o.ClassName = d.ClassNames[t.Class]
+	if t.Class < len(classes) {
+		o.ClassName = classes[t.Class]
 	}
 	return o
 }
 
 func (p *Processor) deadLetter(ctx goka.Context, raw []byte, reason error) {
 	p.Stats.DeadLetters.Add(1)
-	broker.EmitDeadLetter(ctx, Stage, raw, reason)
+	p.conn.EmitDeadLetter(ctx, Stage, raw, reason)
 }

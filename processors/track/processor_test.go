@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/evaluation"
@@ -41,7 +43,7 @@ func expectedIDs(dets []*schema.Detections) []string {
 	for _, d := range dets {
 		c, _ := s.Step(Params{}, FrameOf(d))
 		for _, tr := range c {
-			ids = append(ids, object(d, tr).ObjectId)
+			ids = append(ids, ObjectID(d.CameraId, d.StreamId, tr.ID))
 		}
 	}
 	return ids
@@ -222,7 +224,7 @@ func TestEmittedLog(t *testing.T) {
 	for seq := uint64(1); seq <= 5; seq++ {
 		l = l.add(emitted{Seq: seq, Block: "B1", Objects: [][]byte{[]byte("a"), bytes.Repeat([]byte{byte(seq)}, int(seq)*100)}})
 	}
-	l, err := l.since(3)
+	l, err := l.keep(func(e emitted) bool { return e.Seq >= 3 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,12 +238,195 @@ func TestEmittedLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(seqs) != "[3 4 5]" {
-		t.Fatalf("frames %v after since(3)", seqs)
+		t.Fatalf("frames %v after keep(>= 3)", seqs)
 	}
-	if all, _ := l.since(9); len(all) != 0 {
-		t.Fatal("since past the end kept entries")
+	if all, _ := l.keep(func(e emitted) bool { return e.Seq >= 9 }); len(all) != 0 {
+		t.Fatal("keep past the end kept entries")
 	}
 	if err := l[:len(l)-50].each(func(emitted) {}); err == nil {
 		t.Fatal("a truncated log read without error")
+	}
+}
+
+// Only the classes the block's crop counts become objects: a COCO-style
+// model's person boxes are tracked but never counted as apples; the same
+// boxes named apple are.
+func TestOnlyTheCropsClassIsCounted(t *testing.T) {
+	dets := truthDetections(t, "cam-p", 31)
+	counted := func(names []string) (objects, other int64) {
+		conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 2, DLQPartitions: 1})
+		cl, err := conn.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for _, d := range dets {
+			d := proto.Clone(d).(*schema.Detections)
+			d.ClassNames = names
+			val, err := schema.Encode(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "detections", Key: []byte(d.CameraId), Value: val}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := New(Config{}, conn) // blocks not in the field map: apple
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for p.Stats.Frames.Load() < int64(len(dets)) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return p.Stats.Objects.Load(), p.Stats.OtherClasses.Load()
+	}
+	want := int64(len(expectedIDs(dets)))
+	if objs, other := counted([]string{"person", "apple"}); objs != 0 || other != want {
+		t.Fatalf("boxes of class person: %d objects, %d of other classes; want 0 and %d", objs, other, want)
+	}
+	if objs, other := counted([]string{"apple", "person"}); objs != want || other != 0 {
+		t.Fatalf("the same boxes as apple: %d objects, %d of other classes; want %d and 0", objs, other, want)
+	}
+}
+
+// Two files from one camera (sequences restarting at 0) into two blocks are
+// both counted, each as a fresh camera would count it; a re-ingest of the
+// first is a replay; records keyed by another camera or by nothing, out of
+// order or absurdly far ahead are dead-lettered with the reason, and the
+// camera goes on counting.
+func TestTrackStageStreams(t *testing.T) {
+	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 2, DLQPartitions: 1})
+	ctx := context.Background()
+	cl, _ := conn.Client()
+	defer cl.Close()
+
+	file1, file2 := truthDetections(t, "cam-1", 11), truthDetections(t, "cam-1", 12)
+	want := map[string]int{}
+	var recs []*kgo.Record
+	add := func(d *schema.Detections, key string) {
+		val, err := schema.Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: "detections", Key: []byte(key), Value: val})
+	}
+	for i, f := range [][]*schema.Detections{file1, file2} {
+		block, stream := fmt.Sprintf("B%d", i+1), fmt.Sprintf("s%d", i+1)
+		fresh := &State{}
+		for _, d := range f {
+			d.BlockId, d.StreamId = block, stream
+			c, _ := fresh.Step(Params{}, FrameOf(d))
+			want[block] += len(c)
+		}
+	}
+	bad := func(d *schema.Detections, mutate func(*schema.Detections)) *schema.Detections {
+		c := proto.Clone(d).(*schema.Detections)
+		mutate(c)
+		return c
+	}
+	for i, d := range file1 {
+		add(d, "cam-1")
+		if i == 5 {
+			add(bad(d, func(c *schema.Detections) { c.Sequence = 1_000_000_000_000 }), "cam-1") // one absurd sequence
+			add(bad(d, func(c *schema.Detections) { c.CameraId = "cam-2" }), "cam-1")           // another camera's record under this key
+			add(d, "")                                                                          // no key
+		}
+	}
+	for i, d := range file1[:len(file1)/2] { // the first file again: a replay
+		if i%7 == 0 {
+			add(d, "cam-1")
+		}
+	}
+	for i, d := range file2 {
+		if i == 10 { // frame 10 arrives after 11: out of order
+			continue
+		}
+		add(d, "cam-1")
+		if i == 11 {
+			add(file2[10], "cam-1")
+		}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	p, err := New(Config{}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Stats.Frames.Load()+p.Stats.Replays.Load()+p.Stats.DeadLetters.Load() < int64(len(recs)) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	reader, _ := conn.Client(kgo.ConsumeTopics("objects", "dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer reader.Close()
+	got, ids := map[string]int{}, map[string]bool{}
+	var reasons []string
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := reader.PollFetches(pctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			break
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Topic == "dlq" {
+				dl, err := schema.DecodeDeadLetter(r.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reasons = append(reasons, dl.Reason)
+				return
+			}
+			o, err := schema.DecodeCountedObject(r.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Control != "" {
+				return // pass controls
+			}
+			if ids[o.ObjectId] {
+				return // a replay's objects again: aggregate drops them
+			}
+			ids[o.ObjectId] = true
+			got[o.BlockId]++
+			if o.StreamId != map[string]string{"B1": "s1", "B2": "s2"}[o.BlockId] || o.SourceOffset == nil {
+				t.Errorf("object %s of block %s: stream %q, source offset %v", o.ObjectId, o.BlockId, o.StreamId, o.SourceOffset)
+			}
+		})
+	}
+	if got["B1"] != want["B1"] || got["B1"] == 0 {
+		t.Errorf("block B1 (first file): %d objects, want %d", got["B1"], want["B1"])
+	}
+	// Frame 10 of the second file is refused, which may cost an object or
+	// two; never the whole file.
+	if d := want["B2"] - got["B2"]; d < 0 || d > 2 || got["B2"] == 0 {
+		t.Errorf("block B2 (second file): %d objects, want %d", got["B2"], want["B2"])
+	}
+	sort.Strings(reasons)
+	all := fmt.Sprint(reasons)
+	for _, r := range []string{"jumps", "keyed \"cam-1\": the key must be", "keyed \"\"", "out of order"} {
+		if !strings.Contains(all, r) {
+			t.Errorf("no dead letter saying %q among %q", r, reasons)
+		}
+	}
+	if len(reasons) != 4 {
+		t.Errorf("%d dead letters, want 4: %q", len(reasons), reasons)
 	}
 }

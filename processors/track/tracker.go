@@ -49,10 +49,9 @@ type Params struct {
 	// MinHitsShare lowers MinHits where the scene crosses the view in few
 	// frames: a track needs this share of the frames an object stays in
 	// view, rounded up, at least 2 and at most MinHits. Default 0.12 (3 of
-	// the 25 frames of a 1 m/s camera at 10 fps with a 2.5 m view). At 2 m/s
-	// and 6 fps a fruit is in view for 7-8 frames, and 3 hits there (40 % of
-	// them) missed visible fruit that leaves hid in all but two: the 6 fps
-	// field counted -3.2 %, -2.5 % with this; fields at 10 fps unchanged.
+	// the 25 frames of a 1 m/s camera at 10 fps with a 2.5 m view): where a
+	// fruit is in view a few frames, 3 hits miss fruit that leaves hide in
+	// all but two (figures: benchmarks/results.md).
 	MinHitsShare float64
 	// CountScores, per class, is the median score of a track's hits at
 	// which its object counts as visible from the camera. Default: the
@@ -60,9 +59,8 @@ type Params struct {
 	//
 	// A fruit mostly behind leaves is found in some frames with a low
 	// score; counting it by its best few scores counted noise: the more
-	// frames a fruit stayed in view, the likelier a few high scores (+1.2 to
-	// +7.8 % on nine held-out fields, +3.4 % of them at 25 fps, -2.8 % at
-	// 6 fps).
+	// frames a fruit stayed in view, the likelier a few high scores (the
+	// count error followed the frame rate; benchmarks/results.md).
 	// The median over the whole track estimates how much of the fruit the
 	// camera sees, whatever the frame rate; the score it takes per class is
 	// calibrated on validation fields, as a detector's score means
@@ -71,9 +69,8 @@ type Params struct {
 	// MaxLostShift: a track unseen (a leaf in front) survives until the
 	// scene has moved this share of the frame width since it was last seen.
 	// Default 0.5. Occlusion by a static leaf lasts a distance, not a number
-	// of frames: a fixed 10 frames was 1 s at 10 fps and 0.4 s at 25 fps,
-	// where tracks died behind leaves and were counted again (+11 % at 25
-	// fps; +7 % with this).
+	// of frames: with a fixed count of frames, tracks at high frame rates
+	// died behind leaves and were counted again (benchmarks/results.md).
 	MaxLostShift float64
 	// MaxLost frames a track survives unseen whatever the motion (a camera
 	// standing still). Default 50.
@@ -82,16 +79,14 @@ type Params struct {
 	// track (matched, or lost and predicted) by more than this is the same
 	// object and is not counted again. Default 0.4: split detections and re-started tracks of
 	// one fruit overlap that much, two distinct fruit only when the back one
-	// is mostly hidden. Measured on the simulator: with the shipped model the
-	// count error went from +18 % to +11 % (0.3 gave +4 % but undercounts
-	// overlapping fruit by 4 % on perfect detections; 0.4 by 1.6 %).
+	// is mostly hidden; a lower bar undercounts overlapping fruit
+	// (benchmarks/results.md).
 	DuplicateIoU float64
 	// RecoverDist: a confirmed track IoU could not match takes a
 	// high-score detection of its class whose centre is within this many
-	// box sizes (and whose height is within a factor 0.6). Default 0.8.
-	// Measured with the shipped model: tracks lost behind a leaf and
-	// re-started on the same fruit 31 -> 8 (apple), 23 -> 3 (citrus);
-	// unchanged on perfect detections.
+	// box sizes (and whose height is within a factor 0.6). Default 0.8: a
+	// track lost behind a leaf is re-found rather than started again on the
+	// same fruit (benchmarks/results.md).
 	RecoverDist float64
 }
 
@@ -237,9 +232,8 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 		if t.Lost > 0 {
 			// Unseen, a fruit stands still in the compensated frame: its
 			// velocity came from its last, often half-hidden boxes, and
-			// coasting on it carried lost tracks off their fruit (the
-			// default field: 13 -> 4 such re-started tracks; at 25 fps
-			// 15 -> 6).
+			// coasting on it carried lost tracks off their fruit, which
+			// were then started again (benchmarks/results.md).
 			t.CX.V, t.CY.V, t.W.V, t.H.V = 0, 0, 0, 0
 		}
 		q := 0.05 * max(t.H.X, 4)
@@ -306,6 +300,21 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 	s.LastDets = dets
 	s.LastPos = f.PositionM
 	return counted, true
+}
+
+// EndStream ends the camera's stream: every open track is decided (those
+// that count are returned) and the next frame starts afresh, whatever its
+// sequence, as on a new camera: a stream's count depends on its frames
+// only. Track ids go on growing, so ids stay unique across streams. Without
+// p.CountScores the tracks are judged by scores (the model's, from the
+// frame at hand).
+func (s *State) EndStream(p Params, scores []float64) []*Track {
+	if p.CountScores == nil {
+		p.CountScores = scores
+	}
+	counted := s.end(p.withDefaults())
+	*s = State{NextID: s.NextID}
+	return counted
 }
 
 // end ends every open track and returns those that count.
@@ -557,10 +566,8 @@ func (s *State) cameraShift(f Frame, dets []Det, dt float64) float64 {
 func (t *Track) Box() Det { return t.box() }
 
 // duplicate reports whether t overlaps a confirmed track, matched this frame
-// or lost and predicted (a fruit a leaf uncovers re-detected beside its own
-// coasting track: measured on five simulated fields with the shipped model,
-// counting lost tracks too took the count error from +13-18 % to +13-15 %,
-// grape from +45 % to +38 %, and changed nothing on perfect detections).
+// or lost and predicted: a fruit a leaf uncovers is re-detected beside its
+// own coasting track (benchmarks/results.md).
 func (s *State) duplicate(t *Track, thr float64) bool {
 	b := t.box()
 	for _, o := range s.Tracks {

@@ -62,7 +62,7 @@ func DecodeState(b []byte, p Params) (*CameraView, error) {
 			p.CountScores = append(p.CountScores, float64(c))
 		}
 	}
-	return &CameraView{LastSeq: st.Tracker.LastSeq, Field: st.Pass.Field, Block: st.Pass.Block, Row: st.Tracker.RowID,
+	return &CameraView{LastSeq: st.Tracker.LastSeq, Field: st.Loc.Field, Block: st.Loc.Block, Row: st.Tracker.RowID,
 		PassOpen: st.Pass.Open, Width: st.Tracker.Width, ClassNames: st.Pass.ClassNames, ArrivedUnixNs: st.Pass.ArrivedNs,
 		Dets: st.Tracker.LastDets, Tracks: st.Tracker.Views(p)}, nil
 }

@@ -11,7 +11,7 @@ func TestDecodeStateView(t *testing.T) {
 	var last uint64
 	for _, d := range dets[:len(dets)/2] {
 		st.Tracker.Step(Params{}, FrameOf(d))
-		st.Pass = passOf(d)
+		st.Loc = location{Camera: d.CameraId, Field: d.FieldId, Block: d.BlockId, Row: d.RowId}
 		st.Pass.Open, st.Pass.ClassNames = true, d.ClassNames
 		last = d.Sequence
 	}
@@ -26,8 +26,8 @@ func TestDecodeStateView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.LastSeq != last || !v.PassOpen || v.Block != st.Pass.Block || v.Row != st.Tracker.RowID || len(v.Dets) != len(st.Tracker.LastDets) {
-		t.Errorf("view %+v does not show the state (last %d, pass %+v)", v, last, st.Pass)
+	if v.LastSeq != last || !v.PassOpen || v.Block != st.Loc.Block || v.Row != st.Tracker.RowID || len(v.Dets) != len(st.Tracker.LastDets) {
+		t.Errorf("view %+v does not show the state (last %d, at %+v)", v, last, st.Loc)
 	}
 	if len(v.Tracks) != len(st.Tracker.Tracks) {
 		t.Fatalf("%d tracks in the view, %d open", len(v.Tracks), len(st.Tracker.Tracks))
