@@ -15,9 +15,11 @@ import (
 func BenchmarkTrackStage(b *testing.B) {
 	conn, top := brokertest.Open(b, topology.Config{})
 	b.ResetTimer()
+	cpu0 := processCPU()
 	r, err := TrackStage(context.Background(), conn, top, 8, max(b.N, 8))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(r.FPS(), "frames/s")
+	b.ReportMetric(float64(max(b.N, 8))/(processCPU()-cpu0).Seconds(), "frames/cpu-s")
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/topology"
@@ -240,5 +243,53 @@ func TestConfigValidate(t *testing.T) {
 	ok := Config{Brokers: []string{"k:9092"}, SASLMechanism: "SCRAM-SHA-512", SASLUser: "u", SaramaVersion: "3.6.0"}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid real-cluster config rejected: %v", err)
+	}
+}
+
+// A cluster that wants SCRAM-SHA-512: the franz-go clients and goka's sarama
+// client both authenticate (sarama's SCRAM was not wired: the goka stages
+// refused to start); a client without SASL is told authentication likely
+// failed (it said "no broker answered ... EOF"), one with a wrong password
+// that authentication failed.
+func TestSCRAMForBothClientsAndMismatchMessages(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "crop", "s3cret"),
+		kfake.SeedTopics(2, "frames"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	seeds := kc.ListenAddrs()
+	top := testTopology(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	t.Setenv(PasswordEnv, "s3cret")
+	c, err := Open(ctx, Config{Brokers: seeds, SASLMechanism: "SCRAM-SHA-512", SASLUser: "crop"}, top)
+	if err != nil {
+		t.Fatalf("franz-go with SCRAM: %v", err)
+	}
+	defer c.Close()
+	sc, err := c.SaramaConfig()
+	if err != nil {
+		t.Fatalf("sarama config with SCRAM: %v", err)
+	}
+	sc.Net.DialTimeout, sc.Metadata.Retry.Max = 5*time.Second, 0
+	cl, err := sarama.NewClient(seeds, sc)
+	if err != nil {
+		t.Fatalf("sarama with SCRAM: %v", err)
+	}
+	topics, err := cl.Topics()
+	cl.Close()
+	if err != nil || !slices.Contains(topics, "frames") {
+		t.Fatalf("sarama topics %v: %v", topics, err)
+	}
+
+	t.Setenv(PasswordEnv, "wrong")
+	if _, err := Open(ctx, Config{Brokers: seeds, SASLMechanism: "SCRAM-SHA-512", SASLUser: "crop"}, top); err == nil ||
+		!strings.Contains(err.Error(), "authentication") {
+		t.Errorf("wrong password: %v", err)
+	}
+	if _, err := Open(ctx, Config{Brokers: seeds}, top); err == nil || !strings.Contains(err.Error(), "authentication likely failed") {
+		t.Errorf("no SASL against a SASL listener: %v", err)
 	}
 }

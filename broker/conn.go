@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/topology"
@@ -70,9 +73,32 @@ func (c *Conn) ping(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
-		return fmt.Errorf("kafka: no broker answered at %s within %s: %w", strings.Join(c.Seeds, ","), DialTimeout, err)
+		return c.explain(err)
 	}
 	return nil
+}
+
+// explain says what a failed first contact most likely means. A broker
+// that accepts the connection and then closes it (EOF, reset) without an
+// answer is one whose listener wants SASL or TLS this client does not speak,
+// or one whose authentication failed: saying "no broker answered" there
+// sent operators looking for a network fault.
+func (c *Conn) explain(err error) error {
+	seeds := strings.Join(c.Seeds, ",")
+	var ke *kerr.Error
+	switch {
+	case errors.As(err, &ke) && (ke.Code == kerr.SaslAuthenticationFailed.Code || ke.Code == kerr.UnsupportedSaslMechanism.Code || ke.Code == kerr.IllegalSaslState.Code):
+		return fmt.Errorf("kafka: authentication at %s failed (--sasl-mechanism %q, --sasl-user %q, password from $%s): %w",
+			seeds, c.cfg.SASLMechanism, c.cfg.SASLUser, PasswordEnv, err)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		how := "without SASL or TLS"
+		if c.cfg.SASLMechanism != "" {
+			how = "with SASL " + c.cfg.SASLMechanism
+		}
+		return fmt.Errorf("kafka: the broker at %s closed the connection without answering: authentication likely failed — its listener probably wants SASL or TLS settings other than this client's (%s; check --sasl-mechanism, --sasl-user, $%s, --tls-ca): %w",
+			seeds, how, PasswordEnv, err)
+	}
+	return fmt.Errorf("kafka: no broker answered at %s within %s: %w", seeds, DialTimeout, err)
 }
 
 // Client makes a franz-go client with the connection's seeds, auth and record

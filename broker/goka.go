@@ -11,6 +11,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/cropstream/cropstream/topology"
 )
@@ -27,7 +29,7 @@ func (gokaLogger) Printf(format string, v ...any) {
 // SaramaConfig is the client config goka's sarama clients use: the
 // configured protocol version, record limits matching the topology, new groups
 // starting at the oldest offset, acks from all in-sync replicas, TLS and SASL
-// PLAIN from the connection's config.
+// (PLAIN or SCRAM) from the connection's config.
 func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 	v, err := c.cfg.SaramaKafkaVersion()
 	if err != nil {
@@ -59,11 +61,61 @@ func (c *Conn) SaramaConfig() (*sarama.Config, error) {
 	case "PLAIN":
 		sc.Net.SASL.Enable, sc.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
 		sc.Net.SASL.User, sc.Net.SASL.Password = c.cfg.SASLUser, password()
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		sc.Net.SASL.Enable, sc.Net.SASL.Handshake = true, true
+		sc.Net.SASL.Version = sarama.SASLHandshakeV1
+		sc.Net.SASL.User, sc.Net.SASL.Password = c.cfg.SASLUser, password()
+		sha512 := c.cfg.SASLMechanism == "SCRAM-SHA-512"
+		sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
+		if sha512 {
+			sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+		}
+		sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{sha512: sha512} }
 	default:
-		return nil, fmt.Errorf("goka stages: SASL %s is not wired for sarama yet (PLAIN is)", c.cfg.SASLMechanism)
+		return nil, fmt.Errorf("goka stages: SASL mechanism %s is not supported (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)", c.cfg.SASLMechanism)
 	}
 	return sc, nil
 }
+
+// scramClient runs sarama's side of a SCRAM exchange with franz-go's SCRAM
+// implementation (the one the franz-go clients use), so both client
+// libraries authenticate the same way and no third SCRAM package is needed.
+type scramClient struct {
+	sha512  bool
+	first   []byte
+	started bool
+	session sasl.Session
+	done    bool
+}
+
+func (s *scramClient) Begin(user, pass, authzID string) error {
+	a := scram.Auth{User: user, Pass: pass, Zid: authzID}
+	m := a.AsSha256Mechanism()
+	if s.sha512 {
+		m = a.AsSha512Mechanism()
+	}
+	sess, first, err := m.Authenticate(context.Background(), "")
+	if err != nil {
+		return fmt.Errorf("scram: %w", err)
+	}
+	s.session, s.first = sess, first
+	return nil
+}
+
+func (s *scramClient) Step(challenge string) (string, error) {
+	if !s.started {
+		s.started = true
+		return string(s.first), nil
+	}
+	done, msg, err := s.session.Challenge([]byte(challenge))
+	if err != nil {
+		return "", fmt.Errorf("scram: %w", err)
+	}
+	s.done = done
+	return string(msg), nil
+}
+
+func (s *scramClient) Done() bool { return s.done }
 
 // GokaOptions are the options every goka processor of cropstream takes: the
 // sarama config above for its consumers and topic manager, a franz-go

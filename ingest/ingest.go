@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/segmentio/ksuid"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gocv.io/x/gocv"
 
@@ -57,7 +58,8 @@ type Config struct {
 	StreamID string
 }
 
-// Stats counts what a Run did.
+// Stats counts what a Run did; records count once the broker acknowledged
+// them.
 type Stats struct {
 	Frames      int           // produced to frames
 	Bytes       int64         // JPEG bytes produced
@@ -136,7 +138,20 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	}
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
-			fail(fmt.Errorf("produce frame to %s: %w", r.Topic, err))
+			fail(fmt.Errorf("produce frame to %s: %w", r.Topic, explainProduce(err)))
+		}
+	}
+	// Stats count what the broker acknowledged, not what was handed to the
+	// client: a broker that refuses records (a full disk) must not make
+	// ingest report frames that were never stored.
+	acked := func(count func(*Stats)) func(*kgo.Record, error) {
+		return func(r *kgo.Record, err error) {
+			if err == nil {
+				mu.Lock()
+				count(&st)
+				mu.Unlock()
+			}
+			promise(r, err)
 		}
 	}
 
@@ -156,8 +171,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		}
 		var bad *BadFrameError
 		if errors.As(err, &bad) {
-			in.deadLetter(pctx, bad.Error(), bad.Raw, promise)
-			st.DeadLetters++
+			in.deadLetter(pctx, bad.Error(), bad.Raw, acked(func(st *Stats) { st.DeadLetters++ }))
 			continue
 		}
 		if err != nil {
@@ -173,7 +187,9 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		} else if rate > 0 {
 			idx := int64(math.Floor(c.Offset.Seconds()*rate + 1e-6))
 			if idx <= lastIdx {
+				mu.Lock()
 				st.Sampled++
+				mu.Unlock()
 				continue
 			}
 			lastIdx, seq = idx, uint64(idx)
@@ -189,9 +205,8 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 			loopErr = err
 			break
 		}
-		in.client.Produce(pctx, rec, promise)
-		st.Frames++
-		st.Bytes += int64(len(f.Image))
+		size := int64(len(f.Image))
+		in.client.Produce(pctx, rec, acked(func(st *Stats) { st.Frames++; st.Bytes += size }))
 		last = f
 	}
 	if ended && last != nil {
@@ -210,9 +225,9 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	// Wait for every acknowledgement, even after cancellation, so nothing
 	// produced is left in doubt when Run returns.
 	flushErr := in.client.Flush(context.WithoutCancel(ctx))
-	st.Elapsed = time.Since(start)
 	mu.Lock()
 	defer mu.Unlock()
+	st.Elapsed = time.Since(start)
 	switch {
 	case loopErr != nil && !errors.Is(loopErr, context.Canceled):
 		return st, loopErr
@@ -222,6 +237,15 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 		return st, fmt.Errorf("flush frames: %w", flushErr)
 	}
 	return st, ctx.Err()
+}
+
+// explainProduce adds what an operator should look at to the broker errors
+// that say nothing by themselves.
+func explainProduce(err error) error {
+	if errors.Is(err, kerr.UnknownServerError) || errors.Is(err, kerr.KafkaStorageError) {
+		return fmt.Errorf("%w (the broker could not store the record; a full disk under its log is the usual cause: check the broker's disk and log)", err)
+	}
+	return err
 }
 
 // endOfStream is the record after last: same camera and place, the next

@@ -1,15 +1,22 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -329,5 +336,176 @@ func TestStreamPerRun(t *testing.T) {
 	}
 	if streams[0] == streams[1] || streams[0] != streams[2] || streams[0] == streams[3] {
 		t.Fatalf("streams %q: want a new one per file or start, the same for the same file and start", streams)
+	}
+}
+
+// A folder holds, among good images, what a hand-filled folder can: a
+// symlink to /dev/zero and one to a text file outside it, a FIFO, a JPEG
+// and a PNG whose headers declare 60000x60000 and 20000x20000. Each odd one
+// is dead-lettered naming its file, without its bytes being read (the
+// symlinks, the FIFO) or decoded (the bombs), and the good ones go on
+// (before: /dev/zero ran out of memory, the FIFO hung ingest, the JPEG
+// stopped the whole folder with an error naming a frame id, the PNG took
+// 1.3 GB).
+func TestFolderRefusesOddFiles(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	m := gocv.NewMatWithSize(100, 200, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	m.SetTo(gocv.NewScalar(10, 200, 10, 0))
+	for _, name := range []string{"a.jpg", "c.png", "h.bmp", "i.tif", "z.jpg"} {
+		if !gocv.IMWrite(filepath.Join(dir, name), m) {
+			t.Fatal("write", name)
+		}
+	}
+	good, _ := os.ReadFile(filepath.Join(dir, "a.jpg"))
+	jb := append([]byte(nil), good...)
+	i := bytes.Index(jb, []byte{0xFF, 0xC0})
+	if i < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	jb[i+5], jb[i+6], jb[i+7], jb[i+8] = 0xEA, 0x60, 0xEA, 0x60
+	os.WriteFile(filepath.Join(dir, "b-bomb.jpg"), jb, 0o644)
+	var pb bytes.Buffer
+	png.Encode(&pb, image.NewGray(image.Rect(0, 0, 4, 4)))
+	p := pb.Bytes() // IHDR data at 16..29, its CRC at 29..33
+	binary.BigEndian.PutUint32(p[16:], 20000)
+	binary.BigEndian.PutUint32(p[20:], 20000)
+	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
+	os.WriteFile(filepath.Join(dir, "d-bomb.png"), p, 0o644)
+	os.Symlink("/dev/zero", filepath.Join(dir, "e-zero.jpg"))
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(secret, []byte("not for the dlq"), 0o644)
+	os.Symlink(secret, filepath.Join(dir, "f-link.png"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "g-fifo.jpg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	src, err := OpenFolder(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := e.conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	in, err := New(Config{CameraID: "handheld"}, cl, e.top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := in.Run(ctx, src)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != 5 || st.DeadLetters != 5 {
+		t.Fatalf("frames %d dead letters %d, want 5 and 5", st.Frames, st.DeadLetters)
+	}
+	want := map[string]string{
+		"b-bomb.jpg": "declares 60000x60000", "d-bomb.png": "declares 20000x20000",
+		"e-zero.jpg": "symbolic link", "f-link.png": "symbolic link", "g-fifo.jpg": "not a regular file",
+	}
+	for _, r := range e.readAll(t, topology.DLQ, 5) {
+		d, err := schema.DecodeDeadLetter(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for name, reason := range want {
+			if strings.Contains(d.Reason, name) && strings.Contains(d.Reason, reason) {
+				found = true
+				delete(want, name)
+				if reason == "symbolic link" || reason == "not a regular file" {
+					if len(d.OriginalValue) != 0 {
+						t.Errorf("%s: %d bytes of it in the dead letter", name, len(d.OriginalValue))
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("unexpected dead letter: %s", d.Reason)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no dead letter for %v", want)
+	}
+	for _, r := range e.readAll(t, topology.Frames, 5) {
+		f, _ := schema.DecodeFrame(r.Value)
+		if f.Width != 200 || f.Height != 100 {
+			t.Errorf("frame %s from %s is %dx%d", f.FrameId, f.Source, f.Width, f.Height)
+		}
+	}
+}
+
+// The embedded broker's disk fills up mid-ingest: ingest fails with an
+// error that says what to look at, and reports as produced exactly the
+// frames the broker stored (before, it counted every frame handed to the
+// client, acknowledged or not, and said only UNKNOWN_SERVER_ERROR).
+func TestBrokerDiskFullCountsOnlyStoredFrames(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small file system needs root")
+	}
+	data := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", data).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", data).Run() })
+	top, err := topology.New(topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1, MaxFrameBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := broker.Open(ctx, broker.Config{DataDir: data}, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	adm, acl, err := conn.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broker.EnsureTopics(ctx, adm, top, false); err != nil {
+		t.Fatal(err)
+	}
+	acl.Close()
+
+	// Noise compresses badly: about 100 KB a frame, 80 frames.
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	img := image.NewRGBA(image.Rect(0, 0, 360, 240))
+	for i := range 80 {
+		for j := range img.Pix {
+			img.Pix[j] = byte(rng.IntN(256))
+		}
+		var b bytes.Buffer
+		jpeg.Encode(&b, img, &jpeg.Options{Quality: 95})
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d.jpg", i)), b.Bytes(), 0o644)
+	}
+	src, err := OpenFolder(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	in, err := New(Config{CameraID: "cam"}, cl, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := in.Run(ctx, src)
+	if err == nil || !strings.Contains(err.Error(), "disk") {
+		t.Fatalf("ingest onto a full disk: %v (%d frames)", err, st.Frames)
+	}
+	t.Log(err)
+	e := &env{conn: conn, top: top}
+	if n := len(e.readAll(t, topology.Frames, -1)); n != st.Frames || n == 0 || n == 80 {
+		t.Fatalf("ingest reports %d frames, the topic holds %d (of 80)", st.Frames, n)
 	}
 }

@@ -106,20 +106,45 @@ func leaf(col, ids *gocv.Mat, cx, cy, length, width, angle float64, c bgr) {
 	gocv.Line(col, image.Pt(int(cx-h*cos), int(cy-h*sin)), image.Pt(int(cx+h*cos), int(cy+h*sin)), c.scale(0.7).rgba(), 1)
 }
 
+// MaxRowLayerBytes bounds the largest layer of a row scene (the parallax
+// foreground, 3 bytes a pixel). A row is rendered whole, once: a 5 km row
+// at 512 px/m asked OpenCV for layers of 5-7 GB (about 27 GB in all), and
+// it aborted with a C++ stack trace instead of an error. Under this bound
+// every layer stays below OpenCV's 2 GiB int-indexed limits and the whole
+// scene under about 8 GB.
+const MaxRowLayerBytes = 2<<30 - 1
+
+// rowSceneSize is the size in pixels of a row's canvas and id layers (pw x
+// ph), of its foreground layers (fw x ph), and the jitter margin.
+func (s *Scenario) rowSceneSize() (pw, ph, fw, margin int) {
+	ppm := s.PixelsPerMetre()
+	V := s.Camera.ViewWidthM
+	rowLen := float64(s.PlantsPerRow) * s.PlantSpacingM
+	margin = int(math.Ceil(2*s.Camera.JitterPx)) + 2
+	pw = int(math.Ceil((rowLen+2*V)*ppm)) + 128
+	ph = s.Camera.Height + 2*margin
+	fw = int(math.Ceil(parallax*float64(pw))) + s.Camera.Width + 2
+	return pw, ph, fw, margin
+}
+
+// RowSceneBytes is about how much memory rendering one row takes: canvas,
+// id layer and background texture at 3 bytes a pixel, foreground and its
+// mask at 4.
+func (s *Scenario) RowSceneBytes() int64 {
+	pw, ph, fw, _ := s.rowSceneSize()
+	return int64(ph) * (9*int64(pw) + 4*int64(fw))
+}
+
 // renderRow draws row `row` of the layout.
 func renderRow(s *Scenario, l *Layout, row int) *rowScene {
 	r := rand.New(rand.NewPCG(s.Seed, 0x7e4d+uint64(row)))
 	ppm := s.PixelsPerMetre()
-	W, H := s.Camera.Width, s.Camera.Height
+	H := s.Camera.Height
 	V := s.Camera.ViewWidthM
-	rowLen := float64(s.PlantsPerRow) * s.PlantSpacingM
-	margin := int(math.Ceil(2*s.Camera.JitterPx)) + 2
+	pw, ph, fw, margin := s.rowSceneSize()
 	rs := &rowScene{row: row, ppm: ppm, margin: margin, originM: -V - 64/ppm}
-	pw := int(math.Ceil((rowLen+2*V)*ppm)) + 128
-	ph := H + 2*margin
 	rs.mid = gocv.NewMatWithSize(ph, pw, gocv.MatTypeCV8UC3)
 	rs.ids = gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), ph, pw, gocv.MatTypeCV8UC3)
-	fw := int(math.Ceil(parallax*float64(pw))) + W + 2
 	rs.fg = gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), ph, fw, gocv.MatTypeCV8UC3)
 	rs.fgMask = gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), ph, fw, gocv.MatTypeCV8U)
 

@@ -220,6 +220,15 @@ func (s *Scenario) Validate() error {
 	if s.Lighting.Max < s.Lighting.Min {
 		bad("lighting.max", "must be >= lighting.min")
 	}
+	if len(errs) == 0 {
+		// Only with sane fields, which the sizes are computed from.
+		if pw, ph, fw, _ := s.rowSceneSize(); int64(fw)*int64(ph)*3 > MaxRowLayerBytes {
+			rowLen := float64(s.PlantsPerRow) * s.PlantSpacingM
+			maxLen := (float64(MaxRowLayerBytes)/float64(3*ph)-float64(s.Camera.Width)-2)/parallax/s.PixelsPerMetre() - 2*s.Camera.ViewWidthM
+			bad("plants_per_row", "a row of %.0f m (%d plants x %g m) at %.0f px/m (camera.width / camera.view_width_m) is a %dx%d px scene needing about %.1f GB: the simulator renders a row whole and allows at most about %.0f m at this scale; use shorter rows (more rows of fewer plants) or fewer pixels per metre",
+				rowLen, s.PlantsPerRow, s.PlantSpacingM, s.PixelsPerMetre(), pw, ph, float64(s.RowSceneBytes())/1e9, max(maxLen, 0))
+		}
+	}
 	if s.Block == "" || strings.ContainsAny(s.Block, " /") {
 		bad("block", "must be a non-empty id without spaces or slashes")
 	}

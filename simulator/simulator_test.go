@@ -266,3 +266,31 @@ func TestBuiltinScenariosLoad(t *testing.T) {
 		t.Fatalf("missing scenario: %v", err)
 	}
 }
+
+// A 5 km row (500 plants 10 m apart, 1280 px over 2.5 m), every field inside
+// its own range, is refused with the length the simulator can render at
+// that scale (before, OpenCV aborted the process with a stack trace trying
+// to allocate the row's scene, about 27 GB); a 750 m row is accepted.
+func TestRowTooLongToRenderIsRefused(t *testing.T) {
+	yaml := func(plants int, spacing float64) []byte {
+		return fmt.Appendf(nil, `seed: 1
+crop: apple
+rows: 1
+plants_per_row: %d
+plant_spacing_m: %g
+units_per_plant: {mean: 10, sd: 2}
+unit_mass_g: {mean: 180, sd: 25}
+occlusion: 0.3
+camera: {speed_mps: 1.0, fps: 10, width: 1280, height: 720, jitter_px: 4, drop_rate: 0.02}
+lighting: {min: 0.6, max: 1.2}
+`, plants, spacing)
+	}
+	_, err := Parse(yaml(500, 10))
+	if err == nil || !strings.Contains(err.Error(), "a row of 5000 m") || !strings.Contains(err.Error(), "allows at most about") {
+		t.Fatalf("5 km row: %v", err)
+	}
+	t.Log(err)
+	if _, err := Parse(yaml(500, 1.5)); err != nil {
+		t.Fatalf("750 m row: %v", err)
+	}
+}

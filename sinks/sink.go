@@ -31,6 +31,18 @@ type Store interface {
 	Close() error
 }
 
+// ErrStoreLost is wrapped by a Store's Insert when what it writes to is
+// gone (a dropped database or table, a removed directory): retrying the same
+// rows cannot help, and rows stored before may be gone too. The sink then
+// prepares the store again and re-reads every partition it owns from just
+// after what the store still holds.
+var ErrStoreLost = errors.New("the store lost its tables")
+
+// Pinger is a Store that can say whether it is reachable now.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Config configures a Sink.
 type Config struct {
 	Store Store
@@ -99,6 +111,35 @@ type Sink struct {
 	next map[string]map[int32]int64
 	// tableRows counts rows stored per table by this instance.
 	tableRows map[string]int64
+	// owned are the partitions assigned to this instance, per topic.
+	owned map[string]map[int32]bool
+	// lost is set when an insert reported ErrStoreLost; the poll loop then
+	// refills the store.
+	lost bool
+	// refused holds, per operation the sink is retrying, the store's last
+	// error (until it succeeds): readiness reports it.
+	refusedMu sync.Mutex
+	refused   map[string]error
+}
+
+// Ready reports whether the sink can store rows: the store answers (when it
+// can be asked) and is not refusing the inserts or reads the sink retries.
+func (s *Sink) Ready(ctx context.Context) error {
+	s.refusedMu.Lock()
+	var errs []error
+	for what, err := range s.refused {
+		errs = append(errs, fmt.Errorf("%s: %w", what, err))
+	}
+	s.refusedMu.Unlock()
+	if len(errs) > 0 {
+		return fmt.Errorf("sink: store refuses: %w", errors.Join(errs...))
+	}
+	if p, ok := s.cfg.Store.(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("sink: store unreachable: %w", err)
+		}
+	}
+	return nil
 }
 
 // TableRows returns how many rows this instance stored per table.
@@ -134,7 +175,8 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 		return nil, errors.New("sink: a store is required")
 	}
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
-		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{}}
+		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
+		refused: map[string]error{}, owned: map[string]map[int32]bool{}}
 	for _, t := range cfg.Tables {
 		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
@@ -148,8 +190,8 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
 		return err
 	}
-	// Inserts run under ictx, which outlives ctx by up to ShutdownFlush, so a
-	// stopping sink finishes the inserts it started.
+	// ictx outlives ctx by up to ShutdownFlush, so a stopping sink finishes
+	// the inserts it started; it is passed to what inserts, never kept.
 	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer icancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.ShutdownFlush, icancel) })
@@ -166,7 +208,10 @@ func (s *Sink) Run(ctx context.Context) error {
 		kgo.RebalanceTimeout(20*time.Second),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, a map[string][]int32) { s.assigned(ctx, a) }),
+		// Where to read is the store's business, not the commit's: a store
+		// restored from a backup, or dropped, is refilled from Kafka.
+		kgo.AdjustFetchOffsetsFn(s.startAt),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { s.assigned(a) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { s.revoked(r) }),
 	)
@@ -192,12 +237,27 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.cfg.Logger.Warn("sink fetch", "err", ferr)
 		}
 		var dead []*kgo.Record
-		var err error
 		s.mu.Lock()
+		if s.lost {
+			// Found by an assignment: refill before any row lands in the
+			// tables made again, or the gap below it would go unseen. This
+			// poll's records come again from the new positions.
+			err := s.refill(ctx, cl)
+			s.mu.Unlock()
+			cl.AllowRebalance()
+			if err != nil {
+				if ctx.Err() != nil {
+					return s.shutdown(ictx, cl)
+				}
+				return err
+			}
+			continue
+		}
+		var err error
 		for _, r := range fs.Records() {
 			var d *kgo.Record
 			if d, err = s.add(ictx, r); err != nil {
-				break
+				break // a batch the store did not take: go no further
 			}
 			if d != nil {
 				dead = append(dead, d)
@@ -205,6 +265,10 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = s.flushDue(ictx, false)
+		}
+		if s.lost || errors.Is(err, ErrStoreLost) {
+			// This poll's dead letters come again with the records re-read.
+			dead, err = nil, s.refill(ctx, cl)
 		}
 		s.mu.Unlock()
 		if err == nil && len(dead) > 0 {
@@ -228,10 +292,12 @@ func (s *Sink) Run(ctx context.Context) error {
 }
 
 // add turns a record into rows of its table's batch, flushing first when
-// the record's day differs from the batch's. A record that does not decode
-// becomes a dead letter (except on the dead-letter topic itself). The error
-// is a flush's: a batch the store did not take, which Run must not go past
-// (a later insert would move the stored offsets beyond its rows).
+// the record's day differs from the batch's. A record that does not decode,
+// or has a row the store cannot hold (a time out of DateTime's range),
+// becomes a dead letter (except on the dead-letter topic itself, and a
+// topic whose own stage dead-letters it). The error is a flush's: a batch
+// the store did not take, which Run must not go past (a later insert would
+// move the stored offsets beyond its rows).
 func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	b := s.byTopic[r.Topic]
 	if b == nil {
@@ -250,18 +316,20 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	}
 	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
 	if err != nil {
-		s.cfg.Logger.Error("sink: record does not decode", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
-		if r.Topic == string(topology.DLQ) {
-			return nil, nil
-		}
 		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
 			// That stage dead-letters the same record with its own reason:
 			// one dead letter per bad record.
 			s.cfg.Logger.Debug("sink: undecodable record left to the stage that dead-letters it", "topic", r.Topic, "stage", g)
 			return nil, nil
 		}
-		s.Stats.DeadLetters.Add(1)
-		return broker.DeadLetter(s.conn.Topology(), Stage, fmt.Sprintf("decode %s record: %v", r.Topic, err), r), nil
+		return s.refuse(r, fmt.Sprintf("decode %s record: %v", r.Topic, err)), nil
+	}
+	for _, row := range rows {
+		// The store would refuse the whole insert, and every retry of it,
+		// for one such row: the record goes to the dead letters instead.
+		if err := b.table.CheckRow(row); err != nil {
+			return s.refuse(r, fmt.Sprintf("store %s record: %v", r.Topic, err)), nil
+		}
 	}
 	for _, row := range rows {
 		day := b.table.Day(row)
@@ -284,6 +352,17 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		}
 	}
 	return nil, nil
+}
+
+// refuse makes the dead letter of a record the sink cannot store. Dead
+// letters themselves are only logged: refusing one would loop.
+func (s *Sink) refuse(r *kgo.Record, reason string) *kgo.Record {
+	s.cfg.Logger.Error("sink: record refused", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", reason)
+	if r.Topic == string(topology.DLQ) {
+		return nil
+	}
+	s.Stats.DeadLetters.Add(1)
+	return broker.DeadLetter(s.conn.Topology(), Stage, reason, r)
 }
 
 // flushDue flushes batches that are full or old (all of them when force);
@@ -340,7 +419,9 @@ func (s *Sink) wait(b *batch) error {
 	err := <-b.done
 	b.done = nil
 	if err != nil {
-		// Not stored: these rows are read again by the next run.
+		// Not stored: these rows are read again by the next run, or at
+		// once when the store lost its tables.
+		s.lost = s.lost || errors.Is(err, ErrStoreLost)
 		return err
 	}
 	s.Stats.Inserts.Add(1)
@@ -354,11 +435,21 @@ func (s *Sink) retry(ctx context.Context, what string, f func() error) error {
 	wait := s.cfg.RetryMin
 	for {
 		err := f()
+		s.refusedMu.Lock()
+		if err == nil {
+			delete(s.refused, what)
+		} else {
+			s.refused[what] = err
+		}
+		s.refusedMu.Unlock()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("sink: %s: %w", what, errors.Join(err, ctx.Err()))
+		}
+		if errors.Is(err, ErrStoreLost) {
+			return fmt.Errorf("sink: %s: %w", what, err)
 		}
 		s.Stats.Retries.Add(1)
 		s.cfg.Logger.Warn("sink: store refused, retrying", "op", what, "in", wait, "err", err)
@@ -414,28 +505,6 @@ func (s *Sink) commit(ctx context.Context, cl *kgo.Client) error {
 	return cerr
 }
 
-// assigned loads, for each new partition, the highest offset its table holds.
-func (s *Sink) assigned(ctx context.Context, a map[string][]int32) {
-	for topic := range a {
-		b := s.byTopic[topic]
-		if b == nil {
-			continue
-		}
-		var have map[int32]int64
-		err := s.retry(ctx, "resume "+b.table.Name, func() (err error) {
-			have, err = s.cfg.Store.Resume(ctx, b.table)
-			return err
-		})
-		if err != nil {
-			s.cfg.Logger.Error("sink: cannot read stored offsets", "table", b.table.Name, "err", err)
-			continue
-		}
-		s.mu.Lock()
-		s.resume[topic] = have
-		s.mu.Unlock()
-	}
-}
-
 // revoked drops the rows held for partitions this instance no longer owns:
 // their next owner reads them again from the last commit and skips what the
 // store has, so nothing is lost and nothing is stored twice.
@@ -458,6 +527,7 @@ func (s *Sink) revoked(r map[string][]int32) {
 			delete(b.pending, p)
 			delete(s.next[topic], p)
 			delete(s.resume[topic], p)
+			delete(s.owned[topic], p)
 		}
 	}
 }

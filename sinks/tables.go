@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,6 +60,36 @@ func (t *Table) Index(name string) int {
 		}
 	}
 	panic(fmt.Sprintf("sinks: table %s has no column %s", t.Name, name))
+}
+
+// MinDateTime and MaxDateTime bound what a ClickHouse DateTime column holds
+// (and what clickhouse-go accepts: it refuses the whole block otherwise). A
+// row with a time outside them is refused by CheckRow, so one wrong camera
+// clock never blocks a table.
+var (
+	MinDateTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxDateTime = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// ErrTimeOutOfRange is returned by CheckRow for a time ClickHouse cannot store.
+var ErrTimeOutOfRange = errors.New("time outside what ClickHouse DateTime holds (1970-01-01 00:00:00 to 2105-12-31 23:59:59 UTC)")
+
+// CheckRow reports a row the store cannot hold: a DateTime column out of
+// range. The error names the column and the value.
+func (t *Table) CheckRow(r Row) error {
+	for i, c := range t.Columns {
+		if c.Type != "DateTime" {
+			continue
+		}
+		v, ok := r[i].(time.Time)
+		if !ok {
+			return fmt.Errorf("%s: column %s is %T, want time.Time", t.Name, c.Name, r[i])
+		}
+		if v.Before(MinDateTime) || v.After(MaxDateTime) {
+			return fmt.Errorf("%s: column %s is %s: %w", t.Name, c.Name, v.UTC().Format(time.RFC3339), ErrTimeOutOfRange)
+		}
+	}
+	return nil
 }
 
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC().Truncate(time.Second) }
@@ -167,7 +198,7 @@ func Tables() []*Table {
 		Name: "objects", Topic: topology.Objects, Replacing: true,
 		Doc: "one row per counted physical object (fruit or cluster), each counted once",
 		Columns: append([]Column{
-			{"object_id", "String", "camera + track id; unique per physical object"},
+			{"object_id", "String", "camera + stream + track id; unique per physical object"},
 			{"camera_id", "String", "camera that saw it"},
 			{"field_id", "String", "field"},
 			{"block_id", "String", "block"},

@@ -154,6 +154,8 @@ their history. ClickHouse 18.16 has no TTL, so run this from cron, e.g. daily:
 		Long: `Inserts the files under --analytics-dir into ClickHouse. Rows whose Kafka
 partition and offset a table already holds are skipped, so loading twice, or
 after the sink already stored some of the rows, stores each row once.
+Rows ClickHouse cannot hold (a time before 1970 or after 2105, written by an
+older sink) are not loaded; each is named on stderr with its file and line.
 Without cropstream, each file also loads with clickhouse-client:
   cat DIR/detections/*.json | clickhouse-client --query "INSERT INTO cropstream.detections FORMAT JSONEachRow"`,
 		Args: cobra.NoArgs,
@@ -163,9 +165,12 @@ Without cropstream, each file also loads with clickhouse-client:
 				return err
 			}
 			defer st.Close()
-			n, err := loadFiles(cmd.Context(), st, dir)
+			n, refused, err := loadFiles(cmd.Context(), st, dir)
 			for t, c := range n {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%d rows loaded\n", t, c)
+			}
+			for _, r := range refused {
+				fmt.Fprintf(cmd.ErrOrStderr(), "not loaded: %s\n", r)
 			}
 			return err
 		},
@@ -176,34 +181,41 @@ Without cropstream, each file also loads with clickhouse-client:
 }
 
 // loadFiles reads the file store's tables and inserts the rows ClickHouse
-// does not hold yet.
-func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, error) {
+// does not hold yet. It also returns the rows it refused (a time
+// ClickHouse's DateTime cannot hold), each named by file and line: one such
+// row must not keep the others out, as it would fail the whole insert.
+func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, []string, error) {
 	if _, err := st.Migrate(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files, err := jsonfile.Open(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[string]int{}
+	var refused []string
 	for _, t := range sinks.Tables() {
 		have, err := st.Resume(ctx, t)
 		if err != nil {
-			return out, err
+			return out, refused, err
 		}
 		paths, err := files.Files(t)
 		if err != nil {
-			return out, err
+			return out, refused, err
 		}
 		for _, p := range paths {
 			rows, err := jsonfile.ReadRows(p, t)
 			if err != nil {
-				return out, fmt.Errorf("load %s: %w", filepath.Base(p), err)
+				return out, refused, fmt.Errorf("load %s: %w", filepath.Base(p), err)
 			}
 			keep := rows[:0]
 			pc, oc := len(t.Columns)-2, len(t.Columns)-1
-			for _, r := range rows {
+			for i, r := range rows {
 				if o, ok := have[r[pc].(int32)]; ok && r[oc].(int64) <= o {
+					continue
+				}
+				if err := t.CheckRow(r); err != nil {
+					refused = append(refused, fmt.Sprintf("%s line %d: %v", p, i+1, err))
 					continue
 				}
 				keep = append(keep, r)
@@ -216,12 +228,12 @@ func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[strin
 					n++
 				}
 				if err := st.Insert(ctx, t, keep[:n]); err != nil {
-					return out, err
+					return out, refused, err
 				}
 				out[t.Name] += n
 				keep = keep[n:]
 			}
 		}
 	}
-	return out, nil
+	return out, refused, nil
 }

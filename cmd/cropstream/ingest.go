@@ -46,6 +46,9 @@ rows come from the scenario unless given).`,
 			if n := btoi(video != "") + btoi(folder != "") + btoi(scenario != ""); n != 1 {
 				return errors.New("ingest: give exactly one source: --video, --folder or --scenario")
 			}
+			if err := checkJPEGQuality(cfg.JPEGQuality); err != nil {
+				return err
+			}
 			if captureStart != "" {
 				t, err := time.Parse(time.RFC3339Nano, captureStart)
 				if err != nil {
@@ -135,6 +138,16 @@ rows come from the scenario unless given).`,
 	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
 	return cmd
+}
+
+// checkJPEGQuality refuses a quality outside 1..100. The library reads 0 as
+// "the default", but a user who types --jpeg-quality 0 asked for something
+// else (the lowest quality?) and must not silently get 90.
+func checkJPEGQuality(q int) error {
+	if q < 1 || q > 100 {
+		return fmt.Errorf("--jpeg-quality %d: want 1..100 (default 90)", q)
+	}
+	return nil
 }
 
 func btoi(b bool) int {

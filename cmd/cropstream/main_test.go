@@ -107,6 +107,8 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 		{"unreachable brokers", []string{"--brokers", "127.0.0.1:1", "ingest", "--video", "big.avi", "--camera", "c"}, "no broker answered at 127.0.0.1:1"},
 		{"unreachable brokers (topics)", []string{"--brokers", "127.0.0.1:1", "topics", "describe"}, "no broker answered"},
 		{"no source", []string{"ingest", "--camera", "c"}, "exactly one source"},
+		{"jpeg quality 0", []string{"ingest", "--video", "big.avi", "--camera", "c", "--jpeg-quality", "0"}, "--jpeg-quality 0: want 1..100"},
+		{"jpeg quality 0 (sim)", []string{"sim", "--scenario", "default", "--out", "simout", "--jpeg-quality", "0"}, "--jpeg-quality 0: want 1..100"},
 		{"no camera", []string{"ingest", "--video", "big.avi"}, "camera id is required"},
 		{"unknown scenario", []string{"ingest", "--scenario", "nope"}, "builtin scenarios"},
 		{"bad format", []string{"topology", "--format", "yaml"}, "unknown format"},

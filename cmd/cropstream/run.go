@@ -33,6 +33,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		ui     uiFlags
 		// idleGap and provisional close windows in a deployment.
 		idleGap, provisional time.Duration
+		// detectSession is the detect group's session timeout.
+		detectSession time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -104,7 +106,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
 						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
 				}
-				cfg.Detect = detect.Config{Detector: eng}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession}
 			}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
@@ -140,6 +142,8 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
 	ui.register(cmd.Flags())
+	cmd.Flags().DurationVar(&detectSession, "detect-session-timeout", 10*time.Second,
+		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
 	cmd.Flags().DurationVar(&idleGap, "idle-gap", track.DefaultIdleGap, "track stage: a camera silent this long has ended its pass (a live feed that stopped without an end marker)")
 	cmd.Flags().DurationVar(&provisional, "provisional-every", aggregate.DefaultProvisionalEvery, "aggregate stage: at most this often, a provisional estimate of a block whose pass is running")

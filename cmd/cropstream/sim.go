@@ -33,6 +33,9 @@ func newSimCmd() *cobra.Command {
   cropstream sim --scenario my-block.yaml --out out/b7 --export-yolo --yolo-every 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkJPEGQuality(cfg.JPEGQuality); err != nil {
+				return err
+			}
 			sc, err := simulator.Load(scenario)
 			if err != nil {
 				return err
@@ -58,7 +61,7 @@ func newSimCmd() *cobra.Command {
 	f.StringVar(&cfg.Video, "video", "video.avi", "video file name in --out: .avi (MJPG) or .mp4 (mp4v)")
 	f.BoolVar(&cfg.ExportYOLO, "export-yolo", false, "also write YOLO training images and labels under --out/yolo")
 	f.IntVar(&cfg.YOLOEvery, "yolo-every", 1, "keep every n-th frame for the YOLO export")
-	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of exported images")
+	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of exported images (1-100)")
 	f.IntVar(&cfg.Snapshot, "snapshot", 0, "write snapshot.png: frame N with its ground truth drawn")
 	cmd.MarkFlagRequired("scenario")
 	cmd.MarkFlagRequired("out")

@@ -41,6 +41,12 @@ type Config struct {
 	// MaxPixels refuses frames whose JPEG header declares more pixels, before
 	// decoding (decompression bombs). Default 40 megapixels.
 	MaxPixels int
+	// SessionTimeout is how long the group waits for a silent (crashed)
+	// instance before giving its partitions to another. Default 10s, as the
+	// goka stages and the sink use: franz-go's own 45 s stalled a camera's
+	// frames for most of a minute after a crash. Heartbeats go at a fifth of
+	// it (at most 3 s), so a few lost heartbeats do not evict a live one.
+	SessionTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPixels == 0 {
 		c.MaxPixels = 40_000_000
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 10 * time.Second
 	}
 	return c
 }
@@ -84,5 +93,14 @@ func (c Config) Validate() error {
 	if c.MaxPixels < 1 {
 		errs = append(errs, fmt.Errorf("detect: max pixels %d, want >= 1", c.MaxPixels))
 	}
+	// Kafka brokers accept 6 s..30 min by default (group.min/max.session.timeout.ms).
+	if c.SessionTimeout < time.Second || c.SessionTimeout > 30*time.Minute {
+		errs = append(errs, fmt.Errorf("detect: session timeout %s, want 1s..30m", c.SessionTimeout))
+	}
 	return errors.Join(errs...)
+}
+
+// heartbeat is the interval between heartbeats for the session timeout.
+func (c Config) heartbeat() time.Duration {
+	return min(c.SessionTimeout/5, 3*time.Second)
 }

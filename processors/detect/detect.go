@@ -66,14 +66,7 @@ func (p *Processor) Run(ctx context.Context) error {
 
 func (p *Processor) run(ctx context.Context) error {
 	inf := p.cfg.Detector.Info()
-	cl, err := p.conn.Client(
-		kgo.ConsumerGroup(string(topology.Detect)),
-		kgo.ConsumeTopics(topology.Names(p.Inputs())...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.ProducerLinger(2*time.Millisecond),
-	)
+	cl, err := p.conn.Client(p.clientOpts()...)
 	if err != nil {
 		return err
 	}
@@ -110,6 +103,20 @@ func (p *Processor) run(ctx context.Context) error {
 			return fmt.Errorf("detect: commit: %w", err)
 		}
 		cl.AllowRebalance()
+	}
+}
+
+// clientOpts are the group consumer's options.
+func (p *Processor) clientOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumerGroup(string(topology.Detect)),
+		kgo.ConsumeTopics(topology.Names(p.Inputs())...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(p.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(p.cfg.heartbeat()),
+		kgo.ProducerLinger(2 * time.Millisecond),
 	}
 }
 

@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -265,4 +266,42 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 	}
 	_ = os.Stdout
 	return p.Stats.Boxes.Load()
+}
+
+// A crashed instance's partitions wait out its session: detect's must be as
+// short as the other stages' (10 s), not franz-go's 45 s, with heartbeats
+// well inside it.
+func TestDetectSessionTimeout(t *testing.T) {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1})
+	for _, c := range []struct {
+		set, wantSession, wantBeat time.Duration
+	}{{0, 10 * time.Second, 2 * time.Second}, {60 * time.Second, 60 * time.Second, 3 * time.Second}} {
+		p, err := New(Config{Detector: stubDetector{}, SessionTimeout: c.set}, conn, top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := conn.Client(p.clientOpts()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, beat := cl.OptValue(kgo.SessionTimeout), cl.OptValue(kgo.HeartbeatInterval)
+		cl.Close()
+		if got != c.wantSession || beat != c.wantBeat {
+			t.Errorf("session timeout %v: client has session %v, heartbeat %v; want %v, %v", c.set, got, beat, c.wantSession, c.wantBeat)
+		}
+	}
+	if _, err := New(Config{Detector: stubDetector{}, SessionTimeout: time.Millisecond}, conn, top); err == nil {
+		t.Error("a 1 ms session timeout was accepted")
+	}
+}
+
+type stubDetector struct{}
+
+func (stubDetector) Info() inference.ModelInfo { return inference.ModelInfo{Width: 64, Height: 64} }
+func (stubDetector) Name() string              { return "stub" }
+func (stubDetector) Run([]float32, int) ([][]inference.Detection, error) {
+	return nil, errors.New("stub")
+}
+func (stubDetector) RunUInt8([]byte, int) ([][]inference.Detection, error) {
+	return nil, errors.New("stub")
 }

@@ -3,6 +3,7 @@ package track
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
@@ -175,7 +176,21 @@ func TestStateCodecRoundTrip(t *testing.T) {
 			return buf.Bytes(), err
 		}
 	}
-	for _, enc := range []func(any) ([]byte, error){stateCodec{}.Encode, legacy(false), legacy(true)} {
+	// The first log format (marker 0x02): the tracker in gob, then entries
+	// without a stream.
+	firstLog := func(any) ([]byte, error) {
+		var g bytes.Buffer
+		if err := gob.NewEncoder(&g).Encode(struct {
+			Version int
+			Tracker State
+		}{st.Version, st.Tracker}); err != nil {
+			return nil, err
+		}
+		out := append([]byte{logMarker}, binary.AppendUvarint(nil, uint64(g.Len()))...)
+		out = append(out, g.Bytes()...)
+		return append(out, 3, 2, 'B', '1', 1, 3, 1, 2, 3), nil // seq 3, block B1, one object {1,2,3}
+	}
+	for _, enc := range []func(any) ([]byte, error){stateCodec{}.Encode, legacy(false), legacy(true), firstLog} {
 		b, err := enc(st)
 		if err != nil {
 			t.Fatal(err)

@@ -2,12 +2,19 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
@@ -127,4 +134,206 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	if err := st2.Conn().QueryRow(ctx, "SELECT count() FROM outage.dead_letters WHERE stage = 'sink'").Scan(&sinkDead); err != nil || sinkDead != 0 {
 		t.Errorf("sink dead letters: %d %v, want none", sinkDead, err)
 	}
+}
+
+// A frame captured in 2200, one before 1970 and an object first seen in
+// 2200 sit among good records: every good row is stored, each bad record is
+// in dead_letters with a reason naming the column, and the table is not
+// blocked (before, the insert failed with "dateTime overflow" for ever).
+func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
+	srv := chtest.Start(t)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	st := open(t, srv, "times")
+	recs := sinktest.Stream(3, 40)
+	bad := func(topic topology.Topic, key string, m schema.Message) {
+		v, err := schema.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topic), Key: []byte(key), Value: v})
+	}
+	y2200 := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i, at := range []int64{y2200, time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC).UnixNano()} {
+		bad(topology.Frames, "cam-9", &schema.Frame{FrameId: fmt.Sprintf("bad-%d", i), CameraId: "cam-9", BlockId: "B1",
+			CaptureUnixNs: at, Sequence: uint64(i), Width: 64, Height: 32, Encoding: schema.Encoding_ENCODING_JPEG, Image: []byte{0xff, 0xd8, 0xff, 0xd9}})
+	}
+	bad(topology.Objects, "B1", &schema.CountedObject{ObjectId: "bad-object", CameraId: "cam-9", BlockId: "B1", ClassName: "apple",
+		FirstSeenUnixNs: y2200, LastSeenUnixNs: y2200, FramesSeen: 3, BestBox: &schema.Box{X2: 1, Y2: 1}})
+	// Good records after the bad ones: they must not wait behind them.
+	recs = append(recs, sinktest.Stream(4, 10)...)
+	sinktest.Produce(t, conn, recs)
+
+	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sink.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
+	defer wcancel()
+	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+		t.Fatalf("not drained (a bad row blocks the table?): %v; retries %d", err, sink.Stats.Retries.Load())
+	}
+	w := sinktest.Want(t, conn)
+	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
+	for name, n := range w {
+		if all[name] != n || distinct[name] != n {
+			t.Errorf("%s: %d rows (%d distinct), want %d", name, all[name], distinct[name], n)
+		}
+	}
+	rows, err := st.Conn().Query(ctx, "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var reasons []string
+	for rows.Next() {
+		var topic, reason string
+		if err := rows.Scan(&topic, &reason); err != nil {
+			t.Fatal(err)
+		}
+		reasons = append(reasons, topic+": "+reason)
+	}
+	if len(reasons) != 3 || !strings.Contains(strings.Join(reasons, "\n"), "column captured_at is 2200-01-01T00:00:00Z") ||
+		!strings.Contains(strings.Join(reasons, "\n"), "column first_seen is 2200") || !strings.Contains(strings.Join(reasons, "\n"), "1969-12-31T23:59:00Z") {
+		t.Errorf("dead letters for the bad times:\n%s", strings.Join(reasons, "\n"))
+	}
+}
+
+// The database is dropped under a sink that had stored everything (its
+// commits at the end of every topic), and the sink restarted: every row
+// Kafka still holds is back, each once. Records retention deleted are
+// named in an error log (before, nothing was re-inserted: the sink read
+// from its commit). Then it is dropped under a running sink: the same,
+// without a restart.
+func TestSinkRefillsDroppedDatabase(t *testing.T) {
+	srv := chtest.Start(t)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	sinktest.Produce(t, conn, sinktest.Stream(5, 200))
+	ctx := context.Background()
+	runSink := func(logs *strings.Builder, until func(*clickhouse.Store) bool) {
+		t.Helper()
+		st := open(t, srv, "refill")
+		if _, err := st.Migrate(ctx); err != nil { // for the counts before the sink's own
+			t.Fatal(err)
+		}
+		cfg := sinks.Config{Store: st, MaxAge: 100 * time.Millisecond}
+		if logs != nil {
+			cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, nil))
+		}
+		sink, err := sinks.New(cfg, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- sink.Run(rctx) }()
+		defer func() { cancel(); <-done }()
+		deadline := time.Now().Add(30 * time.Second)
+		for !until(st) {
+			if time.Now().After(deadline) {
+				all, _ := sinktest.Counts(t, st.Conn(), st.Database())
+				t.Fatalf("after 30 s the tables hold %v", all)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// The sink's own dead letter (for the undecodable record) is in the
+	// want only once it has sent it: read it each time.
+	var want map[string]int
+	complete := func() func(*clickhouse.Store) bool {
+		return func(st *clickhouse.Store) bool {
+			want = sinktest.Want(t, conn)
+			var tables uint64
+			if err := st.Conn().QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = 'refill' AND name IN ('frames','detections','objects','yield_estimates','dead_letters')").Scan(&tables); err != nil || tables != 5 {
+				return false // dropped, not yet made again
+			}
+			all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
+			for name, n := range want {
+				if all[name] != n || distinct[name] != n {
+					return false
+				}
+			}
+			dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			defer cancel()
+			return pipeline.WaitSinkDrained(dctx, conn, 20*time.Millisecond) == nil
+		}
+	}
+	runSink(nil, complete())
+
+	drop := func() {
+		st := open(t, srv, "refill")
+		if err := st.Conn().Exec(ctx, "DROP DATABASE refill"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop()
+	runSink(nil, complete())
+	time.Sleep(time.Second) // nothing more comes
+	st := open(t, srv, "refill")
+	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
+	for name, n := range want {
+		if all[name] != n || distinct[name] != n {
+			t.Errorf("%s: %d rows (%d distinct) after the drop, want %d", name, all[name], distinct[name], n)
+		}
+	}
+
+	// Retention deletes the first 50 records of a frames partition: the
+	// rest come back, and the loss is logged.
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := adm.ListEndOffsets(ctx, string(topology.Frames))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := int32(-1)
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset >= 50 {
+			part = o.Partition
+		}
+	})
+	if part < 0 {
+		t.Fatal("no frames partition holds 50 records")
+	}
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: string(topology.Frames), Partition: part, At: 50})
+	if _, err := adm.DeleteRecords(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	drop()
+	var logs strings.Builder
+	runSink(&logs, complete()) // Want reads what Kafka still holds
+	if l := logs.String(); !strings.Contains(l, "retention has deleted") || !strings.Contains(l, "lost_from=0 lost_to=49 count=50") {
+		t.Errorf("no error log for the records retention deleted:\n%s", l)
+	}
+
+	// Dropped under a running sink, with records still coming: the inserts
+	// that find no table make it prepare the store again and re-read from
+	// Kafka, without a restart (before, it retried into the void for ever).
+	dropped := false
+	runSink(nil, func(st *clickhouse.Store) bool {
+		if !dropped {
+			drop()
+			sinktest.Produce(t, conn, sinktest.Stream(6, 30))
+			dropped = true
+			return false
+		}
+		return complete()(st)
+	})
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

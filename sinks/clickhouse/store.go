@@ -129,11 +129,12 @@ func (s *Store) Prepare(ctx context.Context, tables []*sinks.Table) error {
 	return err
 }
 
-// Resume reads the highest stored offset per source partition.
+// Resume reads the highest stored offset per source partition. A missing
+// database or table is sinks.ErrStoreLost.
 func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT kafka_partition, max(kafka_offset) FROM %s.%s GROUP BY kafka_partition", quote(s.cfg.Database), quote(t.Name)))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: stored offsets of %s: %w", t.Name, err)
+		return nil, fmt.Errorf("clickhouse: stored offsets of %s: %w", t.Name, lost(err))
 	}
 	defer rows.Close()
 	have := map[int32]int64{}
@@ -149,7 +150,7 @@ func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, er
 }
 
 // Insert sends the rows as one native-protocol block: one INSERT, one part,
-// stored all or nothing.
+// stored all or nothing. A missing database or table is sinks.ErrStoreLost.
 func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) error {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -157,7 +158,7 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) er
 	}
 	b, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", quote(s.cfg.Database), quote(t.Name), strings.Join(cols, ", ")))
 	if err != nil {
-		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, err)
+		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
 	}
 	for _, r := range rows {
 		if err := b.Append(r...); err != nil {
@@ -166,7 +167,25 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) er
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", len(rows), t.Name, err)
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", len(rows), t.Name, lost(err))
+	}
+	return nil
+}
+
+// lost marks the errors of a dropped database or table (UNKNOWN_DATABASE,
+// UNKNOWN_TABLE) as sinks.ErrStoreLost.
+func lost(err error) error {
+	var ex *ch.Exception
+	if errors.As(err, &ex) && (ex.Code == 81 || ex.Code == 60) {
+		return fmt.Errorf("%w: %w", sinks.ErrStoreLost, err)
+	}
+	return err
+}
+
+// Ping checks the server answers, for readiness.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return explain(s.cfg, err)
 	}
 	return nil
 }

@@ -20,14 +20,19 @@ import (
 	"github.com/cropstream/cropstream/sinks"
 )
 
-// Store writes DIR/<table>/<YYYYMMDD-HH>.json. Each insert is appended and
-// fsynced, then the file's committed length is recorded in
-// DIR/<table>/committed; on start a file longer than that (a crash
-// mid-append) is cut back, so an insert is all or nothing, as in ClickHouse.
+// Store writes DIR/<table>/<YYYYMMDD-HH>.json. DIR/<table>/committed names
+// the file being appended to and its committed length; it is moved to a new
+// file before the first byte is written there, so only that file can ever
+// hold bytes past what is committed. Before every insert (so before every
+// retry of a failed one), and on Prepare and Resume, that file is cut back
+// to its committed length: an insert is all or nothing, as in ClickHouse,
+// whether it failed half-written (a full disk) or the process died.
 type Store struct {
 	dir string
 	now func() time.Time
-	mu  sync.Mutex
+	// write is where every byte goes, so tests can fill the disk.
+	write func(f *os.File, b []byte) (int, error)
+	mu    sync.Mutex
 }
 
 var _ sinks.Store = (*Store)(nil)
@@ -37,7 +42,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("jsonfile: %w", err)
 	}
-	return &Store{dir: dir, now: time.Now}, nil
+	return &Store{dir: dir, now: time.Now, write: (*os.File).Write}, nil
 }
 
 // Dir is where the files are.
@@ -58,16 +63,62 @@ func (s *Store) Prepare(_ context.Context, tables []*sinks.Table) error {
 		if err := os.MkdirAll(s.tableDir(t), 0o755); err != nil {
 			return fmt.Errorf("jsonfile: %w", err)
 		}
-		c, err := s.readCommitted(t)
-		if err != nil || c.File == "" {
-			continue
+		if _, err := s.repair(t); err != nil {
+			return err
 		}
-		p := filepath.Join(s.tableDir(t), c.File)
-		if st, err := os.Stat(p); err == nil && st.Size() > c.Size {
-			if err := os.Truncate(p, c.Size); err != nil {
-				return fmt.Errorf("jsonfile: repair %s: %w", p, err)
-			}
+	}
+	return nil
+}
+
+// repair cuts the file being appended to back to its committed length and
+// returns the commit record.
+func (s *Store) repair(t *sinks.Table) (committed, error) {
+	c, err := s.readCommitted(t)
+	if err != nil || c.File == "" {
+		return c, err
+	}
+	p := filepath.Join(s.tableDir(t), c.File)
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Moved away by an operator (after loading it, say): start it anew.
+		c.Size = 0
+	case err != nil:
+		return c, fmt.Errorf("jsonfile: %w", err)
+	case st.Size() < c.Size:
+		// Shortened by hand: what is there is all there is.
+		c.Size = st.Size()
+	case st.Size() > c.Size:
+		if err := os.Truncate(p, c.Size); err != nil {
+			return c, fmt.Errorf("jsonfile: cut %s back to its committed %d bytes: %w", p, c.Size, err)
 		}
+	}
+	return c, nil
+}
+
+// commit records c atomically (write a temporary file, rename it).
+func (s *Store) commit(t *sinks.Table, c committed) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("jsonfile: %w", err)
+	}
+	tmp := filepath.Join(s.tableDir(t), "committed.tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("jsonfile: %w", err)
+	}
+	_, err = s.write(f, b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("jsonfile: record committed length of %s: %w", t.Name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.tableDir(t), "committed")); err != nil {
+		return fmt.Errorf("jsonfile: %w", err)
 	}
 	return nil
 }
@@ -94,10 +145,14 @@ func (s *Store) Files(t *sinks.Table) ([]string, error) {
 	return m, err
 }
 
-// Resume scans the table's files for the highest offset per partition.
+// Resume scans the table's files for the highest offset per partition,
+// after cutting back a torn append.
 func (s *Store) Resume(_ context.Context, t *sinks.Table) (map[int32]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, err := s.repair(t); err != nil {
+		return nil, err
+	}
 	files, err := s.Files(t)
 	if err != nil {
 		return nil, fmt.Errorf("jsonfile: %w", err)
@@ -134,7 +189,8 @@ func scanOffsets(path string, have map[int32]int64) error {
 	return sc.Err()
 }
 
-// Insert appends the rows to the current hour's file.
+// Insert appends the rows to the current hour's file. A failed insert
+// leaves nothing behind once the next one (or Prepare, or Resume) starts.
 func (s *Store) Insert(_ context.Context, t *sinks.Table, rows []sinks.Row) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,32 +200,43 @@ func (s *Store) Insert(_ context.Context, t *sinks.Table, rows []sinks.Row) erro
 			return fmt.Errorf("jsonfile: %s: %w", t.Name, err)
 		}
 	}
+	if _, err := os.Stat(s.tableDir(t)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("jsonfile: %s: %w", s.tableDir(t), sinks.ErrStoreLost)
+	}
+	c, err := s.repair(t)
+	if err != nil {
+		return err
+	}
 	name := s.now().UTC().Format("20060102-15") + ".json"
 	p := filepath.Join(s.tableDir(t), name)
+	if c.File != name {
+		// Only the committed file may hold a torn tail: move the record to
+		// this file before writing to it. Every other file is whole.
+		c = committed{File: name}
+		if st, err := os.Stat(p); err == nil {
+			c.Size = st.Size()
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("jsonfile: %w", err)
+		}
+		if err := s.commit(t, c); err != nil {
+			return err
+		}
+	}
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("jsonfile: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("jsonfile: append %s: %w", p, err)
+	_, err = s.write(f, buf.Bytes())
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("jsonfile: sync %s: %w", p, err)
-	}
-	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("jsonfile: %w", err)
+		// Cut back now; if even that fails, the next insert does it.
+		_ = f.Truncate(c.Size)
+		return fmt.Errorf("jsonfile: append %d rows to %s: %w", len(rows), p, err)
 	}
-	c, _ := json.Marshal(committed{File: name, Size: st.Size()})
-	tmp := filepath.Join(s.tableDir(t), "committed.tmp")
-	if err := os.WriteFile(tmp, c, 0o644); err != nil {
-		return fmt.Errorf("jsonfile: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.tableDir(t), "committed")); err != nil {
-		return fmt.Errorf("jsonfile: %w", err)
-	}
-	return nil
+	return s.commit(t, committed{File: name, Size: c.Size + int64(buf.Len())})
 }
 
 // encodeRow writes one JSONEachRow line. DateTime goes as Unix seconds,
@@ -207,6 +274,17 @@ func encodeRow(w *bytes.Buffer, t *sinks.Table, r sinks.Row) error {
 	}
 	w.WriteString("}\n")
 	return nil
+}
+
+// Ping checks the directory is still there and writable, for readiness (a
+// full disk shows as refused inserts instead).
+func (s *Store) Ping(context.Context) error {
+	f, err := os.CreateTemp(s.dir, ".ping-*")
+	if err != nil {
+		return fmt.Errorf("jsonfile: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // Close does nothing: every insert is already on disk.

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/sinks"
+	"github.com/cropstream/cropstream/sinks/clickhouse"
+	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/sinks/jsonfile"
+	"github.com/cropstream/cropstream/sinks/sinktest"
+	"github.com/cropstream/cropstream/topology"
+)
+
+// tinyDisk mounts a tmpfs of size bytes at dir (root only) and returns a
+// function that resizes it, as freeing space on a full disk does.
+func tinyDisk(t *testing.T, dir string, size int) func(int) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small file system needs root")
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return func(size int) {
+		if out, err := exec.Command("mount", "-o", fmt.Sprintf("remount,size=%d", size), dir).CombinedOutput(); err != nil {
+			t.Fatalf("resize tmpfs: %v %s", err, out)
+		}
+	}
+}
+
+// The file sink writes to a disk that fills up, is restarted while it is
+// full, and carries on once space is freed under it: every table's files hold exactly
+// the rows of the stream, each once, and `clickhouse load` loads them all
+// (before, a retry appended after a torn line and Resume failed on it).
+func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "analytics")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	resize := tinyDisk(t, dir, 96<<10)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	sinktest.Produce(t, conn, sinktest.Stream(21, 400))
+
+	ctx := context.Background()
+	sinkRun := func(stop func(*sinks.Sink) bool) *sinks.Sink {
+		st, err := jsonfile.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sinks.New(sinks.Config{Store: st, MaxAge: 50 * time.Millisecond, MaxRows: 500,
+			RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ShutdownFlush: 500 * time.Millisecond}, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(rctx) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for !stop(s) {
+			if time.Now().After(deadline) {
+				cancel()
+				<-done
+				t.Fatalf("sink: %d rows, %d retries after 30 s", s.Stats.Rows.Load(), s.Stats.Retries.Load())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("sink run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the sink did not stop within 20 s")
+		}
+		return s
+	}
+	sinkRun(func(s *sinks.Sink) bool { return s.Stats.Retries.Load() >= 3 }) // fills the disk
+	// Restarted on the full disk; space is freed while it retries.
+	freed := false
+	sinkRun(func(s *sinks.Sink) bool {
+		if !freed {
+			if s.Stats.Retries.Load() >= 3 {
+				resize(64 << 20)
+				freed = true
+			}
+			return false
+		}
+		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		return pipeline.WaitSinkDrained(dctx, conn, 10*time.Millisecond) == nil
+	})
+
+	want := sinktest.Want(t, conn)
+	files, err := jsonfile.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range sinks.Tables() {
+		paths, _ := files.Files(tb)
+		seen := map[string]bool{}
+		n := 0
+		for _, p := range paths {
+			rows, err := jsonfile.ReadRows(p, tb)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			for _, r := range rows {
+				k := fmt.Sprint(r[len(r)-2], "/", r[len(r)-1], "/", r[0])
+				if tb.Name == "detections" {
+					k += fmt.Sprint("/", r[tb.Index("box_index")])
+				}
+				if seen[k] {
+					t.Errorf("%s: row %s twice", tb.Name, k)
+				}
+				seen[k] = true
+				n++
+			}
+		}
+		if n != want[tb.Name] {
+			t.Errorf("%s: %d rows in files, want %d", tb.Name, n, want[tb.Name])
+		}
+	}
+
+	srv := chtest.Start(t)
+	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "fulldisk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	loaded, refused, err := loadFiles(ctx, st, dir)
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("load: %v, refused %v", err, refused)
+	}
+	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
+	for name, n := range want {
+		if loaded[name] != n || all[name] != n || distinct[name] != n {
+			t.Errorf("%s: loaded %d, stored %d (%d distinct), want %d", name, loaded[name], all[name], distinct[name], n)
+		}
+	}
+}
+
+// Files an older sink wrote may hold a row whose time ClickHouse's DateTime
+// cannot hold: load stores every other row and names that one (before, the
+// whole insert failed with "dateTime overflow").
+func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
+	dir := t.TempDir()
+	files, err := jsonfile.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var frames *sinks.Table
+	for _, tb := range sinks.Tables() {
+		if tb.Name == "frames" {
+			frames = tb
+		}
+	}
+	if err := files.Prepare(ctx, []*sinks.Table{frames}); err != nil {
+		t.Fatal(err)
+	}
+	row := func(id string, at time.Time, off int64) sinks.Row {
+		return sinks.Row{id, "cam", "F", "B", "R", uint64(off), at, at.UnixNano(), (*float64)(nil), uint32(64), uint32(32),
+			uint32(4), "test", int32(0), off}
+	}
+	good := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	if err := files.Insert(ctx, frames, []sinks.Row{row("a", good, 1), row("bad", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 2), row("c", good, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	srv := chtest.Start(t)
+	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "load2200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	loaded, refused, err := loadFiles(ctx, st, dir)
+	if err != nil || loaded["frames"] != 2 || len(refused) != 1 || !strings.Contains(refused[0], "line 2: frames: column captured_at is 2200-01-01T00:00:00Z") {
+		t.Fatalf("load: %v loaded, refused %q, %v", loaded, refused, err)
+	}
+}
