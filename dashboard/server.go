@@ -35,9 +35,10 @@ type Server struct {
 	mu     sync.Mutex
 	src    *attached
 	yields map[string]*schema.YieldEstimate
-	// recent are the latest raw track states of each camera, kept while no
-	// page is open (not decoded: that costs) so that a page opened later
-	// shows the camera's last frames, also of a camera that stopped.
+	// recent are the latest raw track states of each camera (not decoded:
+	// that costs while no page is open), so that a page opened later, or
+	// the last panels kept after the pipeline stops, show each camera's
+	// last frames, also of a camera that stopped.
 	recent map[string][][]byte
 }
 
@@ -181,14 +182,14 @@ func (s *Server) Attach(ctx context.Context, src Source) (detach func(), err err
 // onTrack decodes a camera's state for the page, only while one is open:
 // the track table changes with every frame.
 func (s *Server) onTrack(camera string, value []byte) {
+	s.mu.Lock()
+	r := append(s.recent[camera], value)
+	if len(r) > keptStates {
+		r = r[len(r)-keptStates:]
+	}
+	s.recent[camera] = r
+	s.mu.Unlock()
 	if s.hub.count() == 0 {
-		s.mu.Lock()
-		r := append(s.recent[camera], value)
-		if len(r) > keptStates {
-			r = r[len(r)-keptStates:]
-		}
-		s.recent[camera] = r
-		s.mu.Unlock()
 		return
 	}
 	v, err := track.DecodeState(value, s.cfg.Track)
