@@ -11,15 +11,17 @@ type Batch struct {
 	f32 []float32
 	u8  []byte
 	per int
+	// w and h are the input's size, for ImageStats.
+	w, h int
 }
 
 // NewBatch makes a batch of slots images for the model info describes.
 func NewBatch(info ModelInfo, slots int) *Batch {
 	per := 3 * info.Width * info.Height
 	if info.UInt8 {
-		return &Batch{u8: make([]byte, slots*per), per: per}
+		return &Batch{u8: make([]byte, slots*per), per: per, w: info.Width, h: info.Height}
 	}
-	return &Batch{f32: make([]float32, slots*per), per: per}
+	return &Batch{f32: make([]float32, slots*per), per: per, w: info.Width, h: info.Height}
 }
 
 // Move copies slot from to slot to.

@@ -63,6 +63,12 @@ type Config struct {
 	// session config entries ep.cuda.KEY that ONNX Runtime hands the plugin
 	// provider; a key that starts with "ep." or "session." is passed as it is.
 	ProviderOptions map[string]string
+	// ModelName and ModelVersion override the model's id parts (default: the
+	// file's base name, and its model_version metadata or UnversionedModel).
+	ModelName, ModelVersion string
+	// SHA256, when set, is the hex hash the file must have: a deployment
+	// names the bytes it means, and a file changed since is refused.
+	SHA256 string
 }
 
 func (c Config) withDefaults() Config {
@@ -200,6 +206,7 @@ func initEnv(lib string) error {
 type Engine struct {
 	cfg      Config
 	info     ModelInfo
+	id       ModelID
 	sessions []*ort.DynamicAdvancedSession
 	free     chan *ort.DynamicAdvancedSession
 	pad      sync.Pool // *[]float32 or *[]byte of FixedBatch images
@@ -268,12 +275,25 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inference: %w", err)
 	}
+	id := ModelID{Name: cfg.ModelName, Version: cfg.ModelVersion, SHA256: HashFile(data)}
+	if cfg.SHA256 != "" && !strings.EqualFold(cfg.SHA256, id.SHA256) {
+		return nil, fmt.Errorf("inference: model %s has SHA-256 %s, the deployment names %s (the file changed since it was deployed)", cfg.ModelPath, id.SHA256, cfg.SHA256)
+	}
+	if id.Name == "" {
+		id.Name = ModelName(cfg.ModelPath)
+	}
+	if id.Version == "" {
+		id.Version = info.Version
+	}
+	if id.Version == "" {
+		id.Version = UnversionedModel
+	}
 	if *cfg.Rewrite != (Rewrite{}) {
 		if data, info, err = rewriteModel(data, info, *cfg.Rewrite); err != nil {
 			return nil, fmt.Errorf("%w (model %s)", err, cfg.ModelPath)
 		}
 	}
-	e := &Engine{cfg: cfg, info: info, free: make(chan *ort.DynamicAdvancedSession, cfg.Sessions)}
+	e := &Engine{cfg: cfg, info: info, id: id, free: make(chan *ort.DynamicAdvancedSession, cfg.Sessions)}
 	for range cfg.Sessions {
 		s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{info.Input}, []string{info.Output}, opts)
 		if err != nil {
@@ -317,6 +337,9 @@ func inspect(path string) (ModelInfo, error) {
 		if info.Names, err = parseNames(v); err != nil {
 			return ModelInfo{}, fmt.Errorf("inference: %w", err)
 		}
+	}
+	if v, ok, _ := meta.LookupCustomMetadataMap(VersionKey); ok {
+		info.Version = v
 	}
 	if v, ok, _ := meta.LookupCustomMetadataMap("count_scores"); ok {
 		if info.CountScores, err = parseCountScores(v, len(info.Names)); err != nil {
@@ -368,8 +391,11 @@ func (e *Engine) Rewrite() string {
 // Info describes the loaded model.
 func (e *Engine) Info() ModelInfo { return e.info }
 
-// Name is the model's file name, for the records it produces.
-func (e *Engine) Name() string { return strings.TrimSuffix(filepath.Base(e.cfg.ModelPath), ".onnx") }
+// Name is the model's name, for the records it produces.
+func (e *Engine) Name() string { return e.id.Name }
+
+// ID identifies the loaded model: name, version and the file's hash.
+func (e *Engine) ID() ModelID { return e.id }
 
 // InputLen is the number of values (floats, or bytes for a uint8 input)
 // one preprocessed image takes.

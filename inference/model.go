@@ -48,6 +48,8 @@ type ModelInfo struct {
 	// from the camera, calibrated on validation data (`cropstream eval
 	// calibrate`); nil when absent.
 	CountScores []float32
+	// Version is the model_version metadata; empty when absent.
+	Version string
 }
 
 // parseCountScores reads the count_scores metadata, "0.70,0.74,0.65": one

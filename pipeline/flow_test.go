@@ -86,7 +86,7 @@ func TestStagesMatchTopology(t *testing.T) {
 	}
 	det := &detect.Processor{} // its topics depend on no config
 	got := map[topology.Group]declared{
-		topology.Detect:         {group: topology.Detect, inputs: det.Inputs(), outputs: det.Outputs()},
+		topology.Detect:         {group: topology.Detect, inputs: det.Inputs(), outputs: det.Outputs(), lookups: det.Lookups()},
 		topology.Track:          withLookups(withSide(fromGraph(trk.Graph()), trk.SideOutputs()), trk.Lookups()),
 		topology.Aggregate:      withLookups(fromGraph(agg.Graph()), agg.Lookups()),
 		topology.SinkClickHouse: {group: topology.SinkClickHouse, inputs: sink.Inputs(), outputs: sink.Outputs()},

@@ -420,7 +420,21 @@ type Detections struct {
 	// Set with end_of_stream by the track stage's own idle watch, not by a
 	// camera: the camera sent nothing for the idle gap, so its pass is over
 	// unless a frame arrived since (the tracker checks). No sequence.
-	IdleGap       bool `protobuf:"varint,20,opt,name=idle_gap,json=idleGap,proto3" json:"idle_gap,omitempty"`
+	IdleGap bool `protobuf:"varint,20,opt,name=idle_gap,json=idleGap,proto3" json:"idle_gap,omitempty"`
+	// Which model produced the boxes: name@version+sha256:<first 12 hex of the
+	// file's SHA-256> (inference.ModelID). Two deployments of one file differ
+	// by version; two files of one name and version differ by hash.
+	ModelId string `protobuf:"bytes,30,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	// Image statistics of the frame, as the detector saw it (0..1 luma): the
+	// inputs of drift monitoring and of the quality tables.
+	Brightness float32 `protobuf:"fixed32,31,opt,name=brightness,proto3" json:"brightness,omitempty"`
+	Contrast   float32 `protobuf:"fixed32,32,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	// This frame's share of its batch's decode and inference time, for
+	// comparing a shadow model's latency with the serving one's.
+	InferNs int64 `protobuf:"varint,33,opt,name=infer_ns,json=inferNs,proto3" json:"infer_ns,omitempty"`
+	// Set on records of topic shadow-detections: boxes of a candidate model
+	// run beside the serving one, never tracked or counted.
+	Shadow        bool `protobuf:"varint,34,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -588,6 +602,41 @@ func (x *Detections) GetIdleGap() bool {
 	return false
 }
 
+func (x *Detections) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *Detections) GetBrightness() float32 {
+	if x != nil {
+		return x.Brightness
+	}
+	return 0
+}
+
+func (x *Detections) GetContrast() float32 {
+	if x != nil {
+		return x.Contrast
+	}
+	return 0
+}
+
+func (x *Detections) GetInferNs() int64 {
+	if x != nil {
+		return x.InferNs
+	}
+	return 0
+}
+
+func (x *Detections) GetShadow() bool {
+	if x != nil {
+		return x.Shadow
+	}
+	return false
+}
+
 // CountedObject is one physical object, counted once.
 // Topic: objects, key: block id. object_id is deterministic (camera + stream
 // + track).
@@ -627,7 +676,11 @@ type CountedObject struct {
 	SourceOffset    *int64 `protobuf:"varint,21,opt,name=source_offset,json=sourceOffset,proto3,oneof" json:"source_offset,omitempty"`
 	SourceIndex     uint32 `protobuf:"varint,22,opt,name=source_index,json=sourceIndex,proto3" json:"source_index,omitempty"`
 	// Why a pass ended (controls): "end-of-stream", "idle", "new-row".
-	Reason        string `protobuf:"bytes,23,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,23,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Model id (see Detections.model_id) of the boxes the object's track was
+	// made of; "mixed:" + the ids joined by "," when a model switch fell
+	// inside the track.
+	ModelId       string `protobuf:"bytes,30,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -823,6 +876,13 @@ func (x *CountedObject) GetReason() string {
 	return ""
 }
 
+func (x *CountedObject) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
 // YieldEstimate is the estimated yield of a block over a window.
 // Topic: yield, key: block id; deterministic id = block + window.
 type YieldEstimate struct {
@@ -852,7 +912,11 @@ type YieldEstimate struct {
 	// close), "hand-counts" (re-estimated when hand counts arrived).
 	Trigger string `protobuf:"bytes,19,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	// Sample plants the calibration used (0: the profile's prior visibility).
-	SamplePlants  uint32 `protobuf:"varint,20,opt,name=sample_plants,json=samplePlants,proto3" json:"sample_plants,omitempty"`
+	SamplePlants uint32 `protobuf:"varint,20,opt,name=sample_plants,json=samplePlants,proto3" json:"sample_plants,omitempty"`
+	// The model the counted units came from; when the window holds objects of
+	// more than one model, "mixed" and model_units says how many each gave.
+	ModelId       string        `protobuf:"bytes,30,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	ModelUnits    []*ModelUnits `protobuf:"bytes,31,rep,name=model_units,json=modelUnits,proto3" json:"model_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1027,6 +1091,415 @@ func (x *YieldEstimate) GetSamplePlants() uint32 {
 	return 0
 }
 
+func (x *YieldEstimate) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *YieldEstimate) GetModelUnits() []*ModelUnits {
+	if x != nil {
+		return x.ModelUnits
+	}
+	return nil
+}
+
+// ModelUnits is how many objects of an estimate's window one model counted.
+type ModelUnits struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ModelId       string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	Units         uint64                 `protobuf:"varint,2,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelUnits) Reset() {
+	*x = ModelUnits{}
+	mi := &file_cropstream_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelUnits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelUnits) ProtoMessage() {}
+
+func (x *ModelUnits) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelUnits.ProtoReflect.Descriptor instead.
+func (*ModelUnits) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ModelUnits) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *ModelUnits) GetUnits() uint64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+// ModelDeployment says which model the detect stage serves.
+// Topic: models (compacted), key: "serving" or "canary". The latest record
+// of each key is in force; a canary record with no model_id ends the canary.
+type ModelDeployment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SchemaVersion uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	// name@version+sha256:... (inference.ModelID); the detect stage refuses a
+	// file whose hash is not sha256.
+	ModelId string `protobuf:"bytes,2,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	Name    string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Hex SHA-256 of the file.
+	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Where detect processes read the file (a path they can all reach).
+	Path string `protobuf:"bytes,6,opt,name=path,proto3" json:"path,omitempty"`
+	// "serving" or "canary" (the record's key).
+	Role string `protobuf:"bytes,7,opt,name=role,proto3" json:"role,omitempty"`
+	// Canary scope: these cameras, or this share (0..1) of frames, chosen by
+	// a hash of the frame id.
+	Cameras []string `protobuf:"bytes,8,rep,name=cameras,proto3" json:"cameras,omitempty"`
+	Share   float64  `protobuf:"fixed64,9,opt,name=share,proto3" json:"share,omitempty"`
+	// The deployment this one replaced under the same key, for rollback.
+	Previous       *ModelDeployment `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	DeployedUnixNs int64            `protobuf:"varint,11,opt,name=deployed_unix_ns,json=deployedUnixNs,proto3" json:"deployed_unix_ns,omitempty"`
+	// "deploy" or "rollback".
+	Action        string `protobuf:"bytes,12,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelDeployment) Reset() {
+	*x = ModelDeployment{}
+	mi := &file_cropstream_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelDeployment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelDeployment) ProtoMessage() {}
+
+func (x *ModelDeployment) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelDeployment.ProtoReflect.Descriptor instead.
+func (*ModelDeployment) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ModelDeployment) GetSchemaVersion() uint32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *ModelDeployment) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *ModelDeployment) GetCameras() []string {
+	if x != nil {
+		return x.Cameras
+	}
+	return nil
+}
+
+func (x *ModelDeployment) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+func (x *ModelDeployment) GetPrevious() *ModelDeployment {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+func (x *ModelDeployment) GetDeployedUnixNs() int64 {
+	if x != nil {
+		return x.DeployedUnixNs
+	}
+	return 0
+}
+
+func (x *ModelDeployment) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+// ModelQuality is one camera's detection statistics over a window of frames,
+// with drift against the model's reference distributions.
+// Topic: model-quality, key: camera id.
+type ModelQuality struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	SchemaVersion     uint32                 `protobuf:"varint,1,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	CameraId          string                 `protobuf:"bytes,2,opt,name=camera_id,json=cameraId,proto3" json:"camera_id,omitempty"`
+	ModelId           string                 `protobuf:"bytes,3,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	WindowStartUnixNs int64                  `protobuf:"varint,4,opt,name=window_start_unix_ns,json=windowStartUnixNs,proto3" json:"window_start_unix_ns,omitempty"`
+	WindowEndUnixNs   int64                  `protobuf:"varint,5,opt,name=window_end_unix_ns,json=windowEndUnixNs,proto3" json:"window_end_unix_ns,omitempty"`
+	Frames            uint32                 `protobuf:"varint,6,opt,name=frames,proto3" json:"frames,omitempty"`
+	Boxes             uint64                 `protobuf:"varint,7,opt,name=boxes,proto3" json:"boxes,omitempty"`
+	MeanScore         float64                `protobuf:"fixed64,8,opt,name=mean_score,json=meanScore,proto3" json:"mean_score,omitempty"`
+	MeanBrightness    float64                `protobuf:"fixed64,9,opt,name=mean_brightness,json=meanBrightness,proto3" json:"mean_brightness,omitempty"`
+	MeanContrast      float64                `protobuf:"fixed64,10,opt,name=mean_contrast,json=meanContrast,proto3" json:"mean_contrast,omitempty"`
+	// Per feature (score, boxes_per_frame, box_size, brightness, contrast):
+	// Kolmogorov-Smirnov statistic and population stability index against the
+	// reference; empty when the model has no reference.
+	Drift         []*DriftStat `protobuf:"bytes,11,rep,name=drift,proto3" json:"drift,omitempty"`
+	EmittedUnixNs int64        `protobuf:"varint,12,opt,name=emitted_unix_ns,json=emittedUnixNs,proto3" json:"emitted_unix_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelQuality) Reset() {
+	*x = ModelQuality{}
+	mi := &file_cropstream_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelQuality) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelQuality) ProtoMessage() {}
+
+func (x *ModelQuality) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelQuality.ProtoReflect.Descriptor instead.
+func (*ModelQuality) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ModelQuality) GetSchemaVersion() uint32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetCameraId() string {
+	if x != nil {
+		return x.CameraId
+	}
+	return ""
+}
+
+func (x *ModelQuality) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *ModelQuality) GetWindowStartUnixNs() int64 {
+	if x != nil {
+		return x.WindowStartUnixNs
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetWindowEndUnixNs() int64 {
+	if x != nil {
+		return x.WindowEndUnixNs
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetBoxes() uint64 {
+	if x != nil {
+		return x.Boxes
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetMeanScore() float64 {
+	if x != nil {
+		return x.MeanScore
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetMeanBrightness() float64 {
+	if x != nil {
+		return x.MeanBrightness
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetMeanContrast() float64 {
+	if x != nil {
+		return x.MeanContrast
+	}
+	return 0
+}
+
+func (x *ModelQuality) GetDrift() []*DriftStat {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+func (x *ModelQuality) GetEmittedUnixNs() int64 {
+	if x != nil {
+		return x.EmittedUnixNs
+	}
+	return 0
+}
+
+type DriftStat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Feature       string                 `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	Ks            float64                `protobuf:"fixed64,2,opt,name=ks,proto3" json:"ks,omitempty"`
+	Psi           float64                `protobuf:"fixed64,3,opt,name=psi,proto3" json:"psi,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriftStat) Reset() {
+	*x = DriftStat{}
+	mi := &file_cropstream_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriftStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriftStat) ProtoMessage() {}
+
+func (x *DriftStat) ProtoReflect() protoreflect.Message {
+	mi := &file_cropstream_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriftStat.ProtoReflect.Descriptor instead.
+func (*DriftStat) Descriptor() ([]byte, []int) {
+	return file_cropstream_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DriftStat) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *DriftStat) GetKs() float64 {
+	if x != nil {
+		return x.Ks
+	}
+	return 0
+}
+
+func (x *DriftStat) GetPsi() float64 {
+	if x != nil {
+		return x.Psi
+	}
+	return 0
+}
+
 // FieldBlock is one block of a grower's field map: what is planted and how
 // the rows lie along the camera's path.
 // Topic: fields (compacted), key: block id.
@@ -1045,7 +1518,7 @@ type FieldBlock struct {
 
 func (x *FieldBlock) Reset() {
 	*x = FieldBlock{}
-	mi := &file_cropstream_proto_msgTypes[6]
+	mi := &file_cropstream_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1530,7 @@ func (x *FieldBlock) String() string {
 func (*FieldBlock) ProtoMessage() {}
 
 func (x *FieldBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[6]
+	mi := &file_cropstream_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1543,7 @@ func (x *FieldBlock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldBlock.ProtoReflect.Descriptor instead.
 func (*FieldBlock) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{6}
+	return file_cropstream_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldBlock) GetSchemaVersion() uint32 {
@@ -1133,7 +1606,7 @@ type FieldRow struct {
 
 func (x *FieldRow) Reset() {
 	*x = FieldRow{}
-	mi := &file_cropstream_proto_msgTypes[7]
+	mi := &file_cropstream_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1618,7 @@ func (x *FieldRow) String() string {
 func (*FieldRow) ProtoMessage() {}
 
 func (x *FieldRow) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[7]
+	mi := &file_cropstream_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1631,7 @@ func (x *FieldRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldRow.ProtoReflect.Descriptor instead.
 func (*FieldRow) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{7}
+	return file_cropstream_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FieldRow) GetRowId() string {
@@ -1219,7 +1692,7 @@ type HandCounts struct {
 
 func (x *HandCounts) Reset() {
 	*x = HandCounts{}
-	mi := &file_cropstream_proto_msgTypes[8]
+	mi := &file_cropstream_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1704,7 @@ func (x *HandCounts) String() string {
 func (*HandCounts) ProtoMessage() {}
 
 func (x *HandCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[8]
+	mi := &file_cropstream_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1717,7 @@ func (x *HandCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandCounts.ProtoReflect.Descriptor instead.
 func (*HandCounts) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{8}
+	return file_cropstream_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HandCounts) GetSchemaVersion() uint32 {
@@ -1295,7 +1768,7 @@ type HandCount struct {
 
 func (x *HandCount) Reset() {
 	*x = HandCount{}
-	mi := &file_cropstream_proto_msgTypes[9]
+	mi := &file_cropstream_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1780,7 @@ func (x *HandCount) String() string {
 func (*HandCount) ProtoMessage() {}
 
 func (x *HandCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[9]
+	mi := &file_cropstream_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1793,7 @@ func (x *HandCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandCount.ProtoReflect.Descriptor instead.
 func (*HandCount) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{9}
+	return file_cropstream_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HandCount) GetPlantId() string {
@@ -1365,7 +1838,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_cropstream_proto_msgTypes[10]
+	mi := &file_cropstream_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1850,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_cropstream_proto_msgTypes[10]
+	mi := &file_cropstream_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1863,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_cropstream_proto_rawDescGZIP(), []int{10}
+	return file_cropstream_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeadLetter) GetSchemaVersion() uint32 {
@@ -1496,7 +1969,7 @@ const file_cropstream_proto_rawDesc = "" +
 	"\tDetection\x12$\n" +
 	"\x03box\x18\x01 \x01(\v2\x12.cropstream.v1.BoxR\x03box\x12\x19\n" +
 	"\bclass_id\x18\x02 \x01(\rR\aclassId\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x02R\x05score\"\x8c\x05\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\"\x96\x06\n" +
 	"\n" +
 	"Detections\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1522,8 +1995,15 @@ const file_cropstream_proto_rawDesc = "" +
 	"\fcount_scores\x18\x11 \x03(\x02R\vcountScores\x12\"\n" +
 	"\rend_of_stream\x18\x12 \x01(\bR\vendOfStream\x12\x1b\n" +
 	"\tstream_id\x18\x13 \x01(\tR\bstreamId\x12\x19\n" +
-	"\bidle_gap\x18\x14 \x01(\bR\aidleGapB\r\n" +
-	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xb1\x06\n" +
+	"\bidle_gap\x18\x14 \x01(\bR\aidleGap\x12\x19\n" +
+	"\bmodel_id\x18\x1e \x01(\tR\amodelId\x12\x1e\n" +
+	"\n" +
+	"brightness\x18\x1f \x01(\x02R\n" +
+	"brightness\x12\x1a\n" +
+	"\bcontrast\x18  \x01(\x02R\bcontrast\x12\x19\n" +
+	"\binfer_ns\x18! \x01(\x03R\ainferNs\x12\x16\n" +
+	"\x06shadow\x18\" \x01(\bR\x06shadowB\r\n" +
+	"\v_position_mJ\x04\b\x10\x10\x11R\rvisible_score\"\xcc\x06\n" +
 	"\rCountedObject\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x1b\n" +
@@ -1552,9 +2032,10 @@ const file_cropstream_proto_rawDesc = "" +
 	"\x10source_partition\x18\x14 \x01(\x05R\x0fsourcePartition\x12(\n" +
 	"\rsource_offset\x18\x15 \x01(\x03H\x01R\fsourceOffset\x88\x01\x01\x12!\n" +
 	"\fsource_index\x18\x16 \x01(\rR\vsourceIndex\x12\x16\n" +
-	"\x06reason\x18\x17 \x01(\tR\x06reasonB\r\n" +
+	"\x06reason\x18\x17 \x01(\tR\x06reason\x12\x19\n" +
+	"\bmodel_id\x18\x1e \x01(\tR\amodelIdB\r\n" +
 	"\v_position_mB\x10\n" +
-	"\x0e_source_offset\"\xb4\x05\n" +
+	"\x0e_source_offset\"\x8b\x06\n" +
 	"\rYieldEstimate\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1f\n" +
 	"\vestimate_id\x18\x02 \x01(\tR\n" +
@@ -1581,7 +2062,47 @@ const file_cropstream_proto_rawDesc = "" +
 	"\n" +
 	"rows_total\x18\x12 \x01(\rR\trowsTotal\x12\x18\n" +
 	"\atrigger\x18\x13 \x01(\tR\atrigger\x12#\n" +
-	"\rsample_plants\x18\x14 \x01(\rR\fsamplePlants\"\xd2\x01\n" +
+	"\rsample_plants\x18\x14 \x01(\rR\fsamplePlants\x12\x19\n" +
+	"\bmodel_id\x18\x1e \x01(\tR\amodelId\x12:\n" +
+	"\vmodel_units\x18\x1f \x03(\v2\x19.cropstream.v1.ModelUnitsR\n" +
+	"modelUnits\"=\n" +
+	"\n" +
+	"ModelUnits\x12\x19\n" +
+	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x14\n" +
+	"\x05units\x18\x02 \x01(\x04R\x05units\"\xef\x02\n" +
+	"\x0fModelDeployment\x12%\n" +
+	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
+	"\bmodel_id\x18\x02 \x01(\tR\amodelId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04path\x18\x06 \x01(\tR\x04path\x12\x12\n" +
+	"\x04role\x18\a \x01(\tR\x04role\x12\x18\n" +
+	"\acameras\x18\b \x03(\tR\acameras\x12\x14\n" +
+	"\x05share\x18\t \x01(\x01R\x05share\x12:\n" +
+	"\bprevious\x18\n" +
+	" \x01(\v2\x1e.cropstream.v1.ModelDeploymentR\bprevious\x12(\n" +
+	"\x10deployed_unix_ns\x18\v \x01(\x03R\x0edeployedUnixNs\x12\x16\n" +
+	"\x06action\x18\f \x01(\tR\x06action\"\xbe\x03\n" +
+	"\fModelQuality\x12%\n" +
+	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x1b\n" +
+	"\tcamera_id\x18\x02 \x01(\tR\bcameraId\x12\x19\n" +
+	"\bmodel_id\x18\x03 \x01(\tR\amodelId\x12/\n" +
+	"\x14window_start_unix_ns\x18\x04 \x01(\x03R\x11windowStartUnixNs\x12+\n" +
+	"\x12window_end_unix_ns\x18\x05 \x01(\x03R\x0fwindowEndUnixNs\x12\x16\n" +
+	"\x06frames\x18\x06 \x01(\rR\x06frames\x12\x14\n" +
+	"\x05boxes\x18\a \x01(\x04R\x05boxes\x12\x1d\n" +
+	"\n" +
+	"mean_score\x18\b \x01(\x01R\tmeanScore\x12'\n" +
+	"\x0fmean_brightness\x18\t \x01(\x01R\x0emeanBrightness\x12#\n" +
+	"\rmean_contrast\x18\n" +
+	" \x01(\x01R\fmeanContrast\x12.\n" +
+	"\x05drift\x18\v \x03(\v2\x18.cropstream.v1.DriftStatR\x05drift\x12&\n" +
+	"\x0femitted_unix_ns\x18\f \x01(\x03R\remittedUnixNs\"G\n" +
+	"\tDriftStat\x12\x18\n" +
+	"\afeature\x18\x01 \x01(\tR\afeature\x12\x0e\n" +
+	"\x02ks\x18\x02 \x01(\x01R\x02ks\x12\x10\n" +
+	"\x03psi\x18\x03 \x01(\x01R\x03psi\"\xd2\x01\n" +
 	"\n" +
 	"FieldBlock\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12\x19\n" +
@@ -1642,33 +2163,40 @@ func file_cropstream_proto_rawDescGZIP() []byte {
 }
 
 var file_cropstream_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cropstream_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_cropstream_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cropstream_proto_goTypes = []any{
-	(Encoding)(0),         // 0: cropstream.v1.Encoding
-	(*Frame)(nil),         // 1: cropstream.v1.Frame
-	(*Box)(nil),           // 2: cropstream.v1.Box
-	(*Detection)(nil),     // 3: cropstream.v1.Detection
-	(*Detections)(nil),    // 4: cropstream.v1.Detections
-	(*CountedObject)(nil), // 5: cropstream.v1.CountedObject
-	(*YieldEstimate)(nil), // 6: cropstream.v1.YieldEstimate
-	(*FieldBlock)(nil),    // 7: cropstream.v1.FieldBlock
-	(*FieldRow)(nil),      // 8: cropstream.v1.FieldRow
-	(*HandCounts)(nil),    // 9: cropstream.v1.HandCounts
-	(*HandCount)(nil),     // 10: cropstream.v1.HandCount
-	(*DeadLetter)(nil),    // 11: cropstream.v1.DeadLetter
+	(Encoding)(0),           // 0: cropstream.v1.Encoding
+	(*Frame)(nil),           // 1: cropstream.v1.Frame
+	(*Box)(nil),             // 2: cropstream.v1.Box
+	(*Detection)(nil),       // 3: cropstream.v1.Detection
+	(*Detections)(nil),      // 4: cropstream.v1.Detections
+	(*CountedObject)(nil),   // 5: cropstream.v1.CountedObject
+	(*YieldEstimate)(nil),   // 6: cropstream.v1.YieldEstimate
+	(*ModelUnits)(nil),      // 7: cropstream.v1.ModelUnits
+	(*ModelDeployment)(nil), // 8: cropstream.v1.ModelDeployment
+	(*ModelQuality)(nil),    // 9: cropstream.v1.ModelQuality
+	(*DriftStat)(nil),       // 10: cropstream.v1.DriftStat
+	(*FieldBlock)(nil),      // 11: cropstream.v1.FieldBlock
+	(*FieldRow)(nil),        // 12: cropstream.v1.FieldRow
+	(*HandCounts)(nil),      // 13: cropstream.v1.HandCounts
+	(*HandCount)(nil),       // 14: cropstream.v1.HandCount
+	(*DeadLetter)(nil),      // 15: cropstream.v1.DeadLetter
 }
 var file_cropstream_proto_depIdxs = []int32{
 	0,  // 0: cropstream.v1.Frame.encoding:type_name -> cropstream.v1.Encoding
 	2,  // 1: cropstream.v1.Detection.box:type_name -> cropstream.v1.Box
 	3,  // 2: cropstream.v1.Detections.detections:type_name -> cropstream.v1.Detection
 	2,  // 3: cropstream.v1.CountedObject.best_box:type_name -> cropstream.v1.Box
-	8,  // 4: cropstream.v1.FieldBlock.rows:type_name -> cropstream.v1.FieldRow
-	10, // 5: cropstream.v1.HandCounts.plants:type_name -> cropstream.v1.HandCount
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	7,  // 4: cropstream.v1.YieldEstimate.model_units:type_name -> cropstream.v1.ModelUnits
+	8,  // 5: cropstream.v1.ModelDeployment.previous:type_name -> cropstream.v1.ModelDeployment
+	10, // 6: cropstream.v1.ModelQuality.drift:type_name -> cropstream.v1.DriftStat
+	12, // 7: cropstream.v1.FieldBlock.rows:type_name -> cropstream.v1.FieldRow
+	14, // 8: cropstream.v1.HandCounts.plants:type_name -> cropstream.v1.HandCount
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cropstream_proto_init() }
@@ -1679,14 +2207,14 @@ func file_cropstream_proto_init() {
 	file_cropstream_proto_msgTypes[0].OneofWrappers = []any{}
 	file_cropstream_proto_msgTypes[3].OneofWrappers = []any{}
 	file_cropstream_proto_msgTypes[4].OneofWrappers = []any{}
-	file_cropstream_proto_msgTypes[7].OneofWrappers = []any{}
+	file_cropstream_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cropstream_proto_rawDesc), len(file_cropstream_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

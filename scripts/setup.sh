@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
 # server on loopback; nothing runs as a service), chromium for the live page's
 # browser test (headless, driven by chromedp).
-# prometheus brings promtool, which lints the metrics the tests scrape.
+# prometheus brings promtool, which lints the metrics the tests scrape and
+# checks and tests deploy/alerts.yml (metrics/rules_test.go).
 packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client prometheus chromium)
 missing=()
 for p in "${packages[@]}"; do

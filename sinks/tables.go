@@ -3,6 +3,8 @@ package sinks
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cropstream/cropstream/schema"
@@ -170,6 +172,7 @@ func Tables() []*Table {
 			{"y1", "Float32", "box top, frame pixels"},
 			{"x2", "Float32", "box right, frame pixels"},
 			{"y2", "Float32", "box bottom, frame pixels"},
+			{"model_id", "String", "model that found the box: name@version+sha256:<12 hex>"},
 		}, sourceColumns...),
 		OrderBy: "(camera_id, sequence, frame_id, box_index)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
@@ -187,7 +190,7 @@ func Tables() []*Table {
 				bx := b.GetBox()
 				rows = append(rows, Row{d.FrameId, d.CameraId, d.FieldId, d.BlockId, d.RowId, d.Sequence,
 					at, d.CaptureUnixNs, d.DetectedUnixNs, optional(d.PositionM), d.Model, uint16(i),
-					uint16(b.ClassId), name, b.Score, bx.GetX1(), bx.GetY1(), bx.GetX2(), bx.GetY2(), p, o})
+					uint16(b.ClassId), name, b.Score, bx.GetX1(), bx.GetY1(), bx.GetX2(), bx.GetY2(), d.ModelId, p, o})
 			}
 			return rows, nil
 		},
@@ -218,6 +221,7 @@ func Tables() []*Table {
 			{"x2", "Float32", "best box right"},
 			{"y2", "Float32", "best box bottom"},
 			{"position_m", "Nullable(Float64)", "position along the row in metres"},
+			{"model_id", "String", "model whose boxes made its track; mixed:<ids> when a switch fell inside it"},
 		}, sourceColumns...),
 		OrderBy: "(block_id, object_id)", PartitionBy: "toYYYYMMDD(first_seen, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
@@ -232,7 +236,7 @@ func Tables() []*Table {
 			return []Row{{c.ObjectId, c.CameraId, c.FieldId, c.BlockId, c.RowId, c.PlantId, uint16(c.ClassId),
 				c.ClassName, c.FirstSequence, c.LastSequence, unixTime(c.FirstSeenUnixNs), c.FirstSeenUnixNs,
 				c.LastSeenUnixNs, c.FramesSeen, c.BestScore, bx.GetX1(), bx.GetY1(), bx.GetX2(), bx.GetY2(),
-				optional(c.PositionM), p, o}}, nil
+				optional(c.PositionM), c.ModelId, p, o}}, nil
 		},
 	}
 	objects.Day = dayAt(objects.Index("first_seen"))
@@ -257,6 +261,8 @@ func Tables() []*Table {
 			{"final", "UInt8", "1 when the window closed (every row passed, or yield close); 0 for a provisional estimate while passes run"},
 			{"emitted_at", "DateTime", "when the estimate was made (UTC)"},
 			{"emitted_unix_ns", "UInt64", "same, nanoseconds; the latest estimate of a block wins"},
+			{"model_id", "String", "model the counted units came from; 'mixed' when more than one"},
+			{"model_units", "String", "units per model, id=units joined by ',' (several only when mixed)"},
 		}, sourceColumns...),
 		OrderBy: "(block_id, estimate_id)", PartitionBy: "toYYYYMMDD(emitted_at, 'UTC')",
 		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
@@ -271,7 +277,7 @@ func Tables() []*Table {
 			return []Row{{y.EstimateId, y.FieldId, y.BlockId, y.Crop, unixTime(y.WindowStartUnixNs),
 				unixTime(y.WindowEndUnixNs), y.UnitsCounted, y.VisibilityFactor, y.UnitsEstimated, y.YieldKg,
 				y.YieldKgLow, y.YieldKgHigh, y.Confidence, final, unixTime(y.EmittedUnixNs),
-				uint64(max(y.EmittedUnixNs, 0)), p, o}}, nil
+				uint64(max(y.EmittedUnixNs, 0)), y.ModelId, modelUnits(y), p, o}}, nil
 		},
 	}
 	yields.Day = dayAt(yields.Index("emitted_at"))
@@ -300,5 +306,16 @@ func Tables() []*Table {
 		},
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))
-	return []*Table{frames, dets, objects, yields, dlq}
+	quality := modelQualityTable()
+	return []*Table{frames, dets, objects, yields, dlq, quality}
+}
+
+// modelUnits flattens an estimate's units per model: a String column rather
+// than Nested or a Map, which 18.16 and current servers do not read alike.
+func modelUnits(y *schema.YieldEstimate) string {
+	parts := make([]string, 0, len(y.ModelUnits))
+	for _, m := range y.ModelUnits {
+		parts = append(parts, m.ModelId+"="+strconv.FormatUint(m.Units, 10))
+	}
+	return strings.Join(parts, ",")
 }

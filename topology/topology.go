@@ -25,6 +25,13 @@ const (
 	Fields Topic = "fields"
 	// HandCounts are the sample plants counted by hand, per block (compacted).
 	HandCounts Topic = "hand-counts"
+	// Models says which model detect serves, and which it tries on a
+	// canary (compacted, key: the role).
+	Models Topic = "models"
+	// ModelQuality are per-camera detection statistics and drift.
+	ModelQuality Topic = "model-quality"
+	// ShadowDetections are a shadow model's boxes on sampled frames.
+	ShadowDetections Topic = "shadow-detections"
 )
 
 // The groups.
@@ -44,6 +51,7 @@ const (
 	KeyCamera    = "camera"
 	KeyBlock     = "block"
 	KeySourceKey = "source key"
+	KeyRole      = "role"
 )
 
 // Cleanup policies.
@@ -203,6 +211,15 @@ func New(cfg Config) (*Topology, error) {
 		{Name: HandCounts, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.HandCounts",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "hand-counted sample plants of each block (cropstream handcounts add); co-partitioned with objects"},
+		{Name: Models, Partitions: 1, Key: KeyRole, Codec: "protobuf:cropstream.v1.ModelDeployment",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the model detect serves (key serving) and its canary (key canary): id and path (cropstream model deploy/rollback); one partition, so every detect process reads the same order"},
+		{Name: ModelQuality, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.ModelQuality",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "per camera and window of frames: boxes, scores, brightness, and drift (KS, PSI) against the model's reference"},
+		{Name: ShadowDetections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "a shadow model's boxes on a sampled share of frames, beside the serving model's; compared by cropstream model compare, never counted"},
 		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
 			MaxMessageBytes: limit,
@@ -210,13 +227,13 @@ func New(cfg Config) (*Topology, error) {
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
-		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, DLQ},
-			Doc: "decode, batch, run the detector, emit boxes"},
+		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, ModelQuality, ShadowDetections, DLQ}, Lookups: []Topic{Models},
+			Doc: "decode, batch, run the detector (switching models between batches as deployed), emit boxes and drift"},
 		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, DLQ}, Table: &trackTable, Lookups: []Topic{Fields},
 			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, DLQ}, Outputs: []Topic{DLQ},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {

@@ -30,6 +30,9 @@ type modelFlags struct {
 	// batch is the batch a GPU session is built for (0: the engine's
 	// default); the command sets it from its own batch size.
 	batch int
+	// name, version and sha256 are a deployment's (models.go): the engine
+	// takes its id from them and refuses a file with another hash.
+	name, version, sha256 string
 }
 
 func (m *modelFlags) register(f *pflag.FlagSet) {
@@ -60,7 +63,8 @@ func (m *modelFlags) providerOptions() (map[string]string, error) {
 func (m *modelFlags) config(scoreThreshold float32, rw *inference.Rewrite) (inference.Config, error) {
 	opts, err := m.providerOptions()
 	return inference.Config{ModelPath: m.model, LibPath: m.ortLib, Threads: m.threads, Sessions: m.sessions, ScoreThreshold: scoreThreshold,
-		Provider: m.provider, CUDALib: m.cudaLib, Rewrite: rw, Batch: m.batch, ProviderOptions: opts}, err
+		Provider: m.provider, CUDALib: m.cudaLib, Rewrite: rw, Batch: m.batch, ProviderOptions: opts,
+		ModelName: m.name, ModelVersion: m.version, SHA256: m.sha256}, err
 }
 
 // newEngine loads the model with rw (nil: the provider's default).

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/grafana/pyroscope-go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/broker"
@@ -40,7 +41,11 @@ func (o *observeFlags) register(f *pflag.FlagSet) {
 // laptop), the process serves on a free loopback port and logs it.
 func (o *observeFlags) start(ctx context.Context, f *pflag.FlagSet, pl *pipeline.Pipeline, conn *broker.Conn, stages []string) error {
 	if o.metricsAddr != "" {
-		reg := metrics.Registry(metrics.NewCollector(pl, conn))
+		cols := []prometheus.Collector{metrics.NewCollector(pl, conn)}
+		if pl.Detect != nil {
+			cols = append(cols, metrics.NewModelCollector(pl.Detect))
+		}
+		reg := metrics.Registry(cols...)
 		h := metrics.Handler(reg, func(rctx context.Context) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("stopping")

@@ -35,6 +35,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		idleGap, provisional time.Duration
 		// detectSession is the detect group's session timeout.
 		detectSession time.Duration
+		driftWindow   int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -106,7 +107,11 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
 						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
 				}
-				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession}
+				mon, err := o.mf.driftMonitor(driftWindow, eng.ID())
+				if err != nil {
+					return err
+				}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon}
 			}
 			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
@@ -146,6 +151,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
 	cmd.Flags().DurationVar(&idleGap, "idle-gap", track.DefaultIdleGap, "track stage: a camera silent this long has ended its pass (a live feed that stopped without an end marker)")
+	cmd.Flags().IntVar(&driftWindow, "drift-window", 300, "detect stage: frames per camera compared with the model's drift reference, and per model-quality record")
 	cmd.Flags().DurationVar(&provisional, "provisional-every", aggregate.DefaultProvisionalEvery, "aggregate stage: at most this often, a provisional estimate of a block whose pass is running")
 	return cmd
 }

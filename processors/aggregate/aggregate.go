@@ -74,6 +74,8 @@ type blockState struct {
 	// Last is the window closed last, re-estimated when hand counts arrive
 	// after it closed.
 	Last *closedWindow
+	// Models counts the window's units per model id (see models.go).
+	Models map[string]int
 }
 
 // closedWindow is what a final estimate was made of.
@@ -83,6 +85,7 @@ type closedWindow struct {
 	WindowStart int64
 	WindowEnd   int64
 	RowsDone    int
+	Models      map[string]int
 }
 
 // stateCodec writes the block state in gob behind a marker byte. JSON (the
@@ -355,6 +358,7 @@ func (p *Processor) count(st *blockState, o *schema.CountedObject, fb *schema.Fi
 		return false
 	}
 	st.Units++
+	st.Models = addModel(st.Models, o.ModelId)
 	st.PerRow[o.RowId]++
 	if row, i, ok := plantOf(o, fb); ok {
 		addPlant(st.Plants, row, i, 1)
@@ -397,6 +401,7 @@ func (p *Processor) final(ctx goka.Context, block string, st *blockState, fb *sc
 	p.Stats.Finals.Add(1)
 	st.Last = &w
 	st.Units, st.Unplaced, st.WindowStart, st.WindowEnd = 0, 0, 0, 0
+	st.Models = nil
 	st.PerRow, st.Plants, st.RowsDone = map[string]int{}, map[string]plantCounts{}, map[string]bool{}
 }
 
@@ -420,7 +425,7 @@ func (p *Processor) send(ctx goka.Context, block string, y *schema.YieldEstimate
 }
 
 func (st *blockState) window() closedWindow {
-	return closedWindow{Units: st.Units, Plants: st.Plants, WindowStart: st.WindowStart, WindowEnd: st.WindowEnd, RowsDone: len(st.RowsDone)}
+	return closedWindow{Units: st.Units, Plants: st.Plants, WindowStart: st.WindowStart, WindowEnd: st.WindowEnd, RowsDone: len(st.RowsDone), Models: st.Models}
 }
 
 // ownsKey refuses a record on a partition its key does not hash to: its
@@ -506,6 +511,7 @@ func (p *Processor) estimate(block string, st *blockState, fb *schema.FieldBlock
 		VisibilityFactor: e.Visibility, UnitsEstimated: e.UnitsEstimated, YieldKg: e.YieldKg,
 		YieldKgLow: e.YieldLowKg, YieldKgHigh: e.YieldHighKg, Confidence: e.Confidence, EmittedUnixNs: time.Now().UnixNano(),
 		RowsDone: uint32(w.RowsDone), RowsTotal: uint32(len(fb.GetRows())), Trigger: trigger, SamplePlants: uint32(len(st.Hand)),
+		ModelId: modelOf(w.Models), ModelUnits: modelUnits(w.Models),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/inference"
 )
 
@@ -47,6 +48,12 @@ type Config struct {
 	// frames for most of a minute after a crash. Heartbeats go at a fifth of
 	// it (at most 3 s), so a few lost heartbeats do not evict a live one.
 	SessionTimeout time.Duration
+	// Loader loads models deployed to the models topic (models.go); nil
+	// serves Detector only and refuses deployments.
+	Loader Loader
+	// Drift, when set, watches each camera's frames against the serving
+	// model's reference and emits model-quality records.
+	Drift *drift.Monitor
 }
 
 func (c Config) withDefaults() Config {

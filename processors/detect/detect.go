@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
@@ -29,6 +30,12 @@ type Stats struct {
 	Boxes       atomic.Int64
 	DecodeNanos atomic.Int64 // summed over frames
 	InferNanos  atomic.Int64 // summed over batches
+	// ModelSwitches counts models put in service (or canaries ended)
+	// between batches; ModelRefusals deployments refused.
+	ModelSwitches atomic.Int64
+	ModelRefusals atomic.Int64
+	// Reports counts model-quality records emitted.
+	Reports atomic.Int64
 	// Latency per frame from capture to its detections, per batch of
 	// inference, per frame of decode: what p95/p99 alerts need.
 	CaptureToDetected, Inference, Decode latency.Histogram
@@ -43,6 +50,12 @@ type Processor struct {
 	conn  *broker.Conn
 	top   *topology.Topology
 	Stats Stats
+
+	// serving, canary and shadow are the models in service; only the Run loop
+	// touches them, between batches.
+	serving, canary, shadow *slot
+	changes                 chan change
+	status                  atomic.Pointer[ModelStatus]
 }
 
 // New checks the config.
@@ -50,7 +63,7 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top}, nil
+	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top, changes: make(chan change, 4)}, nil
 }
 
 // Run consumes until ctx is cancelled. Each batch's detections and dead
@@ -61,11 +74,21 @@ func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, err
 // restart) is closed and the stage rejoins with a new one (broker.Supervise),
 // from the committed offsets.
 func (p *Processor) Run(ctx context.Context) error {
-	return broker.Supervise(ctx, Stage, broker.Backoff{}, p.run)
+	g, gctx := errgroup.WithContext(ctx)
+	ready := make(chan struct{})
+	g.Go(func() error { return p.watchModels(gctx, ready) })
+	g.Go(func() error {
+		select {
+		case <-ready:
+		case <-gctx.Done():
+			return nil
+		}
+		return broker.Supervise(gctx, Stage, broker.Backoff{}, p.run)
+	})
+	return g.Wait()
 }
 
 func (p *Processor) run(ctx context.Context) error {
-	inf := p.cfg.Detector.Info()
 	cl, err := p.conn.Client(p.clientOpts()...)
 	if err != nil {
 		return err
@@ -75,16 +98,20 @@ func (p *Processor) run(ctx context.Context) error {
 	// AllowRebalance: allow it on every way out, before Close.
 	defer cl.AllowRebalance()
 	inference.TuneMalloc()
-	lanes := make([]*lane, p.cfg.Lanes)
-	for i := range lanes {
-		lanes[i] = &lane{
-			dec:   newDecoder(max(1, p.cfg.Workers/p.cfg.Lanes), inf.Width, inf.Height),
-			input: inference.NewBatch(inf, p.cfg.MaxBatch),
+	p.serving = p.newSlot(p.cfg.Detector, nil, nil)
+	defer func() {
+		p.serving.close()
+		for _, s := range []*slot{p.canary, p.shadow} {
+			if s != nil {
+				s.close()
+			}
 		}
-		defer lanes[i].dec.close()
-	}
+	}()
+	p.applyChanges()
+	p.setStatus()
 
 	for {
+		p.applyChanges()
 		recs, err := p.poll(ctx, cl)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
@@ -92,7 +119,8 @@ func (p *Processor) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("detect: poll: %w", err)
 		}
-		outs, err := p.process(recs, lanes)
+		p.applyChanges() // a deployment loaded while the poll waited
+		outs, err := p.process(recs)
 		if err != nil {
 			return err
 		}
@@ -169,7 +197,7 @@ type lane struct {
 
 // run decodes the lane's jobs, packs those that decoded into consecutive
 // slots and infers them; job i's boxes are boxes[jobs[i].slot].
-func (l *lane) run(p *Processor) {
+func (l *lane) run(p *Processor, det Detector) {
 	l.boxes, l.err = nil, nil
 	l.dec.run(l.jobs, l.input)
 	n := 0
@@ -188,7 +216,7 @@ func (l *lane) run(p *Processor) {
 		return
 	}
 	start := time.Now()
-	boxes, err := l.input.Run(p.cfg.Detector, n)
+	boxes, err := l.input.Run(det, n)
 	if err != nil {
 		l.err = fmt.Errorf("detect: %w", err)
 		return
@@ -202,7 +230,7 @@ func (l *lane) run(p *Processor) {
 
 // process turns a poll of frame records into output records, one per input
 // record and in the same order: Detections, or a dead letter.
-func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, error) {
+func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 	outs := make([]*kgo.Record, len(recs))
 	jobs := make([]*job, 0, len(recs))
 	byRec := make([]*job, len(recs))
@@ -228,32 +256,28 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 			outs[i] = p.deadLetter(r, err)
 			continue
 		}
-		j := &job{frame: f, w: w, h: h}
+		j := &job{frame: f, w: w, h: h, model: p.route(f)}
 		jobs = append(jobs, j)
 		byRec[i] = j
 	}
-	// Split the frames evenly over as many lanes as have work; each lane
-	// numbers its own slots from 0.
-	used := lanes[:min(len(lanes), len(jobs))]
-	var wg sync.WaitGroup
-	for k, l := range used {
-		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
-		for i, j := range l.jobs {
-			j.slot, j.lane = i, l
+	for _, s := range []*slot{p.serving, p.canary} {
+		if s == nil {
+			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.run(p)
-		}()
-	}
-	wg.Wait()
-	for _, l := range used {
-		if l.err != nil {
-			return nil, l.err
+		var mine []*job
+		for _, j := range jobs {
+			if j.model == s {
+				mine = append(mine, j)
+			}
+		}
+		if err := p.infer(s, mine); err != nil {
+			return nil, err
 		}
 	}
-	info := p.cfg.Detector.Info()
+	shadowed, err := p.runShadow(jobs)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now().UnixNano()
 	for i, r := range recs {
 		j := byRec[i]
@@ -264,7 +288,9 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 			outs[i] = p.deadLetter(r, j.err)
 			continue
 		}
-		d := detections(j, j.lane.boxes[j.slot], p.cfg.Detector.Name(), info, now)
+		d := detections(j, j.lane.boxes[j.slot], j.model.det.Name(), j.model.det.Info(), now)
+		d.ModelId = j.model.id
+		d.Brightness, d.Contrast, d.InferNs = j.bright, j.contrast, j.inferNs
 		val, err := schema.Encode(d)
 		if err != nil {
 			outs[i] = p.deadLetter(r, err)
@@ -274,14 +300,54 @@ func (p *Processor) process(recs []*kgo.Record, lanes []*lane) ([]*kgo.Record, e
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
 		p.Stats.CaptureToDetected.Observe(time.Duration(now - d.CaptureUnixNs))
+		if q := p.observe(d, j.model); q != nil {
+			outs = append(outs, q)
+		}
 	}
-	return outs, nil
+	return append(outs, p.shadowRecords(shadowed, now)...), nil
+}
+
+// infer decodes and infers the jobs of one model, split evenly over as many
+// of its lanes as have work; each lane numbers its own slots from 0.
+func (p *Processor) infer(s *slot, jobs []*job) error {
+	start := time.Now()
+	defer func() {
+		// Each frame's share of the time its model took for the lot, so a
+		// shadow's latency compares with the serving model's frame by frame.
+		if len(jobs) > 0 {
+			per := int64(time.Since(start)) / int64(len(jobs))
+			for _, j := range jobs {
+				j.inferNs = per
+			}
+		}
+	}()
+	used := s.lanes[:min(len(s.lanes), len(jobs))]
+	var wg sync.WaitGroup
+	for k, l := range used {
+		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
+		for i, j := range l.jobs {
+			j.slot, j.lane = i, l
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run(p, s.det)
+		}()
+	}
+	wg.Wait()
+	for _, l := range used {
+		if l.err != nil {
+			return l.err
+		}
+	}
+	return nil
 }
 
 // endOfStream passes a stream's end on, in its place in the camera's order.
 func (p *Processor) endOfStream(r *kgo.Record, f *schema.Frame) (*kgo.Record, error) {
 	d := schema.DetectionsOf(f)
-	d.Model, d.ClassNames, d.CountScores = p.cfg.Detector.Name(), p.cfg.Detector.Info().Names, p.cfg.Detector.Info().CountScores
+	info := p.serving.det.Info()
+	d.Model, d.ModelId, d.ClassNames, d.CountScores = p.serving.det.Name(), p.serving.id, info.Names, info.CountScores
 	val, err := schema.Encode(d)
 	if err != nil {
 		return nil, fmt.Errorf("end of stream of camera %s: %w", f.CameraId, err)
@@ -329,6 +395,15 @@ func produceAll(ctx context.Context, cl *kgo.Client, outs []*kgo.Record) error {
 		return *e
 	}
 	return nil
+}
+
+// ModelID is the id of det's model: from its ID method (an inference
+// Engine's), else its name alone, for detectors that cannot say more.
+func ModelID(det Detector) string {
+	if d, ok := det.(interface{ ID() inference.ModelID }); ok {
+		return d.ID().String()
+	}
+	return inference.ModelID{Name: det.Name(), Version: inference.UnversionedModel}.String()
 }
 
 // Latencies are the stage's latency histograms, by what they time.

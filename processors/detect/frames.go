@@ -39,6 +39,10 @@ type job struct {
 	w, h  int // from the JPEG header
 	err   error
 	took  time.Duration
+	model *slot // the model it is routed to
+	// bright and contrast are the luma mean and deviation of its input.
+	bright, contrast float32
+	inferNs          int64
 }
 
 // decoder owns the worker pool's preprocessors; each worker uses its own.
@@ -83,6 +87,7 @@ func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *inference.B
 		return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
 	}
 	j.lb = lb
+	j.bright, j.contrast = dst.ImageStats(j.slot, lb)
 	return nil
 }
 

@@ -20,5 +20,8 @@ func (p *Processor) Inputs() []topology.Topic { return []topology.Topic{topology
 
 // Outputs: see Inputs.
 func (p *Processor) Outputs() []topology.Topic {
-	return []topology.Topic{topology.Detections, topology.DLQ}
+	return []topology.Topic{topology.Detections, topology.ModelQuality, topology.ShadowDetections, topology.DLQ}
 }
+
+// Lookups are the compacted topics the stage reads whole: the deployments.
+func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Models} }

@@ -119,7 +119,7 @@ func (o *outputs) control(kind, reason string, loc location, d *schema.Detection
 	}
 	o.add(loc.Block, &schema.CountedObject{Control: kind, Reason: reason, CameraId: loc.Camera, StreamId: loc.Stream,
 		FieldId: loc.Field, BlockId: loc.Block, RowId: loc.Row, FirstSequence: d.GetSequence(), LastSequence: d.GetSequence(),
-		LastSeenUnixNs: d.GetCaptureUnixNs()})
+		LastSeenUnixNs: d.GetCaptureUnixNs(), ModelId: d.GetModelId()})
 }
 
 // idleEnd ends the camera's pass on an idle record, unless a frame arrived

@@ -392,7 +392,7 @@ func object(loc location, classes []string, t *Track) *schema.CountedObject {
 		ObjectId: ObjectID(loc.Camera, loc.Stream, t.ID), CameraId: loc.Camera, StreamId: loc.Stream, FieldId: loc.Field, BlockId: loc.Block, RowId: loc.Row,
 		ClassId: uint32(t.Class), FirstSequence: t.FirstSeq, LastSequence: t.LastSeq, FirstSeenUnixNs: t.FirstNs, LastSeenUnixNs: t.LastNs,
 		BestBox:   &schema.Box{X1: float32(t.Best.X1), Y1: float32(t.Best.Y1), X2: float32(t.Best.X2), Y2: float32(t.Best.Y2)},
-		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()),
+		BestScore: float32(t.Best.Score), PositionM: t.PositionM, FramesSeen: uint32(t.Hits()), ModelId: t.Model,
 	}
 	if t.Class < len(classes) {
 		o.ClassName = classes[t.Class]

@@ -20,7 +20,7 @@ func (p *Processor) Counters() stage.Counters {
 // String names the table's encoding as the topology declares it for the
 // track table (a test compares them).
 func (stateCodec) String() string {
-	return fmt.Sprintf("gob:track.State + emitted log (marker 0x%02x)", logMarker)
+	return fmt.Sprintf("gob:track.State and streams + emitted log (marker 0x%02x)", streamsMarker)
 }
 
 // SideOutputs are the topics the stage produces to outside its goka graph:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cropstream/cropstream/schema"
 )
@@ -136,6 +137,9 @@ type Track struct {
 	PositionM *float64
 	FirstNs   int64 // capture time of the first frame
 	LastNs    int64
+	// Model is the id of the model whose boxes made the track (MixedModels
+	// of them when a switch fell inside it).
+	Model string
 }
 
 func (t *Track) box() Det {
@@ -174,12 +178,14 @@ type Frame struct {
 	CountScores []float64
 	// End marks the end of the stream: every open track is decided.
 	End bool
+	// Model is the id of the model that found Dets.
+	Model string
 }
 
 // FrameOf turns a detections record into the tracker's input.
 func FrameOf(d *schema.Detections) Frame {
 	f := Frame{Seq: d.GetSequence(), CaptureNs: d.GetCaptureUnixNs(), RowID: d.GetRowId(), PositionM: d.PositionM,
-		Width: int(d.GetWidth()), End: d.GetEndOfStream()}
+		Width: int(d.GetWidth()), End: d.GetEndOfStream(), Model: d.GetModelId()}
 	for _, c := range d.GetCountScores() {
 		f.CountScores = append(f.CountScores, float64(c))
 	}
@@ -370,7 +376,7 @@ func (s *State) newTrack(d Det, f Frame) *Track {
 	t := &Track{ID: s.NextID, CX: newKF1(d.cx(), 0.1*h, 0.05*h), CY: newKF1(d.cy(), 0.1*h, 0.05*h),
 		W: newKF1(d.w(), 0.1*h, 0.01*h), H: newKF1(d.h(), 0.1*h, 0.01*h),
 		Class: d.Class, Votes: map[int]float64{d.Class: d.Score}, Scores: []uint8{score8(d.Score)}, FirstSeq: f.Seq, LastSeq: f.Seq, Best: d,
-		FirstNs: f.CaptureNs, LastNs: f.CaptureNs}
+		FirstNs: f.CaptureNs, LastNs: f.CaptureNs, Model: f.Model}
 	t.PositionM = s.objectPosition(d, f)
 	return t
 }
@@ -461,6 +467,7 @@ func (s *State) apply(t *Track, d Det, f Frame) {
 	t.Scores = append(t.Scores, score8(d.Score))
 	t.Lost, t.LostShift = 0, 0
 	t.LastSeq, t.LastNs = f.Seq, f.CaptureNs
+	t.Model = MixedModels(t.Model, f.Model)
 	t.Votes[d.Class] += d.Score
 	best, bc := -1.0, t.Class
 	for c, v := range t.Votes {
@@ -579,4 +586,26 @@ func (s *State) duplicate(t *Track, thr float64) bool {
 		}
 	}
 	return false
+}
+
+// MixedPrefix starts the model id of an object whose track holds boxes of
+// more than one model.
+const MixedPrefix = "mixed:"
+
+// MixedModels is the model id of a track of model a that took a box of
+// model b: a when they agree, else "mixed:" and every id once, joined by
+// "," (ids hold "+" themselves). A count from two models is never
+// silently given to one of them.
+func MixedModels(a, b string) string {
+	if a == b || b == "" {
+		return a
+	}
+	if a == "" {
+		return b
+	}
+	ids := strings.Split(strings.TrimPrefix(a, MixedPrefix), ",")
+	if slices.Contains(ids, b) {
+		return a
+	}
+	return MixedPrefix + strings.Join(append(ids, b), ",")
 }

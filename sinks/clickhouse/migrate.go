@@ -53,9 +53,19 @@ func Migrations(db string) []Migration {
 			       yield_kg_high, confidence, final, emitted_at, emitted_unix_ns
 			FROM ` + d + `.yield_estimates`,
 	}
+	// Model ids on every row (issue 20). Numbered apart from the steps
+	// after 2 that other work adds, so branches merge without renumbering.
+	modelIDs := []string{
+		addColumn(db, "detections", "model_id", "String"),
+		addColumn(db, "objects", "model_id", "String"),
+		addColumn(db, "yield_estimates", "model_id", "String"),
+		addColumn(db, "yield_estimates", "model_units", "String"),
+	}
 	return []Migration{
 		{1, "tables", base},
 		{2, "rollups", rollups},
+		{20, "model ids", modelIDs},
+		{21, "model quality", []string{createTable(db, modelQuality())}},
 	}
 }
 
@@ -105,7 +115,7 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 			continue
 		}
 		for _, q := range m.Statements {
-			if err := s.conn.Exec(ctx, q); err != nil {
+			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(q, err) {
 				return applied, fmt.Errorf("clickhouse: migration %d (%s): %w\n%s", m.Version, m.Name, err, q)
 			}
 		}
@@ -123,4 +133,14 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// modelQuality is the declaration of the model_quality table.
+func modelQuality() *sinks.Table {
+	for _, t := range sinks.Tables() {
+		if t.Name == "model_quality" {
+			return t
+		}
+	}
+	panic("sinks: no model_quality table") // a programming error: Tables declares it
 }

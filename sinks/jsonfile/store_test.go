@@ -35,7 +35,7 @@ func TestInsertTornAppendResumeAndReadBack(t *testing.T) {
 	row := func(id string, p int32, o int64, pos *float64) sinks.Row {
 		return sinks.Row{id, "cam", "F", "B1", "R1", "", uint16(0), "apple", uint64(1), uint64(4),
 			time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC), int64(1), int64(2), uint32(4), float32(0.5),
-			float32(1), float32(2), float32(3), float32(4), pos, p, o}
+			float32(1), float32(2), float32(3), float32(4), pos, "m@1+sha256:aaaaaaaaaaaa", p, o}
 	}
 	in := []sinks.Row{row("a", 0, 5, &pos), row("b", 1, 9, nil), row(`c"quoted`, 0, 7, &pos)}
 	if err := st.Insert(ctx, objects, in); err != nil {
