@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages: OpenCV for gocv (encode, resize, video I/O), libjpeg-turbo
 # for the detect stage's frame decode, kcat for the interoperability test,
 # pkg-config for cgo, ClickHouse for the sink tests (each test starts its own
-# server on loopback; nothing runs as a service).
+# server on loopback; nothing runs as a service), chromium for the live page's
+# browser test (headless, driven by chromedp).
 # prometheus brings promtool, which lints the metrics the tests scrape and
 # checks and tests deploy/alerts.yml (metrics/rules_test.go).
-packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client prometheus)
+packages=(libopencv-dev libjpeg62-turbo-dev kcat pkg-config clickhouse-server clickhouse-client prometheus chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

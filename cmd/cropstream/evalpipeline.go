@@ -46,6 +46,8 @@ type scenarioOpts struct {
 	// captureNow starts the frames' capture times at the time of the run
 	// (a demo for dashboards), unless the scenario file gives start_time.
 	captureNow bool
+	// ui, when set, serves the live page while the field runs.
+	ui *uiFlags
 }
 
 func (o *scenarioOpts) register(cmd *cobra.Command) {
@@ -160,6 +162,14 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 				stop()
 				return nil, err
 			}
+		}
+		if o.ui != nil {
+			stopUI, err := o.ui.start(o.flags, conn, pl, ingested, o.track)
+			if err != nil {
+				stop()
+				return nil, err
+			}
+			stop = func(prev func()) func() { return func() { stopUI(); prev() } }(stop)
 		}
 		return stop, nil
 	}

@@ -89,6 +89,7 @@ func newRoot() *cobra.Command {
 		newFieldsCmd(g),
 		newHandCountsCmd(g),
 		newYieldCmd(g),
+		newAnnotateCmd(),
 		newModelCmd(g),
 	)
 	return root

@@ -30,6 +30,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		stages string
 		crop   string
 		obs    observeFlags
+		ui     uiFlags
 		// idleGap and provisional close windows in a deployment.
 		idleGap, provisional time.Duration
 		// detectSession is the detect group's session timeout.
@@ -65,7 +66,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				o.sinkDir = "cropstream-analytics"
 				o.fresh = g.kafka.Embedded() && !cmd.Flag("data-dir").Changed
 				o.progress = term.IsTerminal(int(os.Stderr.Fd()))
-				o.obs, o.flags, o.captureNow = &obs, cmd.Flags(), true
+				o.obs, o.flags, o.captureNow, o.ui = &obs, cmd.Flags(), true, &ui
 				rep, err := runScenario(ctx, g, o)
 				if err != nil {
 					return err
@@ -82,6 +83,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
 				}
 				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
+				ui.wait(ctx)
 				return nil
 			}
 			conn, _, err := g.openWithTopics(ctx)
@@ -127,6 +129,11 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			if err := obs.start(ctx, cmd.Flags(), pl, conn, o.stages); err != nil {
 				return err
 			}
+			stopUI, err := ui.start(cmd.Flags(), conn, pl, nil, o.track)
+			if err != nil {
+				return err
+			}
+			defer stopUI()
 			slog.Info("serving stages", "stages", stages, "brokers", conn.Seeds)
 			if err := pl.Run(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
@@ -139,6 +146,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	o.scenario = ""
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
+	ui.register(cmd.Flags())
 	cmd.Flags().DurationVar(&detectSession, "detect-session-timeout", 10*time.Second,
 		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
