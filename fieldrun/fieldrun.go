@@ -296,11 +296,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	ds := decodeDetections(dets)
-	mot, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track)
+	tr, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track)
 	if err != nil {
 		return nil, err
 	}
-	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
+	rep.MOT, rep.MOTA, rep.IDF1, rep.Tracking = tr.Own, tr.Own.MOTA, tr.Own.IDF1, tr.Standard
 	rep.Labelled, rep.Classes = labelled(ds, truth), truth.ClassNames
 	return &rep, nil
 }

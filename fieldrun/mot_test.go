@@ -43,12 +43,21 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 		recs = append(recs, &kgo.Record{Value: v})
 	}
 	dir := t.TempDir()
-	res, err := scoreTracking(decodeDetections(recs), truth, dir, track.Params{})
+	tr, err := scoreTracking(decodeDetections(recs), truth, dir, track.Params{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := tr.Own
 	if res.MOTA != 1 || res.IDF1 != 1 || res.FN != 0 || res.FP != 0 || res.TrackIDs != 2 {
 		t.Fatalf("%+v, want every truth box matched by two tracks", res)
+	}
+	// The standard scoring agrees offline; online, each track is reported
+	// from its confirmation (third frame) on: 2 misses per fruit.
+	if st := tr.Standard.RawOffline; st.MOTA != 1 || st.HOTA < 0.999 || st.IDSW != 0 {
+		t.Fatalf("offline %+v", st)
+	}
+	if st := tr.Standard.RawOnline; st.FN != 4 || st.TP != 20 || st.FP != 0 || st.Frag != 0 {
+		t.Fatalf("online %+v, want the first 2 boxes of each fruit missed", st)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "tracks.txt"))
 	if err != nil {
@@ -57,5 +66,12 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 24 || !strings.HasPrefix(lines[0], "1,") || !strings.HasPrefix(lines[23], "12,") {
 		t.Fatalf("tracks.txt has %d lines from %q to %q, want 24 from frame 1 to 12", len(lines), lines[0], lines[len(lines)-1])
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "tracks-online.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 20 || !strings.HasPrefix(lines[0], "3,") {
+		t.Fatalf("tracks-online.txt has %d lines from %q, want 20 from frame 3", len(lines), lines[0])
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -70,8 +69,11 @@ simulator -> ingest -> embedded Kafka -> detect -> track -> aggregate.
 
 Reports per row and for the block: units visible from the camera (the truth
 for counting), units counted, count error, true yield, estimated yield with
-its 95 % interval, yield error; and tracking metrics (MOTA, IDF1) against the
-simulator's MOT ground truth. Yield is calibrated on hand counts: a CSV
+its 95 % interval, yield error; and tracking metrics against the simulator's
+MOT ground truth: the project's own MOTA/IDF1 (visible units only, trajectories
+back-filled from before confirmation) and TrackEval's HOTA, MOTA, IDF1, ID
+switches and fragmentations on every truth box and visible-only, online and
+offline (see cropstream eval mot). Yield is calibrated on hand counts: a CSV
 (--hand-counts plant_id,count[,mean_mass_g]) or, by default, --samples plants
 counted and weighed from the truth, as a grower would.
 
@@ -91,7 +93,7 @@ given.`
 			return enc.Encode(rep)
 		}
 		fieldrun.PrintReport(out, rep)
-		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+		printTracking(out, rep)
 		return nil
 	}
 	o.register(parent)
