@@ -86,6 +86,7 @@ func newRoot() *cobra.Command {
 		newFieldsCmd(g),
 		newHandCountsCmd(g),
 		newYieldCmd(g),
+		newPlanCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,132 @@
+package sampleplan
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldmap"
+	"github.com/cropstream/cropstream/schema"
+)
+
+// Result is a block's sample plan.
+type Result struct {
+	crops.Plan
+	Block     string  `json:"block"`
+	Crop      string  `json:"crop"`
+	TargetPct float64 `json:"target_pct"`
+	// Counted is the block's camera count; Placed the objects placed on a
+	// plant.
+	Counted int `json:"counted"`
+	Placed  int `json:"placed"`
+	// HandCounted are the plants already hand counted; Plants the plants to
+	// count, spread along the rows (those already counted first).
+	HandCounted []string `json:"hand_counted"`
+	PlantsToAdd []string `json:"plants_to_count"`
+}
+
+// BlockCounts counts the camera's objects of block per plant (object ids
+// once each; controls skipped), placed as the aggregate stage places them:
+// the track stage's plant id, else the position along the row against the
+// field map. It returns the counts per plant, the block's total and how
+// many were placed.
+func BlockCounts(objs []*schema.CountedObject, fb *schema.FieldBlock) (perPlant map[string]int, total, placed int) {
+	perPlant = map[string]int{}
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if o.GetControl() != "" || o.GetBlockId() != fb.GetBlockId() || seen[o.GetObjectId()] {
+			continue
+		}
+		seen[o.GetObjectId()] = true
+		total++
+		id := o.GetPlantId()
+		if id == "" {
+			i, ok := fieldmap.PlantIndex(fieldmap.RowOf(fb, o.GetRowId()), o.PositionM)
+			if !ok {
+				continue
+			}
+			id = fieldmap.PlantID(o.GetRowId(), i)
+		}
+		perPlant[id]++
+		placed++
+	}
+	return perPlant, total, placed
+}
+
+// Make plans the block's hand counts for a relative half-width target at
+// 95 %. hand may be nil (nothing counted yet: the crop profile's prior).
+func Make(prof *crops.Profile, fb *schema.FieldBlock, objs []*schema.CountedObject, hand *schema.HandCounts, target float64) (*Result, error) {
+	if fb == nil {
+		return nil, errors.New("sample plan: no field map for the block")
+	}
+	perPlant, total, placed := BlockCounts(objs, fb)
+	if total == 0 {
+		return nil, fmt.Errorf("sample plan: block %s has no counted objects yet: pass the camera along its rows first", fb.GetBlockId())
+	}
+	var rows []crops.RowPlants
+	var counts []int
+	for _, r := range fb.GetRows() {
+		rows = append(rows, crops.RowPlants{Row: r.GetRowId(), Plants: int(r.GetPlants())})
+		for i := range int(r.GetPlants()) {
+			counts = append(counts, perPlant[fieldmap.PlantID(r.GetRowId(), i)])
+		}
+	}
+	in := crops.PlanInput{Counts: counts, Target: target, HandCounted: map[string]int{}}
+	res := &Result{Block: fb.GetBlockId(), Crop: prof.Name, TargetPct: 100 * target, Counted: total, Placed: placed}
+	done := map[string]bool{}
+	for _, h := range fieldmap.Crops(hand) {
+		in.Hand = append(in.Hand, h)
+		in.HandCounted[h.PlantID] = perPlant[h.PlantID]
+		res.HandCounted = append(res.HandCounted, h.PlantID)
+		done[h.PlantID] = true
+	}
+	pl, err := crops.PlanSamples(prof, in)
+	if err != nil {
+		return nil, err
+	}
+	res.Plan = pl
+	res.PlantsToAdd = morePlants(rows, done, pl.Samples)
+	return res, nil
+}
+
+// morePlants spreads n plants along the rows and returns those not already
+// counted; where hand counts exist, new plants fill the plan up to n.
+func morePlants(rows []crops.RowPlants, done map[string]bool, n int) []string {
+	need := n - len(done)
+	if need <= 0 {
+		return nil
+	}
+	var out []string
+	// Spread over more plants than needed when some are taken, so that the
+	// new ones stay spread and skip those counted already.
+	for k := n; len(out) < need && k <= n+len(done)+1; k++ {
+		out = out[:0]
+		for _, rp := range crops.SpreadPlants(rows, k) {
+			id := fieldmap.PlantID(rows[rp[0]].Row, rp[1])
+			if !done[id] && len(out) < need {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// ParseShare reads a relative target: "5%", "5 %" or "0.05".
+func ParseShare(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	t = strings.TrimSpace(strings.TrimSuffix(t, "%"))
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a share (5%% or 0.05)", s)
+	}
+	if pct || v >= 1 {
+		v /= 100
+	}
+	if v <= 0 || v >= 1 {
+		return 0, fmt.Errorf("%q: want between 0 and 100 %%", s)
+	}
+	return v, nil
+}
