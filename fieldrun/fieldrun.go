@@ -12,6 +12,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/pipeline"
@@ -296,11 +297,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	ds := decodeDetections(dets)
-	tr, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track)
+	tr, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track, evaluation.ByteTrackConfig{PxPerM: sc.PixelsPerMetre(), FrameRate: sc.Camera.FPS})
 	if err != nil {
 		return nil, err
 	}
-	rep.MOT, rep.MOTA, rep.IDF1, rep.Tracking = tr.Own, tr.Own.MOTA, tr.Own.IDF1, tr.Standard
+	rep.MOT, rep.MOTA, rep.IDF1, rep.Tracking, rep.ByteTrack = tr.Own, tr.Own.MOTA, tr.Own.IDF1, tr.Standard, tr.ByteTrack
 	rep.Labelled, rep.Classes = labelled(ds, truth), truth.ClassNames
 	return &rep, nil
 }

@@ -54,6 +54,17 @@ func decodeDetections(recs []*kgo.Record) []*schema.Detections {
 type Tracking struct {
 	Own      evaluation.MOTResult `json:"own"`
 	Standard StandardScores       `json:"standard"`
+	// ByteTrack is the reference tracker (evaluation.ByteTrack, given the
+	// camera's motion) on the same detections, scored online like the
+	// project's tracker.
+	ByteTrack ReferenceScores `json:"bytetrack"`
+}
+
+// ReferenceScores are TrackEval's metrics of a reference tracker's online
+// output.
+type ReferenceScores struct {
+	RawOnline     evaluation.Standard `json:"raw_online"`
+	VisibleOnline evaluation.Standard `json:"visible_online"`
 }
 
 // StandardScores are TrackEval's metrics on four views of one run. Raw
@@ -166,8 +177,9 @@ func ScoreStandard(raw [][]evaluation.MOTBox, online, offline [][]Hyp) StandardS
 // scoreTracking replays the tracker on the pipeline's detections (in
 // sequence order, from decodeDetections) and scores it against the truth;
 // with dir set it writes MOTChallenge files: det.txt, gt.txt, tracks.txt
-// (offline) and tracks-online.txt.
-func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, dir string, params track.Params) (Tracking, error) {
+// (offline), tracks-online.txt and bytetrack.txt (the reference's online
+// output).
+func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, dir string, params track.Params, ref evaluation.ByteTrackConfig) (Tracking, error) {
 	frames := make([]track.Frame, len(ds))
 	for i, d := range ds {
 		frames[i] = track.FrameOf(d)
@@ -183,6 +195,15 @@ func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, di
 		ev.Add(clipped[i], hs)
 	}
 	res := Tracking{Own: ev.Result(), Standard: ScoreStandard(raw, online, offline)}
+	bt := evaluation.ByteTrack(ref, ds)
+	btHyps := make([][]Hyp, len(bt))
+	for i, fr := range bt {
+		for _, b := range fr {
+			btHyps[i] = append(btHyps[i], Hyp{Box: b})
+		}
+	}
+	btScores := ScoreStandard(raw, btHyps, btHyps)
+	res.ByteTrack = ReferenceScores{RawOnline: btScores.RawOnline, VisibleOnline: btScores.VisibleOnline}
 	if dir == "" {
 		return res, nil
 	}
@@ -200,7 +221,7 @@ func scoreTracking(ds []*schema.Detections, truth map[uint64][]simulator.Box, di
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, fmt.Errorf("mot files: %w", err)
 	}
-	for name, b := range map[string][]byte{"det.txt": detTxt, "tracks.txt": trackLines(offline), "tracks-online.txt": trackLines(online), "gt.txt": gtTxt} {
+	for name, b := range map[string][]byte{"det.txt": detTxt, "tracks.txt": trackLines(offline), "tracks-online.txt": trackLines(online), "bytetrack.txt": trackLines(btHyps), "gt.txt": gtTxt} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return res, fmt.Errorf("mot files: %w", err)
 		}

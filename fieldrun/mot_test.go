@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
@@ -43,7 +44,7 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 		recs = append(recs, &kgo.Record{Value: v})
 	}
 	dir := t.TempDir()
-	tr, err := scoreTracking(decodeDetections(recs), truth, dir, track.Params{})
+	tr, err := scoreTracking(decodeDetections(recs), truth, dir, track.Params{}, evaluation.ByteTrackConfig{FrameRate: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,10 +47,12 @@ type Report struct {
 	// MOTA, IDF1 and MOT are the project's own scoring (Tracking.Own):
 	// visible-only, offline, greedy matching; not comparable with
 	// published figures. Tracking holds TrackEval's.
-	MOTA        float64               `json:"mota"`
-	IDF1        float64               `json:"idf1"`
-	MOT         evaluation.MOTResult  `json:"mot"`
-	Tracking    StandardScores        `json:"tracking_standard"`
+	MOTA     float64              `json:"mota"`
+	IDF1     float64              `json:"idf1"`
+	MOT      evaluation.MOTResult `json:"mot"`
+	Tracking StandardScores       `json:"tracking_standard"`
+	// ByteTrack is the reference tracker on the same detections.
+	ByteTrack   ReferenceScores       `json:"tracking_bytetrack"`
 	Rows        []RowReport           `json:"rows"`
 	DeadLetters int64                 `json:"dead_letters"`
 	ElapsedS    float64               `json:"elapsed_s"`

@@ -97,4 +97,7 @@ func printTracking(out io.Writer, rep *fieldrun.Report) {
 	printStandard(out, "  raw truth, offline", t.RawOffline)
 	printStandard(out, "  visible-only, online", t.VisibleOnline)
 	printStandard(out, "  visible-only, offline", t.VisibleOffline)
+	fmt.Fprintln(out, "reference: ByteTrack given the camera's motion, same detections, online:")
+	printStandard(out, "  raw truth", rep.ByteTrack.RawOnline)
+	printStandard(out, "  visible-only", rep.ByteTrack.VisibleOnline)
 }
