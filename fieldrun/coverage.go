@@ -148,6 +148,18 @@ type CoverageReport struct {
 	PriorVisibilityCV float64    `json:"prior_visibility_cv"`
 	Visibility        float64    `json:"visibility"`
 	Plan              *PlanCheck `json:"plan,omitempty"`
+	// PerField are the pipeline's ratio estimates, field by field.
+	PerField []FieldOutcome `json:"per_field"`
+}
+
+// FieldOutcome is one field's ratio estimate against its truth.
+type FieldOutcome struct {
+	Seed         uint64  `json:"seed"`
+	ErrorPct     float64 `json:"error_pct"`
+	HalfWidthPct float64 `json:"half_width_pct"`
+	Covered      bool    `json:"covered"`
+	// Unplaced are counted objects the tracker could not place on a plant.
+	Unplaced int `json:"unplaced"`
 }
 
 // Coverage scores the estimators on the fields with samples plants spread
@@ -185,6 +197,13 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 		}
 		e := crops.EstimateYieldOf(p, fs.Total, counted, hand, 0)
 		add(&ratio, e.YieldKg, e.YieldLowKg, e.YieldHighKg, fs.TrueKg)
+		placed := 0
+		for _, c := range fs.Counted {
+			placed += c
+		}
+		rep.PerField = append(rep.PerField, FieldOutcome{Seed: fs.Seed, ErrorPct: 100 * (e.YieldKg - fs.TrueKg) / fs.TrueKg,
+			HalfWidthPct: 100 * (e.YieldHighKg - e.YieldLowKg) / 2 / e.YieldKg, Covered: e.YieldLowKg <= fs.TrueKg && fs.TrueKg <= e.YieldHighKg,
+			Unplaced: fs.Total - placed})
 		e = crops.EstimateYieldOf(p, fs.Total, counted, hand, N)
 		add(&fpc, e.YieldKg, e.YieldLowKg, e.YieldHighKg, fs.TrueKg)
 		if items, rel, df, ok := crops.RegressionYield(fs.Total, fs.Counted, hand, N); ok {

@@ -76,3 +76,43 @@ func TestScoreTrackingReportsWholeTrajectories(t *testing.T) {
 		t.Fatalf("tracks-online.txt has %d lines from %q, want 20 from frame 3", len(lines), lines[0])
 	}
 }
+
+// A replay scores what the run saw: the two fruit of the stream above are
+// counted once each in their row, and the ghost seen twice is not.
+func TestReplayScoresCountsPerRow(t *testing.T) {
+	fruit := []image.Rectangle{image.Rect(100, 100, 140, 140), image.Rect(300, 200, 340, 240)}
+	rp := &Replay{Scenario: "t", Truth: map[uint64][]simulator.Box{}, VisibleByRow: map[string]int{"R1": 2}, FPS: 10}
+	for seq := uint64(1); seq <= 12; seq++ {
+		d := &schema.Detections{FrameId: fmt.Sprintf("c-%d", seq), CameraId: "c", RowId: "R1", Sequence: seq, Width: 640, Height: 360}
+		boxes := fruit
+		if seq == 3 || seq == 4 {
+			boxes = append(boxes[:len(boxes):len(boxes)], image.Rect(500, 50, 530, 80))
+		}
+		for _, r := range boxes {
+			d.Detections = append(d.Detections, &schema.Detection{Box: &schema.Box{X1: float32(r.Min.X), Y1: float32(r.Min.Y), X2: float32(r.Max.X), Y2: float32(r.Max.Y)}, Score: 0.9})
+		}
+		for id, r := range fruit {
+			rp.Truth[seq] = append(rp.Truth[seq], simulator.Box{UnitID: id + 1, Rect: r, Visibility: 1})
+		}
+		b, err := schema.Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp.Detections = append(rp.Detections, b)
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteReplay(path, rp); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReplay(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := back.Score(track.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counted != 2 || rep.Visible != 2 || len(rep.Rows) != 1 || rep.Rows[0].Counted != 2 || rep.Standard.RawOffline.MOTA != 1 {
+		t.Fatalf("%+v", rep)
+	}
+}

@@ -26,8 +26,10 @@ type scenarioOpts struct {
 	hand     string
 	samples  int
 	motDir   string
-	timeout  time.Duration
-	stages   []string
+	// replayFile receives the run's detections and truth (eval replay).
+	replayFile string
+	timeout    time.Duration
+	stages     []string
 	// fresh runs on a new embedded broker in a temporary directory.
 	fresh    bool
 	progress bool
@@ -98,7 +100,8 @@ given.`
 	}
 	o.register(parent)
 	parent.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	parent.Flags().StringVar(&o.motDir, "mot-dir", "", "also write det.txt, tracks.txt and gt.txt (MOTChallenge) here")
+	parent.Flags().StringVar(&o.motDir, "mot-dir", "", "also write det.txt, tracks.txt, tracks-online.txt, bytetrack.txt and gt.txt (MOTChallenge) here")
+	parent.Flags().StringVar(&o.replayFile, "replay-file", "", "also save the run's detections and truth here (JSON), for 'eval replay'")
 }
 
 // runScenario runs a simulated field through the production path
@@ -148,7 +151,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 		defer store.Close()
 	}
 	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: o.samples,
-		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, Timeout: o.timeout}
+		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, ReplayFile: o.replayFile, Timeout: o.timeout}
 	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
 		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
 	}
