@@ -91,26 +91,63 @@ func Make(prof *crops.Profile, fb *schema.FieldBlock, objs []*schema.CountedObje
 	return res, nil
 }
 
-// morePlants spreads n plants along the rows and returns those not already
-// counted; where hand counts exist, new plants fill the plan up to n.
+// morePlants returns the plants to add so that n are counted, spread along
+// the rows taken end to end: with none counted yet, the middles of n equal
+// stretches; otherwise each new plant is the one farthest from every plant
+// already chosen (ties to the first), so that new plants fill the gaps the
+// counted ones leave.
 func morePlants(rows []crops.RowPlants, done map[string]bool, n int) []string {
 	need := n - len(done)
 	if need <= 0 {
 		return nil
 	}
-	var out []string
-	// Spread over more plants than needed when some are taken, so that the
-	// new ones stay spread and skip those counted already.
-	for k := n; len(out) < need && k <= n+len(done)+1; k++ {
-		out = out[:0]
-		for _, rp := range crops.SpreadPlants(rows, k) {
-			id := fieldmap.PlantID(rows[rp[0]].Row, rp[1])
-			if !done[id] && len(out) < need {
-				out = append(out, id)
-			}
+	var ids []string
+	for _, r := range rows {
+		for i := range r.Plants {
+			ids = append(ids, fieldmap.PlantID(r.Row, i))
 		}
 	}
+	var out []string
+	if len(done) == 0 {
+		for _, rp := range crops.SpreadPlants(rows, n) {
+			out = append(out, fieldmap.PlantID(rows[rp[0]].Row, rp[1]))
+		}
+		return out
+	}
+	chosen := make([]bool, len(ids))
+	for i, id := range ids {
+		chosen[i] = done[id]
+	}
+	for range need {
+		best, bestD := -1, -1
+		for i := range ids {
+			if chosen[i] {
+				continue
+			}
+			d := len(ids)
+			for j := range ids {
+				if chosen[j] {
+					d = min(d, abs(i-j))
+				}
+			}
+			if d > bestD {
+				best, bestD = i, d
+			}
+		}
+		if best < 0 {
+			break
+		}
+		chosen[best] = true
+		out = append(out, ids[best])
+	}
 	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // ParseShare reads a relative target: "5%", "5 %" or "0.05".

@@ -94,3 +94,15 @@ func TestParseShare(t *testing.T) {
 		}
 	}
 }
+
+// New plants fill the largest gaps the counted ones leave.
+func TestMorePlantsFillsGaps(t *testing.T) {
+	rows := []crops.RowPlants{{Row: "R1", Plants: 10}, {Row: "R2", Plants: 10}}
+	done := map[string]bool{"R1-P001": true, "R1-P002": true}
+	got := morePlants(rows, done, 4)
+	// From plants 0 and 1 of 20: the farthest is the last (R2-P010), then
+	// the middle of the gap between (index 10: R2-P001).
+	if fmt.Sprint(got) != "[R2-P010 R2-P001]" {
+		t.Fatalf("%v", got)
+	}
+}
