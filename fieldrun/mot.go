@@ -70,10 +70,10 @@ type ReferenceScores struct {
 // StandardScores are TrackEval's metrics on four views of one run. Raw
 // scores every truth box (every unit with a pixel in view); visible-only
 // treats truth under simulator.VisibleThreshold as MOTChallenge distractors.
-// Online reports a track's box in a frame only if the tracker had confirmed
-// it by then and matched it in that frame (what a live tracker outputs);
-// offline also back-fills a confirmed track's boxes from before its
-// confirmation (what tracks.txt holds).
+// Online reports a track's box in the frames the tracker outputs it live
+// (track.Params.Reported: matched in the frame, from its second hit on, as
+// ByteTrack activates tracks); offline reports every confirmed track from
+// its first box (what tracks.txt holds).
 type StandardScores struct {
 	RawOnline      evaluation.Standard `json:"raw_online"`
 	RawOffline     evaluation.Standard `json:"raw_offline"`
@@ -88,11 +88,11 @@ type Hyp struct {
 }
 
 // ReplayTracks runs the tracker over frames and returns, per frame, the
-// boxes it reports online and offline (see StandardScores). A track is
-// reported from its first box once it is confirmed; tentative tracks that
-// die are never reported. Reported only from confirmation on, every track
-// lost its first MinHits frames, a third of the frames an object is in view
-// at 6 fps: that is the online view.
+// boxes it reports online and offline (see StandardScores). Offline, a
+// track is reported from its first box once it is confirmed; tentative
+// tracks that die are never reported (reported only from confirmation on,
+// every track lost its first MinHits frames, a third of the frames an
+// object is in view at 6 fps).
 func ReplayTracks(frames []track.Frame, params track.Params) (online, offline [][]Hyp) {
 	online = make([][]Hyp, len(frames))
 	offline = make([][]Hyp, len(frames))
@@ -121,7 +121,12 @@ func ReplayTracks(frames []track.Frame, params track.Params) (online, offline []
 			}
 			delete(tentative, t.ID)
 			offline[i] = append(offline[i], h)
-			online[i] = append(online[i], h)
+		}
+		for _, t := range st.Tracks {
+			if params.Reported(t) {
+				b := t.Box()
+				online[i] = append(online[i], Hyp{evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}}, t.Class})
+			}
 		}
 		for id := range tentative {
 			if !live[id] { // died tentative: never reported

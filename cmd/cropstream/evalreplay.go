@@ -15,6 +15,7 @@ func newEvalReplayCmd() *cobra.Command {
 		files       []string
 		asJSON      bool
 		countScores []float64
+		params      track.Params
 	)
 	cmd := &cobra.Command{
 		Use:   "replay",
@@ -32,7 +33,9 @@ measured on many fields in seconds this way.`,
 				if err != nil {
 					return err
 				}
-				rep, err := rp.Score(track.Params{CountScores: countScores})
+				p := params
+				p.CountScores = countScores
+				rep, err := rp.Score(p)
 				if err != nil {
 					return fmt.Errorf("%s: %w", f, err)
 				}
@@ -60,5 +63,13 @@ measured on many fields in seconds this way.`,
 	f.StringSliceVar(&files, "file", nil, "replay files (comma-separated or repeated)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.Float64SliceVar(&countScores, "count-scores", nil, "per class count scores (default: those the run used)")
+	// Tracker settings to try (0: the tracker's default).
+	f.Float64Var(&params.RecoverDist, "recover-dist", 0, "tracker RecoverDist")
+	f.Float64Var(&params.DuplicateIoU, "duplicate-iou", 0, "tracker DuplicateIoU")
+	f.Float64Var(&params.LowMatchIoU, "low-match-iou", 0, "tracker LowMatchIoU")
+	f.Float64Var(&params.MatchIoU, "match-iou", 0, "tracker MatchIoU")
+	f.Float64Var(&params.NewTrackScore, "new-track-score", 0, "tracker NewTrackScore")
+	f.IntVar(&params.MinHits, "min-hits", 0, "tracker MinHits")
+	f.Float64Var(&params.MaxLostShift, "max-lost-shift", 0, "tracker MaxLostShift")
 	return cmd
 }
