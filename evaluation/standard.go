@@ -62,10 +62,10 @@ type Standard struct {
 // seq is a preprocessed sequence: per frame, contiguous truth and
 // hypothesis indices and their IoU matrix.
 type seq struct {
-	gt, hyp        [][]int
-	sim            [][][]float64 // [t][gt][hyp]
-	nGT, nHyp      int
-	gtDets, hypDet int
+	gt, hyp         [][]int
+	sim             [][][]float64 // [t][gt][hyp]
+	nGT, nHyp       int
+	gtDets, hypDets int
 }
 
 const eps = 2.220446049250313e-16 // np.finfo('float').eps, as TrackEval compares
@@ -178,13 +178,13 @@ func preprocess(frames []TrackFrame, visibleOnly bool) seq {
 			}
 		}
 		s.gtDets += len(f.gt)
-		s.hypDet += len(f.hyp)
+		s.hypDets += len(f.hyp)
 	}
 	return s
 }
 
 func scoreSeq(s seq) Standard {
-	r := Standard{GTDets: s.gtDets, HypDets: s.hypDet, GTIDs: s.nGT, HypIDs: s.nHyp, Frames: len(s.gt)}
+	r := Standard{GTDets: s.gtDets, HypDets: s.hypDets, GTIDs: s.nGT, HypIDs: s.nHyp, Frames: len(s.gt)}
 	clearMOT(s, &r)
 	identityMetrics(s, &r)
 	hotaMetrics(s, &r)
@@ -194,12 +194,12 @@ func scoreSeq(s seq) Standard {
 // clearMOT is TrackEval's CLEAR: per frame a Hungarian match at IoU >= 0.5
 // that first keeps the previous frame's pairs, then maximises IoU.
 func clearMOT(s seq, r *Standard) {
-	if s.hypDet == 0 {
+	if s.hypDets == 0 {
 		r.FN, r.ML = s.gtDets, s.nGT
 		return
 	}
 	if s.gtDets == 0 {
-		r.FP = s.hypDet
+		r.FP = s.hypDets
 		return
 	}
 	gtCount := make([]int, s.nGT)
@@ -299,12 +299,12 @@ func clearMOT(s seq, r *Standard) {
 // identityMetrics is TrackEval's Identity: truth and hypothesis identities paired
 // one to one to maximise the frames they share at IoU >= 0.5.
 func identityMetrics(s seq, r *Standard) {
-	if s.hypDet == 0 {
+	if s.hypDets == 0 {
 		r.IDFN = s.gtDets
 		return
 	}
 	if s.gtDets == 0 {
-		r.IDFP = s.hypDet
+		r.IDFP = s.hypDets
 		return
 	}
 	pot := map[[2]int]float64{}
@@ -328,7 +328,7 @@ func identityMetrics(s seq, r *Standard) {
 		}
 	}
 	r.IDFN = s.gtDets - r.IDTP
-	r.IDFP = s.hypDet - r.IDTP
+	r.IDFP = s.hypDets - r.IDTP
 	r.IDR = float64(r.IDTP) / math.Max(1, float64(r.IDTP+r.IDFN))
 	r.IDP = float64(r.IDTP) / math.Max(1, float64(r.IDTP+r.IDFP))
 	r.IDF1 = float64(r.IDTP) / math.Max(1, float64(r.IDTP)+0.5*float64(r.IDFP)+0.5*float64(r.IDFN))
@@ -360,7 +360,7 @@ func hotaAlphas() []float64 {
 func hotaMetrics(s seq, r *Standard) {
 	alphas := hotaAlphas()
 	na := len(alphas)
-	if s.hypDet == 0 || s.gtDets == 0 {
+	if s.hypDets == 0 || s.gtDets == 0 {
 		// Nothing to match: every alpha scores zero, LocA one.
 		r.LocA = 1
 		return

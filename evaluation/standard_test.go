@@ -33,7 +33,7 @@ func denseSeq(gtPresent, hypPresent [][]int, sim [][][]float64) seq {
 		}
 		s.gt, s.hyp, s.sim = append(s.gt, gs), append(s.hyp, hs), append(s.sim, m)
 		s.gtDets += len(gs)
-		s.hypDet += len(hs)
+		s.hypDets += len(hs)
 	}
 	return s
 }

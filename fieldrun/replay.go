@@ -3,7 +3,9 @@ package fieldrun
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/processors/track"
@@ -115,14 +117,5 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 }
 
 func sortedKeys(m map[string]int) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
-	return ks
+	return slices.Sorted(maps.Keys(m))
 }

@@ -28,7 +28,7 @@ func newEvalCoverageCmd() *cobra.Command {
 		rows, plants  int
 		width, height int
 		asJSON        bool
-		seedsFromFile string
+		baseScenario  string
 		cache         string
 	)
 	cmd := &cobra.Command{
@@ -46,12 +46,12 @@ profile's prior) gives an estimate within ±target.`,
 		Example: `  cropstream eval coverage --crop grape --fields 40 --target 10%`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, ok := cropScenario[crop]
-			if !ok {
-				name = seedsFromFile
-			}
+			name := baseScenario
 			if name == "" {
-				return fmt.Errorf("eval coverage: --crop %q: want apple, citrus or grape, or --scenario", crop)
+				var ok bool
+				if name, ok = cropScenario[crop]; !ok {
+					return fmt.Errorf("eval coverage: --crop %q: want apple, citrus or grape, or --scenario", crop)
+				}
 			}
 			base, err := simulator.Load(name)
 			if err != nil {
@@ -117,7 +117,7 @@ profile's prior) gives an estimate within ±target.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&crop, "crop", "apple", "apple, citrus or grape (their builtin scenario is the base)")
-	f.StringVar(&seedsFromFile, "scenario", "", "base scenario file instead of the crop's builtin one (with --crop other)")
+	f.StringVar(&baseScenario, "scenario", "", "base scenario file instead of the crop's builtin one (its crop is used)")
 	f.IntVar(&fields, "fields", 40, "fields to simulate")
 	f.Uint64Var(&firstSeed, "first-seed", 2000, "seed of the first field; the others follow")
 	f.IntVar(&samples, "samples", 5, "sample plants hand counted per field")
