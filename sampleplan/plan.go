@@ -3,6 +3,7 @@ package sampleplan
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -166,4 +167,16 @@ func ParseShare(s string) (float64, error) {
 		return 0, fmt.Errorf("%q: want between 0 and 100 %%", s)
 	}
 	return v, nil
+}
+
+// Prior plans a block before the camera has passed: plants plants, each
+// expected to show countedPerPlant items to the camera, the crop profile's
+// prior for the spread. What `eval --sample-target` hand counts.
+func Prior(prof *crops.Profile, plants int, countedPerPlant, target float64) (crops.Plan, error) {
+	c := max(1, int(math.Round(countedPerPlant)))
+	counts := make([]int, plants)
+	for i := range counts {
+		counts[i] = c
+	}
+	return crops.PlanSamples(prof, crops.PlanInput{Counts: counts, Target: target})
 }

@@ -106,3 +106,25 @@ func TestMorePlantsFillsGaps(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// Before the camera has passed, the builtin grape profile's prior plans a
+// 48-vine block: many more plants for ±5 % than for ±10 %, and the ±10 %
+// plan near what eval coverage checked (13 plants, within ±10 % on 38 of 40
+// fields).
+func TestPriorPlanGrape(t *testing.T) {
+	prof, err := crops.Load("grape")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p10, err := Prior(prof, 48, 25*prof.Sampling.Visibility, 0.10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p5, err := Prior(prof, 48, 25*prof.Sampling.Visibility, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p10.Samples < 10 || p10.Samples > 16 || p5.Samples < 2*p10.Samples || !p10.Reached {
+		t.Fatalf("±10 %%: %+v, ±5 %%: %+v", p10, p5)
+	}
+}
