@@ -37,6 +37,8 @@ type Profile struct {
 	Hierarchy []string `yaml:"hierarchy"`
 	Class     string   `yaml:"class"`
 	Yield     Yield    `yaml:"yield"`
+	// Sampling is the prior for planning hand counts (optional).
+	Sampling Sampling `yaml:"sampling"`
 }
 
 // Load reads a profile file, or a builtin one by crop name.
@@ -89,6 +91,9 @@ func (p *Profile) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("yield.strategy: want units or clusters, got %q", p.Yield.Strategy))
+	}
+	if s := p.Sampling; s.VisibilityCV < 0 || s.Visibility < 0 || s.Visibility > 1 {
+		errs = append(errs, fmt.Errorf("sampling: want visibility_cv >= 0 and visibility in [0, 1], got %v, %v", s.VisibilityCV, s.Visibility))
 	}
 	return errors.Join(errs...)
 }

@@ -13,6 +13,13 @@ import (
 // a score that falls with visibility (as a real detector's does), then the
 // stream's end.
 func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*schema.Detections, error) {
+	ds, _, err := TruthField(sc, camera, minVis)
+	return ds, err
+}
+
+// TruthField is TruthDetections with the field's truth (every plant's
+// units, visible ones, masses), known once every frame is rendered.
+func TruthField(sc *simulator.Scenario, camera string, minVis float64) ([]*schema.Detections, *simulator.Truth, error) {
 	sim := simulator.New(sc)
 	defer sim.Close()
 	W, H := sc.Camera.Width, sc.Camera.Height
@@ -32,10 +39,10 @@ func TruthDetections(sc *simulator.Scenario, camera string, minVis float64) ([]*
 				end.EndOfStream = true
 				out = append(out, end)
 			}
-			return out, nil
+			return out, sim.Truth(), nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		pos := f.PositionM
 		d := header(f.RowID, f.Sequence, f.CaptureTime.UnixNano(), &pos)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/pipeline"
@@ -48,8 +49,11 @@ type Config struct {
 	// IdleGap is the track stage's (default track.DefaultIdleGap).
 	IdleGap time.Duration
 	// MOTDir, when set, receives det.txt, tracks.txt and gt.txt.
-	MOTDir  string
-	Timeout time.Duration
+	MOTDir string
+	// ReplayFile, when set, receives the detections and truth of the run
+	// (see Replay).
+	ReplayFile string
+	Timeout    time.Duration
 	// CaptureStart is the first frame's capture time (zero: the scenario's).
 	CaptureStart time.Time
 	// Started, when set, is called once the stages run (the CLI serves
@@ -296,12 +300,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	ds := decodeDetections(dets)
-	mot, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track)
+	tr, err := scoreTracking(ds, truthBoxes, cfg.MOTDir, cfg.Track, evaluation.ByteTrackConfig{PxPerM: sc.PixelsPerMetre(), FrameRate: sc.Camera.FPS})
 	if err != nil {
 		return nil, err
 	}
-	rep.MOT, rep.MOTA, rep.IDF1 = mot, mot.MOTA, mot.IDF1
+	rep.MOT, rep.MOTA, rep.IDF1, rep.Tracking, rep.ByteTrack = tr.Own, tr.Own.MOTA, tr.Own.IDF1, tr.Standard, tr.ByteTrack
 	rep.Labelled, rep.Classes = labelled(ds, truth), truth.ClassNames
+	if cfg.ReplayFile != "" {
+		rp := &Replay{Scenario: sc.Name, Seed: sc.Seed, PxPerM: sc.PixelsPerMetre(), FPS: sc.Camera.FPS, Truth: truthBoxes,
+			VisibleByRow: map[string]int{}, CountScores: cfg.Track.CountScores}
+		for _, d := range ds {
+			b, err := schema.Encode(d)
+			if err != nil {
+				return nil, fmt.Errorf("replay: %w", err)
+			}
+			rp.Detections = append(rp.Detections, b)
+		}
+		for _, r := range truth.Rows {
+			rp.VisibleByRow[r.RowID] = r.VisibleUnits
+		}
+		if err := WriteReplay(cfg.ReplayFile, rp); err != nil {
+			return nil, err
+		}
+	}
 	return &rep, nil
 }
 

@@ -40,18 +40,24 @@ type Report struct {
 	// counts exactly the units visible from the camera: the part of the
 	// yield error the sample plants alone cause (their share of visible
 	// units differs from the block's).
-	YieldPerfectKg       float64               `json:"yield_perfect_count_kg"`
-	YieldPerfectErrorPct float64               `json:"yield_perfect_count_error_pct"`
-	Visibility           float64               `json:"visibility_factor"`
-	SamplePlants         []string              `json:"sample_plants"`
-	MOTA                 float64               `json:"mota"`
-	IDF1                 float64               `json:"idf1"`
-	MOT                  evaluation.MOTResult  `json:"mot"`
-	Rows                 []RowReport           `json:"rows"`
-	DeadLetters          int64                 `json:"dead_letters"`
-	ElapsedS             float64               `json:"elapsed_s"`
-	Stages               map[string]StageStats `json:"stages"`
-	Analytics            *AnalyticsReport      `json:"analytics,omitempty"`
+	YieldPerfectKg       float64  `json:"yield_perfect_count_kg"`
+	YieldPerfectErrorPct float64  `json:"yield_perfect_count_error_pct"`
+	Visibility           float64  `json:"visibility_factor"`
+	SamplePlants         []string `json:"sample_plants"`
+	// MOTA, IDF1 and MOT are the project's own scoring (Tracking.Own):
+	// visible-only, offline, greedy matching; not comparable with
+	// published figures. Tracking holds TrackEval's.
+	MOTA     float64              `json:"mota"`
+	IDF1     float64              `json:"idf1"`
+	MOT      evaluation.MOTResult `json:"mot"`
+	Tracking StandardScores       `json:"tracking_standard"`
+	// ByteTrack is the reference tracker on the same detections.
+	ByteTrack   ReferenceScores       `json:"tracking_bytetrack"`
+	Rows        []RowReport           `json:"rows"`
+	DeadLetters int64                 `json:"dead_letters"`
+	ElapsedS    float64               `json:"elapsed_s"`
+	Stages      map[string]StageStats `json:"stages"`
+	Analytics   *AnalyticsReport      `json:"analytics,omitempty"`
 	// Labelled is the tracker's input with the truth, for eval calibrate.
 	Labelled track.Labelled `json:"-"`
 	// Classes are the simulator's class names.

@@ -15,6 +15,7 @@ import (
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/sampleplan"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,9 +27,13 @@ type scenarioOpts struct {
 	scenario string
 	hand     string
 	samples  int
-	motDir   string
-	timeout  time.Duration
-	stages   []string
+	// sampleTarget, when set, replaces samples by the prior's sample plan.
+	sampleTarget string
+	motDir       string
+	// replayFile receives the run's detections and truth (eval replay).
+	replayFile string
+	timeout    time.Duration
+	stages     []string
 	// fresh runs on a new embedded broker in a temporary directory.
 	fresh    bool
 	progress bool
@@ -57,6 +62,7 @@ func (o *scenarioOpts) register(cmd *cobra.Command) {
 	f.StringVar(&o.scenario, "scenario", "default", "scenario YAML file or builtin name")
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
+	f.StringVar(&o.sampleTarget, "sample-target", "", "without --hand-counts: hand count as many plants as 'plan samples' advises for this 95 % half-width (5% or 0.05) from the crop profile's prior, instead of --samples")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
 	f.Float64SliceVar(&o.track.CountScores, "count-scores", nil,
 		"per class, the median score over its track at which an object counts (default: the model's count_scores metadata, else 0.5; measured by cropstream eval calibrate, see models/README.md)")
@@ -72,8 +78,11 @@ simulator -> ingest -> embedded Kafka -> detect -> track -> aggregate.
 
 Reports per row and for the block: units visible from the camera (the truth
 for counting), units counted, count error, true yield, estimated yield with
-its 95 % interval, yield error; and tracking metrics (MOTA, IDF1) against the
-simulator's MOT ground truth. Yield is calibrated on hand counts: a CSV
+its 95 % interval, yield error; and tracking metrics against the simulator's
+MOT ground truth: the project's own MOTA/IDF1 (visible units only, trajectories
+back-filled from before confirmation) and TrackEval's HOTA, MOTA, IDF1, ID
+switches and fragmentations on every truth box and visible-only, online and
+offline (see cropstream eval mot). Yield is calibrated on hand counts: a CSV
 (--hand-counts plant_id,count[,mean_mass_g]) or, by default, --samples plants
 counted and weighed from the truth, as a grower would.
 
@@ -93,12 +102,13 @@ given.`
 			return enc.Encode(rep)
 		}
 		fieldrun.PrintReport(out, rep)
-		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+		printTracking(out, rep)
 		return nil
 	}
 	o.register(parent)
 	parent.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	parent.Flags().StringVar(&o.motDir, "mot-dir", "", "also write det.txt, tracks.txt and gt.txt (MOTChallenge) here")
+	parent.Flags().StringVar(&o.motDir, "mot-dir", "", "also write det.txt, tracks.txt, tracks-online.txt, bytetrack.txt and gt.txt (MOTChallenge) here")
+	parent.Flags().StringVar(&o.replayFile, "replay-file", "", "also save the run's detections and truth here (JSON), for 'eval replay'")
 }
 
 // runScenario runs a simulated field through the production path
@@ -125,6 +135,12 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 			return nil, err
 		}
 	}
+	samples := o.samples
+	if o.sampleTarget != "" && hand == nil {
+		if samples, err = priorSamples(sc, o.sampleTarget); err != nil {
+			return nil, err
+		}
+	}
 	eng, err := o.mf.stageEngine(0.1)
 	if err != nil {
 		return nil, err
@@ -147,8 +163,8 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	if store != nil {
 		defer store.Close()
 	}
-	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: o.samples,
-		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, Timeout: o.timeout}
+	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: samples,
+		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, ReplayFile: o.replayFile, Timeout: o.timeout}
 	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
 		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
 	}
@@ -174,4 +190,22 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 		return stop, nil
 	}
 	return fieldrun.Run(ctx, cfg)
+}
+
+// priorSamples is the number of sample plants the crop profile's prior
+// plans for the scenario's block at target.
+func priorSamples(sc *simulator.Scenario, target string) (int, error) {
+	tgt, err := sampleplan.ParseShare(target)
+	if err != nil {
+		return 0, fmt.Errorf("--sample-target: %w", err)
+	}
+	prof, err := crops.Load(sc.Crop)
+	if err != nil {
+		return 0, err
+	}
+	pl, err := sampleplan.Prior(prof, sc.Rows*sc.PlantsPerRow, sc.UnitsPerPlant.Mean*prof.Sampling.Visibility, tgt)
+	if err != nil {
+		return 0, err
+	}
+	return pl.Samples, nil
 }

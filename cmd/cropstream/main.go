@@ -91,6 +91,7 @@ func newRoot() *cobra.Command {
 		newYieldCmd(g),
 		newAnnotateCmd(),
 		newModelCmd(g),
+		newPlanCmd(g),
 	)
 	return root
 }

@@ -89,6 +89,12 @@ type Params struct {
 	// track lost behind a leaf is re-found rather than started again on the
 	// same fruit (benchmarks/results.md).
 	RecoverDist float64
+	// ReportHits: a track is reported as a live tracker's output (MOT
+	// results, scored online) from this many hits on, in the frames it is
+	// matched. Default 2, ByteTrack's activation. Counting still waits for
+	// confirmation (MinHits): reporting a track early costs a false positive
+	// in a frame, counting it early an object.
+	ReportHits int
 }
 
 func (p Params) withDefaults() Params {
@@ -112,7 +118,18 @@ func (p Params) withDefaults() Params {
 	def(&p.MinHitsShare, 0.12)
 	def(&p.DuplicateIoU, 0.4)
 	def(&p.RecoverDist, 0.8)
+	if p.ReportHits == 0 {
+		p.ReportHits = 2
+	}
 	return p
+}
+
+// Reported tells whether a live tracker outputs t in the frame just applied:
+// matched in it, not a duplicate of a confirmed track, and confirmed or hit
+// ReportHits times.
+func (p Params) Reported(t *Track) bool {
+	p = p.withDefaults()
+	return t.Lost == 0 && !t.Duplicate && (t.Confirmed || t.Hits() >= p.ReportHits)
 }
 
 // Track is one tracked object. Exported fields are the persisted state.

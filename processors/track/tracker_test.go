@@ -477,3 +477,23 @@ func TestFewFramesInViewNeedFewerHits(t *testing.T) {
 		}
 	}
 }
+
+// A live tracker's output starts at a track's second hit, before it is
+// confirmed for counting, and skips frames it is not matched in.
+func TestReportedFromSecondHit(t *testing.T) {
+	p := Params{MinHits: 3}
+	st := &State{}
+	det := Det{X1: 100, Y1: 100, X2: 140, Y2: 140, Score: 0.9}
+	var got []bool
+	for seq := uint64(1); seq <= 4; seq++ {
+		f := Frame{Seq: seq, RowID: "R1", Width: 640, Dets: []Det{det}}
+		if seq == 4 {
+			f.Dets = nil
+		}
+		st.Step(p, f)
+		got = append(got, len(st.Tracks) == 1 && p.Reported(st.Tracks[0]))
+	}
+	if !(!got[0] && got[1] && got[2] && !got[3]) || !st.Tracks[0].Confirmed {
+		t.Fatalf("reported %v, want from the second hit, not when unmatched", got)
+	}
+}
