@@ -20,7 +20,8 @@ var (
 // model's errors: a green box alone is a miss, a red one alone a false
 // alarm. Boxes are in img's pixels.
 func Annotate(img *gocv.Mat, truth, pred []inference.Detection, names []string, conf float32) {
-	thick := max(1, img.Cols()/640)
+	// Lines stay visible when a picture is shown shrunk.
+	thick := max(1, img.Cols()/320)
 	for _, g := range truth {
 		gocv.Rectangle(img, rect(g), truthColour, thick)
 	}
@@ -35,7 +36,7 @@ func Annotate(img *gocv.Mat, truth, pred []inference.Detection, names []string, 
 			name = names[d.Class]
 		}
 		gocv.PutText(img, fmt.Sprintf("%s %.2f", name, d.Score), image.Pt(r.Min.X, max(10, r.Min.Y-3)),
-			gocv.FontHersheySimplex, 0.35*float64(thick), predColour, thick)
+			gocv.FontHersheySimplex, 0.2+0.15*float64(thick), predColour, 1)
 	}
 }
 

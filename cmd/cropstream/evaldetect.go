@@ -44,6 +44,7 @@ func withImageEval(cmd *cobra.Command) *cobra.Command {
 	f.StringVar(&o.split, "split", "val", "split of --data to score when --images is not given: train, val or test")
 	f.StringVar(&o.names, "names", "", "class names of the data set's label indices, comma-separated (instead of --data)")
 	f.StringVar(&o.saveDir, "save-dir", "", "write each image with its true (green) and predicted (red) boxes here")
+	cmd.Short = "Score the detector on a rendered scenario (precision, recall, mAP@0.5) or on labelled images (--images, --data)"
 	cmd.Long += `
 
 With --images DIR or --data data.yaml it scores the model on labelled images
