@@ -21,7 +21,7 @@ func newEvalCmd(g *globals) *cobra.Command {
 		Short: "Score the whole pipeline (or, with `eval detect`, the detector) against the simulator's truth",
 	}
 	newEvalPipeline(g, cmd)
-	cmd.AddCommand(newEvalDetectCmd(), newEvalCalibrateCmd(g), newEvalMOTCmd(), newEvalCoverageCmd(), newEvalReplayCmd())
+	cmd.AddCommand(withImageEval(newEvalDetectCmd()), newEvalCalibrateCmd(g), newEvalMOTCmd(), newEvalCoverageCmd(), newEvalReplayCmd())
 	return cmd
 }
 
