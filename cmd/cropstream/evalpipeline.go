@@ -13,6 +13,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/simulator"
@@ -153,7 +154,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	cfg.Started = func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (func(), error) {
 		stop := func() {}
 		if o.progress {
-			stop = liveView(ctx, os.Stderr, conn, pl, ingested)
+			stop = metrics.LiveView(ctx, os.Stderr, conn, pl, ingested)
 		}
 		if o.obs != nil {
 			if err := o.obs.start(ctx, o.flags, pl, conn, pl.Stages()); err != nil {
