@@ -57,7 +57,7 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 			var err error
 			mf.batch = batch
 			if cmd.Flags().Changed("rewrite") {
-				rw, perr := parseRewrite(rewrite)
+				rw, perr := inference.ParseRewrite(rewrite)
 				if perr != nil {
 					return perr
 				}
@@ -76,7 +76,7 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 			if err != nil {
 				return err
 			}
-			res.Provider, res.Rewrite = mf.provider, eng.Rewrite()
+			res.Provider, res.Rewrite = eng.Provider(), eng.Rewrite()
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)

@@ -36,7 +36,7 @@ func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick b
 	if err != nil {
 		return fmt.Errorf("bench detect: %w", err)
 	}
-	r, err = benchmarks.DetectStageRate(ctx, eng, mf.provider, n(640, 96))
+	r, err = benchmarks.DetectStageRate(ctx, eng, eng.Provider(), n(640, 96))
 	eng.Close()
 	if err != nil {
 		return err
