@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,18 +126,7 @@ their history. ClickHouse 18.16 has no TTL, so run this from cron, e.g. daily:
 			}
 			defer st.Close()
 			dropped, err := st.DropBefore(cmd.Context(), day, dryRun)
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			verb := "dropped"
-			if dryRun {
-				verb = "would drop"
-			}
-			for _, d := range dropped {
-				fmt.Fprintf(tw, "%s\t%s\tpartition %s\t%d rows\n", verb, d.Table, d.Partition, d.Rows)
-			}
-			tw.Flush()
-			if len(dropped) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "nothing before %s\n", day.Format("2006-01-02"))
-			}
+			clickhouse.WriteDropped(cmd.OutOrStdout(), dropped, day, dryRun)
 			return err
 		},
 	}
@@ -163,7 +150,14 @@ Without cropstream, each file also loads with clickhouse-client:
 				return err
 			}
 			defer st.Close()
-			n, err := loadFiles(cmd.Context(), st, dir)
+			if _, err := st.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			files, err := jsonfile.Open(dir)
+			if err != nil {
+				return err
+			}
+			n, err := files.CopyTo(cmd.Context(), st)
 			for t, c := range n {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%d rows loaded\n", t, c)
 			}
@@ -173,55 +167,4 @@ Without cropstream, each file also loads with clickhouse-client:
 	load.Flags().StringVar(&dir, "analytics-dir", "cropstream-analytics", "directory the files are in")
 	cmd.AddCommand(migrate, drop, load)
 	return cmd
-}
-
-// loadFiles reads the file store's tables and inserts the rows ClickHouse
-// does not hold yet.
-func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, error) {
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	files, err := jsonfile.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, t := range sinks.Tables() {
-		have, err := st.Resume(ctx, t)
-		if err != nil {
-			return out, err
-		}
-		paths, err := files.Files(t)
-		if err != nil {
-			return out, err
-		}
-		for _, p := range paths {
-			rows, err := jsonfile.ReadRows(p, t)
-			if err != nil {
-				return out, fmt.Errorf("load %s: %w", filepath.Base(p), err)
-			}
-			keep := rows[:0]
-			pc, oc := len(t.Columns)-2, len(t.Columns)-1
-			for _, r := range rows {
-				if o, ok := have[r[pc].(int32)]; ok && r[oc].(int64) <= o {
-					continue
-				}
-				keep = append(keep, r)
-			}
-			// One insert per day, as the sink does.
-			for len(keep) > 0 {
-				day := t.Day(keep[0])
-				n := 0
-				for n < len(keep) && t.Day(keep[n]) == day {
-					n++
-				}
-				if err := st.Insert(ctx, t, keep[:n]); err != nil {
-					return out, err
-				}
-				out[t.Name] += n
-				keep = keep[n:]
-			}
-		}
-	}
-	return out, nil
 }

@@ -3,7 +3,9 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/cropstream/cropstream/sinks"
@@ -50,4 +52,21 @@ func (s *Store) DropBefore(ctx context.Context, day time.Time, dryRun bool) ([]D
 		}
 	}
 	return out, nil
+}
+
+// WriteDropped prints what DropBefore dropped (or, with dryRun, would drop),
+// one partition a line.
+func WriteDropped(w io.Writer, dropped []Dropped, day time.Time, dryRun bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	verb := "dropped"
+	if dryRun {
+		verb = "would drop"
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(tw, "%s\t%s\tpartition %s\t%d rows\n", verb, d.Table, d.Partition, d.Rows)
+	}
+	tw.Flush()
+	if len(dropped) == 0 {
+		fmt.Fprintf(w, "nothing before %s\n", day.Format("2006-01-02"))
+	}
 }
