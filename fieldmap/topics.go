@@ -3,6 +3,9 @@ package fieldmap
 import (
 	"context"
 	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -74,4 +77,26 @@ func Read(ctx context.Context, conn *broker.Conn) (*InForce, error) {
 		}
 	}
 	return in, nil
+}
+
+// Write prints one line per block, in block order: field, crop, rows,
+// plants, sample plants hand-counted, and when it was last updated.
+func (in *InForce) Write(w io.Writer) error {
+	var ids []string
+	for id := range in.Blocks {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIELD\tBLOCK\tCROP\tROWS\tPLANTS\tSAMPLE PLANTS\tUPDATED")
+	for _, id := range ids {
+		b := in.Blocks[id]
+		plants := 0
+		for _, r := range b.Rows {
+			plants += int(r.Plants)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.FieldId, b.BlockId, b.Crop, len(b.Rows), plants,
+			len(in.HandCounts[id].GetPlants()), time.Unix(0, b.UpdatedUnixNs).UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
 }

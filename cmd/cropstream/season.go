@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +13,6 @@ import (
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/processors/aggregate"
-	"github.com/cropstream/cropstream/schema"
 )
 
 func newFieldsCmd(g *globals) *cobra.Command {
@@ -31,13 +28,9 @@ without a restart. See docs/season.md for the format.`,
 		Example: `  cropstream fields apply farm.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
+			blocks, err := fieldmap.ParseFile(args[0])
 			if err != nil {
 				return err
-			}
-			blocks, err := fieldmap.Parse(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			conn, _, err := g.openWithTopics(cmd.Context())
 			if err != nil {
@@ -74,23 +67,7 @@ without a restart. See docs/season.md for the format.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(in)
 			}
-			var ids []string
-			for id := range in.Blocks {
-				ids = append(ids, id)
-			}
-			sort.Strings(ids)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "FIELD\tBLOCK\tCROP\tROWS\tPLANTS\tSAMPLE PLANTS\tUPDATED")
-			for _, id := range ids {
-				b := in.Blocks[id]
-				plants := 0
-				for _, r := range b.Rows {
-					plants += int(r.Plants)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.FieldId, b.BlockId, b.Crop, len(b.Rows), plants,
-					len(in.HandCounts[id].GetPlants()), time.Unix(0, b.UpdatedUnixNs).UTC().Format(time.RFC3339))
-			}
-			return tw.Flush()
+			return in.Write(out)
 		},
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -126,15 +103,11 @@ plant of row B1-R1); with a field map in force they must be plants of it.`,
 			if err != nil {
 				return err
 			}
-			fb := in.Blocks[block]
-			if fb == nil {
+			if in.Blocks[block] == nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: block %s is not in the field map: plants cannot be checked or placed until it is (cropstream fields apply)\n", block)
 			}
-			rec, err := fieldmap.HandCountsRecord(block, field, f, in.HandCounts[block], fb)
+			rec, err := in.AddHandCounts(cmd.Context(), conn, block, field, args[0], f)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err := fieldmap.Publish(cmd.Context(), conn, nil, []*schema.HandCounts{rec}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "block %s: %d sample plants in force\n", block, len(rec.Plants))
