@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	var icfg ingest.Config
-	ScenarioDefaults(&icfg, sc, func(string) bool { return false })
+	ingest.ScenarioDefaults(&icfg, sc, func(string) bool { return false })
 	if !cfg.CaptureStart.IsZero() {
 		icfg.CaptureStart = cfg.CaptureStart
 	}
@@ -327,25 +327,6 @@ func WaitFinal(ctx context.Context, conn *broker.Conn, block string) (*schema.Yi
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond): // ReadAll returns at once while the topic is empty
 		}
-	}
-}
-
-// ScenarioDefaults takes camera, field and block from the scenario where the
-// user gave no flag; rows come with each frame. Capture times start at the
-// scenario's start_time (a fixed date unless its file gives one); a caller
-// that wants the time of the run sets cfg.CaptureStart after.
-func ScenarioDefaults(cfg *ingest.Config, sc *simulator.Scenario, changed func(string) bool) {
-	if !changed("camera") {
-		cfg.CameraID = sc.Camera.ID
-	}
-	if !changed("field") {
-		cfg.FieldID = sc.Field
-	}
-	if !changed("block") {
-		cfg.BlockID = sc.Block
-	}
-	if !changed("capture-start") {
-		cfg.CaptureStart = sc.StartTime
 	}
 }
 

@@ -1,30 +1,21 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/ingest"
-	"github.com/cropstream/cropstream/simulator"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var (
 		cfg          ingest.Config
-		video        string
-		folder       string
-		scenario     string
-		folderFPS    float64
+		srcCfg       ingest.SourceConfig
 		captureStart string
 		progress     string
-		rows         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -43,8 +34,8 @@ rows come from the scenario unless given).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if n := btoi(video != "") + btoi(folder != "") + btoi(scenario != ""); n != 1 {
-				return errors.New("ingest: give exactly one source: --video, --folder or --scenario")
+			if err := srcCfg.Validate(); err != nil {
+				return err
 			}
 			if captureStart != "" {
 				t, err := time.Parse(time.RFC3339Nano, captureStart)
@@ -53,34 +44,7 @@ rows come from the scenario unless given).`,
 				}
 				cfg.CaptureStart = t
 			}
-			// Open the source first: a bad source fails before anything is produced.
-			var (
-				src ingest.Source
-				err error
-			)
-			switch {
-			case video != "":
-				src, err = ingest.OpenVideo(ctx, video)
-			case folder != "":
-				src, err = ingest.OpenFolder(folder, folderFPS)
-			default:
-				var sc *simulator.Scenario
-				if sc, err = simulator.Load(scenario); err == nil {
-					s := ingest.OpenScenario(sc)
-					if len(rows) > 0 {
-						s.Rows = map[string]bool{}
-						for _, r := range rows {
-							s.Rows[r] = true
-						}
-					}
-					src = s
-					fieldrun.ScenarioDefaults(&cfg, sc, cmd.Flags().Changed)
-					if !cmd.Flags().Changed("capture-start") && sc.StartTime.Equal(simulator.DefaultStartTime) {
-						// A demo's frames are from now, so dashboards of the last days show them.
-						cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
-					}
-				}
-			}
+			src, err := ingest.Open(ctx, srcCfg, &cfg, cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
@@ -96,16 +60,8 @@ rows come from the scenario unless given).`,
 				return err
 			}
 			defer client.Close()
-			switch progress {
-			case "on":
-				cfg.Progress = os.Stderr
-			case "auto":
-				if term.IsTerminal(int(os.Stderr.Fd())) {
-					cfg.Progress = os.Stderr
-				}
-			case "off":
-			default:
-				return fmt.Errorf("--progress %q, want auto, on or off", progress)
+			if cfg.Progress, err = ingest.ProgressTo(progress); err != nil {
+				return err
 			}
 			in, err := ingest.New(cfg, client, top)
 			if err != nil {
@@ -120,11 +76,11 @@ rows come from the scenario unless given).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&video, "video", "", "video file or rtsp/http(s) stream URL")
-	f.StringVar(&folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
-	f.StringVar(&scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
-	f.StringSliceVar(&rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
-	f.Float64Var(&folderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
+	f.StringVar(&srcCfg.Video, "video", "", "video file or rtsp/http(s) stream URL")
+	f.StringVar(&srcCfg.Folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
+	f.StringVar(&srcCfg.Scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
+	f.StringSliceVar(&srcCfg.Rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
+	f.Float64Var(&srcCfg.FolderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
 	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required except with --scenario)")
 	f.StringVar(&cfg.FieldID, "field", "", "field id")
 	f.StringVar(&cfg.BlockID, "block", "", "block id")
@@ -135,11 +91,4 @@ rows come from the scenario unless given).`,
 	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
 	return cmd
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
