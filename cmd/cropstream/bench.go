@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -77,9 +76,7 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 				return err
 			}
 			res.Provider, res.Rewrite = eng.Provider(), eng.Rewrite()
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(cmd.OutOrStdout(), res)
 		},
 	}
 	mf.register(det.Flags())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -39,9 +38,7 @@ model and the tracker together, so measure them again when either changes.`,
 			r := fieldrun.CalibrateCountScores(o.track, scenarios, reps)
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return printJSON(out, r)
 			}
 			r.Print(out)
 			return nil

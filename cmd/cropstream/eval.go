@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/evaluation"
@@ -59,9 +57,7 @@ at --conf.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return printJSON(out, r)
 			}
 			r.Print(out)
 			return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,9 +86,7 @@ given.`
 		}
 		out := cmd.OutOrStdout()
 		if asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(out, rep)
 		}
 		fieldrun.PrintReport(out, rep)
 		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -27,12 +26,10 @@ func newLagCmd(g *globals) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
 					if rows == nil {
 						rows = []broker.PartitionLag{}
 					}
-					return enc.Encode(rows)
+					return printJSON(cmd.OutOrStdout(), rows)
 				}
 				return broker.WriteLag(cmd.OutOrStdout(), rows)
 			})

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -147,4 +149,11 @@ func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.T
 // ensureTopics creates missing topics; drift on existing ones is logged.
 func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
 	return broker.EnsureTopicsExist(ctx, conn, top)
+}
+
+// printJSON writes v as every --json output is written: indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

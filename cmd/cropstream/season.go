@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -63,9 +62,7 @@ without a restart. See docs/season.md for the format.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(in)
+				return printJSON(out, in)
 			}
 			return in.Write(out)
 		},
@@ -167,9 +164,7 @@ close forces it, for a block whose rows will not all be passed.`,
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(y)
+			return printJSON(cmd.OutOrStdout(), y)
 		},
 	}
 	get.Flags().StringVar(&block, "block", "", "block id (required)")
