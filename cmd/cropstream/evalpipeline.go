@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -48,11 +47,14 @@ type scenarioOpts struct {
 	captureNow bool
 }
 
-func (o *scenarioOpts) register(cmd *cobra.Command) {
+func (o *scenarioOpts) register(cmd *cobra.Command) { o.registerWith(cmd, "default") }
+
+// registerWith registers the flags with scenario as --scenario's default.
+func (o *scenarioOpts) registerWith(cmd *cobra.Command, scenario string) {
 	f := cmd.Flags()
 	o.mf.register(f)
 	o.sink.register(f, true)
-	f.StringVar(&o.scenario, "scenario", "default", "scenario YAML file or builtin name")
+	f.StringVar(&o.scenario, "scenario", scenario, "scenario YAML file or builtin name")
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
@@ -89,7 +91,7 @@ given.`
 			return printJSON(out, rep)
 		}
 		fieldrun.PrintReport(out, rep)
-		fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+		fieldrun.PrintTracking(out, rep)
 		return nil
 	}
 	o.register(parent)
@@ -111,13 +113,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	var hand []crops.HandCount
 	if o.hand != "" {
-		f, err := os.Open(o.hand)
-		if err != nil {
-			return nil, err
-		}
-		hand, err = crops.ReadHandCounts(f)
-		f.Close()
-		if err != nil {
+		if hand, err = crops.ReadHandCountsFile(o.hand); err != nil {
 			return nil, err
 		}
 	}

@@ -2,12 +2,10 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -69,16 +67,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				}
 				out := cmd.OutOrStdout()
 				fieldrun.PrintReport(out, rep)
-				var names []string
-				for n := range rep.Stages {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				fmt.Fprint(out, "stages:")
-				for _, n := range names {
-					fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
-				}
-				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
+				fieldrun.PrintStages(out, rep)
 				return nil
 			}
 			conn, _, err := g.openWithTopics(ctx)
@@ -98,9 +87,8 @@ writes to --clickhouse, else to files in --analytics-dir (default
 					return err
 				}
 				defer eng.Close()
-				if names := eng.Info().Names; !slices.Contains(names, prof.Class) {
-					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
-						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
+				if err := prof.CheckClasses(o.mf.model, eng.Info().Names); err != nil {
+					return err
 				}
 				cfg.Detect = detect.Config{Detector: eng}
 			}
@@ -127,9 +115,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			return nil
 		},
 	}
-	o.register(cmd)
-	cmd.Flags().Lookup("scenario").DefValue = ""
-	o.scenario = ""
+	o.registerWith(cmd, "")
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
