@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -41,10 +42,7 @@ func (s *sinkFlags) store(ctx context.Context, fallbackDir string) (sinks.Store,
 		}
 		return st, "ClickHouse " + strings.Join(s.ch.Addr, ",") + " database " + st.Database(), nil
 	}
-	dir := s.dir
-	if dir == "" {
-		dir = fallbackDir
-	}
+	dir := cmp.Or(s.dir, fallbackDir)
 	if dir == "" {
 		return nil, "", nil
 	}
@@ -107,18 +105,9 @@ their history. ClickHouse 18.16 has no TTL, so run this from cron, e.g. daily:
   cropstream clickhouse drop-before --clickhouse ch:9000 --keep-days 90`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var day time.Time
-			switch {
-			case before != "":
-				d, err := time.Parse("2006-01-02", before)
-				if err != nil {
-					return fmt.Errorf("--date: %w", err)
-				}
-				day = d
-			case days > 0:
-				day = time.Now().UTC().AddDate(0, 0, -days)
-			default:
-				return fmt.Errorf("--date YYYY-MM-DD or --keep-days N is required")
+			day, err := clickhouse.Cutoff(before, days, time.Now())
+			if err != nil {
+				return err
 			}
 			st, err := sf.clickhouse(cmd.Context())
 			if err != nil {

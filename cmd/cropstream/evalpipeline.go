@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -123,13 +124,9 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	defer eng.Close()
 	sink := o.sink
-	if o.fresh && len(sink.ch.Addr) == 0 && (sink.dir != "" || o.sinkDir != "") {
+	if base := cmp.Or(sink.dir, o.sinkDir); o.fresh && len(sink.ch.Addr) == 0 && base != "" {
 		// A fresh broker numbers offsets from 0 again, and offsets are what
 		// make the sink exact: each such run gets a directory of its own.
-		base := sink.dir
-		if base == "" {
-			base = o.sinkDir
-		}
 		sink.dir = filepath.Join(base, time.Now().UTC().Format("run-20060102-150405.000"))
 	}
 	store, storeDesc, err := sink.store(ctx, o.sinkDir)

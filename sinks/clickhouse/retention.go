@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -52,6 +53,23 @@ func (s *Store) DropBefore(ctx context.Context, day time.Time, dryRun bool) ([]D
 		}
 	}
 	return out, nil
+}
+
+// Cutoff is the day DropBefore drops partitions before, as `clickhouse
+// drop-before` takes it: date (YYYY-MM-DD, UTC) when given, else keepDays
+// before now.
+func Cutoff(date string, keepDays int, now time.Time) (time.Time, error) {
+	switch {
+	case date != "":
+		d, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--date: %w", err)
+		}
+		return d, nil
+	case keepDays > 0:
+		return now.UTC().AddDate(0, 0, -keepDays), nil
+	}
+	return time.Time{}, errors.New("--date YYYY-MM-DD or --keep-days N is required")
 }
 
 // WriteDropped prints what DropBefore dropped (or, with dryRun, would drop),
