@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
@@ -52,10 +54,12 @@ type Config struct {
 	Timeout time.Duration
 	// CaptureStart is the first frame's capture time (zero: the scenario's).
 	CaptureStart time.Time
-	// Started, when set, is called once the stages run (the CLI serves
-	// /metrics and the terminal's live view from it); stop is called when
-	// they have stopped.
-	Started func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (stop func(), err error)
+	// Progress, when set, receives the live view's status line while the
+	// stages run (metrics.LiveView).
+	Progress io.Writer
+	// Observe, when set, serves metrics and profiles while the stages run
+	// (metrics.Observe; its Stages are those run here).
+	Observe *metrics.ObserveConfig
 }
 
 // FieldBlock is the field map a grower would write for the scenario's block:
@@ -162,12 +166,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		stop()
 		<-stopped
 	}()
-	if cfg.Started != nil {
-		stopStarted, err := cfg.Started(pctx, conn, pl, &rendered)
-		if err != nil {
+	if cfg.Progress != nil {
+		defer metrics.LiveView(pctx, cfg.Progress, conn, pl, &rendered)()
+	}
+	if cfg.Observe != nil {
+		oc := *cfg.Observe
+		oc.Stages = pl.Stages()
+		if err := metrics.Observe(pctx, oc, pl, conn); err != nil {
 			return nil, err
 		}
-		defer stopStarted()
 	}
 
 	client, err := conn.Client()

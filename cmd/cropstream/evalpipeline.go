@@ -5,15 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/cropstream/cropstream/fieldrun"
 
-	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
-	"github.com/cropstream/cropstream/metrics"
-	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/spf13/cobra"
@@ -141,18 +137,11 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
 		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
 	}
-	cfg.Started = func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (func(), error) {
-		stop := func() {}
-		if o.progress {
-			stop = metrics.LiveView(ctx, os.Stderr, conn, pl, ingested)
-		}
-		if o.obs != nil {
-			if err := o.obs.start(ctx, o.flags, pl, conn, pl.Stages()); err != nil {
-				stop()
-				return nil, err
-			}
-		}
-		return stop, nil
+	if o.progress {
+		cfg.Progress = os.Stderr
+	}
+	if o.obs != nil {
+		cfg.Observe = o.obs.config(o.flags)
 	}
 	return fieldrun.Run(ctx, cfg)
 }

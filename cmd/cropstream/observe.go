@@ -21,8 +21,14 @@ func (o *observeFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&o.pyroscope, "pyroscope-url", "", "send continuous CPU and memory profiles to this Pyroscope server, labelled by stage")
 }
 
+// config is the flags as metrics.Observe takes them (without Stages).
+func (o *observeFlags) config(f *pflag.FlagSet) *metrics.ObserveConfig {
+	return &metrics.ObserveConfig{Addr: o.metricsAddr, AddrExplicit: f.Changed("metrics-addr"), Pyroscope: o.pyroscope}
+}
+
 // start serves metrics for pl and starts profiling; both stop with ctx.
 func (o *observeFlags) start(ctx context.Context, f *pflag.FlagSet, pl *pipeline.Pipeline, conn *broker.Conn, stages []string) error {
-	return metrics.Observe(ctx, metrics.ObserveConfig{Addr: o.metricsAddr, AddrExplicit: f.Changed("metrics-addr"),
-		Pyroscope: o.pyroscope, Stages: stages}, pl, conn)
+	cfg := o.config(f)
+	cfg.Stages = stages
+	return metrics.Observe(ctx, *cfg, pl, conn)
 }
