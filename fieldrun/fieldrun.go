@@ -312,6 +312,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return &rep, nil
 }
 
+// WaitFinalWithin is WaitFinal for at most wait, with an error that says so
+// when no final estimate came (`cropstream yield get`).
+func WaitFinalWithin(ctx context.Context, conn *broker.Conn, block string, wait time.Duration) (*schema.YieldEstimate, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	y, err := WaitFinal(ctx, conn, block)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("block %s: no final estimate within %s", block, wait)
+	}
+	return y, err
+}
+
 // WaitFinal reads the yield topic until a final estimate of block arrives
 // and returns the latest final one then.
 func WaitFinal(ctx context.Context, conn *broker.Conn, block string) (*schema.YieldEstimate, error) {

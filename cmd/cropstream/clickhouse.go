@@ -82,11 +82,7 @@ func newClickHouseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(applied) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is current\n", st.Database())
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "applied migrations %v to %s\n", applied, st.Database())
+			clickhouse.WriteApplied(cmd.OutOrStdout(), st.Database(), applied)
 			return nil
 		},
 	}

@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cropstream/cropstream/fieldrun"
-
-	"github.com/cropstream/cropstream/crops"
-	"github.com/cropstream/cropstream/processors/track"
-	"github.com/cropstream/cropstream/simulator"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldrun"
+	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/simulator"
 )
 
 // scenarioOpts configure a run of the pipeline on a simulated field.

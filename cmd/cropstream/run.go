@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +80,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			}
 			cfg := pipeline.Config{Stages: o.stages, Track: track.Config{Params: o.track, IdleGap: idleGap, Default: prof},
 				Aggregate: aggregate.Config{Default: prof, ProvisionalEvery: provisional}}
-			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
+			if cfg.Runs(pipeline.StageDetect) {
 				eng, err := o.mf.stageEngine(0.1)
 				if err != nil {
 					return err
@@ -92,7 +91,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				}
 				cfg.Detect = detect.Config{Detector: eng}
 			}
-			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
+			if cfg.Runs(pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
 				if err != nil {
 					return err

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -155,12 +153,7 @@ close forces it, for a block whose rows will not all be passed.`,
 				return err
 			}
 			defer conn.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
-			defer cancel()
-			y, err := fieldrun.WaitFinal(ctx, conn, block)
-			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("block %s: no final estimate within %s", block, wait)
-			}
+			y, err := fieldrun.WaitFinalWithin(cmd.Context(), conn, block, wait)
 			if err != nil {
 				return err
 			}

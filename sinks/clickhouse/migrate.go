@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cropstream/cropstream/sinks"
@@ -123,4 +124,13 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// WriteApplied prints what Migrate applied to the database db.
+func WriteApplied(w io.Writer, db string, applied []uint32) {
+	if len(applied) == 0 {
+		fmt.Fprintf(w, "schema of %s is current\n", db)
+		return
+	}
+	fmt.Fprintf(w, "applied migrations %v to %s\n", applied, db)
 }
