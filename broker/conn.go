@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -57,6 +58,9 @@ func Open(ctx context.Context, cfg Config, top *topology.Topology) (*Conn, error
 	if err := c.ping(ctx); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if c.Embedded != nil {
+		slog.Debug("serving embedded broker", "addr", c.Embedded.Addr(), "data_dir", cfg.DataDir)
 	}
 	return c, nil
 }

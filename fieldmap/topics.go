@@ -45,6 +45,14 @@ func Publish(ctx context.Context, conn *broker.Conn, blocks []*schema.FieldBlock
 	return nil
 }
 
+// WritePublished prints one line per block Publish wrote: its field, crop
+// and rows.
+func WritePublished(w io.Writer, blocks []*schema.FieldBlock) {
+	for _, b := range blocks {
+		fmt.Fprintf(w, "block %s (field %s): %s, %d rows\n", b.BlockId, b.FieldId, b.Crop, len(b.Rows))
+	}
+}
+
 // InForce is what the compacted topics hold now: the latest record per block.
 type InForce struct {
 	Blocks     map[string]*schema.FieldBlock

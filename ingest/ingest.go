@@ -59,6 +59,9 @@ type Stats struct {
 	Elapsed     time.Duration // wall time of Run
 }
 
+// MBps is the rate of JPEG bytes produced, in MB/s of wall time.
+func (s Stats) MBps() float64 { return float64(s.Bytes) / 1e6 / max(s.Elapsed.Seconds(), 1e-9) }
+
 // Ingester produces a source's frames to the frames topic.
 type Ingester struct {
 	cfg    Config

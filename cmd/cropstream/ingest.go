@@ -68,9 +68,8 @@ rows come from the scenario unless given).`,
 				return err
 			}
 			st, err := in.Run(ctx, src)
-			mbps := float64(st.Bytes) / 1e6 / max(st.Elapsed.Seconds(), 1e-9)
 			slog.Info("ingest done", "camera", cfg.CameraID, "frames", st.Frames, "bytes", st.Bytes,
-				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", mbps))
+				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", st.MBps()))
 			fmt.Fprintf(cmd.OutOrStdout(), "ingested %d frames (%d bytes) from %s as camera %s\n", st.Frames, st.Bytes, src.Info().Name, cfg.CameraID)
 			return err
 		},

@@ -126,9 +126,6 @@ func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if conn.Embedded != nil {
-		slog.Debug("serving embedded broker", "addr", conn.Embedded.Addr(), "data_dir", g.kafka.DataDir)
-	}
 	return conn, top, nil
 }
 

@@ -37,9 +37,7 @@ without a restart. See docs/season.md for the format.`,
 			if err := fieldmap.Publish(cmd.Context(), conn, blocks, nil); err != nil {
 				return err
 			}
-			for _, b := range blocks {
-				fmt.Fprintf(cmd.OutOrStdout(), "block %s (field %s): %s, %d rows\n", b.BlockId, b.FieldId, b.Crop, len(b.Rows))
-			}
+			fieldmap.WritePublished(cmd.OutOrStdout(), blocks)
 			return nil
 		},
 	}

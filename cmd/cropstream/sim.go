@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -38,9 +37,7 @@ func newSimCmd() *cobra.Command {
 				return err
 			}
 			if term.IsTerminal(int(os.Stderr.Fd())) {
-				bar := progressbar.NewOptions(simulator.New(sc).EstimatedFrames(), progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("render "+sc.Name), progressbar.OptionClearOnFinish())
-				cfg.Progress = func(int) { bar.Add(1) }
+				cfg.Progress = simulator.ProgressBar(sc, os.Stderr)
 			}
 			st, err := simulator.Render(sc, cfg)
 			if err != nil {
