@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"golang.org/x/term"
 
@@ -43,9 +42,7 @@ func (c SourceConfig) Validate() error {
 
 // Open opens the source, so that a bad one fails before anything is
 // produced. A scenario also fills cfg as ScenarioDefaults does where changed
-// says no flag gave a value, and, without a start_time of its own and an
-// explicit capture-start, starts capture now, so a demo's frames show on
-// dashboards of the last days.
+// says no flag gave a value, with its capture starting at StartOrNow.
 func Open(ctx context.Context, src SourceConfig, cfg *Config, changed func(string) bool) (Source, error) {
 	if err := src.Validate(); err != nil {
 		return nil, err
@@ -68,8 +65,8 @@ func Open(ctx context.Context, src SourceConfig, cfg *Config, changed func(strin
 		}
 	}
 	ScenarioDefaults(cfg, sc, changed)
-	if !changed("capture-start") && sc.StartTime.Equal(simulator.DefaultStartTime) {
-		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
+	if !changed("capture-start") {
+		cfg.CaptureStart = sc.StartOrNow()
 	}
 	return s, nil
 }

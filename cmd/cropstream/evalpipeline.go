@@ -134,8 +134,8 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: o.samples,
 		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, Timeout: o.timeout}
-	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
-		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
+	if o.captureNow {
+		cfg.CaptureStart = sc.StartOrNow()
 	}
 	if o.progress {
 		cfg.Progress = os.Stderr
