@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +61,9 @@ func Open(ctx context.Context, cfg Config, top *topology.Topology) (*Conn, error
 	if err := c.ping(ctx); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if c.Embedded != nil {
+		slog.Debug("serving embedded broker", "addr", c.Embedded.Addr(), "data_dir", cfg.DataDir)
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,16 @@ type HandCount struct {
 	PlantID   string
 	Count     int
 	MeanMassG float64 // 0 when not weighed
+}
+
+// ReadHandCountsFile is ReadHandCounts of a file.
+func ReadHandCountsFile(path string) ([]HandCount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadHandCounts(f)
 }
 
 // ReadHandCounts reads a CSV with a header: plant_id,count[,mean_mass_g].

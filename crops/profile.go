@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -39,6 +40,16 @@ type Profile struct {
 	Yield     Yield    `yaml:"yield"`
 	// Sampling is the prior for planning hand counts (optional).
 	Sampling Sampling `yaml:"sampling"`
+}
+
+// CheckClasses says whether the model named model, which detects names,
+// has the class the profile counts.
+func (p *Profile) CheckClasses(model string, names []string) error {
+	if !slices.Contains(names, p.Class) {
+		return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
+			p.Name, p.Class, model, strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // Load reads a profile file, or a builtin one by crop name.

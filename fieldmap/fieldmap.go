@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -200,3 +201,16 @@ func PlantIndex(r *schema.FieldRow, pos *float64) (int, bool) {
 // PlantID names plant i (from 0) of a row as growers and the simulator do:
 // ROW-P001 is the first.
 func PlantID(row string, i int) string { return fmt.Sprintf("%s-P%03d", row, i+1) }
+
+// ParseFile is Parse of a file, its errors prefixed with the file's name.
+func ParseFile(path string) ([]*schema.FieldBlock, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blocks, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return blocks, nil
+}

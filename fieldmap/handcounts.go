@@ -1,12 +1,14 @@
 package fieldmap
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/schema"
 )
@@ -80,4 +82,15 @@ func Crops(h *schema.HandCounts) []crops.HandCount {
 		out = append(out, crops.HandCount{PlantID: p.GetPlantId(), Count: int(p.GetCount()), MeanMassG: p.GetMeanMassG()})
 	}
 	return out
+}
+
+// AddHandCounts merges the CSV r (named name in errors) over block's hand
+// counts in force and publishes the result. A block not in the field map is
+// taken as it is, its plants neither checked nor placed.
+func (in *InForce) AddHandCounts(ctx context.Context, conn *broker.Conn, block, field, name string, r io.Reader) (*schema.HandCounts, error) {
+	rec, err := HandCountsRecord(block, field, r, in.HandCounts[block], in.Blocks[block])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rec, Publish(ctx, conn, nil, []*schema.HandCounts{rec})
 }

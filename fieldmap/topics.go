@@ -3,6 +3,9 @@ package fieldmap
 import (
 	"context"
 	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -42,6 +45,14 @@ func Publish(ctx context.Context, conn *broker.Conn, blocks []*schema.FieldBlock
 	return nil
 }
 
+// WritePublished prints one line per block Publish wrote: its field, crop
+// and rows.
+func WritePublished(w io.Writer, blocks []*schema.FieldBlock) {
+	for _, b := range blocks {
+		fmt.Fprintf(w, "block %s (field %s): %s, %d rows\n", b.BlockId, b.FieldId, b.Crop, len(b.Rows))
+	}
+}
+
 // InForce is what the compacted topics hold now: the latest record per block.
 type InForce struct {
 	Blocks     map[string]*schema.FieldBlock
@@ -74,4 +85,26 @@ func Read(ctx context.Context, conn *broker.Conn) (*InForce, error) {
 		}
 	}
 	return in, nil
+}
+
+// Write prints one line per block, in block order: field, crop, rows,
+// plants, sample plants hand-counted, and when it was last updated.
+func (in *InForce) Write(w io.Writer) error {
+	var ids []string
+	for id := range in.Blocks {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIELD\tBLOCK\tCROP\tROWS\tPLANTS\tSAMPLE PLANTS\tUPDATED")
+	for _, id := range ids {
+		b := in.Blocks[id]
+		plants := 0
+		for _, r := range b.Rows {
+			plants += int(r.Plants)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.FieldId, b.BlockId, b.Crop, len(b.Rows), plants,
+			len(in.HandCounts[id].GetPlants()), time.Unix(0, b.UpdatedUnixNs).UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
@@ -56,10 +58,15 @@ type Config struct {
 	Timeout    time.Duration
 	// CaptureStart is the first frame's capture time (zero: the scenario's).
 	CaptureStart time.Time
-	// Started, when set, is called once the stages run (the CLI serves
-	// /metrics and the terminal's live view from it); stop is called when
-	// they have stopped.
-	Started func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (stop func(), err error)
+	// Progress, when set, receives the live view's status line while the
+	// stages run (metrics.LiveView).
+	Progress io.Writer
+	// Observe, when set, serves metrics and profiles while the stages run
+	// (metrics.Observe; its Stages are those run here).
+	Observe *metrics.ObserveConfig
+	// Attach, when set, is called once the stages run, for what else watches
+	// them (the live page); its stop is called when they have stopped.
+	Attach func(conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (stop func(), err error)
 }
 
 // FieldBlock is the field map a grower would write for the scenario's block:
@@ -166,12 +173,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		stop()
 		<-stopped
 	}()
-	if cfg.Started != nil {
-		stopStarted, err := cfg.Started(pctx, conn, pl, &rendered)
+	if cfg.Progress != nil {
+		defer metrics.LiveView(pctx, cfg.Progress, conn, pl, &rendered)()
+	}
+	if cfg.Observe != nil {
+		oc := *cfg.Observe
+		oc.Stages = pl.Stages()
+		if _, err := metrics.Observe(pctx, oc, pl, conn); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Attach != nil {
+		detach, err := cfg.Attach(conn, pl, &rendered)
 		if err != nil {
 			return nil, err
 		}
-		defer stopStarted()
+		defer detach()
 	}
 
 	client, err := conn.Client()
@@ -179,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	var icfg ingest.Config
-	ScenarioDefaults(&icfg, sc, func(string) bool { return false })
+	ingest.ScenarioDefaults(&icfg, sc, func(string) bool { return false })
 	if !cfg.CaptureStart.IsZero() {
 		icfg.CaptureStart = cfg.CaptureStart
 	}
@@ -326,6 +343,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return &rep, nil
 }
 
+// WaitFinalWithin is WaitFinal for at most wait, with an error that says so
+// when no final estimate came (`cropstream yield get`).
+func WaitFinalWithin(ctx context.Context, conn *broker.Conn, block string, wait time.Duration) (*schema.YieldEstimate, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	y, err := WaitFinal(ctx, conn, block)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("block %s: no final estimate within %s", block, wait)
+	}
+	return y, err
+}
+
 // WaitFinal reads the yield topic until a final estimate of block arrives
 // and returns the latest final one then.
 func WaitFinal(ctx context.Context, conn *broker.Conn, block string) (*schema.YieldEstimate, error) {
@@ -348,25 +377,6 @@ func WaitFinal(ctx context.Context, conn *broker.Conn, block string) (*schema.Yi
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond): // ReadAll returns at once while the topic is empty
 		}
-	}
-}
-
-// ScenarioDefaults takes camera, field and block from the scenario where the
-// user gave no flag; rows come with each frame. Capture times start at the
-// scenario's start_time (a fixed date unless its file gives one); a caller
-// that wants the time of the run sets cfg.CaptureStart after.
-func ScenarioDefaults(cfg *ingest.Config, sc *simulator.Scenario, changed func(string) bool) {
-	if !changed("camera") {
-		cfg.CameraID = sc.Camera.ID
-	}
-	if !changed("field") {
-		cfg.FieldID = sc.Field
-	}
-	if !changed("block") {
-		cfg.BlockID = sc.Block
-	}
-	if !changed("capture-start") {
-		cfg.CaptureStart = sc.StartTime
 	}
 }
 

@@ -3,6 +3,7 @@ package fieldrun
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -96,4 +97,24 @@ func PrintReport(out io.Writer, rep *Report) {
 		}
 		fmt.Fprintf(out, "analytics rows: %s -> %s\n", strings.Join(parts, ", "), a.Store)
 	}
+}
+
+// PrintTracking prints the tracking metrics line `eval` adds.
+func PrintTracking(out io.Writer, rep *Report) {
+	fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+}
+
+// PrintStages prints each stage's records and rate, in name order, and the
+// dead letters: the line `run --scenario` adds.
+func PrintStages(out io.Writer, rep *Report) {
+	var names []string
+	for n := range rep.Stages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprint(out, "stages:")
+	for _, n := range names {
+		fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
+	}
+	fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
 }

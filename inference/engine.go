@@ -388,6 +388,10 @@ func (e *Engine) Rewrite() string {
 	return strings.Join(parts, ",")
 }
 
+// Provider is the execution provider the engine runs on: "cpu" after Open
+// fell back from CUDA.
+func (e *Engine) Provider() string { return e.cfg.Provider }
+
 // Info describes the loaded model.
 func (e *Engine) Info() ModelInfo { return e.info }
 

@@ -68,6 +68,9 @@ type Stats struct {
 	Elapsed     time.Duration // wall time of Run
 }
 
+// MBps is the rate of JPEG bytes produced, in MB/s of wall time.
+func (s Stats) MBps() float64 { return float64(s.Bytes) / 1e6 / max(s.Elapsed.Seconds(), 1e-9) }
+
 // Ingester produces a source's frames to the frames topic.
 type Ingester struct {
 	cfg    Config
@@ -343,4 +346,14 @@ func FrameID(camera string, seq uint64, at time.Time) string {
 		id, _ = ksuid.FromParts(time.Unix(1400000000, 0), h[:16])
 	}
 	return id.String()
+}
+
+// CheckJPEGQuality refuses a quality outside 1..100 as a flag value: the
+// encoder reads 0 as "the default", but a user who types 0 asked for
+// something else and must not silently get 90.
+func CheckJPEGQuality(q int) error {
+	if q < 1 || q > 100 {
+		return fmt.Errorf("--jpeg-quality %d: want 1..100 (default 90)", q)
+	}
+	return nil
 }

@@ -76,6 +76,9 @@ type Config struct {
 	Sink sinks.Config
 }
 
+// Runs says whether the stage named name is among those to run.
+func (c Config) Runs(name string) bool { return len(c.Stages) == 0 || slices.Contains(c.Stages, name) }
+
 // Pipeline is the stages of one process. The typed fields give callers the
 // stages' own counters and results; the ones not configured are nil.
 type Pipeline struct {
@@ -98,7 +101,7 @@ func New(cfg Config, conn *broker.Conn) (*Pipeline, error) {
 	}
 	p := &Pipeline{}
 	for _, f := range flow {
-		if !slices.Contains(cfg.Stages, f.name) {
+		if !cfg.Runs(f.name) {
 			continue
 		}
 		s, err := f.build(p, cfg, conn)

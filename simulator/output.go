@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"gocv.io/x/gocv"
 )
 
@@ -32,6 +33,13 @@ type OutputConfig struct {
 	Snapshot int
 	// Progress is called after each frame with the count so far.
 	Progress func(frames int)
+}
+
+// ProgressBar draws a bar of sc's frames on w, for OutputConfig.Progress.
+func ProgressBar(sc *Scenario, w io.Writer) func(frames int) {
+	bar := progressbar.NewOptions(New(sc).EstimatedFrames(), progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("render "+sc.Name), progressbar.OptionClearOnFinish())
+	return func(int) { bar.Add(1) }
 }
 
 // RenderStats summarises a Render.

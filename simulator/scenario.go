@@ -77,6 +77,16 @@ type Scenario struct {
 // file gives none: fixed, so renders and frame ids are reproducible.
 var DefaultStartTime = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
 
+// StartOrNow is the capture start of a demo: the file's start_time, or now
+// (to the millisecond) when it gives none, so dashboards of the last days
+// show the frames.
+func (s *Scenario) StartOrNow() time.Time {
+	if s.StartTime.Equal(DefaultStartTime) {
+		return time.Now().UTC().Truncate(time.Millisecond)
+	}
+	return s.StartTime
+}
+
 // Crops the simulator renders.
 var Crops = []string{"apple", "citrus", "grape"}
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -57,7 +56,7 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 			var err error
 			mf.batch = batch
 			if cmd.Flags().Changed("rewrite") {
-				rw, perr := parseRewrite(rewrite)
+				rw, perr := inference.ParseRewrite(rewrite)
 				if perr != nil {
 					return perr
 				}
@@ -76,10 +75,8 @@ rewritten for the GPU (Split as Slice, uint8 input, reduced output).`,
 			if err != nil {
 				return err
 			}
-			res.Provider, res.Rewrite = mf.provider, eng.Rewrite()
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			res.Provider, res.Rewrite = eng.Provider(), eng.Rewrite()
+			return printJSON(cmd.OutOrStdout(), res)
 		},
 	}
 	mf.register(det.Flags())

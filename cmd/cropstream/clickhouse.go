@@ -1,11 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,10 +42,7 @@ func (s *sinkFlags) store(ctx context.Context, fallbackDir string) (sinks.Store,
 		}
 		return st, "ClickHouse " + strings.Join(s.ch.Addr, ",") + " database " + st.Database(), nil
 	}
-	dir := s.dir
-	if dir == "" {
-		dir = fallbackDir
-	}
+	dir := cmp.Or(s.dir, fallbackDir)
 	if dir == "" {
 		return nil, "", nil
 	}
@@ -86,11 +82,7 @@ func newClickHouseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(applied) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is current\n", st.Database())
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "applied migrations %v to %s\n", applied, st.Database())
+			clickhouse.WriteApplied(cmd.OutOrStdout(), st.Database(), applied)
 			return nil
 		},
 	}
@@ -109,18 +101,9 @@ their history. ClickHouse 18.16 has no TTL, so run this from cron, e.g. daily:
   cropstream clickhouse drop-before --clickhouse ch:9000 --keep-days 90`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var day time.Time
-			switch {
-			case before != "":
-				d, err := time.Parse("2006-01-02", before)
-				if err != nil {
-					return fmt.Errorf("--date: %w", err)
-				}
-				day = d
-			case days > 0:
-				day = time.Now().UTC().AddDate(0, 0, -days)
-			default:
-				return fmt.Errorf("--date YYYY-MM-DD or --keep-days N is required")
+			day, err := clickhouse.Cutoff(before, days, time.Now())
+			if err != nil {
+				return err
 			}
 			st, err := sf.clickhouse(cmd.Context())
 			if err != nil {
@@ -128,18 +111,7 @@ their history. ClickHouse 18.16 has no TTL, so run this from cron, e.g. daily:
 			}
 			defer st.Close()
 			dropped, err := st.DropBefore(cmd.Context(), day, dryRun)
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			verb := "dropped"
-			if dryRun {
-				verb = "would drop"
-			}
-			for _, d := range dropped {
-				fmt.Fprintf(tw, "%s\t%s\tpartition %s\t%d rows\n", verb, d.Table, d.Partition, d.Rows)
-			}
-			tw.Flush()
-			if len(dropped) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "nothing before %s\n", day.Format("2006-01-02"))
-			}
+			clickhouse.WriteDropped(cmd.OutOrStdout(), dropped, day, dryRun)
 			return err
 		},
 	}
@@ -165,7 +137,14 @@ Without cropstream, each file also loads with clickhouse-client:
 				return err
 			}
 			defer st.Close()
-			n, refused, err := loadFiles(cmd.Context(), st, dir)
+			if _, err := st.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			files, err := jsonfile.Open(dir)
+			if err != nil {
+				return err
+			}
+			n, refused, err := files.CopyTo(cmd.Context(), st)
 			for t, c := range n {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%d rows loaded\n", t, c)
 			}
@@ -178,62 +157,4 @@ Without cropstream, each file also loads with clickhouse-client:
 	load.Flags().StringVar(&dir, "analytics-dir", "cropstream-analytics", "directory the files are in")
 	cmd.AddCommand(migrate, drop, load)
 	return cmd
-}
-
-// loadFiles reads the file store's tables and inserts the rows ClickHouse
-// does not hold yet. It also returns the rows it refused (a time
-// ClickHouse's DateTime cannot hold), each named by file and line: one such
-// row must not keep the others out, as it would fail the whole insert.
-func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, []string, error) {
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, nil, err
-	}
-	files, err := jsonfile.Open(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := map[string]int{}
-	var refused []string
-	for _, t := range sinks.Tables() {
-		have, err := st.Resume(ctx, t)
-		if err != nil {
-			return out, refused, err
-		}
-		paths, err := files.Files(t)
-		if err != nil {
-			return out, refused, err
-		}
-		for _, p := range paths {
-			rows, err := jsonfile.ReadRows(p, t)
-			if err != nil {
-				return out, refused, fmt.Errorf("load %s: %w", filepath.Base(p), err)
-			}
-			keep := rows[:0]
-			pc, oc := len(t.Columns)-2, len(t.Columns)-1
-			for i, r := range rows {
-				if o, ok := have[r[pc].(int32)]; ok && r[oc].(int64) <= o {
-					continue
-				}
-				if err := t.CheckRow(r); err != nil {
-					refused = append(refused, fmt.Sprintf("%s line %d: %v", p, i+1, err))
-					continue
-				}
-				keep = append(keep, r)
-			}
-			// One insert per day, as the sink does.
-			for len(keep) > 0 {
-				day := t.Day(keep[0])
-				n := 0
-				for n < len(keep) && t.Day(keep[n]) == day {
-					n++
-				}
-				if err := st.Insert(ctx, t, keep[:n]); err != nil {
-					return out, refused, err
-				}
-				out[t.Name] += n
-				keep = keep[n:]
-			}
-		}
-	}
-	return out, refused, nil
 }

@@ -1,24 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
-	"github.com/cropstream/cropstream/fieldrun"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
+	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/sampleplan"
 	"github.com/cropstream/cropstream/simulator"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // scenarioOpts configure a run of the pipeline on a simulated field.
@@ -55,11 +55,14 @@ type scenarioOpts struct {
 	ui *uiFlags
 }
 
-func (o *scenarioOpts) register(cmd *cobra.Command) {
+func (o *scenarioOpts) register(cmd *cobra.Command) { o.registerWith(cmd, "default") }
+
+// registerWith registers the flags with scenario as --scenario's default.
+func (o *scenarioOpts) registerWith(cmd *cobra.Command, scenario string) {
 	f := cmd.Flags()
 	o.mf.register(f)
 	o.sink.register(f, true)
-	f.StringVar(&o.scenario, "scenario", "default", "scenario YAML file or builtin name")
+	f.StringVar(&o.scenario, "scenario", scenario, "scenario YAML file or builtin name")
 	f.StringVar(&o.hand, "hand-counts", "", "CSV of hand-counted sample plants: plant_id,count[,mean_mass_g]")
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
 	f.StringVar(&o.sampleTarget, "sample-target", "", "without --hand-counts: hand count as many plants as 'plan samples' advises for this 95 % half-width (5% or 0.05) from the crop profile's prior, instead of --samples")
@@ -97,12 +100,10 @@ given.`
 		}
 		out := cmd.OutOrStdout()
 		if asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(out, rep)
 		}
 		fieldrun.PrintReport(out, rep)
-		printTracking(out, rep)
+		fieldrun.PrintTracking(out, rep)
 		return nil
 	}
 	o.register(parent)
@@ -125,13 +126,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	var hand []crops.HandCount
 	if o.hand != "" {
-		f, err := os.Open(o.hand)
-		if err != nil {
-			return nil, err
-		}
-		hand, err = crops.ReadHandCounts(f)
-		f.Close()
-		if err != nil {
+		if hand, err = crops.ReadHandCountsFile(o.hand); err != nil {
 			return nil, err
 		}
 	}
@@ -147,13 +142,9 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	defer eng.Close()
 	sink := o.sink
-	if o.fresh && len(sink.ch.Addr) == 0 && (sink.dir != "" || o.sinkDir != "") {
+	if base := cmp.Or(sink.dir, o.sinkDir); o.fresh && len(sink.ch.Addr) == 0 && base != "" {
 		// A fresh broker numbers offsets from 0 again, and offsets are what
 		// make the sink exact: each such run gets a directory of its own.
-		base := sink.dir
-		if base == "" {
-			base = o.sinkDir
-		}
 		sink.dir = filepath.Join(base, time.Now().UTC().Format("run-20060102-150405.000"))
 	}
 	store, storeDesc, err := sink.store(ctx, o.sinkDir)
@@ -165,29 +156,19 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: samples,
 		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, ReplayFile: o.replayFile, Timeout: o.timeout}
-	if o.captureNow && sc.StartTime.Equal(simulator.DefaultStartTime) {
-		cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
+	if o.captureNow {
+		cfg.CaptureStart = sc.StartOrNow()
 	}
-	cfg.Started = func(ctx context.Context, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (func(), error) {
-		stop := func() {}
-		if o.progress {
-			stop = liveView(ctx, os.Stderr, conn, pl, ingested)
+	if o.progress {
+		cfg.Progress = os.Stderr
+	}
+	if o.obs != nil {
+		cfg.Observe = o.obs.config(o.flags)
+	}
+	if o.ui != nil {
+		cfg.Attach = func(conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) (func(), error) {
+			return o.ui.start(o.flags, conn, pl, ingested, o.track)
 		}
-		if o.obs != nil {
-			if err := o.obs.start(ctx, o.flags, pl, conn, pl.Stages()); err != nil {
-				stop()
-				return nil, err
-			}
-		}
-		if o.ui != nil {
-			stopUI, err := o.ui.start(o.flags, conn, pl, ingested, o.track)
-			if err != nil {
-				stop()
-				return nil, err
-			}
-			stop = func(prev func()) func() { return func() { stopUI(); prev() } }(stop)
-		}
-		return stop, nil
 	}
 	return fieldrun.Run(ctx, cfg)
 }

@@ -188,3 +188,16 @@ func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
 		t.Fatalf("load: %v loaded, refused %q, %v", loaded, refused, err)
 	}
 }
+
+// loadFiles is what `clickhouse load` does: migrate, then copy the files'
+// rows the store lacks.
+func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, []string, error) {
+	if _, err := st.Migrate(ctx); err != nil {
+		return nil, nil, err
+	}
+	files, err := jsonfile.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files.CopyTo(ctx, st)
+}

@@ -1,30 +1,21 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/ingest"
-	"github.com/cropstream/cropstream/simulator"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var (
 		cfg          ingest.Config
-		video        string
-		folder       string
-		scenario     string
-		folderFPS    float64
+		srcCfg       ingest.SourceConfig
 		captureStart string
 		progress     string
-		rows         []string
 		fl           fleetFlags
 	)
 	cmd := &cobra.Command{
@@ -47,10 +38,10 @@ rows come from the scenario unless given).`,
 				return fl.run(cmd, g, cfg.JPEGQuality)
 			}
 			ctx := cmd.Context()
-			if n := btoi(video != "") + btoi(folder != "") + btoi(scenario != ""); n != 1 {
-				return errors.New("ingest: give exactly one source: --video, --folder or --scenario")
+			if err := srcCfg.Validate(); err != nil {
+				return err
 			}
-			if err := checkJPEGQuality(cfg.JPEGQuality); err != nil {
+			if err := ingest.CheckJPEGQuality(cfg.JPEGQuality); err != nil {
 				return err
 			}
 			if captureStart != "" {
@@ -60,34 +51,7 @@ rows come from the scenario unless given).`,
 				}
 				cfg.CaptureStart = t
 			}
-			// Open the source first: a bad source fails before anything is produced.
-			var (
-				src ingest.Source
-				err error
-			)
-			switch {
-			case video != "":
-				src, err = ingest.OpenVideo(ctx, video)
-			case folder != "":
-				src, err = ingest.OpenFolder(folder, folderFPS)
-			default:
-				var sc *simulator.Scenario
-				if sc, err = simulator.Load(scenario); err == nil {
-					s := ingest.OpenScenario(sc)
-					if len(rows) > 0 {
-						s.Rows = map[string]bool{}
-						for _, r := range rows {
-							s.Rows[r] = true
-						}
-					}
-					src = s
-					fieldrun.ScenarioDefaults(&cfg, sc, cmd.Flags().Changed)
-					if !cmd.Flags().Changed("capture-start") && sc.StartTime.Equal(simulator.DefaultStartTime) {
-						// A demo's frames are from now, so dashboards of the last days show them.
-						cfg.CaptureStart = time.Now().UTC().Truncate(time.Millisecond)
-					}
-				}
-			}
+			src, err := ingest.Open(ctx, srcCfg, &cfg, cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
@@ -103,35 +67,26 @@ rows come from the scenario unless given).`,
 				return err
 			}
 			defer client.Close()
-			switch progress {
-			case "on":
-				cfg.Progress = os.Stderr
-			case "auto":
-				if term.IsTerminal(int(os.Stderr.Fd())) {
-					cfg.Progress = os.Stderr
-				}
-			case "off":
-			default:
-				return fmt.Errorf("--progress %q, want auto, on or off", progress)
+			if cfg.Progress, err = ingest.ProgressTo(progress); err != nil {
+				return err
 			}
 			in, err := ingest.New(cfg, client, top)
 			if err != nil {
 				return err
 			}
 			st, err := in.Run(ctx, src)
-			mbps := float64(st.Bytes) / 1e6 / max(st.Elapsed.Seconds(), 1e-9)
 			slog.Info("ingest done", "camera", cfg.CameraID, "frames", st.Frames, "bytes", st.Bytes,
-				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", mbps))
+				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", st.MBps()))
 			fmt.Fprintf(cmd.OutOrStdout(), "ingested %d frames (%d bytes) from %s as camera %s\n", st.Frames, st.Bytes, src.Info().Name, cfg.CameraID)
 			return err
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&video, "video", "", "video file or rtsp/http(s) stream URL")
-	f.StringVar(&folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
-	f.StringVar(&scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
-	f.StringSliceVar(&rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
-	f.Float64Var(&folderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
+	f.StringVar(&srcCfg.Video, "video", "", "video file or rtsp/http(s) stream URL")
+	f.StringVar(&srcCfg.Folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
+	f.StringVar(&srcCfg.Scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
+	f.StringSliceVar(&srcCfg.Rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
+	f.Float64Var(&srcCfg.FolderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
 	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required except with --scenario)")
 	f.StringVar(&cfg.FieldID, "field", "", "field id")
 	f.StringVar(&cfg.BlockID, "block", "", "block id")
@@ -143,21 +98,4 @@ rows come from the scenario unless given).`,
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
 	fl.register(f)
 	return cmd
-}
-
-// checkJPEGQuality refuses a quality outside 1..100. The library reads 0 as
-// "the default", but a user who types --jpeg-quality 0 asked for something
-// else (the lowest quality?) and must not silently get 90.
-func checkJPEGQuality(q int) error {
-	if q < 1 || q > 100 {
-		return fmt.Errorf("--jpeg-quality %d: want 1..100 (default 90)", q)
-	}
-	return nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -29,27 +26,12 @@ func newLagCmd(g *globals) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
 					if rows == nil {
 						rows = []broker.PartitionLag{}
 					}
-					return enc.Encode(rows)
+					return printJSON(cmd.OutOrStdout(), rows)
 				}
-				if len(rows) == 0 {
-					fmt.Fprintln(cmd.OutOrStdout(), "no consumer groups with committed offsets")
-					return nil
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "GROUP\tSTATE\tTOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tCLIENT\tHOST")
-				for _, r := range rows {
-					member := r.Member
-					if member == "" {
-						member = "-"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Group, r.State, r.Topic, r.Partition, r.Committed, r.End, r.Lag, member, r.ClientID, r.Host)
-				}
-				return tw.Flush()
+				return broker.WriteLag(cmd.OutOrStdout(), rows)
 			})
 		},
 	}

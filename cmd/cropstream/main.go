@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -128,9 +130,6 @@ func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if conn.Embedded != nil {
-		slog.Debug("serving embedded broker", "addr", conn.Embedded.Addr(), "data_dir", g.kafka.DataDir)
-	}
 	return conn, top, nil
 }
 
@@ -151,4 +150,11 @@ func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.T
 // ensureTopics creates missing topics; drift on existing ones is logged.
 func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
 	return broker.EnsureTopicsExist(ctx, conn, top)
+}
+
+// printJSON writes v as every --json output is written: indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

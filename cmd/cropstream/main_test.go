@@ -18,6 +18,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -291,7 +292,7 @@ func TestEvalCalibrate(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("calibrate: %s", r.stderr)
 	}
-	var rep calibrateReport
+	var rep fieldrun.CountScoreReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}

@@ -1,15 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -45,23 +38,8 @@ func (m *modelFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&m.epOptions, "ep-option", nil, "execution provider option KEY=VALUE, repeatable (CUDA: prefer_nhwc=1, use_tf32=0, ...)")
 }
 
-func (m *modelFlags) providerOptions() (map[string]string, error) {
-	if len(m.epOptions) == 0 {
-		return nil, nil
-	}
-	opts := map[string]string{}
-	for _, kv := range m.epOptions {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--ep-option %q: want KEY=VALUE", kv)
-		}
-		opts[k] = v
-	}
-	return opts, nil
-}
-
 func (m *modelFlags) config(scoreThreshold float32, rw *inference.Rewrite) (inference.Config, error) {
-	opts, err := m.providerOptions()
+	opts, err := inference.ParseProviderOptions(m.epOptions)
 	return inference.Config{ModelPath: m.model, LibPath: m.ortLib, Threads: m.threads, Sessions: m.sessions, ScoreThreshold: scoreThreshold,
 		Provider: m.provider, CUDALib: m.cudaLib, Rewrite: rw, Batch: m.batch, ProviderOptions: opts,
 		ModelName: m.name, ModelVersion: m.version, SHA256: m.sha256}, err
@@ -76,81 +54,31 @@ func (m *modelFlags) newEngine(scoreThreshold float32, rw *inference.Rewrite) (*
 	return inference.New(cfg)
 }
 
-// gpuBatch is the batch GPU graphs are fixed to.
-func (m *modelFlags) gpuBatch() int {
-	if m.batch > 0 {
-		return m.batch
-	}
-	return inference.DefaultGPUBatch
-}
-
-// gpuRewrites are tried in order, each with the batch fixed: the CUDA plugin
-// provider crashes (SIGSEGV, no error) on some graphs, so each variant is
-// first run in a child process. With static shapes the first one ran
-// YOLOv8n-sized and the shipped model on an H100 (benchmarks/results.md).
-var gpuRewrites = []string{"split,u8,pool", "split,u8,reduce", "split,u8", "split"}
-
-// gpuSessions is how many sessions (CUDA streams, and detect-stage lanes)
-// a GPU engine runs unless --sessions says otherwise: on an H100 one, two
-// and three gave a YOLOv8n-sized model 1,400, 1,708-1,777 and 1,859
-// frames/s with decoding (benchmarks/results.md).
-const gpuSessions = 3
-
+// engine is inference.Open: on cuda, the first graph variant that runs.
 func (m *modelFlags) engine(scoreThreshold float32) (*inference.Engine, error) {
-	if m.provider != "cuda" {
-		return m.newEngine(scoreThreshold, nil)
-	}
-	return m.gpuEngine(scoreThreshold)
-}
-
-// stageEngine is engine for the detect stage, which feeds each session its
-// own share of a poll: on the CPU, unless --sessions or --threads say
-// otherwise, one one-thread session per core, which BenchmarkDetectStage
-// found faster than one session with all the threads.
-func (m *modelFlags) stageEngine(scoreThreshold float32) (*inference.Engine, error) {
-	if m.provider != "cuda" {
-		cfg, err := m.config(scoreThreshold, nil)
-		if err != nil {
-			return nil, err
-		}
-		if m.sessions == 0 && m.threads == 0 {
-			cfg.Sessions, cfg.Threads = runtime.NumCPU(), 1
-		}
-		return inference.New(cfg)
-	}
-	return m.gpuEngine(scoreThreshold)
-}
-
-func (m *modelFlags) gpuEngine(scoreThreshold float32) (*inference.Engine, error) {
-	for _, rw := range gpuRewrites {
-		if err := m.probe(rw); err != nil {
-			slog.Warn("GPU graph variant failed in a child process", "rewrite", rw, "err", err)
-			continue
-		}
-		r, _ := parseRewrite(rw)
-		r.StaticBatch = m.gpuBatch()
-		g := *m
-		if g.sessions == 0 {
-			g.sessions = gpuSessions
-		}
-		slog.Info("detector on the GPU", "model", m.model, "rewrite", rw, "batch", r.StaticBatch, "sessions", g.sessions)
-		return g.newEngine(scoreThreshold, r)
-	}
-	slog.Warn("the CUDA provider failed every graph variant; detecting on the CPU", "model", m.model)
-	m.provider = "cpu"
-	return m.newEngine(scoreThreshold, nil)
-}
-
-// probe loads the model with the rewrite and runs one batch in a child
-// process (this binary, probe-model).
-func (m *modelFlags) probe(rewrite string) error {
-	exe, err := os.Executable()
+	cfg, err := m.config(scoreThreshold, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := []string{"probe-model", "--model", m.model, "--provider", m.provider, "--rewrite", rewrite, "--batch", strconv.Itoa(m.gpuBatch())}
+	return inference.Open(cfg, m.probe)
+}
+
+// stageEngine is inference.OpenStage, for the detect stage.
+func (m *modelFlags) stageEngine(scoreThreshold float32) (*inference.Engine, error) {
+	cfg, err := m.config(scoreThreshold, nil)
+	if err != nil {
+		return nil, err
+	}
+	return inference.OpenStage(cfg, m.probe)
+}
+
+// probe runs probe-model in a child process with these flags.
+func (m *modelFlags) probe(rewrite string) error {
+	batch := m.batch
+	if batch == 0 {
+		batch = inference.DefaultGPUBatch
+	}
+	args := []string{"probe-model", "--model", m.model, "--provider", m.provider, "--rewrite", rewrite, "--batch", strconv.Itoa(batch)}
 	for _, o := range m.epOptions {
 		args = append(args, "--ep-option", o)
 	}
@@ -160,32 +88,7 @@ func (m *modelFlags) probe(rewrite string) error {
 	if m.cudaLib != "" {
 		args = append(args, "--cuda-lib", m.cudaLib)
 	}
-	out, err := exec.CommandContext(ctx, exe, args...).CombinedOutput()
-	if err != nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return fmt.Errorf("%v: %s", err, lines[0])
-	}
-	return nil
-}
-
-func parseRewrite(s string) (*inference.Rewrite, error) {
-	rw := &inference.Rewrite{}
-	for _, r := range strings.Split(s, ",") {
-		switch r {
-		case "split":
-			rw.SplitToSlice = true
-		case "u8":
-			rw.UInt8Input = true
-		case "reduce":
-			rw.ReduceOutput = true
-		case "pool":
-			rw.ReduceOutput, rw.PoolReduce = true, true
-		case "", "none":
-		default:
-			return nil, fmt.Errorf("rewrite %q: want split, u8, reduce, pool or none", r)
-		}
-	}
-	return rw, nil
+	return inference.ProbeInChild(args...)
 }
 
 // newProbeCmd is the child side of modelFlags.probe.
@@ -200,28 +103,11 @@ func newProbeCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rw, err := parseRewrite(rewrite)
+			cfg, err := mf.config(0.25, nil)
 			if err != nil {
 				return err
 			}
-			if mf.provider == "cuda" {
-				rw.StaticBatch = mf.gpuBatch()
-			}
-			eng, err := mf.newEngine(0.25, rw)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			n := 2
-			if b := eng.Info().FixedBatch; b > 0 {
-				n = b
-			}
-			if eng.Info().UInt8 {
-				_, err = eng.RunUInt8(make([]byte, n*eng.InputLen()), n)
-			} else {
-				_, err = eng.Run(make([]float32, n*eng.InputLen()), n)
-			}
-			if err != nil {
+			if err := inference.ProbeRun(cfg, rewrite); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")

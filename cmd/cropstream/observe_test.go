@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
@@ -23,8 +24,8 @@ import (
 // taken serves on another loopback port instead of running without health
 // endpoints; /readyz fails while the sink's store is down.
 func TestMetricsAddressAndReadiness(t *testing.T) {
-	if host, _, _ := net.SplitHostPort(DefaultMetricsAddr); host != "127.0.0.1" {
-		t.Errorf("default metrics address %s is not loopback", DefaultMetricsAddr)
+	if host, _, _ := net.SplitHostPort(metrics.DefaultAddr); host != "127.0.0.1" {
+		t.Errorf("default metrics address %s is not loopback", metrics.DefaultAddr)
 	}
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})

@@ -57,8 +57,9 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 	}
 	exited := map[string]chan error{}
 	for st, c := range stages {
-		exited[st] = make(chan error, 1)
-		go func() { exited[st] <- c.Wait() }()
+		ch := make(chan error, 1)
+		exited[st] = ch
+		go func() { ch <- c.Wait() }()
 	}
 	defer func() {
 		for st, c := range stages {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -73,16 +70,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				}
 				out := cmd.OutOrStdout()
 				fieldrun.PrintReport(out, rep)
-				var names []string
-				for n := range rep.Stages {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				fmt.Fprint(out, "stages:")
-				for _, n := range names {
-					fmt.Fprintf(out, "  %s %d (%.0f/s)", n, rep.Stages[n].Records, rep.Stages[n].PerS)
-				}
-				fmt.Fprintf(out, "; dead letters %d\n", rep.DeadLetters)
+				fieldrun.PrintStages(out, rep)
 				ui.wait(ctx)
 				return nil
 			}
@@ -97,15 +85,14 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			}
 			cfg := pipeline.Config{Stages: o.stages, Track: track.Config{Params: o.track, IdleGap: idleGap, Default: prof},
 				Aggregate: aggregate.Config{Default: prof, ProvisionalEvery: provisional}}
-			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageDetect) {
+			if cfg.Runs(pipeline.StageDetect) {
 				eng, err := o.mf.stageEngine(0.1)
 				if err != nil {
 					return err
 				}
 				defer eng.Close()
-				if names := eng.Info().Names; !slices.Contains(names, prof.Class) {
-					return fmt.Errorf("crop %s counts class %q, which model %s does not have (its classes: %s): give --crop a profile of one of them, or another --model",
-						prof.Name, prof.Class, o.mf.model, strings.Join(names, ", "))
+				if err := prof.CheckClasses(o.mf.model, eng.Info().Names); err != nil {
+					return err
 				}
 				mon, err := o.mf.driftMonitor(driftWindow, eng.ID())
 				if err != nil {
@@ -113,7 +100,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				}
 				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon}
 			}
-			if len(o.stages) == 0 || slices.Contains(o.stages, pipeline.StageSink) {
+			if cfg.Runs(pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
 				if err != nil {
 					return err
@@ -141,9 +128,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 			return nil
 		},
 	}
-	o.register(cmd)
-	cmd.Flags().Lookup("scenario").DefValue = ""
-	o.scenario = ""
+	o.registerWith(cmd, "")
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
 	ui.register(cmd.Flags())

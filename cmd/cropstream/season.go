@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +10,6 @@ import (
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/processors/aggregate"
-	"github.com/cropstream/cropstream/schema"
 )
 
 func newFieldsCmd(g *globals) *cobra.Command {
@@ -31,13 +25,9 @@ without a restart. See docs/season.md for the format.`,
 		Example: `  cropstream fields apply farm.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
+			blocks, err := fieldmap.ParseFile(args[0])
 			if err != nil {
 				return err
-			}
-			blocks, err := fieldmap.Parse(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			conn, _, err := g.openWithTopics(cmd.Context())
 			if err != nil {
@@ -47,9 +37,7 @@ without a restart. See docs/season.md for the format.`,
 			if err := fieldmap.Publish(cmd.Context(), conn, blocks, nil); err != nil {
 				return err
 			}
-			for _, b := range blocks {
-				fmt.Fprintf(cmd.OutOrStdout(), "block %s (field %s): %s, %d rows\n", b.BlockId, b.FieldId, b.Crop, len(b.Rows))
-			}
+			fieldmap.WritePublished(cmd.OutOrStdout(), blocks)
 			return nil
 		},
 	}
@@ -70,27 +58,9 @@ without a restart. See docs/season.md for the format.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(in)
+				return printJSON(out, in)
 			}
-			var ids []string
-			for id := range in.Blocks {
-				ids = append(ids, id)
-			}
-			sort.Strings(ids)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "FIELD\tBLOCK\tCROP\tROWS\tPLANTS\tSAMPLE PLANTS\tUPDATED")
-			for _, id := range ids {
-				b := in.Blocks[id]
-				plants := 0
-				for _, r := range b.Rows {
-					plants += int(r.Plants)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.FieldId, b.BlockId, b.Crop, len(b.Rows), plants,
-					len(in.HandCounts[id].GetPlants()), time.Unix(0, b.UpdatedUnixNs).UTC().Format(time.RFC3339))
-			}
-			return tw.Flush()
+			return in.Write(out)
 		},
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -126,15 +96,11 @@ plant of row B1-R1); with a field map in force they must be plants of it.`,
 			if err != nil {
 				return err
 			}
-			fb := in.Blocks[block]
-			if fb == nil {
+			if in.Blocks[block] == nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: block %s is not in the field map: plants cannot be checked or placed until it is (cropstream fields apply)\n", block)
 			}
-			rec, err := fieldmap.HandCountsRecord(block, field, f, in.HandCounts[block], fb)
+			rec, err := in.AddHandCounts(cmd.Context(), conn, block, field, args[0], f)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err := fieldmap.Publish(cmd.Context(), conn, nil, []*schema.HandCounts{rec}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "block %s: %d sample plants in force\n", block, len(rec.Plants))
@@ -185,18 +151,11 @@ close forces it, for a block whose rows will not all be passed.`,
 				return err
 			}
 			defer conn.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
-			defer cancel()
-			y, err := fieldrun.WaitFinal(ctx, conn, block)
-			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("block %s: no final estimate within %s", block, wait)
-			}
+			y, err := fieldrun.WaitFinalWithin(cmd.Context(), conn, block, wait)
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(y)
+			return printJSON(cmd.OutOrStdout(), y)
 		},
 	}
 	get.Flags().StringVar(&block, "block", "", "block id (required)")

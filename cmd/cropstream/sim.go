@@ -5,10 +5,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/simulator"
 )
 
@@ -33,7 +33,7 @@ func newSimCmd() *cobra.Command {
   cropstream sim --scenario my-block.yaml --out out/b7 --export-yolo --yolo-every 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkJPEGQuality(cfg.JPEGQuality); err != nil {
+			if err := ingest.CheckJPEGQuality(cfg.JPEGQuality); err != nil {
 				return err
 			}
 			sc, err := simulator.Load(scenario)
@@ -41,9 +41,7 @@ func newSimCmd() *cobra.Command {
 				return err
 			}
 			if term.IsTerminal(int(os.Stderr.Fd())) {
-				bar := progressbar.NewOptions(simulator.New(sc).EstimatedFrames(), progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("render "+sc.Name), progressbar.OptionClearOnFinish())
-				cfg.Progress = func(int) { bar.Add(1) }
+				cfg.Progress = simulator.ProgressBar(sc, os.Stderr)
 			}
 			st, err := simulator.Render(sc, cfg)
 			if err != nil {

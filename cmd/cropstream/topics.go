@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -33,7 +31,7 @@ Exits non-zero while any difference remains.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, top *topology.Topology) error {
 				sts, err := broker.EnsureTopics(ctx, adm, top, fix)
-				printStatuses(cmd.OutOrStdout(), sts)
+				broker.WriteStatuses(cmd.OutOrStdout(), sts)
 				return driftError(err)
 			})
 		},
@@ -49,17 +47,8 @@ Exits non-zero while any difference remains.`,
 				if err != nil {
 					return err
 				}
-				printStatuses(cmd.OutOrStdout(), sts)
-				var bad []string
-				for _, st := range sts {
-					if !st.OK() {
-						bad = append(bad, string(st.Spec.Name))
-					}
-				}
-				if len(bad) > 0 {
-					return fmt.Errorf("%w: %s", broker.ErrTopicDrift, strings.Join(bad, ", "))
-				}
-				return nil
+				broker.WriteStatuses(cmd.OutOrStdout(), sts)
+				return broker.Drift(sts)
 			})
 		},
 	}
@@ -88,25 +77,4 @@ func driftError(err error) error {
 		return fmt.Errorf("%w (see the diff above; partitions are never changed automatically)", err)
 	}
 	return err
-}
-
-func printStatuses(w io.Writer, sts []broker.TopicStatus) {
-	for _, st := range sts {
-		state := "ok"
-		switch {
-		case st.Created:
-			state = "created"
-		case !st.Exists:
-			state = "missing"
-		case len(st.Diffs) > 0:
-			state = "differs"
-		}
-		fmt.Fprintf(w, "%-16s %-8s partitions=%d\n", st.Spec.Name, state, st.Partitions)
-		for _, d := range st.Fixed {
-			fmt.Fprintf(w, "  fixed  %s\n", d)
-		}
-		for _, d := range st.Diffs {
-			fmt.Fprintf(w, "  - %s\n", d)
-		}
-	}
 }

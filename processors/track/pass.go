@@ -224,7 +224,7 @@ func (p *Processor) watchIdle(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Detections), Key: []byte(camera), Value: val}).FirstErr(); err != nil {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(idleTopic), Key: []byte(camera), Value: val}).FirstErr(); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}

@@ -23,7 +23,12 @@ func (stateCodec) String() string {
 	return fmt.Sprintf("gob:track.State and streams + emitted log (marker 0x%02x)", streamsMarker)
 }
 
+// idleTopic is where the idle watch sends a silent camera's idle record:
+// the stage's own input, keyed by camera, so the record is processed in
+// that camera's order.
+const idleTopic = topology.Detections
+
 // SideOutputs are the topics the stage produces to outside its goka graph:
-// the idle watch's records into detections. A test adds them to the graph's
-// outputs before comparing those with the topology.
-func (p *Processor) SideOutputs() []topology.Topic { return []topology.Topic{topology.Detections} }
+// the idle watch's records. A test adds them to the graph's outputs before
+// comparing those with the topology.
+func (p *Processor) SideOutputs() []topology.Topic { return []topology.Topic{idleTopic} }

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cropstream/cropstream/sinks"
@@ -143,4 +144,13 @@ func modelQuality() *sinks.Table {
 		}
 	}
 	panic("sinks: no model_quality table") // a programming error: Tables declares it
+}
+
+// WriteApplied prints what Migrate applied to the database db.
+func WriteApplied(w io.Writer, db string, applied []uint32) {
+	if len(applied) == 0 {
+		fmt.Fprintf(w, "schema of %s is current\n", db)
+		return
+	}
+	fmt.Fprintf(w, "applied migrations %v to %s\n", applied, db)
 }

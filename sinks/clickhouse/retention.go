@@ -2,8 +2,11 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/cropstream/cropstream/sinks"
@@ -50,4 +53,38 @@ func (s *Store) DropBefore(ctx context.Context, day time.Time, dryRun bool) ([]D
 		}
 	}
 	return out, nil
+}
+
+// Cutoff is the day DropBefore drops partitions before, as `clickhouse
+// drop-before` takes it: date (YYYY-MM-DD, UTC) when given, else keepDays
+// before now.
+func Cutoff(date string, keepDays int, now time.Time) (time.Time, error) {
+	switch {
+	case date != "":
+		d, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--date: %w", err)
+		}
+		return d, nil
+	case keepDays > 0:
+		return now.UTC().AddDate(0, 0, -keepDays), nil
+	}
+	return time.Time{}, errors.New("--date YYYY-MM-DD or --keep-days N is required")
+}
+
+// WriteDropped prints what DropBefore dropped (or, with dryRun, would drop),
+// one partition a line.
+func WriteDropped(w io.Writer, dropped []Dropped, day time.Time, dryRun bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	verb := "dropped"
+	if dryRun {
+		verb = "would drop"
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(tw, "%s\t%s\tpartition %s\t%d rows\n", verb, d.Table, d.Partition, d.Rows)
+	}
+	tw.Flush()
+	if len(dropped) == 0 {
+		fmt.Fprintf(w, "nothing before %s\n", day.Format("2006-01-02"))
+	}
 }

@@ -123,7 +123,7 @@ func TestFullDiskThenSpaceFreed(t *testing.T) {
 		for range n {
 			rows = append(rows, sinks.Row{fmt.Sprintf("obj-%d", offset), "cam", "F", "B1", "R1", "", uint16(0), "apple",
 				uint64(1), uint64(4), time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC), int64(1), int64(2), uint32(4),
-				float32(0.5), float32(1), float32(2), float32(3), float32(4), (*float64)(nil), int32(offset % 3), offset})
+				float32(0.5), float32(1), float32(2), float32(3), float32(4), (*float64)(nil), "m@1+sha256:aaaaaaaaaaaa", int32(offset % 3), offset})
 			offset++
 		}
 		return rows

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 	"github.com/cropstream/cropstream/pipeline"
 )
 
-// liveView rewrites one status line on a terminal every second: frames
-// ingested, records per stage with their rate, lag per group, objects
-// counted. The returned func stops it and ends the line.
-func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) func() {
+// LiveView rewrites one status line on a terminal every second: frames
+// ingested, records per stage with their rate, lag per group. The returned
+// func stops it and ends the line.
+func LiveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.Pipeline, ingested *atomic.Int64) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -43,23 +43,7 @@ func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.
 				parts = append(parts, progress(s.Name(), cur[s.Name()], prev, dt))
 			}
 			prev = cur
-			line := strings.Join(parts, "  ")
-			if adm, cl, err := conn.Admin(); err == nil {
-				lctx, lcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-				rows, err := broker.GroupLag(lctx, adm)
-				lcancel()
-				cl.Close()
-				if err == nil {
-					lag := broker.TotalLag(rows)
-					var gs []string
-					for g, v := range lag {
-						gs = append(gs, fmt.Sprintf("%s=%d", g, v))
-					}
-					sort.Strings(gs)
-					line += "  | lag " + strings.Join(gs, " ")
-				}
-			}
-			fmt.Fprintf(w, "\r\033[K%s", line)
+			fmt.Fprintf(w, "\r\033[K%s%s", strings.Join(parts, "  "), lagLine(ctx, conn))
 		}
 	}()
 	return func() {
@@ -67,6 +51,28 @@ func liveView(ctx context.Context, w io.Writer, conn *broker.Conn, pl *pipeline.
 		wg.Wait()
 		fmt.Fprintln(w)
 	}
+}
+
+// lagLine is "  | lag group=n ...", or "" when the brokers do not answer
+// within half a second: a slow lag query must not stall the line.
+func lagLine(ctx context.Context, conn *broker.Conn) string {
+	adm, cl, err := conn.Admin()
+	if err != nil {
+		return ""
+	}
+	defer cl.Close()
+	lctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	rows, err := broker.GroupLag(lctx, adm)
+	if err != nil {
+		return ""
+	}
+	var gs []string
+	for g, v := range broker.TotalLag(rows) {
+		gs = append(gs, fmt.Sprintf("%s=%d", g, v))
+	}
+	sort.Strings(gs)
+	return "  | lag " + strings.Join(gs, " ")
 }
 
 // progress is one stage's figure and its rate since the last tick.
