@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/topology"
 )
 
 // StageRate is one measured stage: frames per second of one instance.
@@ -98,13 +100,14 @@ func Markdown(rates []StageRate, gpuFPS float64, cores int) string {
 			int(math.Ceil(targets[0]/gpuFPS)), int(math.Ceil(targets[1]/gpuFPS)))
 	}
 	p := func(k int) int {
-		n := 12
+		n := int(topology.DefaultCameraPartitions)
 		for n < 2*k {
 			n *= 2
 		}
 		return n
 	}
-	fmt.Fprintf(&b, "| frames/detections partitions (2 per instance of the widest stage, at least the default 12) | %d | %d |\n", p(widest[0]), p(widest[1]))
+	fmt.Fprintf(&b, "| frames/detections partitions (2 per instance of the widest stage, at least the default %d) | %d | %d |\n", topology.DefaultCameraPartitions, p(widest[0]), p(widest[1]))
+	b.WriteString(planMarkdown(rates))
 	return b.String()
 }
 
