@@ -71,6 +71,18 @@ func (s *Sink) startAt(ctx context.Context, offs map[string]map[int32]kgo.Offset
 			if ok {
 				next = kgo.NewOffset().At(stored + 1).WithEpoch(-1)
 				from = stored + 1
+				// Where reading starts is what the next commit says, even
+				// when nothing more arrives: a commit left behind the store
+				// (a run stopped between its insert and its commit) would
+				// otherwise show lag forever.
+				s.mu.Lock()
+				if s.next[topic] == nil {
+					s.next[topic] = map[int32]int64{}
+				}
+				if s.next[topic][p] < from {
+					s.next[topic][p] = from
+				}
+				s.mu.Unlock()
 			}
 			parts[p] = next
 			if c := committed.EpochOffset().Offset; c > from {

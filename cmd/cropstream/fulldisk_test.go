@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
@@ -68,6 +69,16 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for !stop(s) {
 			if time.Now().After(deadline) {
+				if adm, cl, err := conn.Admin(); err == nil {
+					rows, _ := broker.GroupLag(ctx, adm, "sink-clickhouse")
+					for _, r := range rows {
+						if r.Lag != 0 {
+							t.Logf("sink group lag: %+v", r)
+						}
+					}
+					cl.Close()
+				}
+				t.Logf("sink stats: records=%d rows=%d skipped=%d inserts=%d dead=%d", s.Stats.Records.Load(), s.Stats.Rows.Load(), s.Stats.Skipped.Load(), s.Stats.Inserts.Load(), s.Stats.DeadLetters.Load())
 				cancel()
 				<-done
 				t.Fatalf("sink: %d rows, %d retries after 30 s", s.Stats.Rows.Load(), s.Stats.Retries.Load())
