@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/schema"
@@ -96,4 +97,21 @@ func (t *Table) Run(ctx context.Context, conn *broker.Conn) error {
 			}
 		})
 	}
+}
+
+// Serve runs the table's reader and, once the table holds what the topic
+// held at start, run: a stage's first records are then placed by the field
+// map in force. Both stop when either fails or ctx ends.
+func (t *Table) Serve(ctx context.Context, conn *broker.Conn, run func(context.Context) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return t.Run(ctx, conn) })
+	g.Go(func() error {
+		select {
+		case <-t.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		return run(ctx)
+	})
+	return g.Wait()
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
@@ -238,20 +237,10 @@ func (p *Processor) Graph() *goka.GroupGraph {
 	)
 }
 
-// Run processes until ctx is cancelled; it owns the field map's reader.
+// Run processes until ctx is cancelled, once the field map is read (the
+// first objects close windows by its rows).
 func (p *Processor) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.fields.Run(ctx, p.conn) })
-	g.Go(func() error {
-		// Objects wait for the field map, so the first ones close windows by its rows.
-		select {
-		case <-p.fields.Ready():
-		case <-ctx.Done():
-			return nil
-		}
-		return p.conn.RunProcessor(ctx, Stage, p.Graph())
-	})
-	return g.Wait()
+	return p.fields.Serve(ctx, p.conn, func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
 }
 
 func (p *Processor) process(ctx goka.Context, msg any) {
@@ -268,7 +257,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	if st.FieldID == "" {
 		st.FieldID = o.FieldId
 	}
-	fb := p.fieldBlock(ctx, o.BlockId)
+	fb := p.fields.Get(o.BlockId)
 	if o.Control != "" && o.SourceOffset != nil && !st.Seen.addObject(o) {
 		// A pass control sent again (a replayed frame): applied once, by its
 		// place, as objects are.
@@ -330,7 +319,7 @@ func (p *Processor) handCounts(ctx goka.Context, msg any) {
 	if st.FieldID == "" {
 		st.FieldID = h.FieldId
 	}
-	fb := p.fieldBlock(ctx, h.BlockId)
+	fb := p.fields.Get(h.BlockId)
 	switch {
 	case st.Units > 0:
 		p.emit(ctx, h.BlockId, st, fb, "hand-counts")
@@ -439,11 +428,6 @@ func (p *Processor) ownsKey(ctx goka.Context) error {
 			ctx.Key(), ctx.Partition(), ctx.Topic(), want)
 	}
 	return nil
-}
-
-// fieldBlock is the block's field map entry; nil when it has none.
-func (p *Processor) fieldBlock(_ goka.Context, block string) *schema.FieldBlock {
-	return p.fields.Get(block)
 }
 
 // profile is the block's crop profile, or the stage's default.

@@ -88,7 +88,7 @@ func (o *outputs) objects(loc location, classes []string, counted []*Track) {
 		return
 	}
 	p := o.p
-	fb := p.fieldBlock(o.ctx, loc.Block)
+	fb := p.fields.Get(loc.Block)
 	prof, err := p.profile(fb)
 	if err != nil {
 		p.deadLetter(o.ctx, o.raw, err)
@@ -146,11 +146,6 @@ func (p *Processor) idleEnd(out *outputs, st *cameraState, d *schema.Detections)
 	st.Pass.Open = false
 	st.Emitted = out.flush(st.Emitted, cur.LastSeq, cur.ID)
 	out.ctx.SetValue(st)
-}
-
-// fieldBlock is the block's field map entry; nil when it has none.
-func (p *Processor) fieldBlock(_ goka.Context, block string) *schema.FieldBlock {
-	return p.fields.Get(block)
 }
 
 // profile is the block's crop profile, or the stage's default.

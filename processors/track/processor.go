@@ -224,19 +224,12 @@ func (p *Processor) Graph() *goka.GroupGraph {
 	)
 }
 
-// Run processes until ctx is cancelled; it owns the field map's reader and
-// the idle watch.
+// Run processes until ctx is cancelled, once the field map is read (the
+// first frames are placed too); it owns the idle watch.
 func (p *Processor) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.fields.Run(ctx, p.conn) })
 	g.Go(func() error {
-		// Frames wait for the field map, so the first ones are placed too.
-		select {
-		case <-p.fields.Ready():
-		case <-ctx.Done():
-			return nil
-		}
-		return p.conn.RunProcessor(ctx, Stage, p.Graph())
+		return p.fields.Serve(ctx, p.conn, func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
 	})
 	if p.cfg.IdleGap > 0 {
 		g.Go(func() error { return p.watchIdle(ctx) })
