@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fleet"
 	"github.com/cropstream/cropstream/metrics"
 )
@@ -37,17 +37,14 @@ The same is served as JSON by the ingest service (docs/cameras.md).`,
   cropstream cameras add --id drone-3 --url /srv/uploads/drone-3 --field F2 --block B4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			added, err := fleet.Add(cmd.Context(), conn, c)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "camera %s added: %s %s (field %s)\n", added.ID, added.Kind, added.URL, added.Field)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				added, err := fleet.Add(cmd.Context(), conn, c)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "camera %s added: %s %s (field %s)\n", added.ID, added.Kind, added.URL, added.Field)
+				return nil
+			})
 		},
 	}
 	f := add.Flags()
@@ -68,27 +65,24 @@ The same is served as JSON by the ingest service (docs/cameras.md).`,
 		Short: "Remove cameras: their readers stop after flushing the frames they read",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			v, err := fleet.Read(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			for _, id := range args {
-				if _, ok := v.Cameras[id]; !ok {
-					return fmt.Errorf("camera %s is not registered", id)
-				}
-			}
-			for _, id := range args {
-				if err := fleet.Remove(cmd.Context(), conn, id); err != nil {
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				v, err := fleet.Read(cmd.Context(), conn)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "camera %s removed\n", id)
-			}
-			return nil
+				for _, id := range args {
+					if _, ok := v.Cameras[id]; !ok {
+						return fmt.Errorf("camera %s is not registered", id)
+					}
+				}
+				for _, id := range args {
+					if err := fleet.Remove(cmd.Context(), conn, id); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "camera %s removed\n", id)
+				}
+				return nil
+			})
 		},
 	}
 
@@ -104,22 +98,17 @@ reported yet) or stale (no report for ` + fleet.StaleAfter.String() + `: its ins
 has taken it over yet).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			v, err := fleet.Read(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			entries := v.Entries(time.Now())
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(entries)
-			}
-			return printCameras(cmd.OutOrStdout(), entries, time.Now())
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				v, err := fleet.Read(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				entries := v.Entries(time.Now())
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), entries)
+				}
+				return printCameras(cmd.OutOrStdout(), entries, time.Now())
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (as GET /cameras of the ingest service)")

@@ -95,9 +95,7 @@ profile's prior) gives an estimate within ±target.`,
 			rep := fieldrun.Coverage(prof, fs, samples, tgt)
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return printJSON(out, rep)
 			}
 			fmt.Fprintf(out, "%s: %d fields (seeds %s, %d plants each), %d sample plants, detections: %s\n", rep.Crop, rep.Fields, rep.Seeds, rep.Plants, rep.Samples, rep.Detections)
 			fmt.Fprintf(out, "camera count vs visible units: mean %+.1f %%; ratio residual CV %.3f (prior visibility_cv %.3f, visibility %.3f)\n",

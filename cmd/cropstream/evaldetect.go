@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -319,9 +318,7 @@ func evalImages(set *dataset.Set, det imageDetector, modelNames []string, o imag
 
 func (r *imageReport) print(out io.Writer, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return printJSON(out, r)
 	}
 	fmt.Fprintf(out, "%s: %d images, %d truth boxes; model %s, operating score %.2f, %.1f ms/image\n",
 		r.Source, r.Images, r.Truth, r.Model, r.Conf, r.InferMsPerImage)

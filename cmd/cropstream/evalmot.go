@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -63,9 +62,7 @@ column is under --min-visibility handled as MOTChallenge distractors
 				Raw: evaluation.ScoreStandard(frames, false), VisibleOnly: evaluation.ScoreStandard(frames, true)}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return printJSON(out, r)
 			}
 			printStandard(out, "raw truth", r.Raw)
 			printStandard(out, fmt.Sprintf("visible-only (>= %.2f)", minVis), r.VisibleOnly)

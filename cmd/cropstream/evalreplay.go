@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -52,9 +51,7 @@ measured on many fields in seconds this way.`,
 					rep.Scenario, rep.Counted, rep.Visible, rep.CountErrorPct, rows, s.MOTA, s.IDF1, s.HOTA, b.MOTA, b.IDF1, b.HOTA)
 			}
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(reps)
+				return printJSON(out, reps)
 			}
 			return nil
 		},

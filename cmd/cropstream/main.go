@@ -147,6 +147,17 @@ func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.T
 	return conn, top, nil
 }
 
+// withConn runs f with a connection to Kafka whose topics exist, and closes
+// it after: what every command that reads or writes a topic starts with.
+func (g *globals) withConn(ctx context.Context, f func(*broker.Conn) error) error {
+	conn, _, err := g.openWithTopics(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return f(conn)
+}
+
 // ensureTopics creates missing topics; drift on existing ones is logged.
 func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
 	return broker.EnsureTopicsExist(ctx, conn, top)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,16 +113,13 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			case fr > 0 || len(cameras) > 0:
 				d.Role, d.Cameras, d.Share = detect.RoleCanary, cameras, fr
 			}
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			if err := detect.Deploy(cmd.Context(), conn, d); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deployed %s as %s (%s)\n", d.ModelId, d.Role, path)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if err := detect.Deploy(cmd.Context(), conn, d); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deployed %s as %s (%s)\n", d.ModelId, d.Role, path)
+				return nil
+			})
 		},
 	}
 	deploy.Flags().StringVar(&name, "name", "", "model name (default the file's base name)")
@@ -137,17 +133,14 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 		Short: "End the canary, or when there is none, serve the model deployed before the current one",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			d, err := detect.Rollback(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rolled back; serving %s\n", d.GetModelId())
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				d, err := detect.Rollback(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "rolled back; serving %s\n", d.GetModelId())
+				return nil
+			})
 		},
 	}
 	status := &cobra.Command{
@@ -155,18 +148,13 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 		Short: "Print the deployments in force (serving, canary) as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			ds, err := detect.Deployments(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(ds)
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				ds, err := detect.Deployments(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), ds)
+			})
 		},
 	}
 	var stopShadow bool
@@ -179,16 +167,13 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			if stopShadow {
 				role = detect.RoleShadow
 			}
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			if err := detect.Stop(cmd.Context(), conn, role); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stopped the %s\n", role)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if err := detect.Stop(cmd.Context(), conn, role); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "stopped the %s\n", role)
+				return nil
+			})
 		},
 	}
 	stop.Flags().Bool("canary", true, "end the canary (the default)")
@@ -206,22 +191,17 @@ matched one to one (same class, IoU at least --iou), the shadow's precision and
 recall against the serving model, and each model's time per frame.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			rep, err := shadowReport(cmd.Context(), conn, iou)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			printShadow(cmd.OutOrStdout(), rep)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				rep, err := shadowReport(cmd.Context(), conn, iou)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), rep)
+				}
+				printShadow(cmd.OutOrStdout(), rep)
+				return nil
+			})
 		},
 	}
 	compare.Flags().Float64Var(&iou, "iou", 0.5, "IoU at which two boxes are the same object")

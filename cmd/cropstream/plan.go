@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -73,9 +72,7 @@ with 'cropstream eval coverage --target'.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return printJSON(out, res)
 			}
 			fmt.Fprintf(out, "block %s (%s): %d plants, %d objects counted (%d placed on plants)\n", res.Block, res.Crop, res.Plants, res.Counted, res.Placed)
 			fmt.Fprintf(out, "plant-to-plant spread: CV %.3f from the %s\n", res.CV, res.Source)

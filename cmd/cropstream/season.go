@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/processors/aggregate"
@@ -29,16 +30,13 @@ without a restart. See docs/season.md for the format.`,
 			if err != nil {
 				return err
 			}
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			if err := fieldmap.Publish(cmd.Context(), conn, blocks, nil); err != nil {
-				return err
-			}
-			fieldmap.WritePublished(cmd.OutOrStdout(), blocks)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if err := fieldmap.Publish(cmd.Context(), conn, blocks, nil); err != nil {
+					return err
+				}
+				fieldmap.WritePublished(cmd.OutOrStdout(), blocks)
+				return nil
+			})
 		},
 	}
 	var asJSON bool
@@ -47,20 +45,17 @@ without a restart. See docs/season.md for the format.`,
 		Short: "Print the field map in force and the hand counts of each block",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			in, err := fieldmap.Read(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return printJSON(out, in)
-			}
-			return in.Write(out)
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				in, err := fieldmap.Read(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return printJSON(out, in)
+				}
+				return in.Write(out)
+			})
 		},
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -87,24 +82,21 @@ plant of row B1-R1); with a field map in force they must be plants of it.`,
 				return err
 			}
 			defer f.Close()
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			in, err := fieldmap.Read(cmd.Context(), conn)
-			if err != nil {
-				return err
-			}
-			if in.Blocks[block] == nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: block %s is not in the field map: plants cannot be checked or placed until it is (cropstream fields apply)\n", block)
-			}
-			rec, err := in.AddHandCounts(cmd.Context(), conn, block, field, args[0], f)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "block %s: %d sample plants in force\n", block, len(rec.Plants))
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				in, err := fieldmap.Read(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				if in.Blocks[block] == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: block %s is not in the field map: plants cannot be checked or placed until it is (cropstream fields apply)\n", block)
+				}
+				rec, err := in.AddHandCounts(cmd.Context(), conn, block, field, args[0], f)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "block %s: %d sample plants in force\n", block, len(rec.Plants))
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&block, "block", "", "block id (required)")
@@ -125,16 +117,13 @@ passed (a stream's end, or a camera silent for the track stage's idle gap).
 close forces it, for a block whose rows will not all be passed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			if err := aggregate.CloseWindow(cmd.Context(), conn, block, field); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "asked to close block %s\n", block)
-			return nil
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if err := aggregate.CloseWindow(cmd.Context(), conn, block, field); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "asked to close block %s\n", block)
+				return nil
+			})
 		},
 	}
 	closeCmd.Flags().StringVar(&block, "block", "", "block id (required)")
@@ -146,16 +135,13 @@ close forces it, for a block whose rows will not all be passed.`,
 		Short: "Print the block's latest final estimate (waiting up to --wait for one)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, _, err := g.openWithTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			y, err := fieldrun.WaitFinalWithin(cmd.Context(), conn, block, wait)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), y)
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				y, err := fieldrun.WaitFinalWithin(cmd.Context(), conn, block, wait)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), y)
+			})
 		},
 	}
 	get.Flags().StringVar(&block, "block", "", "block id (required)")
