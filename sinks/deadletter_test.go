@@ -7,10 +7,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -40,36 +42,21 @@ func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(rctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Stats.Records.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	run := stagetest.Start(ctx, s)
+	stagetest.Until(20*time.Second, func() bool { return s.Stats.Records.Load() >= 2 })
 	time.Sleep(500 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	rd, err := conn.Client(kgo.ConsumeTopics(string(topology.DLQ)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	dead, err := broker.ReadAll(ctx, conn, topology.DLQ, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
 	var topics []string
-	for {
-		pctx, pc := context.WithTimeout(ctx, time.Second)
-		fs := rd.PollFetches(pctx)
-		pc()
-		if fs.NumRecords() == 0 {
-			break
+	for _, r := range dead {
+		if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
+			topics = append(topics, d.SourceTopic)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
-				topics = append(topics, d.SourceTopic)
-			}
-		})
 	}
 	if len(topics) != 1 || topics[0] != string(topology.Yield) {
 		t.Fatalf("the sink dead-lettered records of %q, want only the yield record's", topics)
