@@ -86,17 +86,10 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 	}
 	rep := &ReplayReport{Scenario: r.Scenario, Seed: r.Seed}
 	perRow := map[string]int{}
-	st := &track.State{}
-	for _, d := range ds {
-		f := track.FrameOf(d)
-		row := f.RowID
-		if st.Started {
-			row = st.RowID
-		}
-		counted, _ := st.Step(params, f)
+	st := countRows(params, ds, func(row string, counted []*track.Track) {
 		perRow[row] += len(counted)
 		rep.Counted += len(counted)
-	}
+	})
 	if st.Started && len(ds) > 0 && !ds[len(ds)-1].GetEndOfStream() {
 		counted, _ := st.Step(params, track.Frame{Seq: st.LastSeq + 1, RowID: st.RowID, Width: st.Width, End: true})
 		perRow[st.RowID] += len(counted)
@@ -114,6 +107,23 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 	}
 	rep.Own, rep.Standard, rep.ByteTrack = tr.Own, tr.Standard, tr.ByteTrack
 	return rep, nil
+}
+
+// countRows steps a fresh tracker over ds and hands each frame's newly
+// counted tracks to counted with their row: the row they were seen in, not
+// that of the frame that ends them (the first of the next row).
+func countRows(params track.Params, ds []*schema.Detections, counted func(row string, tracks []*track.Track)) *track.State {
+	st := &track.State{}
+	for _, d := range ds {
+		f := track.FrameOf(d)
+		row := f.RowID
+		if st.Started {
+			row = st.RowID
+		}
+		tracks, _ := st.Step(params, f)
+		counted(row, tracks)
+	}
+	return st
 }
 
 func sortedKeys(m map[string]int) []string {
