@@ -113,6 +113,16 @@ func dayAt(col int) func(Row) uint32 {
 	return func(r Row) uint32 { return dayOf(r[col].(time.Time)) }
 }
 
+// TableNamed is the analytics table called name; nil if there is none.
+func TableNamed(name string) *Table {
+	for _, t := range Tables() {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
 // Tables are the analytics tables, one per topic the sink reads.
 func Tables() []*Table {
 	frames := &Table{

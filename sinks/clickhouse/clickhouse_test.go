@@ -19,23 +19,14 @@ import (
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/sinks/sinktest"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
-
-func open(t *testing.T, srv *chtest.Server, db string) *clickhouse.Store {
-	t.Helper()
-	st, err := clickhouse.Open(context.Background(), clickhouse.Config{Addr: []string{srv.Addr()}, Database: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 func TestMigrateAndConnectionErrors(t *testing.T) {
 	srv := chtest.Start(t)
 	ctx := context.Background()
-	st := open(t, srv, "mig")
+	st := srv.Open(t, "mig")
 	applied, err := st.Migrate(ctx)
 	if err != nil || len(applied) != len(clickhouse.Migrations("mig")) {
 		t.Fatalf("first migrate: %v %v", applied, err)
@@ -72,7 +63,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	}
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	st := open(t, srv, "outage")
+	st := srv.Open(t, "outage")
 	s := sinktest.Stream(1, 400)
 	half := len(s) / 2
 	sinktest.Produce(t, conn, s[:half])
@@ -81,10 +72,9 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := context.Background()
+	run := stagetest.Start(ctx, sink)
+	defer run.Stop()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
 	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
@@ -103,7 +93,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 		t.Fatalf("not stored after ClickHouse came back: %v", err)
 	}
 	w := sinktest.Want(t, conn)
-	st2 := open(t, srv, "outage")
+	st2 := srv.Open(t, "outage")
 	all, distinct := sinktest.Counts(t, st2.Conn(), st2.Database())
 	for name, n := range w {
 		if all[name] != n || distinct[name] != n {
@@ -143,7 +133,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	st := open(t, srv, "times")
+	st := srv.Open(t, "times")
 	recs := sinktest.Stream(3, 40)
 	bad := func(topic topology.Topic, key string, m schema.Message) {
 		v, err := schema.Encode(m)
@@ -167,10 +157,9 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := context.Background()
+	run := stagetest.Start(ctx, sink)
+	defer run.Stop()
 	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
 	defer wcancel()
 	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
@@ -215,7 +204,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	ctx := context.Background()
 	runSink := func(logs *strings.Builder, until func(*clickhouse.Store) bool) {
 		t.Helper()
-		st := open(t, srv, "refill")
+		st := srv.Open(t, "refill")
 		if _, err := st.Migrate(ctx); err != nil { // for the counts before the sink's own
 			t.Fatal(err)
 		}
@@ -227,10 +216,8 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- sink.Run(rctx) }()
-		defer func() { cancel(); <-done }()
+		run := stagetest.Start(ctx, sink)
+		defer run.Stop()
 		deadline := time.Now().Add(30 * time.Second)
 		for !until(st) {
 			if time.Now().After(deadline) {
@@ -264,7 +251,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	runSink(nil, complete())
 
 	drop := func() {
-		st := open(t, srv, "refill")
+		st := srv.Open(t, "refill")
 		if err := st.Conn().Exec(ctx, "DROP DATABASE refill"); err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +259,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	drop()
 	runSink(nil, complete())
 	time.Sleep(time.Second) // nothing more comes
-	st := open(t, srv, "refill")
+	st := srv.Open(t, "refill")
 	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
 	for name, n := range want {
 		if all[name] != n || distinct[name] != n {

@@ -138,10 +138,8 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 
 // modelQuality is the declaration of the model_quality table.
 func modelQuality() *sinks.Table {
-	for _, t := range sinks.Tables() {
-		if t.Name == "model_quality" {
-			return t
-		}
+	if t := sinks.TableNamed("model_quality"); t != nil {
+		return t
 	}
 	panic("sinks: no model_quality table") // a programming error: Tables declares it
 }
