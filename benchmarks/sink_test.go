@@ -15,6 +15,7 @@ import (
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -74,16 +75,13 @@ func BenchmarkSinkDetections(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(sctx) }()
+	run := stagetest.Start(ctx, sink)
 	for sink.Stats.Rows.Load() < int64(frames*boxes) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	el := time.Since(start)
 	b.StopTimer()
-	cancel()
-	<-done
+	run.Stop()
 	rows := float64(frames * boxes)
 	b.ReportMetric(rows/el.Seconds(), "rows/s")
 	b.ReportMetric(float64(sink.Stats.Inserts.Load()), "inserts")
@@ -106,10 +104,8 @@ func BenchmarkSinkLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	sink, _ := sinks.New(sinks.Config{Store: st, Tables: detectionsOnly()}, conn)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(sctx) }()
-	defer func() { cancel(); <-done }()
+	run := stagetest.Start(ctx, sink)
+	defer run.Stop()
 	cl, _ := conn.Client()
 	defer cl.Close()
 	const rate, boxes = 100, 30

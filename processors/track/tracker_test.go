@@ -1,8 +1,6 @@
 package track
 
 import (
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/cropstream/cropstream/simulator"
@@ -239,11 +237,7 @@ func TestCountsSimulatorTruth(t *testing.T) {
 	s := &State{}
 	counted := 0
 	var last Frame
-	for {
-		f, err := sim.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for f, err := range sim.Frames() {
 		if err != nil {
 			t.Fatal(err)
 		}
