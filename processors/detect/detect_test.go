@@ -39,19 +39,6 @@ func engine(t testing.TB, rw *inference.Rewrite, sessions int) *inference.Engine
 	return e
 }
 
-const scenario = `seed: 42
-crop: apple
-block: T1
-rows: 1
-plants_per_row: 2
-plant_spacing_m: 1.5
-units_per_plant: {mean: 40, sd: 5}
-unit_mass_g: {mean: 180, sd: 25}
-occlusion: 0.3
-camera: {id: cam-a, speed_mps: 2.0, fps: 10, width: 640, height: 360, jitter_px: 2, drop_rate: 0}
-lighting: {min: 0.8, max: 1.1}
-`
-
 // bomb patches a real JPEG's SOF0 header to declare 60000x60000 pixels.
 func bomb(t *testing.T, jpg []byte) []byte {
 	b := append([]byte(nil), jpg...)
@@ -82,7 +69,7 @@ func TestDetectStageWithBadRecords(t *testing.T) {
 // block T1, through the real ingester, and returns how many it sent.
 func ingestScenario(t *testing.T, conn *broker.Conn, top *topology.Topology, name string) int {
 	t.Helper()
-	sc, err := simulator.Parse([]byte(scenario))
+	sc, err := simulator.Load(filepath.Join("testdata", "scenario.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
