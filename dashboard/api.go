@@ -9,6 +9,7 @@ import (
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/lovoo/goka"
 )
 
 // The query API answers from the goka tables (docs/api.md): what the
@@ -86,13 +87,8 @@ func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	block := r.PathValue("block")
-	raw, err := get(a.views.aggregate, block)
-	if err != nil {
-		httpError(w, statusOf(err), err)
-		return
-	}
-	if raw == nil {
-		httpError(w, http.StatusNotFound, errors.New("block "+block+" has no counts"))
+	raw, ok := lookup(w, a.views.aggregate, block, "block "+block+" has no counts")
+	if !ok {
 		return
 	}
 	fbRaw, err := get(a.views.fields, block)
@@ -128,13 +124,8 @@ func (s *Server) apiTracks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cam := r.PathValue("camera")
-	raw, err := get(a.views.track, cam)
-	if err != nil {
-		httpError(w, statusOf(err), err)
-		return
-	}
-	if raw == nil {
-		httpError(w, http.StatusNotFound, errors.New("camera "+cam+" has no tracker state"))
+	raw, ok := lookup(w, a.views.track, cam, "camera "+cam+" has no tracker state")
+	if !ok {
 		return
 	}
 	v, err := track.DecodeState(raw, s.cfg.Track)
@@ -160,13 +151,8 @@ func (s *Server) apiCameras(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
-	fbs, err := fieldBlocks(a)
-	if err != nil {
-		httpError(w, statusOf(err), err)
+	fbs, ok := s.fieldMap(w)
+	if !ok {
 		return
 	}
 	type fieldAnswer struct {
@@ -187,13 +173,8 @@ func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFieldBlocks(w http.ResponseWriter, r *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
-	fbs, err := fieldBlocks(a)
-	if err != nil {
-		httpError(w, statusOf(err), err)
+	fbs, ok := s.fieldMap(w)
+	if !ok {
 		return
 	}
 	field := r.PathValue("field")
@@ -214,6 +195,36 @@ func (s *Server) apiFieldBlocks(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Block < out[j].Block })
 	writeJSON(w, out)
+}
+
+// fieldMap is the field map's blocks by id; false once it has answered the
+// request with why it cannot read them.
+func (s *Server) fieldMap(w http.ResponseWriter) (map[string]*schema.FieldBlock, bool) {
+	a := s.attachedViews(w)
+	if a == nil {
+		return nil, false
+	}
+	fbs, err := fieldBlocks(a)
+	if err != nil {
+		httpError(w, statusOf(err), err)
+		return nil, false
+	}
+	return fbs, true
+}
+
+// lookup is key's value in v; false once it has answered the request with
+// why there is none: the view not ready or failing, or absent (missing).
+func lookup(w http.ResponseWriter, v *goka.View, key, missing string) ([]byte, bool) {
+	raw, err := get(v, key)
+	if err != nil {
+		httpError(w, statusOf(err), err)
+		return nil, false
+	}
+	if raw == nil {
+		httpError(w, http.StatusNotFound, errors.New(missing))
+		return nil, false
+	}
+	return raw, true
 }
 
 func statusOf(err error) int {
