@@ -13,7 +13,6 @@ import (
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
-	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
@@ -61,11 +60,7 @@ func BenchmarkSinkDetections(b *testing.B) {
 		b.Fatal(err)
 	}
 	cl.Close()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(b, "bench")
 	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -95,11 +90,7 @@ func BenchmarkSinkLatency(b *testing.B) {
 	srv := chtest.Start(b)
 	conn, _ := brokertest.Open(b, topology.Config{})
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "lat"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(b, "lat")
 	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
@@ -22,6 +23,25 @@ import (
 	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
+
+// startSink runs a sink of cfg on conn until the test ends.
+func startSink(t *testing.T, conn *broker.Conn, cfg sinks.Config) *sinks.Sink {
+	t.Helper()
+	sink, err := sinks.New(cfg, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := stagetest.Start(context.Background(), sink)
+	t.Cleanup(func() { run.Stop() })
+	return sink
+}
+
+// sinkDrained waits up to limit for the sink to have stored all there is.
+func sinkDrained(conn *broker.Conn, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return pipeline.WaitSinkDrained(ctx, conn, 200*time.Millisecond)
+}
 
 func TestMigrateAndConnectionErrors(t *testing.T) {
 	srv := chtest.Start(t)
@@ -68,16 +88,8 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	half := len(s) / 2
 	sinktest.Produce(t, conn, s[:half])
 
-	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 200 * time.Millisecond, RetryMax: 2 * time.Second}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	run := stagetest.Start(ctx, sink)
-	defer run.Stop()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 200 * time.Millisecond, RetryMax: 2 * time.Second})
+	if err := sinkDrained(conn, 60*time.Second); err != nil {
 		t.Fatalf("first half not stored: %v", err)
 	}
 	srv.Stop()
@@ -87,9 +99,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 		t.Fatal("the sink never noticed ClickHouse was down")
 	}
 	srv.Restart()
-	wctx2, wcancel2 := context.WithTimeout(ctx, 90*time.Second)
-	defer wcancel2()
-	if err := pipeline.WaitSinkDrained(wctx2, conn, 200*time.Millisecond); err != nil {
+	if err := sinkDrained(conn, 90*time.Second); err != nil {
 		t.Fatalf("not stored after ClickHouse came back: %v", err)
 	}
 	w := sinktest.Want(t, conn)
@@ -103,6 +113,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	t.Logf("rows %v after a 30 s outage, %d retries", all, sink.Stats.Retries.Load())
 
 	// The rollups: the replayed object counts once; the latest yield shows.
+	ctx := context.Background()
 	var objects uint64
 	if err := st2.Conn().QueryRow(ctx, "SELECT uniqExactMerge(objects) FROM outage.objects_per_block_day").Scan(&objects); err != nil {
 		t.Fatal(err)
@@ -153,16 +164,8 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 	recs = append(recs, sinktest.Stream(4, 10)...)
 	sinktest.Produce(t, conn, recs)
 
-	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	run := stagetest.Start(ctx, sink)
-	defer run.Stop()
-	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
-	defer wcancel()
-	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second})
+	if err := sinkDrained(conn, 40*time.Second); err != nil {
 		t.Fatalf("not drained (a bad row blocks the table?): %v; retries %d", err, sink.Stats.Retries.Load())
 	}
 	w := sinktest.Want(t, conn)
@@ -172,7 +175,7 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 			t.Errorf("%s: %d rows (%d distinct), want %d", name, all[name], distinct[name], n)
 		}
 	}
-	rows, err := st.Conn().Query(ctx, "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
+	rows, err := st.Conn().Query(context.Background(), "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
 	if err != nil {
 		t.Fatal(err)
 	}
