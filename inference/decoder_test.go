@@ -5,12 +5,13 @@ import (
 	"errors"
 	"image"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
+
+	"github.com/cropstream/cropstream/inference/inferencetest"
 )
 
 // frameJPEG is the simulator's frame resized to w x h, as a JPEG of quality
@@ -166,26 +167,12 @@ func TestGPUDecoderMissingLibrary(t *testing.T) {
 	}
 }
 
-// fakeCUDA builds the stand-in libraries of testdata/fakecuda.c into a new
-// directory: libcuda.so.1, and nvJPEG and NVRTC under the soname version.
-func fakeCUDA(t *testing.T, version string, flags ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, l := range []struct{ def, name string }{{"FAKE_DRIVER", "libcuda.so.1"}, {"FAKE_NVJPEG", "libnvjpeg.so." + version}, {"FAKE_NVRTC", "libnvrtc.so." + version}} {
-		args := append([]string{"-shared", "-fPIC", "-O1", "-I.", "-D" + l.def, "-o", filepath.Join(dir, l.name), "testdata/fakecuda.c", "-ljpeg"}, flags...)
-		if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
-			t.Fatalf("cc %v: %v\n%s", args, err, out)
-		}
-	}
-	return dir
-}
-
 // The loader resolves every entry point it declares from the libraries in
 // the directory (CUDA 12's sonames when 13's are absent), names the one a
 // library lacks, and refuses a machine with no device.
 func TestGPUDecoderLoader(t *testing.T) {
 	u8 := ModelInfo{Width: 64, Height: 64, UInt8: true}
-	dir := fakeCUDA(t, "12")
+	dir := inferencetest.FakeCUDA(t, "12")
 	d, err := NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")}, u8, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -195,13 +182,13 @@ func TestGPUDecoderLoader(t *testing.T) {
 	}
 	d.Close()
 
-	missing := fakeCUDA(t, "13", "-DFAKE_OMIT_BATCHED")
+	missing := inferencetest.FakeCUDA(t, "13", "-DFAKE_OMIT_BATCHED")
 	_, err = NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: missing, Driver: filepath.Join(missing, "libcuda.so.1")}, u8, 1)
 	if !errors.Is(err, ErrNoGPUDecoder) || !strings.Contains(err.Error(), "libnvjpeg.so.13 has no nvjpegDecodeBatched") {
 		t.Fatalf("without nvjpegDecodeBatched: %v", err)
 	}
 
-	none := fakeCUDA(t, "13", "-DFAKE_NO_DEVICE")
+	none := inferencetest.FakeCUDA(t, "13", "-DFAKE_NO_DEVICE")
 	cfg := DecoderConfig{Mode: DecodeGPU, LibDir: none, Driver: filepath.Join(none, "libcuda.so.1")}
 	if _, err = NewDecoder(cfg, u8, 1); !errors.Is(err, ErrNoGPUDecoder) || !strings.Contains(err.Error(), "no CUDA device 0 (0 found)") {
 		t.Fatalf("no device: %v", err)
@@ -226,7 +213,7 @@ func TestGPUDecoderLoader(t *testing.T) {
 func TestGPUDecoderPath(t *testing.T) {
 	full := renderImage(t)
 	defer full.Close()
-	dir := fakeCUDA(t, "13")
+	dir := inferencetest.FakeCUDA(t, "13")
 	info := ModelInfo{Width: 320, Height: 320, UInt8: true}
 	d, err := NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")}, info, 2)
 	if err != nil {
