@@ -61,11 +61,21 @@ type DecodeJob struct {
 	// LB maps the model's input back to frame pixels; Err says why the
 	// frame did not decode; Took is its decode time (on the GPU its share
 	// of the batch's); By is the decoder that decoded it (DecoderCPU or
-	// DecoderNVJPEG: the GPU decoder leaves some frames to the CPU).
-	LB   Letterbox
-	Err  error
-	Took time.Duration
-	By   string
+	// DecoderNVJPEG: the GPU decoder leaves some frames to the CPU);
+	// Bright and Contrast are its input's Batch.ImageStats.
+	LB               Letterbox
+	Err              error
+	Took             time.Duration
+	By               string
+	Bright, Contrast float32
+}
+
+// finish sets what a decoded job reports besides its letterbox.
+func (j *DecodeJob) finish(b *Batch, by string, took time.Duration) {
+	j.By, j.Took = by, took
+	if j.Err == nil {
+		j.Bright, j.Contrast = b.ImageStats(j.Slot, j.LB)
+	}
 }
 
 // Decoder decodes JPEG frames into the slots of a model's input batch,
@@ -128,7 +138,7 @@ func (d *CPUDecoder) Decode(jobs []*DecodeJob, b *Batch) {
 			for j := range next {
 				start := time.Now()
 				j.LB, j.Err = p.Decode(j.JPEG, j.W, j.H, b, j.Slot)
-				j.Took, j.By = time.Since(start), DecoderCPU
+				j.finish(b, DecoderCPU, time.Since(start))
 			}
 		}()
 	}

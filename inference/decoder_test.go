@@ -75,6 +75,9 @@ func TestCPUDecoderMatchesPreprocessor(t *testing.T) {
 			if err == nil && (lb != j.LB || j.By != DecoderCPU || j.Took <= 0) {
 				t.Fatalf("frame %d: letterbox %+v by %q in %v, want %+v by cpu", i, j.LB, j.By, j.Took, lb)
 			}
+			if m, c := got.ImageStats(j.Slot, j.LB); err == nil && (j.Bright != m || j.Contrast != c || m == 0) {
+				t.Fatalf("frame %d: brightness %v contrast %v, the input's %v %v", i, j.Bright, j.Contrast, m, c)
+			}
 		}
 		if !errors.Is(jobs[3].Err, ErrTruncatedJPEG) {
 			t.Fatalf("half a JPEG: %v", jobs[3].Err)
@@ -253,6 +256,9 @@ func TestGPUDecoderPath(t *testing.T) {
 		lb, err := pre.Decode(j.JPEG, j.W, j.H, cpu, j.Slot)
 		if err != nil || lb != j.LB {
 			t.Fatalf("frame %d: letterbox %+v, the CPU's %+v (%v)", i, j.LB, lb, err)
+		}
+		if m, c := b.ImageStats(j.Slot, j.LB); j.Bright != m || j.Contrast != c || m == 0 {
+			t.Fatalf("frame %d: brightness %v contrast %v, the input's %v %v", i, j.Bright, j.Contrast, m, c)
 		}
 		slot := b.u8[j.Slot*b.per : (j.Slot+1)*b.per]
 		if j.By == DecoderCPU {

@@ -219,7 +219,8 @@ func (d *nvjpegDecoder) decodeGPU(jobs []*DecodeJob, b *Batch) error {
 	}
 	share := time.Since(start) / time.Duration(len(jobs))
 	for i, j := range jobs {
-		j.LB, j.Err, j.Took, j.By = lbs[i], nil, share, DecoderNVJPEG
+		j.LB, j.Err = lbs[i], nil
+		j.finish(b, DecoderNVJPEG, share)
 	}
 	return nil
 }

@@ -45,8 +45,7 @@ type job struct {
 	inferNs          int64
 }
 
-// decoder decodes a lane's jobs with the configured inference.Decoder and
-// takes the brightness and contrast of each decoded input.
+// decoder decodes a lane's jobs with the configured inference.Decoder.
 type decoder struct {
 	dec   inference.Decoder
 	stats *Stats
@@ -86,7 +85,7 @@ func (d *decoder) run(jobs []*job, input *inference.Batch) {
 		} else {
 			d.stats.CPUDecoded.Add(1)
 		}
-		j.bright, j.contrast = input.ImageStats(j.slot, j.lb)
+		j.bright, j.contrast = r.Bright, r.Contrast
 	}
 }
 
