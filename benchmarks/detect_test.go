@@ -146,6 +146,11 @@ func benchDetectStage(b *testing.B, sessions int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	reportDetect(b, r)
+}
+
+// reportDetect reports what DetectStage measured.
+func reportDetect(b *testing.B, r DetectResult) {
 	b.ReportMetric(r.FPS(), "frames/s")
 	b.ReportMetric(r.MBps(), "MB/s")
 	b.ReportMetric(r.FramesPerBatch, "frames/batch")
@@ -206,11 +211,7 @@ func BenchmarkDetectStageDecoder(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(r.FPS(), "frames/s")
-			b.ReportMetric(r.MBps(), "MB/s")
-			b.ReportMetric(r.FramesPerBatch, "frames/batch")
-			b.ReportMetric(r.DecodeMs, "decode_ms/frame")
-			b.ReportMetric(r.InferMs, "infer_ms/frame")
+			reportDetect(b, r)
 			b.ReportMetric(r.GPUDecoded, "gpu_decoded")
 		})
 	}
