@@ -180,7 +180,8 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	if !seen {
 		t.Fatalf("/metrics of run --scenario never showed detected frames:\n%s", body)
 	}
-	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`} {
+	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`,
+		`cropstream_detect_decoded_frames_total{decoder="cpu"}`} {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
@@ -199,5 +200,23 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	lint.Stdin = strings.NewReader(body)
 	if out, err := lint.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// run --decoder gpu where the GPU decoder cannot serve (no nvJPEG here, and
+// the CPU provider's model takes floats) stops at start and says why,
+// rather than serving on the CPU.
+func TestRunDecoderGPURefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	startBroker(t, dir)
+	c := exec.Command(bin, "run", "--stages", "detect", "--decoder", "gpu", "--metrics-addr", "", "--model", filepath.Join(repo, inference.DefaultModel))
+	c.Dir = dir
+	c.Env = append(os.Environ(), inference.NVJPEGDirEnv+"="+dir)
+	out, err := c.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "detect: GPU decoding: no GPU JPEG decoder") {
+		t.Fatalf("run --decoder gpu: %v\n%s", err, out)
 	}
 }
