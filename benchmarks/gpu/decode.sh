@@ -4,10 +4,11 @@
 # detect_test.go) in a test binary built where Go is, run where the GPU is.
 #
 #   here:  benchmarks/gpu/decode.sh build
-#          the test binary, the YOLOv8n-sized fp16 model at 640 and the
-#          binary's shared libraries (without glibc's) in benchmarks/gpu/out
+#          the test binaries, the YOLOv8n-sized fp16 model at 640 and the
+#          binaries' shared libraries (without glibc's) in benchmarks/gpu/out
 #   there: benchmarks/gpu/decode.sh run [FRAMES]
-#          both decoders, FRAMES frames each (default 20000), through the
+#          TestGPUDecoderOnDevice (the GPU decoder's inputs against libjpeg's),
+#          then both decoders, FRAMES frames each (default 20000), through the
 #          whole stage (embedded broker, 8 cameras, 1280x720 JPEG q90,
 #          batch $CROPSTREAM_BENCH_BATCH, default 32, fixed in the graph);
 #          the lines also go to out/decode-HOST-TIME.txt
@@ -24,8 +25,9 @@ build)
 	mkdir -p "$out/lib"
 	cd "$here/../.."
 	go test -c -o "$out/benchmarks.test" ./benchmarks
+	go test -c -o "$out/inference.test" ./inference
 	[ -f "$out/yolov8n_fp16.onnx" ] || /usr/bin/python3 benchmarks/gpu/yolov8n_like.py "$out/yolov8n_fp16.onnx" --fp16
-	ldd "$out/benchmarks.test" | awk '$3 ~ /^\// {print $3}' |
+	ldd "$out/benchmarks.test" "$out/inference.test" | awk '$3 ~ /^\// {print $3}' | sort -u |
 		grep -v -E '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | xargs -r cp -L -t "$out/lib"
 	du -sh "$out"
 	;;
@@ -48,8 +50,9 @@ run)
 		nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || echo "no nvidia-smi"
 		echo "cores $(nproc); nvJPEG from ${CROPSTREAM_NVJPEG_DIR:-the library path}; batch $CROPSTREAM_BENCH_BATCH; model $CROPSTREAM_BENCH_MODEL"
 	} | tee "$log"
-	# In the package's directory, as go test runs it: the shipped model and
-	# third_party/ are found above it.
+	# In the packages' directories, as go test runs them: the shipped model
+	# and third_party/ are found above them.
+	(cd "$here/../../inference" && "$out/inference.test" -test.run GPUDecoderOnDevice -test.v 2>&1) | tee -a "$log"
 	cd "$here/.."
 	"$out/benchmarks.test" -test.run xxx -test.bench DetectStageDecoder -test.benchtime "${frames}x" -test.v 2>&1 | tee -a "$log"
 	;;
