@@ -171,22 +171,26 @@ func TestGPUDecoderMissingLibrary(t *testing.T) {
 }
 
 // The loader resolves every entry point it declares from the libraries in
-// the directory (CUDA 12's sonames when 13's are absent), names the one a
-// library lacks, and refuses a machine with no device.
+// the directory (CUDA 12's sonames when 13's are absent), compiles the
+// kernel once for all decoders, names the entry point a library lacks, and
+// refuses a machine with no device.
 func TestGPUDecoderLoader(t *testing.T) {
 	u8 := ModelInfo{Width: 64, Height: 64, UInt8: true}
 	dir := inferencetest.FakeCUDA(t, "12")
-	d, err := NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")}, u8, 1)
-	if err != nil {
-		t.Fatal(err)
+	t.Setenv("FAKE_NVRTC_ONCE", "1")
+	for range 2 {
+		d, err := NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")}, u8, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Kind() != DecoderNVJPEG {
+			t.Fatalf("kind %q", d.Kind())
+		}
+		d.Close()
 	}
-	if d.Kind() != DecoderNVJPEG {
-		t.Fatalf("kind %q", d.Kind())
-	}
-	d.Close()
 
 	missing := inferencetest.FakeCUDA(t, "13", "-DFAKE_OMIT_BATCHED")
-	_, err = NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: missing, Driver: filepath.Join(missing, "libcuda.so.1")}, u8, 1)
+	_, err := NewDecoder(DecoderConfig{Mode: DecodeGPU, LibDir: missing, Driver: filepath.Join(missing, "libcuda.so.1")}, u8, 1)
 	if !errors.Is(err, ErrNoGPUDecoder) || !strings.Contains(err.Error(), "libnvjpeg.so.13 has no nvjpegDecodeBatched") {
 		t.Fatalf("without nvjpegDecodeBatched: %v", err)
 	}

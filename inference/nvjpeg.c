@@ -111,6 +111,10 @@ static int cs_compile(cs_gpu *g, const char *src, char *msg, int n) {
 	if (cs_cu(L, L->cuDeviceGetAttribute(&major, CS_ATTR_CC_MAJOR, g->dev), "compute capability", msg, n) ||
 		cs_cu(L, L->cuDeviceGetAttribute(&minor, CS_ATTR_CC_MINOR, g->dev), "compute capability", msg, n))
 		return -1;
+	if (L->ptx && L->ptx_arch == major * 10 + minor) {
+		if (cs_cu(L, L->cuModuleLoadData(&g->module, L->ptx), "load the letterbox kernel", msg, n)) return -1;
+		return cs_cu(L, L->cuModuleGetFunction(&g->kernel, g->module, "cs_letterbox"), "find the letterbox kernel", msg, n);
+	}
 	char arch[64];
 	snprintf(arch, sizeof arch, "--gpu-architecture=compute_%d%d", major, minor);
 	// No fast math: the device samples where the tested C build of the
@@ -143,9 +147,10 @@ static int cs_compile(cs_gpu *g, const char *src, char *msg, int n) {
 		return -1;
 	}
 	L->nvrtcDestroyProgram(&prog);
-	rc = cs_cu(L, L->cuModuleLoadData(&g->module, ptx), "load the letterbox kernel", msg, n);
-	free(ptx);
-	if (rc) return -1;
+	free(L->ptx);
+	L->ptx = ptx;
+	L->ptx_arch = major * 10 + minor;
+	if (cs_cu(L, L->cuModuleLoadData(&g->module, L->ptx), "load the letterbox kernel", msg, n)) return -1;
 	return cs_cu(L, L->cuModuleGetFunction(&g->kernel, g->module, "cs_letterbox"), "find the letterbox kernel", msg, n);
 }
 

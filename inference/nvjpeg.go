@@ -55,6 +55,7 @@ const defaultDriver = "libcuda.so.1"
 const msgLen = 1024
 
 var (
+	// gpuLibsMu guards gpuLibs and the compiled kernel each holds.
 	gpuLibsMu sync.Mutex
 	// gpuLibs are the opened libraries by where they came from: dlopen is
 	// process-wide, and every lane's decoder shares them.
@@ -154,7 +155,10 @@ func newNVJPEGDecoder(cfg DecoderConfig, info ModelInfo, workers int) (*nvjpegDe
 	d.g = (*C.cs_gpu)(C.calloc(1, C.sizeof_cs_gpu))
 	src := C.CString(letterboxKernel)
 	defer C.free(unsafe.Pointer(src))
-	if C.cs_gpu_open(d.g, L, C.int(cfg.Device), src, d.msg, msgLen) != 0 {
+	gpuLibsMu.Lock() // the kernel compiled once, kept in L
+	rc := C.cs_gpu_open(d.g, L, C.int(cfg.Device), src, d.msg, msgLen)
+	gpuLibsMu.Unlock()
+	if rc != 0 {
 		err := fmt.Errorf("%w: CUDA device %d: %s", ErrNoGPUDecoder, cfg.Device, C.GoString(d.msg))
 		C.free(unsafe.Pointer(d.g))
 		C.free(unsafe.Pointer(d.msg))

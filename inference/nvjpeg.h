@@ -52,6 +52,11 @@ typedef struct {
 	int (*nvrtcGetProgramLogSize)(void *, size_t *);
 	int (*nvrtcGetProgramLog)(void *, char *);
 	int (*nvrtcDestroyProgram)(void **);
+
+	// ptx is the letterbox kernel compiled for compute capability ptx_arch
+	// (major*10+minor): compiled once, loaded by every decoder.
+	char *ptx;
+	int ptx_arch;
 } cs_gpu_lib;
 
 // cs_gpu_open_lib opens the three libraries (paths as dlopen takes them)
@@ -71,7 +76,9 @@ typedef struct {
 } cs_gpu;
 
 // cs_gpu_open makes a decoder on device dev, compiling kernel_src (this
-// package's letterbox_kernel.h) for it. 0, or -1 with the reason in msg.
+// package's letterbox_kernel.h) for it unless L holds it compiled for the
+// device's architecture. Not safe to call at once with the same L. 0, or -1
+// with the reason in msg.
 int cs_gpu_open(cs_gpu *g, cs_gpu_lib *L, int dev, const char *kernel_src, char *msg, int n);
 
 // cs_gpu_stage returns pinned memory for at least bytes of JPEG data (NULL

@@ -6,7 +6,8 @@
 //   FAKE_DRIVER (libcuda.so.1; FAKE_NO_DEVICE: no device),
 //   FAKE_NVJPEG (libnvjpeg.so.13/.12; FAKE_OMIT_BATCHED: no
 //   nvjpegDecodeBatched; $FAKE_NVJPEG_FAIL set: every batch fails),
-//   FAKE_NVRTC (libnvrtc.so.13/.12).
+//   FAKE_NVRTC (libnvrtc.so.13/.12; $FAKE_NVRTC_ONCE set: a second
+//   compilation fails).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,13 @@ int nvrtcCreateProgram(void **p, const char *src, const char *name, int n, const
 	*p = calloc(1, sizeof(program));
 	return 0;
 }
+static int compiles;
 int nvrtcCompileProgram(void *p, int n, const char *const *opts) {
 	program *pr = p;
+	if (++compiles > 1 && getenv("FAKE_NVRTC_ONCE")) {
+		snprintf(pr->log, sizeof pr->log, "compiled again");
+		return 6;
+	}
 	for (int i = 0; i < n; i++)
 		if (strcmp(opts[i], "--gpu-architecture=compute_90") == 0) pr->compiled = 1;
 	if (!pr->compiled) snprintf(pr->log, sizeof pr->log, "no architecture option");
