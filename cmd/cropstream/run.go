@@ -14,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cropstream/cropstream/crops"
-	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/detect"
@@ -34,7 +33,6 @@ func newRunCmd(g *globals) *cobra.Command {
 		// detectSession is the detect group's session timeout.
 		detectSession time.Duration
 		driftWindow   int
-		decode        inference.DecoderConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -100,7 +98,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				if err != nil {
 					return err
 				}
-				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon, Decode: decode}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon, Decode: o.decode}
 			}
 			if cfg.Runs(pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
@@ -134,7 +132,6 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	cmd.Flags().StringVar(&stages, "stages", "", "stages to run: "+strings.Join(pipeline.AllStages, ",")+" (default all)")
 	obs.register(cmd.Flags())
 	ui.register(cmd.Flags())
-	cmd.Flags().StringVar(&decode.Mode, "decoder", inference.DecodeCPU, "detect stage: JPEG decoding on the cpu, the gpu (nvJPEG from $"+inference.NVJPEGDirEnv+" or the library path, with --provider cuda; refused at start when it cannot serve), or auto (the GPU when it can serve, else the CPU)")
 	cmd.Flags().DurationVar(&detectSession, "detect-session-timeout", 10*time.Second,
 		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")

@@ -205,18 +205,22 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 
 // run --decoder gpu where the GPU decoder cannot serve (no nvJPEG here, and
 // the CPU provider's model takes floats) stops at start and says why,
-// rather than serving on the CPU.
+// rather than serving on the CPU: served stages, and a scenario run.
 func TestRunDecoderGPURefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
 	startBroker(t, dir)
-	c := exec.Command(bin, "run", "--stages", "detect", "--decoder", "gpu", "--metrics-addr", "", "--model", filepath.Join(repo, inference.DefaultModel))
-	c.Dir = dir
-	c.Env = append(os.Environ(), inference.NVJPEGDirEnv+"="+dir)
-	out, err := c.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "detect: GPU decoding: no GPU JPEG decoder") {
-		t.Fatalf("run --decoder gpu: %v\n%s", err, out)
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	model := filepath.Join(repo, inference.DefaultModel)
+	for _, args := range [][]string{{"--stages", "detect", "--metrics-addr", ""}, {"--scenario", "small.yaml"}} {
+		c := exec.Command(bin, append([]string{"run", "--decoder", "gpu", "--model", model}, args...)...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), inference.NVJPEGDirEnv+"="+dir)
+		out, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "detect: GPU decoding: no GPU JPEG decoder") {
+			t.Fatalf("run --decoder gpu %v: %v\n%s", args, err, out)
+		}
 	}
 }
