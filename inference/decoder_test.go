@@ -271,15 +271,7 @@ func TestGPUDecoderPath(t *testing.T) {
 			}
 			continue
 		}
-		m, err := decodeJPEG(j.JPEG, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, _ := m.DataPtrUint8()
-		want := make([]byte, b.per)
-		letterboxOnCPU(src, j.W, j.H, want, info.Width, info.Height, j.LB)
-		m.Close()
-		if !bytes.Equal(slot, want) {
+		if want := fullSizeLetterbox(t, j, info); !bytes.Equal(slot, want) {
 			k := firstDiff(slot, want)
 			t.Fatalf("frame %d: byte %d is %d, the full-size decode's letterbox %d", i, k, slot[k], want[k])
 		}
@@ -299,6 +291,22 @@ func TestGPUDecoderPath(t *testing.T) {
 		}
 	}
 	os.Unsetenv("FAKE_NVJPEG_FAIL")
+}
+
+// fullSizeLetterbox is what the GPU decoder's kernel makes of j's frame
+// decoded whole: libjpeg's full-size decode letterboxed by the kernel's
+// function on the CPU.
+func fullSizeLetterbox(t *testing.T, j *DecodeJob, info ModelInfo) []byte {
+	t.Helper()
+	m, err := decodeJPEG(j.JPEG, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	src, _ := m.DataPtrUint8()
+	out := make([]byte, 3*info.Width*info.Height)
+	letterboxOnCPU(src, j.W, j.H, out, info.Width, info.Height, j.LB)
+	return out
 }
 
 // gpuTakes passes baseline JPEGs whole and nothing else.

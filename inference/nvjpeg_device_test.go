@@ -41,14 +41,7 @@ func TestGPUDecoderOnDevice(t *testing.T) {
 			if j.By != DecoderNVJPEG {
 				continue
 			}
-			m, err := decodeJPEG(j.JPEG, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			src, _ := m.DataPtrUint8()
-			want := make([]byte, b.per)
-			letterboxOnCPU(src, j.W, j.H, want, info.Width, info.Height, j.LB)
-			m.Close()
+			want := fullSizeLetterbox(t, j, info)
 			got := b.u8[j.Slot*b.per : (j.Slot+1)*b.per]
 			nw, nh := j.LB.Size()
 			px, py := int(j.LB.PadX), int(j.LB.PadY)
