@@ -86,22 +86,10 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 	}
 	rep := &ReplayReport{Scenario: r.Scenario, Seed: r.Seed}
 	perRow := map[string]int{}
-	st := &track.State{}
-	for _, d := range ds {
-		f := track.FrameOf(d)
-		row := f.RowID
-		if st.Started {
-			row = st.RowID
-		}
-		counted, _ := st.Step(params, f)
+	track.RunStream(params, track.FramesOf(ds), func(row string, counted []*track.Track) {
 		perRow[row] += len(counted)
 		rep.Counted += len(counted)
-	}
-	if st.Started && len(ds) > 0 && !ds[len(ds)-1].GetEndOfStream() {
-		counted, _ := st.Step(params, track.Frame{Seq: st.LastSeq + 1, RowID: st.RowID, Width: st.Width, End: true})
-		perRow[st.RowID] += len(counted)
-		rep.Counted += len(counted)
-	}
+	})
 	for _, row := range sortedKeys(r.VisibleByRow) {
 		v := r.VisibleByRow[row]
 		rep.Visible += v
