@@ -61,11 +61,7 @@ profile's prior) gives an estimate within ±target.`,
 				return err
 			}
 			rep := fieldrun.Coverage(prof, fs, samples, tgt)
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			rep.Print(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, rep.Print)
 		},
 	}
 	f := cmd.Flags()

@@ -55,11 +55,7 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), r)
-			}
-			r.Print(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, r, r.Print)
 		},
 	}
 	f := cmd.Flags()

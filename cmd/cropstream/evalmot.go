@@ -27,11 +27,7 @@ column is under --min-visibility handled as MOTChallenge distractors
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), r)
-			}
-			r.Print(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, r, r.Print)
 		},
 	}
 	f := cmd.Flags()

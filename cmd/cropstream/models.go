@@ -172,11 +172,7 @@ recall against the serving model, and each model's time per frame.`,
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), rep)
-				}
-				rep.Print(cmd.OutOrStdout())
-				return nil
+				return printReport(cmd.OutOrStdout(), asJSON, rep, rep.Print)
 			})
 		},
 	}

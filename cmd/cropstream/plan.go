@@ -41,11 +41,7 @@ with 'cropstream eval coverage --target'.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), res)
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, res, res.Print)
 		},
 	}
 	f := samples.Flags()
