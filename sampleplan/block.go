@@ -11,6 +11,7 @@ import (
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -41,6 +42,21 @@ func ForBlock(ctx context.Context, conn *broker.Conn, block string, target float
 		}
 	}
 	return Make(prof, fb, objs, in.HandCounts[block], target)
+}
+
+// PriorSamples is how many plants the crop profile's prior plans for the
+// block of a simulated field at target: what a grower would hand count
+// before the camera has passed.
+func PriorSamples(sc *simulator.Scenario, target float64) (int, error) {
+	prof, err := crops.Load(sc.Crop)
+	if err != nil {
+		return 0, err
+	}
+	pl, err := Prior(prof, sc.Rows*sc.PlantsPerRow, sc.UnitsPerPlant.Mean*prof.Sampling.Visibility, target)
+	if err != nil {
+		return 0, err
+	}
+	return pl.Samples, nil
 }
 
 // Print writes the plan as `cropstream plan samples` prints it without
