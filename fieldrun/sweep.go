@@ -15,13 +15,11 @@ import (
 // cropScenario is the builtin scenario of each crop, the base of a sweep.
 var cropScenario = map[string]string{"apple": "default", "citrus": "citrus", "grape": "grape"}
 
-// CropScenario is the builtin scenario a sweep of crop starts from.
-func CropScenario(crop string) (string, error) {
+// CropScenario is the builtin scenario a sweep of crop starts from; false
+// for a crop without one.
+func CropScenario(crop string) (string, bool) {
 	name, ok := cropScenario[crop]
-	if !ok {
-		return "", fmt.Errorf("eval coverage: --crop %q: want apple, citrus or grape, or --scenario", crop)
-	}
-	return name, nil
+	return name, ok
 }
 
 // Sweep names the seeded fields a coverage check simulates: Base with seeds

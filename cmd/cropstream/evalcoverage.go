@@ -35,13 +35,13 @@ profile's prior) gives an estimate within ±target.`,
 		Example: `  cropstream eval coverage --crop grape --fields 40 --target 10%`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name := baseScenario
-			var err error
+			name, ok := baseScenario, true
 			if name == "" {
-				if name, err = fieldrun.CropScenario(crop); err != nil {
-					return err
+				if name, ok = fieldrun.CropScenario(crop); !ok {
+					return fmt.Errorf("eval coverage: --crop %q: want apple, citrus or grape, or --scenario", crop)
 				}
 			}
+			var err error
 			if sw.Base, err = simulator.Load(name); err != nil {
 				return err
 			}
