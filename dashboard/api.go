@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/lovoo/goka"
+
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
-	"github.com/lovoo/goka"
 )
 
 // The query API answers from the goka tables (docs/api.md): what the
@@ -81,14 +82,44 @@ func (s *Server) attachedViews(w http.ResponseWriter) *attached {
 	return a
 }
 
-func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
+// entry is key's value in the table of the views pick names, or nil after
+// answering why there is none: no pipeline attached, the table not ready,
+// or no such key (404 with missing).
+func (s *Server) entry(w http.ResponseWriter, pick func(*views) *goka.View, key, missing string) (*attached, []byte) {
 	a := s.attachedViews(w)
 	if a == nil {
-		return
+		return nil, nil
 	}
+	raw, err := get(pick(a.views), key)
+	if err != nil {
+		httpError(w, statusOf(err), err)
+		return nil, nil
+	}
+	if raw == nil {
+		httpError(w, http.StatusNotFound, errors.New(missing))
+		return nil, nil
+	}
+	return a, raw
+}
+
+// fieldMap is the field map's blocks, or nil after answering why not.
+func (s *Server) fieldMap(w http.ResponseWriter) map[string]*schema.FieldBlock {
+	a := s.attachedViews(w)
+	if a == nil {
+		return nil
+	}
+	fbs, err := fieldBlocks(a)
+	if err != nil {
+		httpError(w, statusOf(err), err)
+		return nil
+	}
+	return fbs
+}
+
+func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
 	block := r.PathValue("block")
-	raw, ok := lookup(w, a.views.aggregate, block, "block "+block+" has no counts")
-	if !ok {
+	a, raw := s.entry(w, func(v *views) *goka.View { return v.aggregate }, block, "block "+block+" has no counts")
+	if raw == nil {
 		return
 	}
 	fbRaw, err := get(a.views.fields, block)
@@ -119,13 +150,9 @@ func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTracks(w http.ResponseWriter, r *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
 	cam := r.PathValue("camera")
-	raw, ok := lookup(w, a.views.track, cam, "camera "+cam+" has no tracker state")
-	if !ok {
+	_, raw := s.entry(w, func(v *views) *goka.View { return v.track }, cam, "camera "+cam+" has no tracker state")
+	if raw == nil {
 		return
 	}
 	v, err := track.DecodeState(raw, s.cfg.Track)
@@ -151,8 +178,8 @@ func (s *Server) apiCameras(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
-	fbs, ok := s.fieldMap(w)
-	if !ok {
+	fbs := s.fieldMap(w)
+	if fbs == nil {
 		return
 	}
 	type fieldAnswer struct {
@@ -173,8 +200,8 @@ func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFieldBlocks(w http.ResponseWriter, r *http.Request) {
-	fbs, ok := s.fieldMap(w)
-	if !ok {
+	fbs := s.fieldMap(w)
+	if fbs == nil {
 		return
 	}
 	field := r.PathValue("field")
@@ -195,36 +222,6 @@ func (s *Server) apiFieldBlocks(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Block < out[j].Block })
 	writeJSON(w, out)
-}
-
-// fieldMap is the field map's blocks by id; false once it has answered the
-// request with why it cannot read them.
-func (s *Server) fieldMap(w http.ResponseWriter) (map[string]*schema.FieldBlock, bool) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return nil, false
-	}
-	fbs, err := fieldBlocks(a)
-	if err != nil {
-		httpError(w, statusOf(err), err)
-		return nil, false
-	}
-	return fbs, true
-}
-
-// lookup is key's value in v; false once it has answered the request with
-// why there is none: the view not ready or failing, or absent (missing).
-func lookup(w http.ResponseWriter, v *goka.View, key, missing string) ([]byte, bool) {
-	raw, err := get(v, key)
-	if err != nil {
-		httpError(w, statusOf(err), err)
-		return nil, false
-	}
-	if raw == nil {
-		httpError(w, http.StatusNotFound, errors.New(missing))
-		return nil, false
-	}
-	return raw, true
 }
 
 func statusOf(err error) int {

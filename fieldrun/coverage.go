@@ -59,7 +59,7 @@ func SimulateTruthField(sc *simulator.Scenario, params track.Params) (*FieldSamp
 		}
 		fs.PlantIDs = append(fs.PlantIDs, ids)
 	}
-	countRows(params, ds, func(row string, counted []*track.Track) {
+	track.RunStream(params, track.FramesOf(ds), func(row string, counted []*track.Track) {
 		for _, t := range counted {
 			fs.Total++
 			if i, ok := fieldmap.PlantIndex(fieldmap.RowOf(fb, row), t.PositionM); ok {
