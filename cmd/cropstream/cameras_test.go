@@ -121,15 +121,7 @@ func TestCameraFleet(t *testing.T) {
 	startBroker(t, dir)
 	cams := map[string]*mjpegtest.Server{}
 	for _, id := range []string{"cam-a", "cam-b", "cam-c", "cam-d"} {
-		s, err := mjpegtest.New(10, 160, 120)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Stop)
-		cams[id] = s
+		cams[id] = mjpegtest.Serve(t, 10, 160, 120)
 	}
 	a := startIngest(t, dir, "ingest-a")
 	for _, id := range []string{"cam-a", "cam-b", "cam-c"} {
