@@ -307,7 +307,7 @@ func Tables() []*Table {
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))
 	quality := modelQualityTable()
-	return []*Table{frames, dets, objects, yields, dlq, quality}
+	return []*Table{frames, dets, objects, yields, dlq, quality, lineCrossingsTable()}
 }
 
 // modelUnits flattens an estimate's units per model: a String column rather

@@ -20,6 +20,7 @@ import (
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
+	"github.com/cropstream/cropstream/zones"
 )
 
 // Stage is the name dead letters from this stage carry.
@@ -65,6 +66,10 @@ type cameraState struct {
 	Pass pass
 	// Emitted are the objects of recent frames (see emittedLog).
 	Emitted emittedLog
+	// Lines are the camera's counts on its count lines, by line name.
+	Lines map[string]*lineState
+	// Crossed are the line crossings of recent frames, as Emitted.
+	Crossed emittedLog
 }
 
 // location is where a stream's frames come from.
@@ -91,6 +96,8 @@ type trackerState struct {
 	Streams Streams
 	Loc     location
 	Pass    pass
+	Lines   map[string]*lineState
+	Crossed emittedLog
 }
 
 // legacyState is the JSON and first gob form, with emitted frames as structs.
@@ -106,7 +113,7 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("track state: cannot encode %T", v)
 	}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Streams: s.Streams, Loc: s.Loc, Pass: s.Pass}); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Streams: s.Streams, Loc: s.Loc, Pass: s.Pass, Lines: s.Lines, Crossed: s.Crossed}); err != nil {
 		return nil, fmt.Errorf("track state: %w", err)
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+buf.Len()+len(s.Emitted))
@@ -129,6 +136,7 @@ func (stateCodec) Decode(b []byte) (any, error) {
 		var ts trackerState
 		if err = gob.NewDecoder(bytes.NewReader(gobPart)).Decode(&ts); err == nil {
 			s.Version, s.Tracker, s.Streams, s.Loc, s.Pass = ts.Version, ts.Tracker, ts.Streams, ts.Loc, ts.Pass
+			s.Lines, s.Crossed = ts.Lines, ts.Crossed
 			if b[0] == streamsMarker {
 				s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
 			} else {
@@ -178,6 +186,8 @@ type Stats struct {
 	OtherClasses atomic.Int64
 	// PassesEnded counts row passes ended, IdleEnded those by the idle gap.
 	PassesEnded, IdleEnded atomic.Int64
+	// Crossings counts tracks counted across count lines (not re-sent ones).
+	Crossings atomic.Int64
 }
 
 // Processor is the track stage, a goka group with the tracker state of each
@@ -191,6 +201,7 @@ type Processor struct {
 	profiles map[string]*crops.Profile
 	idle     idleWatch
 	fields   *fieldmap.Table
+	lines    *zones.Table
 }
 
 // New makes the stage.
@@ -211,7 +222,8 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = prof
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}, fields: fieldmap.NewTable()}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}},
+		fields: fieldmap.NewTable(), lines: zones.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -220,16 +232,19 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Input(goka.Stream(topology.Detections), new(codec.Bytes), p.process),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(topology.Objects), new(codec.Bytes)),
+		goka.Output(goka.Stream(topology.LineCrossings), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
 }
 
-// Run processes until ctx is cancelled, once the field map is read (the
-// first frames are placed too); it owns the idle watch.
+// Run processes until ctx is cancelled, once the field map and the count
+// lines are read (the first frames are placed and counted too); it owns the
+// idle watch.
 func (p *Processor) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return p.fields.Serve(ctx, p.conn, func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
+		run := func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) }
+		return broker.ServeLookups(ctx, p.conn, run, p.fields, p.lines)
 	})
 	if p.cfg.IdleGap > 0 {
 		g.Go(func() error { return p.watchIdle(ctx) })
@@ -317,6 +332,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		owner = prev // the tracks a row change ends belong to the row left
 	}
 	out.objects(owner, d.ClassNames, counted)
+	p.countLines(out, st, d)
 	switch {
 	case changed:
 		out.control(schema.ControlPassEnd, "new-row", prev, d)
@@ -326,11 +342,15 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	st.Loc = cur
 	st.Pass = pass{Open: !d.EndOfStream, ArrivedNs: time.Now().UnixNano(), ClassNames: d.ClassNames, CountScores: d.CountScores}
 	st.Emitted = out.flush(st.Emitted, d.Sequence, d.StreamId)
-	kept, err := st.Emitted.keep(p.keepEmitted(st))
-	if err != nil {
-		p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
+	st.Crossed = out.flushCrossings(st.Crossed, d.CameraId, d.Sequence, d.StreamId)
+	keep := p.keepEmitted(st)
+	for _, l := range []*emittedLog{&st.Emitted, &st.Crossed} {
+		kept, err := l.keep(keep)
+		if err != nil {
+			p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
+		}
+		*l = kept
 	}
-	st.Emitted = kept
 	p.idle.seen(d.CameraId, st.Pass.ArrivedNs, st.Pass.Open)
 	ctx.SetValue(st)
 }
@@ -351,20 +371,26 @@ func (p *Processor) keepEmitted(st *cameraState) func(emitted) bool {
 
 // replay sends again what frame seq of stream counted (a replay after a
 // crash): objects and pass controls, each at its first place (the
-// aggregate stage drops what it has).
+// aggregate stage drops what it has), and line crossings (the same ids: the
+// store collapses them).
 func (p *Processor) replay(ctx goka.Context, raw []byte, st *cameraState, seq uint64, stream string) {
-	err := st.Emitted.each(func(e emitted) {
-		if e.Seq == seq && e.Stream == stream {
-			for _, o := range e.Objects {
-				ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
-				p.Stats.Reemitted.Add(1)
+	for _, l := range []struct {
+		log   emittedLog
+		topic topology.Topic
+	}{{st.Emitted, topology.Objects}, {st.Crossed, topology.LineCrossings}} {
+		err := l.log.each(func(e emitted) {
+			if e.Seq == seq && e.Stream == stream {
+				for _, o := range e.Objects {
+					ctx.Emit(goka.Stream(l.topic), e.Block, o)
+					p.Stats.Reemitted.Add(1)
+				}
 			}
+		})
+		if err != nil {
+			// The table record is corrupt: say so rather than lose
+			// records without a trace.
+			p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", seq, err))
 		}
-	})
-	if err != nil {
-		// The table record is corrupt: say so rather than lose objects
-		// without a trace.
-		p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", seq, err))
 	}
 }
 

@@ -13,7 +13,7 @@ func (p *Processor) Name() string { return Stage }
 // Counters reads the stage's counters.
 func (p *Processor) Counters() stage.Counters {
 	frames, dead := p.Stats.Frames.Load(), p.Stats.DeadLetters.Load()
-	out := p.Stats.Objects.Load() + p.Stats.Reemitted.Load()
+	out := p.Stats.Objects.Load() + p.Stats.Crossings.Load() + p.Stats.Reemitted.Load()
 	return stage.Counters{In: frames + p.Stats.Replays.Load() + dead, Out: out, DeadLetters: dead, Progress: frames}
 }
 

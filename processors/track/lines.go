@@ -1,0 +1,111 @@
+package track
+
+import (
+	"github.com/lovoo/goka"
+
+	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/topology"
+	"github.com/cropstream/cropstream/zones"
+)
+
+// lineState is a camera's count on one of its lines: the line as it was
+// configured when the tally began (a line moved starts a new tally, since
+// sides on the old one mean nothing on the new) and the tally.
+type lineState struct {
+	Line  zones.Line
+	Tally zones.Tally
+}
+
+// Seen are the tracks a count line may count on the latest frame: confirmed,
+// not duplicates, matched in that frame (a coasting track's predicted box is
+// no evidence of a crossing).
+func (s *State) Seen() []zones.Object {
+	var out []zones.Object
+	for _, t := range s.Tracks {
+		if !t.Confirmed || t.Duplicate || t.Lost > 0 {
+			continue
+		}
+		b := t.box()
+		out = append(out, zones.Object{Track: t.ID, Class: t.Class, Center: zones.Point{X: b.cx(), Y: b.cy()}})
+	}
+	return out
+}
+
+// OpenIDs are the ids of the tracks still open.
+func (s *State) OpenIDs() []uint64 {
+	ids := make([]uint64, len(s.Tracks))
+	for i, t := range s.Tracks {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// countLines counts the tracks of the frame just applied across the
+// camera's count lines in force and adds a crossing record for each.
+func (p *Processor) countLines(out *outputs, st *cameraState, d *schema.Detections) {
+	lines := p.lines.Get(d.CameraId)
+	if len(lines) == 0 && len(st.Lines) == 0 {
+		return
+	}
+	objs := st.Tracker.Seen()
+	open := make(map[uint64]bool, len(st.Tracker.Tracks))
+	for _, t := range st.Tracker.Tracks {
+		open[t.ID] = true
+	}
+	next := make(map[string]*lineState, len(lines))
+	for _, l := range lines {
+		ls := st.Lines[l.Name]
+		if ls == nil || ls.Line != l {
+			ls = &lineState{Line: l, Tally: zones.Tally{}}
+		}
+		for _, x := range l.Cross(ls.Tally, objs) {
+			out.crossing(d, l.Name, x)
+		}
+		ls.Tally.Keep(func(id uint64) bool { return open[id] })
+		next[l.Name] = ls
+	}
+	st.Lines = nil
+	if len(next) > 0 {
+		st.Lines = next
+	}
+}
+
+// CrossingID names a crossing: the object, the line and the direction, so a
+// replay produces the same id.
+func CrossingID(object, line string, dir zones.Direction) string {
+	return object + "/" + line + "/" + dir.String()
+}
+
+// crossing adds the record of x on line, seen on frame d.
+func (o *outputs) crossing(d *schema.Detections, line string, x zones.Crossing) {
+	obj := ObjectID(d.CameraId, d.StreamId, x.Track)
+	c := &schema.LineCrossing{CrossingId: CrossingID(obj, line, x.Dir), CameraId: d.CameraId, StreamId: d.StreamId,
+		FieldId: d.FieldId, BlockId: d.BlockId, RowId: d.RowId, Line: line, Direction: x.Dir.String(), ObjectId: obj,
+		ClassId: uint32(x.Class), Sequence: d.Sequence, CaptureUnixNs: d.CaptureUnixNs, X: float32(x.At.X), Y: float32(x.At.Y),
+		ModelId: d.ModelId, SourcePartition: o.ctx.Partition(), SourceOffset: o.ctx.Offset(), SourceIndex: o.index}
+	if x.Class < len(d.ClassNames) {
+		c.ClassName = d.ClassNames[x.Class]
+	}
+	o.index++
+	val, err := schema.Encode(c)
+	if err != nil {
+		o.p.deadLetter(o.ctx, o.raw, err)
+		return
+	}
+	o.crossings = append(o.crossings, val)
+	o.p.Stats.Crossings.Add(1)
+}
+
+// flushCrossings emits the crossings added and logs them under frame seq of
+// stream, keyed by the camera (the log's block field holds the key).
+func (o *outputs) flushCrossings(log emittedLog, camera string, seq uint64, stream string) emittedLog {
+	if len(o.crossings) == 0 {
+		return log
+	}
+	for _, v := range o.crossings {
+		o.ctx.Emit(goka.Stream(topology.LineCrossings), camera, v)
+	}
+	log = log.add(emitted{Seq: seq, Stream: stream, Block: camera, Objects: o.crossings})
+	o.crossings = nil
+	return log
+}
