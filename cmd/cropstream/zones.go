@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/zones"
+)
+
+func newZonesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "zones",
+		Short: "Count lines per camera: tracks counted across them in the track stage, per class and direction",
+		Long: `A camera's count lines are kept as data in the compacted count-lines topic;
+every track process follows it while running. For a camera with lines, each
+confirmed track is counted once per line and direction as it crosses ("in":
+from the line's left to its right, seen from its first end; for a line drawn
+top to bottom, left to right in the frame), to the line-crossings topic and
+the line_crossings table in ClickHouse (docs/zones.md).`,
+	}
+	var camera string
+	var specs []string
+	set := &cobra.Command{
+		Use:   "set --camera ID --line NAME=x1,y1,x2,y2 [--line ...]",
+		Short: "Set a camera's count lines, replacing those it had",
+		Example: `  cropstream zones set --camera packing-2 --line belt=320,0,320,360
+  cropstream zones set --camera gate-1 --line in-lane=0,200,640,200 --line out-lane=640,280,0,280`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := zones.CameraLines{Camera: camera}
+			for _, s := range specs {
+				l, err := zones.ParseLine(s)
+				if err != nil {
+					return fmt.Errorf("--line: %w", err)
+				}
+				c.Lines = append(c.Lines, l)
+			}
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if _, err := zones.Set(cmd.Context(), conn, c); err != nil {
+					return err
+				}
+				for _, l := range c.Lines {
+					fmt.Fprintf(cmd.OutOrStdout(), "camera %s: line %s\n", camera, l)
+				}
+				return nil
+			})
+		},
+	}
+	set.Flags().StringVar(&camera, "camera", "", "camera id (required)")
+	set.Flags().StringArrayVar(&specs, "line", nil, "a count line NAME=x1,y1,x2,y2 in frame pixels (required; repeatable, at most 16)")
+	_ = set.MarkFlagRequired("camera")
+	_ = set.MarkFlagRequired("line")
+
+	clearCmd := &cobra.Command{
+		Use:   "clear --camera ID",
+		Short: "Remove a camera's count lines (its tracks are no longer counted across lines)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := zones.CameraLines{Camera: camera}
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				if _, err := zones.Set(cmd.Context(), conn, c); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "camera %s: count lines removed\n", camera)
+				return nil
+			})
+		},
+	}
+	clearCmd.Flags().StringVar(&camera, "camera", "", "camera id (required)")
+	_ = clearCmd.MarkFlagRequired("camera")
+
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the count lines in force, per camera",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
+				all, err := zones.Read(cmd.Context(), conn)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), all)
+				}
+				return zones.Write(cmd.OutOrStdout(), all)
+			})
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON, by camera")
+
+	var sf sinkFlags
+	counts := &cobra.Command{
+		Use:   "counts --clickhouse host:9000 [--camera ID]",
+		Short: "Crossings stored in ClickHouse per camera, line, direction and class",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := sf.clickhouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rows, err := st.LineCounts(cmd.Context(), camera)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CAMERA\tLINE\tDIRECTION\tCLASS\tCROSSINGS")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Camera, r.Line, r.Direction, r.Class, r.Crossings)
+			}
+			return tw.Flush()
+		},
+	}
+	sf.register(counts.Flags(), false)
+	counts.Flags().StringVar(&camera, "camera", "", "only this camera")
+	counts.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(set, clearCmd, list, counts)
+	return cmd
+}
