@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/pipeline"
+	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
@@ -124,7 +126,8 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 	produce(append(records("belt-a", 0, 250), records("belt-b", 0, 250)...))
 	until(t, "first crossings stored", 90*time.Second, func() bool { n, _ := stored(); return n > 0 })
 	stopTrack(syscall.SIGKILL)
-	stopTrack = startProc(t, dir, "track-2.log", trackArgs...)
+	ui := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	stopTrack = startProc(t, dir, "track-2.log", append(trackArgs, "--ui", ui)...)
 	defer func() {
 		if err := stopTrack(syscall.SIGTERM); err != nil {
 			t.Errorf("track after SIGTERM: %v", err)
@@ -169,6 +172,30 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Errorf("counts %v, want %d non-zero rows", got, n)
+	}
+	// The query API of the track process says the same, from its table.
+	for cam, c := range belts {
+		var v track.CameraView
+		if code, err := getJSON("http://"+ui+"/api/cameras/"+cam+"/tracks", &v); err != nil || code != http.StatusOK || len(v.Lines) != 1 {
+			t.Fatalf("API of %s: %d %v %+v", cam, code, err, v.Lines)
+		}
+		for class, name := range zonestest.ClassNames {
+			if l := v.Lines[0]; l.In[name] != uint64(c.In[class]) || l.Out[name] != uint64(c.Out[class]) {
+				t.Errorf("API of %s, %s: in %d out %d, crossed in %d out %d", cam, name, l.In[name], l.Out[name], c.In[class], c.Out[class])
+			}
+		}
+	}
+	// The query API of the track process says the same, from its table.
+	for cam, c := range belts {
+		var v track.CameraView
+		if code, err := getJSON("http://"+ui+"/api/cameras/"+cam+"/tracks", &v); err != nil || code != http.StatusOK || len(v.Lines) != 1 {
+			t.Fatalf("API of %s: %d %v %+v", cam, code, err, v.Lines)
+		}
+		for class, name := range zonestest.ClassNames {
+			if l := v.Lines[0]; l.In[name] != uint64(c.In[class]) || l.Out[name] != uint64(c.Out[class]) {
+				t.Errorf("API of %s, %s: in %d out %d, crossed in %d out %d", cam, name, l.In[name], l.Out[name], c.In[class], c.Out[class])
+			}
+		}
 	}
 	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: db})
 	if err != nil {

@@ -1,6 +1,9 @@
 package track
 
 import (
+	"sort"
+	"strconv"
+
 	"github.com/lovoo/goka"
 
 	"github.com/cropstream/cropstream/schema"
@@ -14,6 +17,9 @@ import (
 type lineState struct {
 	Line  zones.Line
 	Tally zones.Tally
+	// In and Out are the crossings counted since the line was set as it
+	// is, per class id: what the live page and the query API show.
+	In, Out map[int]uint64
 }
 
 // Seen are the tracks a count line may count on the latest frame: confirmed,
@@ -56,10 +62,15 @@ func (p *Processor) countLines(out *outputs, st *cameraState, d *schema.Detectio
 	for _, l := range lines {
 		ls := st.Lines[l.Name]
 		if ls == nil || ls.Line != l {
-			ls = &lineState{Line: l, Tally: zones.Tally{}}
+			ls = &lineState{Line: l, Tally: zones.Tally{}, In: map[int]uint64{}, Out: map[int]uint64{}}
 		}
 		for _, x := range l.Cross(ls.Tally, objs) {
 			out.crossing(d, l.Name, x)
+			if x.Dir == zones.In {
+				ls.In[x.Class]++
+			} else {
+				ls.Out[x.Class]++
+			}
 		}
 		ls.Tally.Keep(func(id uint64) bool { return open[id] })
 		next[l.Name] = ls
@@ -108,4 +119,36 @@ func (o *outputs) flushCrossings(log emittedLog, camera string, seq uint64, stre
 	log = log.add(emitted{Seq: seq, Stream: stream, Block: camera, Objects: o.crossings})
 	o.crossings = nil
 	return log
+}
+
+// LineView is a count line of a camera and what it counted.
+type LineView struct {
+	zones.Line
+	// In and Out are the crossings counted since the line was set as it
+	// is, by class name (class id as a number when the model named none).
+	In  map[string]uint64 `json:"in"`
+	Out map[string]uint64 `json:"out"`
+}
+
+// lineViews are the camera's lines, by name.
+func lineViews(lines map[string]*lineState, classes []string) []LineView {
+	name := func(c int) string {
+		if c >= 0 && c < len(classes) {
+			return classes[c]
+		}
+		return strconv.Itoa(c)
+	}
+	byName := func(m map[int]uint64) map[string]uint64 {
+		out := make(map[string]uint64, len(m))
+		for c, n := range m {
+			out[name(c)] += n
+		}
+		return out
+	}
+	out := make([]LineView, 0, len(lines))
+	for _, ls := range lines {
+		out = append(out, LineView{Line: ls.Line, In: byName(ls.In), Out: byName(ls.Out)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
@@ -136,6 +137,32 @@ func TestStageCountsLines(t *testing.T) {
 		if k.camera == "belt-c" {
 			t.Errorf("belt-c has no lines but counted %+v", k)
 		}
+	}
+	// The camera's state says the same totals (the live page and the query
+	// API read them).
+	states, err := broker.ReadAll(ctx, conn, topology.Table(topology.Track), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := map[string]*track.CameraView{}
+	for _, r := range states {
+		if v, err := track.DecodeState(r.Value, track.Params{}); err == nil {
+			views[string(r.Key)] = v
+		}
+	}
+	for _, cam := range []string{"belt-a", "belt-b"} {
+		v := views[cam]
+		if v == nil || len(v.Lines) == 0 || v.Lines[0].Name != "middle" {
+			t.Fatalf("%s: state %+v", cam, v)
+		}
+		for class, name := range zonestest.ClassNames {
+			if in, out := v.Lines[0].In[name], v.Lines[0].Out[name]; in != uint64(belts[cam].In[class]) || out != uint64(belts[cam].Out[class]) {
+				t.Errorf("%s state, class %s: in %d out %d, crossed in %d out %d", cam, name, in, out, belts[cam].In[class], belts[cam].Out[class])
+			}
+		}
+	}
+	if v := views["belt-c"]; v == nil || len(v.Lines) != 0 {
+		t.Errorf("belt-c state %+v", v)
 	}
 	t.Logf("crossings %v (%d re-sent by replays)", got, resent)
 }
