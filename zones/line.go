@@ -117,13 +117,16 @@ func (l Line) Side(p Point) int {
 	return 0
 }
 
-// Object is a track as a line sees it: the tracker's confirmed tracks that
-// were matched in the current frame (a predicted box is no evidence of a
-// crossing).
+// Object is a track as a line sees it: one the tracker matched in the
+// current frame (a predicted box is no evidence of a crossing).
 type Object struct {
 	Track  uint64
 	Class  int
 	Center Point
+	// Confirmed tracks are counted; a tentative one's crossings wait for
+	// its confirmation (a line near the edge a belt enters by is crossed
+	// before the track is confirmed), and die with it.
+	Confirmed bool
 }
 
 // Direction is a crossing's direction.
@@ -151,11 +154,12 @@ type Crossing struct {
 	At Point
 }
 
-// Mark is what a line remembers of a track: the side it was last seen on
-// and the directions it was counted in.
+// Mark is what a line remembers of a track: the side it was last seen on,
+// the directions it crossed in and those it was counted in.
 type Mark struct {
 	Side    int8
-	Counted uint8 // bit 0: in, bit 1: out
+	Crossed uint8 // bit 0: in, bit 1: out
+	Counted uint8
 }
 
 // Tally is a line's memory of the tracks open on it, by track id. It is
@@ -170,28 +174,32 @@ func bit(d Direction) uint8 {
 }
 
 // Cross takes the objects of a frame and returns the crossings it makes:
-// tracks whose centre is on the other side from where the track was last on
-// one. A track is counted at most once per direction, so a box jittering
-// back and forth over several frames, or an object pushed back on a belt,
-// is not counted again. t is updated.
+// confirmed tracks whose centre is on the other side from where the track
+// was last on one, now or while it was tentative. A track is counted at
+// most once per direction, so a box jittering back and forth over several
+// frames, or an object pushed back on a belt, is not counted again. t is
+// updated.
 func (l Line) Cross(t Tally, objs []Object) []Crossing {
 	var out []Crossing
 	for _, o := range objs {
-		s := int8(l.Side(o.Center))
-		if s == 0 {
-			continue
+		m := t[o.Track]
+		if s := int8(l.Side(o.Center)); s != 0 {
+			if m.Side != 0 && m.Side != s {
+				m.Crossed |= bit(Direction(s)) // -1 → +1 is in
+			}
+			m.Side = s
 		}
-		m, seen := t[o.Track]
-		prev := m.Side
-		m.Side = s
-		if seen && prev != s {
-			d := Direction(s) // -1 → +1 is in
-			if m.Counted&bit(d) == 0 {
-				m.Counted |= bit(d)
-				out = append(out, Crossing{Track: o.Track, Class: o.Class, Dir: d, At: o.Center})
+		if o.Confirmed {
+			for _, d := range []Direction{In, Out} {
+				if m.Crossed&bit(d) != 0 && m.Counted&bit(d) == 0 {
+					m.Counted |= bit(d)
+					out = append(out, Crossing{Track: o.Track, Class: o.Class, Dir: d, At: o.Center})
+				}
 			}
 		}
-		t[o.Track] = m
+		if m.Side != 0 {
+			t[o.Track] = m
+		}
 	}
 	return out
 }

@@ -19,11 +19,11 @@ func (z Polygon) Contains(p Point) bool {
 	return in
 }
 
-// Count is the objects whose centre is inside, per class id.
+// Count is the confirmed objects whose centre is inside, per class id.
 func (z Polygon) Count(objs []Object) map[int]int {
 	m := map[int]int{}
 	for _, o := range objs {
-		if z.Contains(o.Center) {
+		if o.Confirmed && z.Contains(o.Center) {
 			m[o.Class]++
 		}
 	}

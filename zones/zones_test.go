@@ -10,25 +10,34 @@ import (
 	"github.com/cropstream/cropstream/zones/zonestest"
 )
 
-var middle = zones.Line{Name: "middle", A: zones.Point{X: 320, Y: 0}, B: zones.Point{X: 320, Y: 360}}
+var middle = zones.Line{Name: "middle", A: zones.Point{X: 320, Y: 0}, B: zones.Point{X: 320, Y: zonestest.Height}}
 
-// TestLineCountsConveyor: a line across the middle of a conveyor counts, per
-// class, as many objects in (belt running left to right) and out (right to
-// left) as crossed it, through the track stage's tracker.
+// TestLineCountsConveyor: a line across a conveyor counts, per class, as
+// many objects in (belt running left to right) and out (right to left) as
+// crossed it, through the track stage's tracker: across the middle, and
+// near either edge of the frame (an object crosses a line near the edge it
+// enters by before its track is confirmed).
 func TestLineCountsConveyor(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		for _, segs := range [][]zonestest.Segment{{{Frames: 600, Dir: 1}}, {{Frames: 600, Dir: -1}}} {
 			c := zonestest.NewConveyor(seed, "belt", "", 0, segs...)
-			line := zones.NewCounter(middle)
+			var lines []*zones.Counter
+			for _, x := range []float64{48, 320, 592} {
+				lines = append(lines, zones.NewCounter(zones.Line{Name: "x", A: zones.Point{X: x, Y: 0}, B: zones.Point{X: x, Y: zonestest.Height}}))
+			}
 			var st track.State
 			for _, d := range c.Records {
 				st.Step(track.Params{}, track.FrameOf(d))
-				line.Update(st.Seen())
-				line.Forget(st.OpenIDs())
+				for _, line := range lines {
+					line.Update(st.Seen())
+					line.Forget(st.OpenIDs())
+				}
 			}
-			for class := range 2 {
-				if line.In[class] != c.In[class] || line.Out[class] != c.Out[class] {
-					t.Errorf("seed %d belt %v class %d: counted in %d out %d, crossed in %d out %d", seed, segs, class, line.In[class], line.Out[class], c.In[class], c.Out[class])
+			for _, line := range lines {
+				for class := range 2 {
+					if line.In[class] != c.In[class] || line.Out[class] != c.Out[class] {
+						t.Errorf("seed %d belt %v line at x=%g class %d: counted in %d out %d, crossed in %d out %d", seed, segs, line.A.X, class, line.In[class], line.Out[class], c.In[class], c.Out[class])
+					}
 				}
 			}
 			if n := c.In[0] + c.In[1] + c.Out[0] + c.Out[1]; n < 40 || c.In[0]+c.Out[0] == 0 || c.In[1]+c.Out[1] == 0 {
@@ -39,7 +48,7 @@ func TestLineCountsConveyor(t *testing.T) {
 }
 
 func obj(id uint64, class int, x, y float64) []zones.Object {
-	return []zones.Object{{Track: id, Class: class, Center: zones.Point{X: x, Y: y}}}
+	return []zones.Object{{Track: id, Class: class, Center: zones.Point{X: x, Y: y}, Confirmed: true}}
 }
 
 // TestLineIgnoresJitterAndEnds: a box shaking on the line is not a
@@ -71,6 +80,32 @@ func TestLineIgnoresJitterAndEnds(t *testing.T) {
 	}
 }
 
+// TestTentativeCrossingsWait: a track that crosses while tentative is
+// counted when it is confirmed, once; one that dies tentative never is.
+func TestTentativeCrossingsWait(t *testing.T) {
+	l := zones.Line{Name: "l", A: zones.Point{X: 100, Y: 0}, B: zones.Point{X: 100, Y: 100}}
+	tally := zones.Tally{}
+	step := func(x float64, confirmed bool) []zones.Crossing {
+		return l.Cross(tally, []zones.Object{{Track: 1, Class: 3, Center: zones.Point{X: x, Y: 50}, Confirmed: confirmed}})
+	}
+	if got := append(step(80, false), step(120, false)...); len(got) != 0 {
+		t.Fatalf("a tentative track counted: %+v", got)
+	}
+	if got := step(130, true); len(got) != 1 || got[0].Dir != zones.In || got[0].Class != 3 || got[0].At.X != 130 {
+		t.Fatalf("at confirmation: %+v", got)
+	}
+	if got := step(140, true); len(got) != 0 {
+		t.Fatalf("counted again: %+v", got)
+	}
+	tally2 := zones.Tally{}
+	l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 80, Y: 50}}})
+	l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 120, Y: 50}}})
+	tally2.Keep(func(uint64) bool { return false }) // it died tentative
+	if got := l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 120, Y: 50}, Confirmed: true}}); len(got) != 0 {
+		t.Fatalf("a forgotten track's crossing counted: %+v", got)
+	}
+}
+
 // TestCrossReturnsEachOnce: Cross reports a crossing with its track, class,
 // direction and place, once per direction, and Keep forgets ended tracks
 // (a track id seen again after it is forgotten starts afresh).
@@ -93,9 +128,10 @@ func TestCrossReturnsEachOnce(t *testing.T) {
 func TestPolygonCounts(t *testing.T) {
 	z := zones.Polygon{Points: []zones.Point{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 100}, {X: 0, Y: 100}}}
 	got := z.Count([]zones.Object{
-		{Track: 1, Center: zones.Point{X: 15, Y: 15}},
-		{Track: 2, Class: 1, Center: zones.Point{X: 55, Y: 55}},
-		{Track: 3, Center: zones.Point{X: 155, Y: 15}}, // outside
+		{Track: 1, Center: zones.Point{X: 15, Y: 15}, Confirmed: true},
+		{Track: 2, Class: 1, Center: zones.Point{X: 55, Y: 55}, Confirmed: true},
+		{Track: 3, Center: zones.Point{X: 155, Y: 15}, Confirmed: true}, // outside
+		{Track: 4, Center: zones.Point{X: 15, Y: 15}},                   // tentative
 	})
 	if got[0] != 1 || got[1] != 1 {
 		t.Fatalf("inside: %v", got)

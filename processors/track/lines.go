@@ -22,17 +22,17 @@ type lineState struct {
 	In, Out map[int]uint64
 }
 
-// Seen are the tracks a count line may count on the latest frame: confirmed,
-// not duplicates, matched in that frame (a coasting track's predicted box is
-// no evidence of a crossing).
+// Seen are the tracks a count line looks at on the latest frame: those
+// matched in that frame (a coasting track's predicted box is no evidence of
+// a crossing), not duplicates of another.
 func (s *State) Seen() []zones.Object {
 	var out []zones.Object
 	for _, t := range s.Tracks {
-		if !t.Confirmed || t.Duplicate || t.Lost > 0 {
+		if t.Duplicate || t.Lost > 0 {
 			continue
 		}
 		b := t.box()
-		out = append(out, zones.Object{Track: t.ID, Class: t.Class, Center: zones.Point{X: b.cx(), Y: b.cy()}})
+		out = append(out, zones.Object{Track: t.ID, Class: t.Class, Center: zones.Point{X: b.cx(), Y: b.cy()}, Confirmed: t.Confirmed})
 	}
 	return out
 }
