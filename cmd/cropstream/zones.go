@@ -23,6 +23,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 	}
 	var camera string
 	var specs []string
+	var band float64
 	set := &cobra.Command{
 		Use:   "set --camera ID --line NAME=x1,y1,x2,y2 [--line ...]",
 		Short: "Set a camera's count lines, replacing those it had",
@@ -36,6 +37,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 				if err != nil {
 					return fmt.Errorf("--line: %w", err)
 				}
+				l.Band = band
 				c.Lines = append(c.Lines, l)
 			}
 			if err := c.Validate(); err != nil {
@@ -54,6 +56,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 	}
 	set.Flags().StringVar(&camera, "camera", "", "camera id (required)")
 	set.Flags().StringArrayVar(&specs, "line", nil, "a count line NAME=x1,y1,x2,y2 in frame pixels (required; repeatable, at most 16)")
+	set.Flags().Float64Var(&band, "band", 0, "pixels a track's centre must be off a line before its side counts (0: 2)")
 	_ = set.MarkFlagRequired("camera")
 	_ = set.MarkFlagRequired("line")
 

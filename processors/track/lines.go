@@ -1,6 +1,8 @@
 package track
 
 import (
+	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 
@@ -62,6 +64,7 @@ func (p *Processor) countLines(out *outputs, st *cameraState, d *schema.Detectio
 	for _, l := range lines {
 		ls := st.Lines[l.Name]
 		if ls == nil || ls.Line != l {
+			p.checkLine(d, l)
 			ls = &lineState{Line: l, Tally: zones.Tally{}, In: map[int]uint64{}, Out: map[int]uint64{}}
 		}
 		for _, x := range l.Cross(ls.Tally, objs) {
@@ -78,6 +81,20 @@ func (p *Processor) countLines(out *outputs, st *cameraState, d *schema.Detectio
 	st.Lines = nil
 	if len(next) > 0 {
 		st.Lines = next
+	}
+}
+
+// checkLine warns, once per camera and line, when a line a camera's tally
+// starts on lies outside the camera's frames: it would never count (a line
+// set for another resolution, or for another camera).
+func (p *Processor) checkLine(d *schema.Detections, l zones.Line) {
+	w, h := float64(d.Width), float64(d.Height)
+	if w == 0 || h == 0 || (max(l.A.X, l.B.X) <= w && max(l.A.Y, l.B.Y) <= h) {
+		return
+	}
+	if _, warned := p.lineWarned.LoadOrStore(d.CameraId+"/"+l.String(), true); !warned {
+		slog.Warn("track: count line outside the camera's frames: it counts nothing there", "camera", d.CameraId,
+			"line", l.String(), "frame", fmt.Sprintf("%gx%g", w, h))
 	}
 }
 

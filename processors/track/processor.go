@@ -202,6 +202,8 @@ type Processor struct {
 	idle     idleWatch
 	fields   *fieldmap.Table
 	lines    *zones.Table
+	// lineWarned holds the camera lines already warned of (checkLine).
+	lineWarned sync.Map
 }
 
 // New makes the stage.
