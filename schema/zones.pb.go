@@ -40,7 +40,8 @@ type LineCrossing struct {
 	RowId      string `protobuf:"bytes,7,opt,name=row_id,json=rowId,proto3" json:"row_id,omitempty"`
 	// The line's name among the camera's lines.
 	Line string `protobuf:"bytes,8,opt,name=line,proto3" json:"line,omitempty"`
-	// "in" (from the line's left to its right, seen from its first end) or
+	// "in" (from the right of the line to its left, facing from its first end
+	// to its second on screen: left to right across a line drawn top to bottom) or
 	// "out".
 	Direction string `protobuf:"bytes,9,opt,name=direction,proto3" json:"direction,omitempty"`
 	// The track's object id (as CountedObject.object_id) and its class.

@@ -17,7 +17,7 @@ func lineCrossingsTable() *Table {
 			{"crossing_id", "String", "object + line + direction; unique per crossing"},
 			{"camera_id", "String", "camera"},
 			{"line", "String", "the count line's name"},
-			{"direction", "String", "in (from the line's left to its right, seen from its first end) or out"},
+			{"direction", "String", "in (from the right of the line to its left, facing from its first end to its second on screen: left to right across a line drawn top to bottom) or out"},
 			{"class_id", "UInt16", "class index in the model"},
 			{"class_name", "String", "class name"},
 			{"object_id", "String", "camera + stream + track id, as in objects"},

@@ -17,8 +17,9 @@ func newZonesCmd(g *globals) *cobra.Command {
 		Long: `A camera's count lines are kept as data in the compacted count-lines topic;
 every track process follows it while running. For a camera with lines, each
 confirmed track is counted once per line and direction as it crosses ("in":
-from the line's left to its right, seen from its first end; for a line drawn
-top to bottom, left to right in the frame), to the line-crossings topic and
+from the line's right to its left, facing from its first end to its second on
+the screen; for a line drawn top to bottom, left to right in the frame), to
+the line-crossings topic and
 the line_crossings table in ClickHouse (docs/zones.md).`,
 	}
 	var camera string
