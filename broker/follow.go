@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -91,4 +92,58 @@ func ServeLookups(ctx context.Context, conn *Conn, run func(context.Context) err
 		return run(ctx)
 	})
 	return g.Wait()
+}
+
+// Table is a compacted lookup topic held in memory by key and kept up to
+// date by Run, for a stage to look entries up while it processes. (A goka
+// lookup view would do the same, but goka closes a view while its
+// processor's callbacks may still read it: a data race at every shutdown.)
+type Table[V any] struct {
+	topic  topology.Topic
+	decode func(key string, value []byte) (V, error)
+	mu     sync.RWMutex
+	m      map[string]V
+	ready  chan struct{}
+	once   sync.Once
+}
+
+// NewTable makes an empty table of topic; Run fills it. decode turns a
+// record into its key's entry; a record it refuses is skipped with a
+// warning (the key keeps its entry), and a tombstone removes the key.
+func NewTable[V any](topic topology.Topic, decode func(key string, value []byte) (V, error)) *Table[V] {
+	return &Table[V]{topic: topic, decode: decode, m: map[string]V{}, ready: make(chan struct{})}
+}
+
+// Get is key's entry, the zero V when it has none.
+func (t *Table[V]) Get(key string) V {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.m[key]
+}
+
+// Ready is closed once the table holds everything the topic held when Run
+// started.
+func (t *Table[V]) Ready() <-chan struct{} { return t.ready }
+
+// Run reads the topic from its start and follows it until ctx ends.
+func (t *Table[V]) Run(ctx context.Context, conn *Conn) error {
+	return Follow(ctx, conn, t.topic, t.apply, func() { t.once.Do(func() { close(t.ready) }) })
+}
+
+func (t *Table[V]) apply(r *kgo.Record) {
+	key := string(r.Key)
+	if r.Value == nil {
+		t.mu.Lock()
+		delete(t.m, key)
+		t.mu.Unlock()
+		return
+	}
+	v, err := t.decode(key, r.Value)
+	if err != nil {
+		slog.Warn("lookup: record skipped", "topic", t.topic, "key", key, "offset", r.Offset, "err", err)
+		return
+	}
+	t.mu.Lock()
+	t.m[key] = v
+	t.mu.Unlock()
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,57 +17,22 @@ import (
 
 // Table is the count lines in force, kept up to date from the count-lines
 // topic by Run, for the track stage to look a camera's lines up per frame.
+// Get is nil for a camera without lines; the slice is shared: callers must
+// not change it. Records that do not decode are skipped with a warning (the
+// topic accepts hand-written records; the CLI checks before it writes).
 type Table struct {
-	mu    sync.RWMutex
-	lines map[string][]Line
-	ready chan struct{}
-	once  sync.Once
+	*broker.Table[[]Line]
 }
 
 // NewTable makes an empty table; Run fills it.
 func NewTable() *Table {
-	return &Table{lines: map[string][]Line{}, ready: make(chan struct{})}
-}
-
-// Get is the camera's lines, nil when it has none. The slice is shared:
-// callers must not change it.
-func (t *Table) Get(camera string) []Line {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.lines[camera]
-}
-
-// Ready is closed once the table holds what the topic held when Run started.
-func (t *Table) Ready() <-chan struct{} { return t.ready }
-
-// Run reads the count-lines topic from its start and follows it until ctx
-// ends. Records that do not decode are skipped with a warning (the topic
-// accepts hand-written records; the CLI checks before it writes).
-func (t *Table) Run(ctx context.Context, conn *broker.Conn) error {
-	return broker.Follow(ctx, conn, topology.CountLines, t.apply, func() { t.once.Do(func() { close(t.ready) }) })
-}
-
-func (t *Table) apply(r *kgo.Record) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	key := string(r.Key)
-	if r.Value == nil {
-		delete(t.lines, key)
-		return
-	}
-	c, err := Decode(r.Value)
-	if err == nil && c.Camera != key {
-		err = fmt.Errorf("record of camera %q keyed %q", c.Camera, key)
-	}
-	if err != nil {
-		slog.Warn("count lines: record skipped", "key", key, "offset", r.Offset, "err", err)
-		return
-	}
-	if len(c.Lines) == 0 {
-		delete(t.lines, key)
-		return
-	}
-	t.lines[key] = c.Lines
+	return &Table{broker.NewTable(topology.CountLines, func(key string, value []byte) ([]Line, error) {
+		c, err := Decode(value)
+		if err == nil && c.Camera != key {
+			err = fmt.Errorf("count lines of camera %q keyed %q", c.Camera, key)
+		}
+		return c.Lines, err
+	})}
 }
 
 // Set publishes a camera's lines (checked first), replacing any it had, and
