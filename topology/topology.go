@@ -217,7 +217,7 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
-		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + emitted log (marker 0x03)",
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + count lines + crossings log + emitted log (marker 0x04)",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "tracker state per camera (goka group table of track)"},
 		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",

@@ -182,14 +182,15 @@ func bit(d Direction) uint8 {
 func (l Line) Cross(t Tally, objs []Object) []Crossing {
 	var out []Crossing
 	for _, o := range objs {
-		m := t[o.Track]
+		was := t[o.Track]
+		m := was
 		if s := int8(l.Side(o.Center)); s != 0 {
 			if m.Side != 0 && m.Side != s {
 				m.Crossed |= bit(Direction(s)) // -1 → +1 is in
 			}
 			m.Side = s
 		}
-		if o.Confirmed {
+		if o.Confirmed && m.Crossed&^m.Counted != 0 {
 			for _, d := range []Direction{In, Out} {
 				if m.Crossed&bit(d) != 0 && m.Counted&bit(d) == 0 {
 					m.Counted |= bit(d)
@@ -197,7 +198,7 @@ func (l Line) Cross(t Tally, objs []Object) []Crossing {
 				}
 			}
 		}
-		if m.Side != 0 {
+		if m != was {
 			t[o.Track] = m
 		}
 	}

@@ -2,6 +2,7 @@ package track_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -167,7 +168,7 @@ func TestStageCountsLines(t *testing.T) {
 	t.Logf("crossings %v (%d re-sent by replays)", got, resent)
 }
 
-func mustEncode(t *testing.T, d *schema.Detections) []byte {
+func mustEncode(t testing.TB, d *schema.Detections) []byte {
 	t.Helper()
 	b, err := schema.Encode(d)
 	if err != nil {
@@ -218,5 +219,61 @@ func TestLinesTableFollows(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkStageLines is the stage's rate on conveyor cameras, through goka
+// (state from the table, one step, crossings and objects emitted, state
+// written back), without count lines and with three per camera.
+func BenchmarkStageLines(b *testing.B) {
+	for _, n := range []int{0, 3} {
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			conn, _ := brokertest.Open(b, topology.Config{CameraPartitions: 8, BlockPartitions: 2, DLQPartitions: 1})
+			ctx := context.Background()
+			const cameras = 8
+			var recs []*kgo.Record
+			for c := range cameras {
+				cam := fmt.Sprintf("belt-%d", c)
+				var lines []zones.Line
+				for i := range n {
+					x := float64(100 + 200*i)
+					lines = append(lines, zones.Line{Name: fmt.Sprint(i), A: zones.Point{X: x}, B: zones.Point{X: x, Y: zonestest.Height}})
+				}
+				if n > 0 {
+					if _, err := zones.Set(ctx, conn, zones.CameraLines{Camera: cam, Lines: lines}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				conv := zonestest.NewConveyor(uint64(c), cam, "s1", 1e18, zonestest.Segment{Frames: max(b.N/cameras, 200), Dir: 1})
+				for _, d := range conv.Records {
+					d.FieldId, d.BlockId, d.RowId = "F", "B", cam
+					recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(cam), Value: mustEncode(b, d)})
+				}
+			}
+			cl, _ := conn.Client()
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			cl.Close()
+			p, err := track.New(track.Config{}, conn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			b.ResetTimer()
+			start := time.Now()
+			go func() { done <- p.Run(rctx) }()
+			for p.Stats.Frames.Load() < int64(len(recs)) {
+				time.Sleep(2 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			cancel()
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(recs))/elapsed.Seconds(), "frames/s")
+			b.ReportMetric(float64(p.Stats.Crossings.Load()), "crossings")
+		})
 	}
 }

@@ -20,7 +20,7 @@ func (p *Processor) Counters() stage.Counters {
 // String names the table's encoding as the topology declares it for the
 // track table (a test compares them).
 func (stateCodec) String() string {
-	return fmt.Sprintf("gob:track.State and streams + emitted log (marker 0x%02x)", streamsMarker)
+	return fmt.Sprintf("gob:track.State and streams + count lines + crossings log + emitted log (marker 0x%02x)", linesMarker)
 }
 
 // idleTopic is where the idle watch sends a silent camera's idle record:
