@@ -57,6 +57,21 @@ func (c CameraLines) Validate() error {
 	return nil
 }
 
+// ParseCameraLines makes camera's record from lines as ParseLine reads
+// them, each with band, and checks it.
+func ParseCameraLines(camera string, specs []string, band float64) (CameraLines, error) {
+	c := CameraLines{Camera: camera}
+	for _, s := range specs {
+		l, err := ParseLine(s)
+		if err != nil {
+			return CameraLines{}, fmt.Errorf("camera %s: %w", camera, err)
+		}
+		l.Band = band
+		c.Lines = append(c.Lines, l)
+	}
+	return c, c.Validate()
+}
+
 // Encode is the record value.
 func Encode(c CameraLines) ([]byte, error) {
 	b, err := json.Marshal(c)

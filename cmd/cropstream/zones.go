@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/zones"
 )
 
@@ -32,16 +32,8 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
   cropstream zones set --camera gate-1 --line in-lane=0,200,640,200 --line out-lane=640,280,0,280`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := zones.CameraLines{Camera: camera}
-			for _, s := range specs {
-				l, err := zones.ParseLine(s)
-				if err != nil {
-					return fmt.Errorf("--line: %w", err)
-				}
-				l.Band = band
-				c.Lines = append(c.Lines, l)
-			}
-			if err := c.Validate(); err != nil {
+			c, err := zones.ParseCameraLines(camera, specs, band)
+			if err != nil {
 				return err
 			}
 			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
@@ -120,12 +112,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rows)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CAMERA\tLINE\tDIRECTION\tCLASS\tCROSSINGS")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Camera, r.Line, r.Direction, r.Class, r.Crossings)
-			}
-			return tw.Flush()
+			return clickhouse.WriteLineCounts(cmd.OutOrStdout(), rows)
 		},
 	}
 	sf.register(counts.Flags(), false)

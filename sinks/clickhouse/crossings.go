@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
+	"text/tabwriter"
 )
 
 // LineCount is the crossings of one camera's line in one direction, of one
@@ -35,4 +37,14 @@ func (s *Store) LineCounts(ctx context.Context, camera string) ([]LineCount, err
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// WriteLineCounts prints one line per camera, line, direction and class.
+func WriteLineCounts(w io.Writer, rows []LineCount) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CAMERA\tLINE\tDIRECTION\tCLASS\tCROSSINGS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Camera, r.Line, r.Direction, r.Class, r.Crossings)
+	}
+	return tw.Flush()
 }
