@@ -41,6 +41,7 @@ func BenchmarkLiveLane(b *testing.B) {
 			b.ReportMetric(r.P99Ms, "p99_ms")
 			b.ReportMetric(r.LiveFPS, "live_frames/s")
 			b.ReportMetric(r.BackfillFPS, "backfill_frames/s")
+			b.ReportMetric(r.LiveFPS+r.BackfillFPS, "stage_frames/s")
 		})
 	}
 }
