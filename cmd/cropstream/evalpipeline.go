@@ -136,7 +136,11 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	samples := o.samples
 	if o.sampleTarget != "" && hand == nil {
-		if samples, err = priorSamples(sc, o.sampleTarget); err != nil {
+		tgt, err := sampleplan.ParseShare(o.sampleTarget)
+		if err != nil {
+			return nil, fmt.Errorf("--sample-target: %w", err)
+		}
+		if samples, err = sampleplan.PriorSamples(sc, tgt); err != nil {
 			return nil, err
 		}
 	}
@@ -175,22 +179,4 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 		}
 	}
 	return fieldrun.Run(ctx, cfg)
-}
-
-// priorSamples is the number of sample plants the crop profile's prior
-// plans for the scenario's block at target.
-func priorSamples(sc *simulator.Scenario, target string) (int, error) {
-	tgt, err := sampleplan.ParseShare(target)
-	if err != nil {
-		return 0, fmt.Errorf("--sample-target: %w", err)
-	}
-	prof, err := crops.Load(sc.Crop)
-	if err != nil {
-		return 0, err
-	}
-	pl, err := sampleplan.Prior(prof, sc.Rows*sc.PlantsPerRow, sc.UnitsPerPlant.Mean*prof.Sampling.Visibility, tgt)
-	if err != nil {
-		return 0, err
-	}
-	return pl.Samples, nil
 }
