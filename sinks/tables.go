@@ -313,7 +313,7 @@ func Tables() []*Table {
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))
 	quality := modelQualityTable()
-	return []*Table{frames, &live, dets, objects, yields, dlq, quality}
+	return []*Table{frames, &live, dets, objects, yields, dlq, quality, lineCrossingsTable()}
 }
 
 // modelUnits flattens an estimate's units per model: a String column rather

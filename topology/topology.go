@@ -40,6 +40,11 @@ const (
 	Cameras Topic = "cameras"
 	// CameraState is what each camera's reader last reported (compacted).
 	CameraState Topic = "camera-state"
+	// CountLines are the lines each camera's tracks are counted across
+	// (compacted, key: the camera).
+	CountLines Topic = "count-lines"
+	// LineCrossings are the tracks counted across those lines.
+	LineCrossings Topic = "line-crossings"
 )
 
 // The groups.
@@ -251,7 +256,7 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
-		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + emitted log (marker 0x03)",
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + count lines + crossings log + emitted log (marker 0x04)",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "tracker state per camera (goka group table of track)"},
 		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
@@ -291,18 +296,24 @@ func New(cfg Config) (*Topology, error) {
 			// the topic would keep days of them before compacting any.
 			SegmentMs: (10 * time.Minute).Milliseconds(),
 			Doc:       "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
+		{Name: CountLines, Partitions: 1, Key: KeyCamera, Codec: "json:zones.CameraLines",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the count lines of each camera that has any (cropstream zones set/clear); read whole by every track process"},
+		{Name: LineCrossings, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.LineCrossing",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "one record per track counted across a camera's count line, per direction, id = camera + stream + track + line + direction"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
 		{Name: Detect, Inputs: []Topic{Frames, FramesLive}, Outputs: []Topic{Detections, ModelQuality, ShadowDetections, DLQ}, Lookups: []Topic{Models},
 			Doc: "decode, batch, run the detector (switching models between batches as deployed), emit boxes and drift; live frames first"},
-		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, DLQ}, Table: &trackTable, Lookups: []Topic{Fields},
-			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
+		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, LineCrossings, DLQ}, Table: &trackTable, Lookups: []Topic{Fields, CountLines},
+			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap); count tracks across the camera's count lines"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
 		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{FramesLive, Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
 			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, FramesLive, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{DLQ},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, FramesLive, Detections, Objects, Yield, ModelQuality, LineCrossings, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {

@@ -13,7 +13,7 @@ func TestDefaultTopologyValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frames", "frames-live", "detections", "track-table", "objects", "aggregate-table", "yield", "fields", "hand-counts", "models", "model-quality", "shadow-detections", "dlq", "cameras", "camera-state"}
+	want := []string{"frames", "frames-live", "detections", "track-table", "objects", "aggregate-table", "yield", "fields", "hand-counts", "models", "model-quality", "shadow-detections", "dlq", "cameras", "camera-state", "count-lines", "line-crossings"}
 	if got := top.TopicNames(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("topics %v, want %v", got, want)
 	}

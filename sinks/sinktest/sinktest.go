@@ -20,7 +20,8 @@ import (
 
 // Stream makes records for every table: two cameras, one of each lane,
 // whose frames cross midnight (so batches split by day), detections with 0-4 boxes, objects
-// with one upstream duplicate at a new offset, yields, a dead letter, and
+// and line crossings each with one upstream duplicate at a new offset,
+// yields, a dead letter, and
 // one undecodable detections record.
 func Stream(seed uint64, frames int) []*kgo.Record {
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -57,6 +58,14 @@ func Stream(seed uint64, frames int) []*kgo.Record {
 				add(topology.Objects, "B1", o)
 				if i == 3 && cam == "cam-1" {
 					add(topology.Objects, "B1", o) // an upstream replay
+				}
+			}
+			if i%11 == 5 {
+				c := &schema.LineCrossing{CrossingId: fmt.Sprintf("%s-%d/belt/in", cam, i), CameraId: cam, Line: "belt", Direction: schema.DirectionIn,
+					ObjectId: fmt.Sprintf("%s-%d", cam, i), ClassName: "apple", Sequence: uint64(i), CaptureUnixNs: at, X: 32, Y: 16}
+				add(topology.LineCrossings, cam, c)
+				if i == 5 && cam == "cam-2" {
+					add(topology.LineCrossings, cam, c) // an upstream replay
 				}
 			}
 		}
