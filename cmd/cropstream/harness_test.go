@@ -172,6 +172,18 @@ func startBroker(t *testing.T, dir string) string {
 	return line
 }
 
+// brokerWithTopics is a directory for the test whose broker is served (as
+// by startBroker) with the topology's topics created.
+func brokerWithTopics(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	startBroker(t, dir)
+	if r := run(t, dir, "topics", "create"); r.code != 0 {
+		t.Fatalf("topics create: %s", r.stderr)
+	}
+	return dir
+}
+
 // openData connects to the embedded broker of dir/data (serving it if no
 // process does) for the life of the test.
 func openData(t *testing.T, dir string) *broker.Conn {

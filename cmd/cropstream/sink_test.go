@@ -29,11 +29,7 @@ func TestSinkKilled(t *testing.T) {
 		t.Skip("kills and restarts processes")
 	}
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	startBroker(t, dir)
-	if r := run(t, dir, "topics", "create"); r.code != 0 {
-		t.Fatalf("topics create: %s", r.stderr)
-	}
+	dir := brokerWithTopics(t)
 	conn := openData(t, dir)
 	recs := sinktest.Stream(11, 3000)
 	chunks := 6
