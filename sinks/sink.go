@@ -25,9 +25,10 @@ type Store interface {
 	Prepare(ctx context.Context, tables []*Table) error
 	// Resume returns the highest kafka_offset stored per kafka_partition.
 	Resume(ctx context.Context, t *Table) (map[int32]int64, error)
-	// Insert writes rows atomically: all of them or none. Every row of one
-	// call has the same Day.
-	Insert(ctx context.Context, t *Table, rows []Row) error
+	// Insert writes the block's rows atomically: all of them or none. Every
+	// row of one call has the same Day. The block is the store's only while
+	// Insert runs.
+	Insert(ctx context.Context, t *Table, rows *Block) error
 	Close() error
 }
 
@@ -155,7 +156,9 @@ func (s *Sink) TableRows() map[string]int64 {
 
 type batch struct {
 	table *Table
-	rows  []Row
+	rows  *Block
+	// rec holds the rows of the record being added, until they are checked.
+	rec   *Block
 	day   uint32
 	since time.Time
 	// pending is the first offset per partition with rows in the batch.
@@ -166,6 +169,8 @@ type batch struct {
 	done    chan error
 	sending map[int32]int64
 	sent    int
+	// spare is the block of the last insert, reused once it is in.
+	spare *Block
 }
 
 // New makes a sink; Run starts it.
@@ -178,7 +183,7 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
 		refused: map[string]error{}, owned: map[string]map[int32]bool{}}
 	for _, t := range cfg.Tables {
-		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
+		s.byTopic[string(t.Topic)] = &batch{table: t, rows: NewBlock(t), rec: NewBlock(t), pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
 	return s, nil
 }
@@ -314,8 +319,9 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		s.Stats.Skipped.Add(1)
 		return nil, nil
 	}
-	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
-	if err != nil {
+	rec := b.rec
+	rec.Reset()
+	if err := b.table.Decode(rec, r.Value, r.Partition, r.Offset); err != nil {
 		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
 			// That stage dead-letters the same record with its own reason:
 			// one dead letter per bad record.
@@ -324,28 +330,35 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		}
 		return s.refuse(r, fmt.Sprintf("decode %s record: %v", r.Topic, err)), nil
 	}
-	for _, row := range rows {
+	n := rec.Len()
+	for i := range n {
 		// The store would refuse the whole insert, and every retry of it,
 		// for one such row: the record goes to the dead letters instead.
-		if err := b.table.CheckRow(row); err != nil {
+		if err := b.table.Check(rec, i); err != nil {
 			return s.refuse(r, fmt.Sprintf("store %s record: %v", r.Topic, err)), nil
 		}
 	}
-	for _, row := range rows {
-		day := b.table.Day(row)
-		if len(b.rows) > 0 && day != b.day {
+	for i := 0; i < n; {
+		day := b.table.Day(rec, i)
+		if b.rows.Len() > 0 && day != b.day {
 			if err := s.flush(ictx, b); err != nil {
 				return nil, err
 			}
 		}
-		if len(b.rows) == 0 {
+		if b.rows.Len() == 0 {
 			b.day, b.since = day, time.Now()
 		}
 		if _, ok := b.pending[r.Partition]; !ok {
 			b.pending[r.Partition] = r.Offset
 		}
-		b.rows = append(b.rows, row)
-		if len(b.rows) >= s.cfg.MaxRows {
+		// The record's rows of this day, up to a full batch.
+		j := i + 1
+		for j < n && j-i < s.cfg.MaxRows-b.rows.Len() && b.table.Day(rec, j) == day {
+			j++
+		}
+		b.rows.AppendFrom(rec, i, j)
+		i = j
+		if b.rows.Len() >= s.cfg.MaxRows {
 			if err := s.flush(ictx, b); err != nil {
 				return nil, err
 			}
@@ -374,7 +387,7 @@ func (s *Sink) flushDue(ictx context.Context, force bool) error {
 				return err
 			}
 		}
-		if len(b.rows) > 0 && (force || len(b.rows) >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
+		if b.rows.Len() > 0 && (force || b.rows.Len() >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
 			if err := s.flush(ictx, b); err != nil {
 				return err
 			}
@@ -391,13 +404,17 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 	if err := s.wait(b); err != nil {
 		return err
 	}
-	if len(b.rows) == 0 {
+	if b.rows.Len() == 0 {
 		return nil
 	}
 	rows := b.rows
-	b.rows = make([]Row, 0, min(len(rows), s.cfg.MaxRows))
+	if b.rows = b.spare; b.rows == nil {
+		b.rows = NewBlock(b.table)
+	}
+	b.rows.Reset()
+	b.spare = rows
 	b.pending, b.sending = b.sending, b.pending
-	b.sent = len(rows)
+	b.sent = rows.Len()
 	b.done = make(chan error, 1)
 	go func(done chan<- error) {
 		start := time.Now()
@@ -521,8 +538,7 @@ func (s *Sink) revoked(r map[string][]int32) {
 		if err := s.wait(b); err != nil {
 			clear(b.sending)
 		}
-		pcol := len(b.table.Columns) - 2
-		b.rows = slices.DeleteFunc(b.rows, func(row Row) bool { return slices.Contains(parts, row[pcol].(int32)) })
+		b.rows.DeleteRows(func(i int) bool { return slices.Contains(parts, b.rows.Partition(i)) })
 		for _, p := range parts {
 			delete(b.pending, p)
 			delete(s.next[topic], p)
