@@ -114,6 +114,10 @@ type Sink struct {
 	tableRows map[string]int64
 	// owned are the partitions assigned to this instance, per topic.
 	owned map[string]map[int32]bool
+	// ends is each partition's last stable offset as of its latest fetch:
+	// where next has reached every end of a topic, the sink has read all
+	// there is of it.
+	ends map[string]map[int32]int64
 	// lost is set when an insert reported ErrStoreLost; the poll loop then
 	// refills the store.
 	lost bool
@@ -171,6 +175,8 @@ type batch struct {
 	sent    int
 	// spare is the block of the last insert, reused once it is in.
 	spare *Block
+	// partial is when the table's last batch that was not full went.
+	partial time.Time
 }
 
 // New makes a sink; Run starts it.
@@ -181,7 +187,7 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
 		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
-		refused: map[string]error{}, owned: map[string]map[int32]bool{}}
+		refused: map[string]error{}, owned: map[string]map[int32]bool{}, ends: map[string]map[int32]int64{}}
 	for _, t := range cfg.Tables {
 		s.byTopic[string(t.Topic)] = &batch{table: t, rows: NewBlock(t), rec: NewBlock(t), pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
@@ -258,6 +264,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if p.Err == nil {
+				if s.ends[p.Topic] == nil {
+					s.ends[p.Topic] = map[int32]int64{}
+				}
+				s.ends[p.Topic][p.Partition] = p.LastStableOffset
+			}
+		})
 		var err error
 		for _, r := range fs.Records() {
 			var d *kgo.Record
@@ -379,21 +393,44 @@ func (s *Sink) refuse(r *kgo.Record, reason string) *kgo.Record {
 }
 
 // flushDue flushes batches that are full or old (all of them when force);
-// their inserts run under ictx.
+// their inserts run under ictx. A batch that is not full goes at most once
+// per MaxAge: when it is MaxAge old, or as soon as the sink has read all
+// there is of its topic, so the end of a backlog is not held for MaxAge
+// while a trickle still makes one insert a MaxAge.
 func (s *Sink) flushDue(ictx context.Context, force bool) error {
-	for _, b := range s.byTopic {
+	for topic, b := range s.byTopic {
 		if b.done != nil && (force || len(b.done) > 0) {
 			if err := s.wait(b); err != nil {
 				return err
 			}
 		}
-		if b.rows.Len() > 0 && (force || b.rows.Len() >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
+		n := b.rows.Len()
+		if n == 0 {
+			continue
+		}
+		full := n >= s.cfg.MaxRows
+		due := time.Since(b.since) >= s.cfg.MaxAge || (time.Since(b.partial) >= s.cfg.MaxAge && s.readAll(topic))
+		if force || full || due {
+			if !full {
+				b.partial = time.Now()
+			}
 			if err := s.flush(ictx, b); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// readAll says the sink has read every owned partition of topic up to its
+// end as of the partition's latest fetch.
+func (s *Sink) readAll(topic string) bool {
+	for p, end := range s.ends[topic] {
+		if s.owned[topic][p] && s.next[topic][p] < end {
+			return false
+		}
+	}
+	return true
 }
 
 // flush hands a batch to the table's background insert, once the previous
@@ -420,8 +457,12 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 		start := time.Now()
 		err := s.retry(ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ictx, b.table, rows) })
 		if err == nil {
+			// Counted here, not when the loop next looks: the rows are
+			// stored now, and a loop waiting in a poll may look much later.
 			s.Stats.InsertNanos.Add(int64(time.Since(start)))
 			s.Stats.Insert.Observe(time.Since(start))
+			s.Stats.Inserts.Add(1)
+			s.Stats.Rows.Add(int64(rows.Len()))
 		}
 		done <- err
 	}(b.done)
@@ -441,8 +482,6 @@ func (s *Sink) wait(b *batch) error {
 		s.lost = s.lost || errors.Is(err, ErrStoreLost)
 		return err
 	}
-	s.Stats.Inserts.Add(1)
-	s.Stats.Rows.Add(int64(b.sent))
 	s.tableRows[b.table.Name] += int64(b.sent)
 	clear(b.sending)
 	return nil
@@ -544,6 +583,7 @@ func (s *Sink) revoked(r map[string][]int32) {
 			delete(s.next[topic], p)
 			delete(s.resume[topic], p)
 			delete(s.owned[topic], p)
+			delete(s.ends[topic], p)
 		}
 	}
 }
