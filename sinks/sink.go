@@ -161,7 +161,7 @@ func (s *Sink) TableRows() map[string]int64 {
 type batch struct {
 	table *Table
 	rows  *Block
-	// rec holds the rows of the record being added, until they are checked.
+	// rec holds the rows of a record whose rows span days (addByDay).
 	rec   *Block
 	day   uint32
 	since time.Time
@@ -333,9 +333,9 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		s.Stats.Skipped.Add(1)
 		return nil, nil
 	}
-	rec := b.rec
-	rec.Reset()
-	if err := b.table.Decode(rec, r.Value, r.Partition, r.Offset); err != nil {
+	// Decoded straight into the batch, and cut back if refused.
+	n0 := b.rows.Len()
+	if err := b.table.Decode(b.rows, r.Value, r.Partition, r.Offset); err != nil {
 		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
 			// That stage dead-letters the same record with its own reason:
 			// one dead letter per bad record.
@@ -344,19 +344,59 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		}
 		return s.refuse(r, fmt.Sprintf("decode %s record: %v", r.Topic, err)), nil
 	}
-	n := rec.Len()
-	for i := range n {
+	n1 := b.rows.Len()
+	if n1 == n0 {
+		return nil, nil
+	}
+	for i := n0; i < n1; i++ {
 		// The store would refuse the whole insert, and every retry of it,
 		// for one such row: the record goes to the dead letters instead.
-		if err := b.table.Check(rec, i); err != nil {
+		if err := b.table.Check(b.rows, i); err != nil {
+			b.rows.Truncate(n0)
 			return s.refuse(r, fmt.Sprintf("store %s record: %v", r.Topic, err)), nil
 		}
 	}
-	for i := 0; i < n; {
+	// A record's rows all go in one insert (never split at MaxRows): the
+	// store's highest offset must mean the whole record is in. Only rows of
+	// different days (ClickHouse partitions) go in different inserts.
+	day := b.day
+	if n0 == 0 {
+		day = b.table.Day(b.rows, n0)
+	}
+	same := true
+	for i := n0; i < n1 && same; i++ {
+		same = b.table.Day(b.rows, i) == day
+	}
+	if same {
+		if n0 == 0 {
+			b.day, b.since = day, time.Now()
+		}
+		if _, ok := b.pending[r.Partition]; !ok {
+			b.pending[r.Partition] = r.Offset
+		}
+	} else if err := s.addByDay(ictx, b, r, n0); err != nil {
+		return nil, err
+	}
+	if b.rows.Len() >= s.cfg.MaxRows {
+		if err := s.flush(ictx, b); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// addByDay moves the rows of record r, from row n0 of the batch on, into
+// batches of one day each, flushing the batch where the day changes.
+func (s *Sink) addByDay(ictx context.Context, b *batch, r *kgo.Record, n0 int) error {
+	rec := b.rec
+	rec.Reset()
+	rec.AppendFrom(b.rows, n0, b.rows.Len())
+	b.rows.Truncate(n0)
+	for i := 0; i < rec.Len(); {
 		day := b.table.Day(rec, i)
 		if b.rows.Len() > 0 && day != b.day {
 			if err := s.flush(ictx, b); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if b.rows.Len() == 0 {
@@ -365,20 +405,14 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		if _, ok := b.pending[r.Partition]; !ok {
 			b.pending[r.Partition] = r.Offset
 		}
-		// The record's rows of this day, up to a full batch.
 		j := i + 1
-		for j < n && j-i < s.cfg.MaxRows-b.rows.Len() && b.table.Day(rec, j) == day {
+		for j < rec.Len() && b.table.Day(rec, j) == day {
 			j++
 		}
 		b.rows.AppendFrom(rec, i, j)
 		i = j
-		if b.rows.Len() >= s.cfg.MaxRows {
-			if err := s.flush(ictx, b); err != nil {
-				return nil, err
-			}
-		}
 	}
-	return nil, nil
+	return nil
 }
 
 // refuse makes the dead letter of a record the sink cannot store. Dead
