@@ -49,7 +49,10 @@ type Config struct {
 	Store Store
 	// Tables to feed; default all of Tables().
 	Tables []*Table
-	// MaxRows flushes a table's batch at this many rows. Default 50,000.
+	// MaxRows flushes a table's batch at this many rows (a record's rows
+	// are never split, so a batch may pass it by one record's). Default
+	// 100,000, chosen by BenchmarkSinkBatch (benchmarks/results.md): fewer
+	// parts for the server to write and merge than 50,000.
 	MaxRows int
 	// MaxAge flushes a batch this long after its first row. Default 1s.
 	MaxAge time.Duration
@@ -67,7 +70,7 @@ func (c Config) withDefaults() Config {
 		c.Tables = Tables()
 	}
 	if c.MaxRows == 0 {
-		c.MaxRows = 50_000
+		c.MaxRows = 100_000
 	}
 	if c.MaxAge == 0 {
 		c.MaxAge = time.Second

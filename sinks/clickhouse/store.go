@@ -151,9 +151,8 @@ func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, er
 
 // Insert sends the rows as one native-protocol block: one INSERT, one part,
 // stored all or nothing. Each column goes to the driver as one typed slice:
-// appending row by row converts every value through an interface, which
-// cost more than the server's own work on the block. A missing database or
-// table is sinks.ErrStoreLost.
+// appending row by row would convert every value through an interface
+// again. A missing database or table is sinks.ErrStoreLost.
 func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) error {
 	return s.InsertBlocks(ctx, t, rows)
 }
