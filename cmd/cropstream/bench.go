@@ -21,10 +21,14 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Short: "Measure every stage and the whole pipeline on this machine; write bench.md, bench.png and a capacity model",
 		Long: `Measures, on this machine: ingest into the embedded broker and back out
 (100 KB frames), the detect stage's decode and inference (pipelined), the
-tracker, and the whole pipeline on a simulated field. Writes --out/bench.md
-(figures, ratio to 5 TB/day, share of each stage in the cost, and the instances
-and partitions needed for 5 and 50 TB/day) and --out/bench.png. go test -bench
-./benchmarks has the finer benchmarks (sink, latency, simulator).`,
+track stage, the sink into ClickHouse (a clickhouse-server of its own in a
+temporary directory), and the whole pipeline on a simulated field; and, in the
+same run, each stage's raw limit: franz-go moving the same bytes, bare decode
+and inference, the tracker alone, one Native insert of the same rows. Writes
+--out/bench.md (figures, ratio to the raw limit and to 5 TB/day, share of each
+stage in the cost, and the instances and partitions needed for 5 and 50
+TB/day) and --out/bench.png. go test -bench ./benchmarks has the finer
+benchmarks (sink batch sizes, latency, simulator).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return benchAll(cmd, g, amf, out, quick, gpuFPS)
