@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
@@ -18,13 +19,8 @@ import (
 // The end of a backlog is stored as soon as the sink has read it, not a
 // MaxAge later; a trickle after it still makes at most one insert a MaxAge.
 func TestSinkFlushesWhenItHasReadAll(t *testing.T) {
-	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 3, BlockPartitions: 1, DLQPartitions: 1})
+	conn, cl := openBroker(t, 3)
 	ctx := context.Background()
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	seq := 0
 	records := func(n int) []*kgo.Record {
 		var recs []*kgo.Record
@@ -59,15 +55,7 @@ func TestSinkFlushesWhenItHasReadAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(rctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runSink(t, s)()
 	wait := func(rows int64, within time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(within)
@@ -94,5 +82,32 @@ func TestSinkFlushesWhenItHasReadAll(t *testing.T) {
 	}
 	if s.Stats.Rows.Load() >= 1010 {
 		t.Fatalf("all 5 trickled records stored at once, with MaxAge %v: the last went early too", maxAge)
+	}
+}
+
+// openBroker opens an embedded broker with cameraPartitions partitions for
+// frames and detections (one for the others) and a client of it.
+func openBroker(t *testing.T, cameraPartitions int32) (*broker.Conn, *kgo.Client) {
+	t.Helper()
+	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: cameraPartitions, BlockPartitions: 1, DLQPartitions: 1})
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return conn, cl
+}
+
+// runSink runs s until the func it returns is called; that func waits for
+// Run and fails the test on its error.
+func runSink(t *testing.T, s *sinks.Sink) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
