@@ -52,6 +52,17 @@ func Write(dir string, rates []StageRate, gpuFPS float64) (string, error) {
 	return md, Plot(filepath.Join(dir, "bench.png"), rates)
 }
 
+// loadAverage is the machine's load over the last 1, 5 and 15 minutes, as
+// the report's context: a stage and its raw limit are measured minutes
+// apart, and what else runs moves both.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return fmt.Sprintf("; load average at the end %s, %s, %s (1, 5, 15 min)", f[0], f[1], f[2])
+	}
+	return ""
+}
+
 func cpuModel() string {
 	b, _ := os.ReadFile("/proc/cpuinfo")
 	for _, l := range strings.Split(string(b), "\n") {
@@ -71,7 +82,7 @@ func Markdown(rates []StageRate, gpuFPS float64, cores int) string {
 	const frame = FrameBytes
 	targets := []float64{TargetFPS, 10 * TargetFPS}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# cropstream bench\n\nMachine: %s, %d cores, %s/%s, Go %s; %s.\n\n", cpuModel(), cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "# cropstream bench\n\nMachine: %s, %d cores, %s/%s, Go %s; %s%s.\n\n", cpuModel(), cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage())
 	fmt.Fprintf(&b, "5 TB/day of 100 KB frames is %.0f frames/s (%.1f MB/s); 50 TB/day is %.0f frames/s.\n\n", targets[0], targets[0]*frame/1e6, targets[1])
 	b.WriteString("| stage | frames/s | MB/s | raw limit, frames/s | ratio to raw | × 5 TB/day | one instance | how |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var costSum float64
