@@ -98,7 +98,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				if err != nil {
 					return err
 				}
-				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon, Decode: o.decode}
 			}
 			if cfg.Runs(pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))

@@ -39,6 +39,11 @@ type Config struct {
 	// them. Default: the detector's Sessions() when it has that method
 	// (several one-thread CPU sessions), else 1.
 	Lanes int
+	// Decode chooses the JPEG decoder: the CPU's (default), nvJPEG on the
+	// GPU (Mode "gpu": New fails when it cannot serve the detector's model),
+	// or nvJPEG when it can serve, else the CPU ("auto"). See
+	// inference.DecoderConfig.
+	Decode inference.DecoderConfig
 	// MaxPixels refuses frames whose JPEG header declares more pixels, before
 	// decoding (decompression bombs). Default 40 megapixels.
 	MaxPixels int
@@ -99,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPixels < 1 {
 		errs = append(errs, fmt.Errorf("detect: max pixels %d, want >= 1", c.MaxPixels))
+	}
+	if err := c.Decode.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("detect: %w", err))
 	}
 	// Kafka brokers accept 6 s..30 min by default (group.min/max.session.timeout.ms).
 	if c.SessionTimeout < time.Second || c.SessionTimeout > 30*time.Minute {

@@ -39,6 +39,10 @@ type Stats struct {
 	// Latency per frame from capture to its detections, per batch of
 	// inference, per frame of decode: what p95/p99 alerts need.
 	CaptureToDetected, Inference, Decode latency.Histogram
+	// CPUDecoded and GPUDecoded count the frames each decoder decoded
+	// (Config.Decode): which one serves, and how many frames the GPU
+	// decoder left to the CPU.
+	CPUDecoded, GPUDecoded atomic.Int64
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -62,6 +66,14 @@ type Processor struct {
 func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Decode.Mode == inference.DecodeGPU {
+		// Refused at start, not left to the first batch's lanes.
+		d, err := inference.NewDecoder(cfg.Decode, cfg.Detector.Info(), 1)
+		if err != nil {
+			return nil, fmt.Errorf("detect: GPU decoding: %w", err)
+		}
+		d.Close()
 	}
 	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top, changes: make(chan change, 4)}, nil
 }
