@@ -103,13 +103,22 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 		return res, fmt.Errorf("bench sink: produce: %w", err)
 	}
 	table := DetectionsTable()
+	// Each measurement's database is dropped after it: the server may be
+	// an operator's (bench --clickhouse).
+	var dbs []*clickhouse.Store
+	defer func() {
+		for _, st := range dbs {
+			_ = st.Conn().Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS `"+st.Database()+"`")
+			st.Close()
+		}
+	}()
 	open := func(db string) (*clickhouse.Store, error) {
 		st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{addr}, Database: db})
 		if err != nil {
 			return nil, err
 		}
+		dbs = append(dbs, st)
 		if _, err := st.Migrate(ctx); err != nil {
-			st.Close()
 			return nil, err
 		}
 		return st, nil
@@ -126,7 +135,6 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 			blocks = append(blocks, sinks.NewBlock(table))
 		}
 		if err := table.Decode(blocks[len(blocks)-1], r.Value, r.Partition, r.Offset); err != nil {
-			raw.Close()
 			return res, err
 		}
 	}
@@ -135,7 +143,6 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 	err = raw.InsertBlocks(ctx, table, blocks...)
 	res.Raw = time.Since(start)
 	res.RawCPU, res.RawServerCPU = cpu()
-	raw.Close()
 	if err != nil {
 		return res, fmt.Errorf("bench sink: raw insert: %w", err)
 	}
@@ -144,7 +151,6 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 	if err != nil {
 		return res, fmt.Errorf("bench sink: %w", err)
 	}
-	defer st.Close()
 	sink, err := sinks.New(sinks.Config{Store: st, Tables: []*sinks.Table{table}, MaxRows: maxRows}, conn)
 	if err != nil {
 		return res, err

@@ -111,3 +111,34 @@ func BenchmarkSinkLatency(b *testing.B) {
 	b.ReportMetric(lat[len(lat)/2], "p50-ms")
 	b.ReportMetric(lat[len(lat)*99/100], "p99-ms")
 }
+
+// SinkStage stores every row both ways, measures both, and drops the
+// databases it made (the server may be an operator's).
+func TestSinkStage(t *testing.T) {
+	srv := chtest.Start(t)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	ctx := context.Background()
+	r, err := SinkStage(ctx, conn, srv.Addr(), srv.PID(), 300, SinkBoxes, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rows != 300*SinkBoxes || r.Inserts < 1 || r.Elapsed <= 0 || r.Raw <= 0 || r.Ratio() <= 0 {
+		t.Fatalf("measured %+v", r)
+	}
+	// The raw insert of so few rows may take less than a clock tick.
+	if sink, _ := r.CPUMicrosPerRow(); sink <= 0 {
+		t.Errorf("CPU per row of the sink: %.2f µs", sink)
+	}
+	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var left uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM system.databases WHERE name LIKE 'bench_%'").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d bench databases left on the server", left)
+	}
+}
