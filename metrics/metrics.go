@@ -39,7 +39,7 @@ var (
 	duplicates  = prometheus.NewDesc(ns+"_aggregate_duplicate_objects_total", "Objects the aggregate stage had already counted.", nil, nil)
 	lag         = prometheus.NewDesc(ns+"_consumer_lag", "Records not yet committed by a consumer group of a stage this process runs, per topic (instances of one group export the same value: take the max).", []string{"group", "topic"}, nil)
 	lagUp       = prometheus.NewDesc(ns+"_consumer_lag_up", "1 when the last lag query reached the brokers.", nil, nil)
-	latencySecs = prometheus.NewDesc(ns+"_stage_latency_seconds", "Latency histograms of the stages, by what they time (capture_to_detected, inference_batch, decode_frame, insert).", []string{"stage", "what"}, nil)
+	latencySecs = prometheus.NewDesc(ns+"_stage_latency_seconds", "Latency histograms of the stages, by what they time (capture_to_detected, inference_batch, decode_frame, insert) and lane (capture_to_detected: live or backfill).", []string{"stage", "what", "lane"}, nil)
 )
 
 // Collector reads the stages' counters at scrape time, so the hot paths pay
@@ -82,9 +82,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, recordsOut, k.Out, s.Name())
 		counter(ch, deadLetters, k.DeadLetters, s.Name())
 		if t, ok := s.(stage.Timed); ok {
-			for what, h := range t.Latencies() {
+			for k, h := range t.Latencies() {
 				snap := h.Snapshot()
-				ch <- prometheus.MustNewConstHistogram(latencySecs, snap.Count, snap.SumSeconds, snap.Cumulative, s.Name(), what)
+				ch <- prometheus.MustNewConstHistogram(latencySecs, snap.Count, snap.SumSeconds, snap.Cumulative, s.Name(), k.What, k.Lane)
 			}
 		}
 	}

@@ -59,7 +59,7 @@ the track stage does) is printed.`,
 				if err != nil {
 					return fmt.Errorf("--line: %w", err)
 				}
-				cfg.Lines = append(cfg.Lines, l)
+				cfg.Lines = append(cfg.Lines, zones.NewCounter(l))
 			}
 			sum, err := annotate.Run(cmd.Context(), cfg, in, opts)
 			if err != nil {

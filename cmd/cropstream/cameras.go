@@ -54,6 +54,7 @@ The same is served as JSON by the ingest service (docs/cameras.md).`,
 	f.StringVar(&c.Block, "block", "", "block id")
 	f.StringVar(&c.Row, "row", "", "row id")
 	f.Float64Var(&c.FPS, "fps", 0, "keep at most this many frames per second (0: every frame)")
+	f.StringVar(&c.Lane, "lane", "", "live or backfill (default: live for a stream or a growing folder, backfill for a video file)")
 	for _, n := range []string{"id", "url", "field"} {
 		_ = add.MarkFlagRequired(n)
 	}

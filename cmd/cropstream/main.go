@@ -81,6 +81,7 @@ func newRoot() *cobra.Command {
 		newTopicsCmd(g),
 		newIngestCmd(g),
 		newCamerasCmd(g),
+		newZonesCmd(g),
 		newLagCmd(g),
 		newSimCmd(),
 		newRunCmd(g),

@@ -192,7 +192,10 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	if !seen {
 		t.Fatalf("/metrics of run --scenario never showed detected frames:\n%s", body)
 	}
-	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`,
+	// A scenario is recorded video: its latency is the backfill lane's; the
+	// live lane's series is there, empty.
+	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{lane="backfill",stage="detect",what="capture_to_detected",le="0.512"}`,
+		`cropstream_stage_latency_seconds_count{lane="live",stage="detect",what="capture_to_detected"} 0`,
 		`cropstream_detect_decoded_frames_total{decoder="cpu"}`} {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %s", m)

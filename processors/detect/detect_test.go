@@ -296,7 +296,7 @@ func TestDetectSessionTimeout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl, err := conn.Client(p.clientOpts()...)
+		cl, err := conn.Client(p.clientOpts(topology.FramesLive)...)
 		if err != nil {
 			t.Fatal(err)
 		}

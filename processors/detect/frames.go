@@ -33,13 +33,14 @@ func checkHeader(f *schema.Frame, maxPixels int) (w, h int, err error) {
 // job is one frame through decode and letterbox.
 type job struct {
 	frame *schema.Frame
-	lane  *lane
 	slot  int // index of its image in its lane's batch input
 	lb    inference.Letterbox
 	w, h  int // from the JPEG header
 	err   error
 	took  time.Duration
 	model *slot // the model it is routed to
+	// boxes are its detections in input pixels, once inferred.
+	boxes []inference.Detection
 	// bright and contrast are the luma mean and deviation of its input.
 	bright, contrast float32
 	inferNs          int64

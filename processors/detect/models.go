@@ -34,6 +34,7 @@ type slot struct {
 	dep   *schema.ModelDeployment // nil: the model the stage was started with
 	lanes []*lane
 	ref   *drift.Reference
+	cost  frameCost
 }
 
 // change is a loaded model (or the end of the canary: det nil) waiting to
