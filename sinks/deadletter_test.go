@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
@@ -18,13 +17,8 @@ import (
 // stage's to dead-letter, once; the sink dead-letters only those of topics
 // no stage reads (yield).
 func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
-	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 1, BlockPartitions: 1, DLQPartitions: 1})
+	conn, cl := openBroker(t, 1)
 	ctx := context.Background()
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	garbage := []byte{0xff, 0xff, 0xff}
 	if err := cl.ProduceSync(ctx,
 		&kgo.Record{Topic: string(topology.Frames), Key: []byte("cam"), Value: garbage},
@@ -40,18 +34,13 @@ func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(rctx) }()
+	stop := runSink(t, s)
 	deadline := time.Now().Add(20 * time.Second)
 	for s.Stats.Records.Load() < 2 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	rd, err := conn.Client(kgo.ConsumeTopics(string(topology.DLQ)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
