@@ -30,7 +30,7 @@ type Config struct {
 	Track track.Params
 	// Lines count tracks crossing them, per class and direction (a
 	// conveyor, a gate), drawn with their counts.
-	Lines []*zones.Line
+	Lines []*zones.Counter
 }
 
 // Annotator detects, tracks and draws frame after frame of one stream.
@@ -110,10 +110,10 @@ func (a *Annotator) Frame(img *gocv.Mat) (Frame, error) {
 	a.add(counted)
 	f := Frame{Index: int(a.seq) - 1, Dets: dets, Counted: a.counted()}
 	if len(a.cfg.Lines) > 0 {
-		views := a.state.Views(a.cfg.Track)
+		seen, open := a.state.Seen(), a.state.OpenIDs()
 		for _, l := range a.cfg.Lines {
-			l.Update(views)
-			l.Forget(views)
+			l.Update(seen)
+			l.Forget(open)
 			f.Lines = append(f.Lines, LineCount{In: a.byName(l.In), Out: a.byName(l.Out)})
 		}
 	}

@@ -32,8 +32,8 @@ func (b *belt) RunUInt8(_ []byte, n int) ([][]inference.Detection, error) { retu
 // and is counted when the stream ends.
 func TestAnnotatorDrawsAndCounts(t *testing.T) {
 	det := &belt{info: inference.ModelInfo{Width: 160, Height: 96, Names: []string{"apple", "citrus"}}}
-	line := zones.NewLine(zones.Point{X: 80, Y: 0}, zones.Point{X: 80, Y: 96})
-	a, err := New(Config{Detector: det, Lines: []*zones.Line{line}})
+	line := zones.NewCounter(zones.Line{Name: "middle", A: zones.Point{X: 80, Y: 0}, B: zones.Point{X: 80, Y: 96}})
+	a, err := New(Config{Detector: det, Lines: []*zones.Counter{line}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,17 @@ package benchmarks
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -143,9 +146,73 @@ func benchDetectStage(b *testing.B, sessions int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	reportDetect(b, r)
+}
+
+// reportDetect reports what DetectStage measured.
+func reportDetect(b *testing.B, r DetectResult) {
 	b.ReportMetric(r.FPS(), "frames/s")
 	b.ReportMetric(r.MBps(), "MB/s")
 	b.ReportMetric(r.FramesPerBatch, "frames/batch")
 	b.ReportMetric(r.DecodeMs, "decode_ms/frame")
 	b.ReportMetric(r.InferMs, "infer_ms/frame")
+}
+
+// BenchmarkDetectStageDecoder: the detect stage's whole path (as
+// BenchmarkDetectStage) with the GPU graph (uint8 input, pooled output,
+// batch fixed) and JPEG decoding on the CPU or on the GPU (nvJPEG), on
+// 1280x720 simulator frames. The setup comes from the environment, for the
+// GPU machine (benchmarks/gpu/decode.sh): $CROPSTREAM_BENCH_MODEL (default
+// the shipped model), $CROPSTREAM_BENCH_PROVIDER (cpu or cuda, default cpu),
+// $CROPSTREAM_BENCH_BATCH (default 16), $CROPSTREAM_BENCH_SESSIONS (default
+// 3 on cuda, 1 on cpu), $CROPSTREAM_NVJPEG_DIR. decoder=gpu is skipped where
+// the GPU decoder cannot serve.
+//
+//	go test -run xxx -bench DetectStageDecoder -benchtime 512x ./benchmarks
+func BenchmarkDetectStageDecoder(b *testing.B) {
+	env := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	provider := env("CROPSTREAM_BENCH_PROVIDER", "cpu")
+	batch, err := strconv.Atoi(env("CROPSTREAM_BENCH_BATCH", "16"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sessions, err := strconv.Atoi(env("CROPSTREAM_BENCH_SESSIONS", map[bool]string{true: strconv.Itoa(inference.GPUSessions), false: "1"}[provider == "cuda"]))
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := inference.New(inference.Config{ModelPath: env("CROPSTREAM_BENCH_MODEL", shippedModel()), Provider: provider, Sessions: sessions,
+		Rewrite: &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true, PoolReduce: true, StaticBatch: batch}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	jpgs, err := RenderJPEGs("default", 48)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{inference.DecodeCPU, inference.DecodeGPU} {
+		b.Run("decoder="+mode, func(b *testing.B) {
+			dec := inference.DecoderConfig{Mode: mode}
+			if mode == inference.DecodeGPU {
+				d, err := inference.NewDecoder(dec, eng.Info(), 1)
+				if err != nil {
+					b.Skip(err)
+				}
+				d.Close()
+			}
+			conn, top := brokertest.Open(b, topology.Config{})
+			b.ResetTimer()
+			r, err := DetectStageWith(context.Background(), conn, top, detect.Config{Detector: eng, MaxBatch: batch, Decode: dec}, jpgs, 8, max(b.N, 4*batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			reportDetect(b, r)
+			b.ReportMetric(r.GPUDecoded, "gpu_decoded")
+		})
+	}
 }

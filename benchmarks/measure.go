@@ -142,6 +142,8 @@ type DetectResult struct {
 	// FramesPerBatch is the mean inference batch; DecodeMs and InferMs are
 	// per frame, summed over the workers and lanes that ran at once.
 	FramesPerBatch, DecodeMs, InferMs float64
+	// GPUDecoded is the share of frames the GPU decoder decoded.
+	GPUDecoded float64
 }
 
 // DetectStage puts frames JPEGs (cycling over jpgs, 1280x720) of cameras
@@ -150,6 +152,12 @@ type DetectResult struct {
 // header check, decode, letterbox, batched inference in the stage's lanes,
 // produce, commit). The frames topic must be empty.
 func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, det detect.Detector, jpgs [][]byte, cameras, frames int) (DetectResult, error) {
+	return DetectStageWith(ctx, conn, top, detect.Config{Detector: det}, jpgs, cameras, frames)
+}
+
+// DetectStageWith is DetectStage with the stage configured by cfg (its
+// batch, lanes, JPEG decoder).
+func DetectStageWith(ctx context.Context, conn *broker.Conn, top *topology.Topology, cfg detect.Config, jpgs [][]byte, cameras, frames int) (DetectResult, error) {
 	per := max(1, frames/cameras)
 	var r DetectResult
 	for c := 0; c < cameras; c++ {
@@ -170,7 +178,7 @@ func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology,
 		r.Bytes += int(st.Bytes)
 	}
 	r.Frames = per * cameras
-	p, err := detect.New(detect.Config{Detector: det}, conn, top)
+	p, err := detect.New(cfg, conn, top)
 	if err != nil {
 		return r, err
 	}
@@ -180,6 +188,7 @@ func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology,
 	r.FramesPerBatch = float64(p.Stats.Frames.Load()) / float64(max(1, p.Stats.Batches.Load()))
 	r.DecodeMs = float64(p.Stats.DecodeNanos.Load()) / 1e6 / float64(r.Frames)
 	r.InferMs = float64(p.Stats.InferNanos.Load()) / 1e6 / float64(r.Frames)
+	r.GPUDecoded = float64(p.Stats.GPUDecoded.Load()) / float64(r.Frames)
 	return r, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/lovoo/goka"
+
 	"github.com/cropstream/cropstream/processors/aggregate"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
@@ -80,19 +82,44 @@ func (s *Server) attachedViews(w http.ResponseWriter) *attached {
 	return a
 }
 
-func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
+// entry is key's value in the table of the views pick names, or nil after
+// answering why there is none: no pipeline attached, the table not ready,
+// or no such key (404 with missing).
+func (s *Server) entry(w http.ResponseWriter, pick func(*views) *goka.View, key, missing string) (*attached, []byte) {
 	a := s.attachedViews(w)
 	if a == nil {
-		return
+		return nil, nil
 	}
-	block := r.PathValue("block")
-	raw, err := get(a.views.aggregate, block)
+	raw, err := get(pick(a.views), key)
 	if err != nil {
 		httpError(w, statusOf(err), err)
-		return
+		return nil, nil
 	}
 	if raw == nil {
-		httpError(w, http.StatusNotFound, errors.New("block "+block+" has no counts"))
+		httpError(w, http.StatusNotFound, errors.New(missing))
+		return nil, nil
+	}
+	return a, raw
+}
+
+// fieldMap is the field map's blocks, or nil after answering why not.
+func (s *Server) fieldMap(w http.ResponseWriter) map[string]*schema.FieldBlock {
+	a := s.attachedViews(w)
+	if a == nil {
+		return nil
+	}
+	fbs, err := fieldBlocks(a)
+	if err != nil {
+		httpError(w, statusOf(err), err)
+		return nil
+	}
+	return fbs
+}
+
+func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
+	block := r.PathValue("block")
+	a, raw := s.entry(w, func(v *views) *goka.View { return v.aggregate }, block, "block "+block+" has no counts")
+	if raw == nil {
 		return
 	}
 	fbRaw, err := get(a.views.fields, block)
@@ -123,18 +150,9 @@ func (s *Server) apiBlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTracks(w http.ResponseWriter, r *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
 	cam := r.PathValue("camera")
-	raw, err := get(a.views.track, cam)
-	if err != nil {
-		httpError(w, statusOf(err), err)
-		return
-	}
+	_, raw := s.entry(w, func(v *views) *goka.View { return v.track }, cam, "camera "+cam+" has no tracker state")
 	if raw == nil {
-		httpError(w, http.StatusNotFound, errors.New("camera "+cam+" has no tracker state"))
 		return
 	}
 	v, err := track.DecodeState(raw, s.cfg.Track)
@@ -160,13 +178,8 @@ func (s *Server) apiCameras(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
-	fbs, err := fieldBlocks(a)
-	if err != nil {
-		httpError(w, statusOf(err), err)
+	fbs := s.fieldMap(w)
+	if fbs == nil {
 		return
 	}
 	type fieldAnswer struct {
@@ -187,13 +200,8 @@ func (s *Server) apiFields(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiFieldBlocks(w http.ResponseWriter, r *http.Request) {
-	a := s.attachedViews(w)
-	if a == nil {
-		return
-	}
-	fbs, err := fieldBlocks(a)
-	if err != nil {
-		httpError(w, statusOf(err), err)
+	fbs := s.fieldMap(w)
+	if fbs == nil {
 		return
 	}
 	field := r.PathValue("field")

@@ -73,7 +73,8 @@ func TestAttachShowsPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs = append(recs, &kgo.Record{Topic: string(topology.Frames), Key: []byte(d.CameraId), Value: fv})
+			// A live camera's: the page reads both lanes' frames alike.
+			recs = append(recs, &kgo.Record{Topic: string(topology.FramesLive), Key: []byte(d.CameraId), Value: fv})
 		}
 		dv, err := schema.Encode(d)
 		if err != nil {

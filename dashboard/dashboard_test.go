@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/zones"
 )
 
 // TestHubCoalesces: a subscriber that does not read gets, when it reads, the
@@ -82,10 +83,15 @@ func TestLivePairsFramesWithStates(t *testing.T) {
 	if ps := panels(t, h, s); len(ps) != 0 {
 		t.Fatalf("published %d panels before any state", len(ps))
 	}
-	l.trackState("a", view(5, tv(1, 10)))
+	v5 := view(5, tv(1, 10))
+	v5.Lines = []track.LineView{{Line: zones.Line{Name: "belt", A: zones.Point{X: 32}, B: zones.Point{X: 32, Y: 32}}, In: map[string]uint64{"apple": 3}}}
+	l.trackState("a", v5)
 	ps := panels(t, h, s)
 	if len(ps) != 1 || ps[0].Seq != 5 || len(ps[0].Tracks) != 1 || len(ps[0].Dets) != 1 || ps[0].W != 64 {
 		t.Fatalf("panels %+v", ps)
+	}
+	if ls := ps[0].Lines; len(ls) != 1 || ls[0].Name != "belt" || ls[0].B.Y != 32 || ls[0].In["apple"] != 3 {
+		t.Fatalf("count lines on the panel: %+v", ls)
 	}
 	if img, ok := l.image("a", 5); !ok || string(img) != "jpeg-5" {
 		t.Fatalf("frame 5 not served: %q", img)

@@ -42,10 +42,6 @@ type feed struct {
 // run consumes until ctx ends.
 func (f *feed) run(ctx context.Context) error {
 	top := f.conn.Topology()
-	frames, err := f.frameOffsets(ctx, top.Topic(topology.Frames).Partitions)
-	if err != nil {
-		return err
-	}
 	at := func(t topology.Topic, o kgo.Offset) map[int32]kgo.Offset {
 		m := map[int32]kgo.Offset{}
 		for p := range top.Topic(t).Partitions {
@@ -53,12 +49,15 @@ func (f *feed) run(ctx context.Context) error {
 		}
 		return m
 	}
-	cl, err := f.conn.Client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-		string(topology.Frames):  frames,
+	parts := map[string]map[int32]kgo.Offset{
 		string(topology.Objects): at(topology.Objects, kgo.NewOffset().AtEnd()),
 		// The latest estimates of each block are a few records back.
 		string(topology.Yield): at(topology.Yield, kgo.NewOffset().AtEnd().Relative(-16)),
-	}))
+	}
+	if err := f.frameOffsets(ctx, top, parts); err != nil {
+		return err
+	}
+	cl, err := f.conn.Client(kgo.ConsumePartitions(parts))
 	if err != nil {
 		return fmt.Errorf("dashboard feed: %w", err)
 	}
@@ -84,10 +83,10 @@ func (f *feed) run(ctx context.Context) error {
 		}
 		switch b := f.live.bufferedBytes(); {
 		case !paused && b > f.budget:
-			cl.PauseFetchTopics(string(topology.Frames))
+			cl.PauseFetchTopics(frameTopics...)
 			paused, pausedAt = true, time.Now()
 		case paused && b < f.budget/2:
-			cl.ResumeFetchTopics(string(topology.Frames))
+			cl.ResumeFetchTopics(frameTopics...)
 			paused = false
 		case paused && time.Since(pausedAt) > 5*time.Second:
 			// The frames in hand are not being paired: no track stage runs
@@ -100,7 +99,7 @@ func (f *feed) run(ctx context.Context) error {
 
 func (f *feed) record(r *kgo.Record) {
 	switch topology.Topic(r.Topic) {
-	case topology.Frames:
+	case topology.Frames, topology.FramesLive:
 		fr, err := schema.DecodeFrame(r.Value)
 		if err != nil || fr.EndOfStream || len(fr.Image) == 0 {
 			return
@@ -119,14 +118,18 @@ func (f *feed) record(r *kgo.Record) {
 	}
 }
 
-// frameOffsets start frames a little before where the detect group is: the
-// frames the track stage is about to apply, and the latest it applied (a page
-// opened on a camera that stopped still shows its last frame). Partitions it
-// has not committed start at the beginning (the buffer's pause paces them).
-func (f *feed) frameOffsets(ctx context.Context, partitions int32) (map[int32]kgo.Offset, error) {
+// frameTopics are the frames of both lanes, which the page shows alike.
+var frameTopics = topology.Names([]topology.Topic{topology.FramesLive, topology.Frames})
+
+// frameOffsets start each frames topic a little before where the detect
+// group is, in parts: the frames the track stage is about to apply, and the
+// latest it applied (a page opened on a camera that stopped still shows its
+// last frame). Partitions it has not committed start at the beginning (the
+// buffer's pause paces them).
+func (f *feed) frameOffsets(ctx context.Context, top *topology.Topology, parts map[string]map[int32]kgo.Offset) error {
 	adm, cl, err := f.conn.Admin()
 	if err != nil {
-		return nil, fmt.Errorf("dashboard feed: %w", err)
+		return fmt.Errorf("dashboard feed: %w", err)
 	}
 	defer cl.Close()
 	commits, err := adm.FetchOffsets(ctx, string(topology.Detect))
@@ -134,15 +137,18 @@ func (f *feed) frameOffsets(ctx context.Context, partitions int32) (map[int32]kg
 		commits, err = kadm.OffsetResponses{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dashboard feed: offsets of group %s: %w", topology.Detect, err)
+		return fmt.Errorf("dashboard feed: offsets of group %s: %w", topology.Detect, err)
 	}
-	m := map[int32]kgo.Offset{}
-	for p := range partitions {
-		if c, ok := commits.Lookup(string(topology.Frames), p); ok && c.Err == nil && c.At >= 0 {
-			m[p] = kgo.NewOffset().At(max(c.At-rewind, 0))
-		} else {
-			m[p] = kgo.NewOffset().AtStart()
+	for _, t := range frameTopics {
+		m := map[int32]kgo.Offset{}
+		for p := range top.Topic(topology.Topic(t)).Partitions {
+			if c, ok := commits.Lookup(t, p); ok && c.Err == nil && c.At >= 0 {
+				m[p] = kgo.NewOffset().At(max(c.At-rewind, 0))
+			} else {
+				m[p] = kgo.NewOffset().AtStart()
+			}
 		}
+		parts[t] = m
 	}
-	return m, nil
+	return nil
 }

@@ -224,6 +224,8 @@ type cameraPanel struct {
 	Dets    [][6]float64 `json:"dets"` // x1 y1 x2 y2 class score
 	Tracks  []panelTrack `json:"tracks"`
 	Trails  []panelTrail `json:"trails"`
+	// Lines are the camera's count lines with their counts by class.
+	Lines []track.LineView `json:"lines"`
 }
 
 type panelTrack struct {
@@ -249,7 +251,7 @@ type panelTrail struct {
 // the newest of a burst is the one to show).
 func (l *live) publish(c *camera, f frameImg, v *track.CameraView, now time.Time) {
 	p := cameraPanel{Camera: c.id, Seq: f.seq, W: f.w, H: f.h, Field: v.Field, Block: v.Block, Row: v.Row,
-		Classes: v.ClassNames, Dets: [][6]float64{}, Tracks: []panelTrack{}, Trails: []panelTrail{}}
+		Classes: v.ClassNames, Dets: [][6]float64{}, Tracks: []panelTrack{}, Trails: []panelTrail{}, Lines: v.Lines}
 	for _, d := range v.Dets {
 		p.Dets = append(p.Dets, [6]float64{r1(d.X1), r1(d.Y1), r1(d.X2), r1(d.Y2), float64(d.Class), math.Round(d.Score*100) / 100})
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -65,6 +66,18 @@ func Load(path string) (*Reference, error) {
 		}
 	}
 	return &r, nil
+}
+
+// LoadFor reads the reference stored beside the model file (SidecarPath)
+// if it was recorded with the file of hash sha; a reference of another file
+// is logged and left out (nil, nil), as a missing one is.
+func LoadFor(model, sha string) (*Reference, error) {
+	ref, err := Load(SidecarPath(model))
+	if err != nil || ref.Matches(sha) {
+		return ref, err
+	}
+	slog.Warn("drift reference recorded with another model file; serving without drift statistics", "sha256", sha, "reference", SidecarPath(model))
+	return nil, nil
 }
 
 // Save writes the reference as JSON.

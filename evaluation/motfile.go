@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -69,4 +70,56 @@ func MOTFrames(gt, hyp map[int][]MOTBox) []TrackFrame {
 		out[f-1] = TrackFrame{GT: gt[f], Hyp: hyp[f]}
 	}
 	return out
+}
+
+// MOTFileReport is a tracker's MOTChallenge results scored against truth
+// by TrackEval's rules (ScoreStandard): on every truth box, and with truth
+// under MinVis visible as distractors.
+type MOTFileReport struct {
+	GT          string   `json:"gt"`
+	Tracks      string   `json:"tracks"`
+	MinVis      float64  `json:"min_visibility"`
+	Raw         Standard `json:"raw"`
+	VisibleOnly Standard `json:"visible_only"`
+}
+
+// ScoreMOTFiles reads the truth gt and the results tracks (MOTChallenge
+// files) and scores them.
+func ScoreMOTFiles(gt, tracks string, minVis float64) (*MOTFileReport, error) {
+	g, err := readMOTFile(gt, minVis, true)
+	if err != nil {
+		return nil, err
+	}
+	t, err := readMOTFile(tracks, minVis, false)
+	if err != nil {
+		return nil, err
+	}
+	frames := MOTFrames(g, t)
+	return &MOTFileReport{GT: gt, Tracks: tracks, MinVis: minVis,
+		Raw: ScoreStandard(frames, false), VisibleOnly: ScoreStandard(frames, true)}, nil
+}
+
+func readMOTFile(path string, minVis float64, truth bool) (map[int][]MOTBox, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := ReadMOT(f, minVis, truth)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Print writes both scorings, a line each.
+func (r *MOTFileReport) Print(out io.Writer) {
+	r.Raw.Print(out, "raw truth")
+	r.VisibleOnly.Print(out, fmt.Sprintf("visible-only (>= %.2f)", r.MinVis))
+}
+
+// Print writes one line of TrackEval's headline metrics after label.
+func (s Standard) Print(out io.Writer, label string) {
+	fmt.Fprintf(out, "%-28s HOTA %.3f (DetA %.3f AssA %.3f LocA %.3f)  MOTA %.3f  IDF1 %.3f  IDSW %d  Frag %d  FP %d  FN %d\n",
+		label, s.HOTA, s.DetA, s.AssA, s.LocA, s.MOTA, s.IDF1, s.IDSW, s.Frag, s.FP, s.FN)
 }

@@ -59,22 +59,14 @@ func SimulateTruthField(sc *simulator.Scenario, params track.Params) (*FieldSamp
 		}
 		fs.PlantIDs = append(fs.PlantIDs, ids)
 	}
-	st := &track.State{}
-	for _, d := range ds {
-		f := track.FrameOf(d)
-		row := f.RowID
-		if st.Started {
-			// Tracks a frame ends belong to the row they were seen in.
-			row = st.RowID
-		}
-		counted, _ := st.Step(params, f)
+	track.RunStream(params, track.FramesOf(ds), func(row string, counted []*track.Track) {
 		for _, t := range counted {
 			fs.Total++
 			if i, ok := fieldmap.PlantIndex(fieldmap.RowOf(fb, row), t.PositionM); ok {
 				fs.Counted[fieldmap.PlantID(row, i)]++
 			}
 		}
-	}
+	})
 	return fs, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/fieldmap"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
@@ -41,6 +42,8 @@ type Config struct {
 	Samples    int
 	// Detector runs in the detect stage.
 	Detector detect.Detector
+	// Decode chooses the detect stage's JPEG decoder (detect.Config.Decode).
+	Decode inference.DecoderConfig
 	// Store receives the analytics rows (nil: no sink stage).
 	Store     sinks.Store
 	StoreDesc string
@@ -152,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	pl, err := pipeline.New(pipeline.Config{
 		Stages: stages,
 		Sink:   sinks.Config{Store: cfg.Store},
-		Detect: detect.Config{Detector: cfg.Detector},
+		Detect: detect.Config{Detector: cfg.Detector, Decode: cfg.Decode},
 		Track:  track.Config{Params: cfg.Track, IdleGap: cfg.IdleGap, Default: prof},
 		// Provisional estimates as the pass runs, as a deployment emits them.
 		Aggregate: aggregate.Config{Default: prof},

@@ -3,6 +3,7 @@ package fieldrun
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -86,22 +87,10 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 	}
 	rep := &ReplayReport{Scenario: r.Scenario, Seed: r.Seed}
 	perRow := map[string]int{}
-	st := &track.State{}
-	for _, d := range ds {
-		f := track.FrameOf(d)
-		row := f.RowID
-		if st.Started {
-			row = st.RowID
-		}
-		counted, _ := st.Step(params, f)
+	track.RunStream(params, track.FramesOf(ds), func(row string, counted []*track.Track) {
 		perRow[row] += len(counted)
 		rep.Counted += len(counted)
-	}
-	if st.Started && len(ds) > 0 && !ds[len(ds)-1].GetEndOfStream() {
-		counted, _ := st.Step(params, track.Frame{Seq: st.LastSeq + 1, RowID: st.RowID, Width: st.Width, End: true})
-		perRow[st.RowID] += len(counted)
-		rep.Counted += len(counted)
-	}
+	})
 	for _, row := range sortedKeys(r.VisibleByRow) {
 		v := r.VisibleByRow[row]
 		rep.Visible += v
@@ -118,4 +107,16 @@ func (r *Replay) Score(params track.Params) (*ReplayReport, error) {
 
 func sortedKeys(m map[string]int) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// PrintLine writes the report on one line: counts, per row errors, and raw
+// online MOTA, IDF1 and HOTA beside ByteTrack's.
+func (rep *ReplayReport) PrintLine(out io.Writer) {
+	var rows string
+	for _, r := range rep.Rows {
+		rows += fmt.Sprintf(" %s %+.1f%%", r.RowID, r.CountErrorPct)
+	}
+	s, b := rep.Standard.RawOnline, rep.ByteTrack.RawOnline
+	fmt.Fprintf(out, "%-22s count %d/%d %+.1f%% (rows%s)  raw online MOTA %.3f IDF1 %.3f HOTA %.3f | ByteTrack MOTA %.3f IDF1 %.3f HOTA %.3f\n",
+		rep.Scenario, rep.Counted, rep.Visible, rep.CountErrorPct, rows, s.MOTA, s.IDF1, s.HOTA, b.MOTA, b.IDF1, b.HOTA)
 }

@@ -99,9 +99,21 @@ func PrintReport(out io.Writer, rep *Report) {
 	}
 }
 
-// PrintTracking prints the tracking metrics line `eval` adds.
+// PrintTracking prints the tracking scores `eval` adds: the project's own,
+// then TrackEval's labelled by what they score, then the ByteTrack
+// reference.
 func PrintTracking(out io.Writer, rep *Report) {
-	fmt.Fprintf(out, "tracking: MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n", rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+	fmt.Fprintf(out, "tracking, project's own (visible-only, offline, greedy): MOTA %.3f  IDF1 %.3f  (FN %d, FP %d, ID switches %d)\n",
+		rep.MOTA, rep.IDF1, rep.MOT.FN, rep.MOT.FP, rep.MOT.IDSW)
+	fmt.Fprintln(out, "tracking, TrackEval's rules:")
+	t := rep.Tracking
+	t.RawOnline.Print(out, "  raw truth, online")
+	t.RawOffline.Print(out, "  raw truth, offline")
+	t.VisibleOnline.Print(out, "  visible-only, online")
+	t.VisibleOffline.Print(out, "  visible-only, offline")
+	fmt.Fprintln(out, "reference: ByteTrack given the camera's motion, same detections, online:")
+	rep.ByteTrack.RawOnline.Print(out, "  raw truth")
+	rep.ByteTrack.VisibleOnline.Print(out, "  visible-only")
 }
 
 // PrintStages prints each stage's records and rate, in name order, and the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/topology"
 )
 
 // Camera kinds: how a camera's URL is read.
@@ -52,6 +53,9 @@ type Camera struct {
 	Row   string `json:"row,omitempty"`
 	// FPS keeps at most this many frames per second (0: every frame).
 	FPS float64 `json:"fps,omitempty"`
+	// Lane is live or backfill; default live for a stream, backfill for a
+	// file or folder (ingest.LaneOf).
+	Lane string `json:"lane,omitempty"`
 	// AddedUnixNs is when the camera was added: a generation, so the state
 	// of an earlier registration of the same id is told apart, and the
 	// capture start of a video file, so a file read again keeps its times.
@@ -113,6 +117,11 @@ func (c *Camera) Validate() error {
 		errs = append(errs, fmt.Errorf("transport %q, want tcp or udp", c.Transport))
 	case c.Kind != KindRTSP && c.Transport != "":
 		errs = append(errs, fmt.Errorf("transport %q is for rtsp cameras only", c.Transport))
+	}
+	if c.Lane != "" {
+		if _, err := topology.ParseLane(c.Lane); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.FPS < 0 || c.FPS > 1000 {
 		errs = append(errs, fmt.Errorf("fps %g, want 0 (all frames) to 1000", c.FPS))

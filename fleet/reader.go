@@ -134,7 +134,7 @@ func (r *reader) connection(ctx context.Context, cl *kgo.Client) error {
 	defer src.Close()
 	cfg := ingest.Config{
 		CameraID: r.cam.ID, FieldID: r.cam.Field, BlockID: r.cam.Block, RowID: r.cam.Row,
-		SampleFPS: r.cam.FPS, JPEGQuality: r.cfg.JPEGQuality,
+		SampleFPS: r.cam.FPS, JPEGQuality: r.cfg.JPEGQuality, Lane: topology.Lane(r.cam.Lane),
 		// A file read again (its camera moved to another instance) keeps its
 		// capture times, hence its frame ids.
 		CaptureStart: time.Unix(0, r.cam.AddedUnixNs),

@@ -39,6 +39,27 @@ func Remove(ctx context.Context, conn *broker.Conn, id string) error {
 	return nil
 }
 
+// RemoveRegistered removes the cameras ids, all of which must be
+// registered, and returns those removed (all of them unless an error says
+// otherwise).
+func RemoveRegistered(ctx context.Context, conn *broker.Conn, ids []string) ([]string, error) {
+	v, err := Read(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, ok := v.Cameras[id]; !ok {
+			return nil, fmt.Errorf("camera %s is not registered", id)
+		}
+	}
+	for i, id := range ids {
+		if err := Remove(ctx, conn, id); err != nil {
+			return ids[:i], err
+		}
+	}
+	return ids, nil
+}
+
 func produce(ctx context.Context, conn *broker.Conn, recs ...*kgo.Record) error {
 	cl, err := conn.Client()
 	if err != nil {

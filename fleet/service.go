@@ -476,7 +476,7 @@ func (*Service) Inputs() []topology.Topic { return []topology.Topic{topology.Cam
 // Outputs are the topics it produces: frames and dead letters, states, and
 // cameras added or removed through its API.
 func (*Service) Outputs() []topology.Topic {
-	return []topology.Topic{topology.Frames, topology.DLQ, topology.CameraState, topology.Cameras}
+	return []topology.Topic{topology.FramesLive, topology.Frames, topology.DLQ, topology.CameraState, topology.Cameras}
 }
 
 // Lookups are the compacted topics it reads whole for its view.

@@ -30,9 +30,14 @@ func framesOf(t *testing.T, conn *broker.Conn) map[string][]*schema.Frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	recs, err := broker.ReadAll(ctx, conn, topology.Frames, time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// Streams go to the live lane and files to the backfill lane.
+	var recs []*kgo.Record
+	for _, l := range topology.Lanes {
+		rs, err := broker.ReadAll(ctx, conn, topology.FramesOf(l), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rs...)
 	}
 	out := map[string][]*schema.Frame{}
 	for _, r := range recs {

@@ -53,6 +53,8 @@ func TestCameraRecordRules(t *testing.T) {
 		{Camera{ID: "a", URL: "rtsp://h/s", Field: "F", Transport: "sctp"}, "transport"},
 		{Camera{ID: "a", URL: "x", Field: "F", Kind: "webcam"}, "kind"},
 		{Camera{ID: "a", URL: "x", Field: "F", FPS: -1}, "fps"},
+		{Camera{ID: "a", URL: "/srv/up", Field: "F", Lane: "backfill"}, ""},
+		{Camera{ID: "a", URL: "/srv/up", Field: "F", Lane: "bulk"}, "want live or backfill"},
 	} {
 		cam := c.cam
 		cam.Normalize(time.Now())

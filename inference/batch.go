@@ -2,6 +2,8 @@ package inference
 
 import (
 	"fmt"
+
+	"gocv.io/x/gocv"
 )
 
 // Batch holds a batch of model inputs, one image per slot: floats, or bytes
@@ -63,4 +65,16 @@ func (p *Preprocessor) Decode(jpg []byte, w, h int, b *Batch, slot int) (Letterb
 	defer m.Close()
 	lb, err := p.Into(m, b.f32[slot*b.per:(slot+1)*b.per])
 	return lb.Scaled(r), err
+}
+
+// IntoBatch letterboxes a decoded image into slot of b, as floats or bytes
+// as the batch holds them.
+func (p *Preprocessor) IntoBatch(img gocv.Mat, b *Batch, slot int) (Letterbox, error) {
+	if b.per != 3*p.w*p.h {
+		return Letterbox{}, fmt.Errorf("preprocess: batch slots of %d values, want %d", b.per, 3*p.w*p.h)
+	}
+	if b.u8 != nil {
+		return p.IntoUInt8(img, b.u8[slot*b.per:(slot+1)*b.per])
+	}
+	return p.Into(img, b.f32[slot*b.per:(slot+1)*b.per])
 }

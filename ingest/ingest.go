@@ -56,6 +56,12 @@ type Config struct {
 	// of its own and re-ingesting a file with the same CaptureStart is the
 	// same stream.
 	StreamID string
+	// Lane is the lane the frames travel in: topology.Live (frames-live,
+	// detected before any backfill) or topology.Backfill (frames). Default:
+	// live for a live source (a camera filming now, SourceInfo.Live),
+	// backfill for recorded video, folders and scenarios. A camera's stream
+	// stays on one lane, so its frames stay in order.
+	Lane topology.Lane
 }
 
 // Stats counts what a Run did; records count once the broker acknowledged
@@ -103,6 +109,11 @@ func New(cfg Config, client *kgo.Client, top *topology.Topology) (*Ingester, err
 	if cfg.CaptureStart.IsZero() {
 		cfg.CaptureStart = time.Now()
 	}
+	if cfg.Lane != "" {
+		if _, err := topology.ParseLane(string(cfg.Lane)); err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+	}
 	return &Ingester{cfg: cfg, client: client, top: top}, nil
 }
 
@@ -113,6 +124,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	start := time.Now()
 	var st Stats
 	info := src.Info()
+	topic := topology.FramesOf(LaneOf(in.cfg.Lane, info))
 	rate := in.cfg.SampleFPS
 	if rate == 0 {
 		rate = info.FPS
@@ -200,7 +212,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 			seq = counted
 			counted++
 		}
-		rec, f, err := in.record(c, seq, info.Name, &stream)
+		rec, f, err := in.record(topic, c, seq, info.Name, &stream)
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				in.deadLetter(pctx, err.Error(), nil, promise)
@@ -215,7 +227,7 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	if ended && last != nil {
 		// The stream is whole: say so, so the tracker decides on the objects
 		// still in view instead of waiting for frames that will not come.
-		rec, err := endOfStream(last)
+		rec, err := endOfStream(topic, last)
 		if err != nil {
 			loopErr = err
 		} else {
@@ -242,6 +254,18 @@ func (in *Ingester) Run(ctx context.Context, src Source) (Stats, error) {
 	return st, ctx.Err()
 }
 
+// LaneOf is the lane of a source's frames: lane when set, else live for a
+// live source and backfill for any other.
+func LaneOf(lane topology.Lane, info SourceInfo) topology.Lane {
+	switch {
+	case lane != "":
+		return lane
+	case info.Live:
+		return topology.Live
+	}
+	return topology.Backfill
+}
+
 // explainProduce adds what an operator should look at to the broker errors
 // that say nothing by themselves.
 func explainProduce(err error) error {
@@ -253,7 +277,7 @@ func explainProduce(err error) error {
 
 // endOfStream is the record after last: same camera and place, the next
 // sequence number, no image.
-func endOfStream(last *schema.Frame) (*kgo.Record, error) {
+func endOfStream(topic topology.Topic, last *schema.Frame) (*kgo.Record, error) {
 	seq := last.Sequence + 1
 	at := time.Unix(0, last.CaptureUnixNs)
 	f := &schema.Frame{
@@ -265,13 +289,13 @@ func endOfStream(last *schema.Frame) (*kgo.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("end of stream of camera %s: %w", last.CameraId, err)
 	}
-	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(last.CameraId), Value: val, Timestamp: at}, nil
+	return &kgo.Record{Topic: string(topic), Key: []byte(last.CameraId), Value: val, Timestamp: at}, nil
 }
 
 // record builds the Kafka record of one frame, encoding it to JPEG if needed,
 // and returns it with the frame it holds. An empty *stream is set from the
 // first frame.
-func (in *Ingester) record(c Captured, seq uint64, source string, stream *string) (*kgo.Record, *schema.Frame, error) {
+func (in *Ingester) record(topic topology.Topic, c Captured, seq uint64, source string, stream *string) (*kgo.Record, *schema.Frame, error) {
 	img := c.JPEG
 	if img == nil {
 		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *c.Image, []int{gocv.IMWriteJpegQuality, in.cfg.JPEGQuality})
@@ -316,7 +340,7 @@ func (in *Ingester) record(c Captured, seq uint64, source string, stream *string
 	if err != nil {
 		return nil, nil, err
 	}
-	return &kgo.Record{Topic: string(topology.Frames), Key: []byte(in.cfg.CameraID), Value: val, Timestamp: at}, f, nil
+	return &kgo.Record{Topic: string(topic), Key: []byte(in.cfg.CameraID), Value: val, Timestamp: at}, f, nil
 }
 
 // deadLetter records a frame ingest could not use.

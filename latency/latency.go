@@ -16,6 +16,10 @@ var Buckets = func() []float64 {
 	return b
 }()
 
+// Key names one of a stage's histograms: what it times and, where the stage
+// keeps one per lane (detect: live, backfill), the lane.
+type Key struct{ What, Lane string }
+
 // Histogram counts observations per bucket. The zero value is ready; it is
 // safe for concurrent use.
 type Histogram struct {

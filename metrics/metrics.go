@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/stage"
 )
@@ -31,13 +32,14 @@ var (
 	inferSecs   = prometheus.NewDesc(ns+"_detect_inference_seconds", "Inference time per batch (sum and count).", nil, nil)
 	decodeSecs  = prometheus.NewDesc(ns+"_detect_decode_seconds", "JPEG decode and letterbox time per frame (sum and count).", nil, nil)
 	boxes       = prometheus.NewDesc(ns+"_detect_boxes_total", "Boxes the detector emitted.", nil, nil)
+	decoded     = prometheus.NewDesc(ns+"_detect_decoded_frames_total", "Frames the detect stage decoded, by decoder (cpu: libjpeg-turbo; nvjpeg: the GPU).", []string{"decoder"}, nil)
 	insertSecs  = prometheus.NewDesc(ns+"_sink_insert_seconds", "Time per successful insert into the analytics store (sum and count).", nil, nil)
 	insertRetry = prometheus.NewDesc(ns+"_sink_insert_retries_total", "Inserts the store refused and the sink retried.", nil, nil)
 	replays     = prometheus.NewDesc(ns+"_track_replayed_frames_total", "Frames the tracker skipped as already applied.", nil, nil)
 	duplicates  = prometheus.NewDesc(ns+"_aggregate_duplicate_objects_total", "Objects the aggregate stage had already counted.", nil, nil)
 	lag         = prometheus.NewDesc(ns+"_consumer_lag", "Records not yet committed by a consumer group of a stage this process runs, per topic (instances of one group export the same value: take the max).", []string{"group", "topic"}, nil)
 	lagUp       = prometheus.NewDesc(ns+"_consumer_lag_up", "1 when the last lag query reached the brokers.", nil, nil)
-	latencySecs = prometheus.NewDesc(ns+"_stage_latency_seconds", "Latency histograms of the stages, by what they time (capture_to_detected, inference_batch, decode_frame, insert).", []string{"stage", "what"}, nil)
+	latencySecs = prometheus.NewDesc(ns+"_stage_latency_seconds", "Latency histograms of the stages, by what they time (capture_to_detected, inference_batch, decode_frame, insert) and lane (capture_to_detected: live or backfill).", []string{"stage", "what", "lane"}, nil)
 )
 
 // Collector reads the stages' counters at scrape time, so the hot paths pay
@@ -59,7 +61,7 @@ func NewCollector(p *pipeline.Pipeline, conn *broker.Conn) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{recordsIn, recordsOut, deadLetters, batchSize, inferSecs, decodeSecs, boxes, insertSecs, insertRetry, replays, duplicates, lag, lagUp, latencySecs} {
+	for _, d := range []*prometheus.Desc{recordsIn, recordsOut, deadLetters, batchSize, inferSecs, decodeSecs, boxes, decoded, insertSecs, insertRetry, replays, duplicates, lag, lagUp, latencySecs} {
 		ch <- d
 	}
 }
@@ -80,9 +82,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, recordsOut, k.Out, s.Name())
 		counter(ch, deadLetters, k.DeadLetters, s.Name())
 		if t, ok := s.(stage.Timed); ok {
-			for what, h := range t.Latencies() {
+			for k, h := range t.Latencies() {
 				snap := h.Snapshot()
-				ch <- prometheus.MustNewConstHistogram(latencySecs, snap.Count, snap.SumSeconds, snap.Cumulative, s.Name(), what)
+				ch <- prometheus.MustNewConstHistogram(latencySecs, snap.Count, snap.SumSeconds, snap.Cumulative, s.Name(), k.What, k.Lane)
 			}
 		}
 	}
@@ -91,6 +93,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		st := &d.Stats
 		frames := st.Frames.Load()
 		counter(ch, boxes, st.Boxes.Load())
+		counter(ch, decoded, st.CPUDecoded.Load(), inference.DecoderCPU)
+		counter(ch, decoded, st.GPUDecoded.Load(), inference.DecoderNVJPEG)
 		summary(ch, batchSize, st.Batches.Load(), float64(frames))
 		summary(ch, inferSecs, st.Batches.Load(), float64(st.InferNanos.Load())/1e9)
 		summary(ch, decodeSecs, frames, float64(st.DecodeNanos.Load())/1e9)

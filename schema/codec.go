@@ -118,3 +118,4 @@ func DecodeYieldEstimate(b []byte) (*YieldEstimate, error) { return Decode[Yield
 func DecodeDeadLetter(b []byte) (*DeadLetter, error)       { return Decode[DeadLetter](b) }
 func DecodeFieldBlock(b []byte) (*FieldBlock, error)       { return Decode[FieldBlock](b) }
 func DecodeHandCounts(b []byte) (*HandCounts, error)       { return Decode[HandCounts](b) }
+func DecodeLineCrossing(b []byte) (*LineCrossing, error)   { return Decode[LineCrossing](b) }

@@ -116,3 +116,19 @@ func (h *HandCounts) validate() error {
 	}
 	return nil
 }
+
+// The LineCrossing directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+func (c *LineCrossing) validate() error {
+	switch {
+	case c.GetCrossingId() == "" || c.GetCameraId() == "" || c.GetLine() == "":
+		return fmt.Errorf("%w: line crossing without crossing_id, camera_id or line", ErrInvalid)
+	case c.GetDirection() != DirectionIn && c.GetDirection() != DirectionOut:
+		return fmt.Errorf("%w: line crossing %s has direction %q, want in or out", ErrInvalid, c.GetCrossingId(), c.GetDirection())
+	}
+	return nil
+}

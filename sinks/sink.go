@@ -550,6 +550,6 @@ func (s *Sink) shutdown(ictx context.Context, cl *kgo.Client) error {
 }
 
 // Latencies are the sink's latency histograms, by what they time.
-func (s *Sink) Latencies() map[string]*latency.Histogram {
-	return map[string]*latency.Histogram{"insert": &s.Stats.Insert}
+func (s *Sink) Latencies() map[latency.Key]*latency.Histogram {
+	return map[latency.Key]*latency.Histogram{{What: "insert"}: &s.Stats.Insert}
 }

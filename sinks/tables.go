@@ -148,6 +148,12 @@ func Tables() []*Table {
 		},
 	}
 	frames.Day = dayAt(frames.Index("captured_at"))
+	// Live frames get a table of their own, with the same columns: the
+	// exactly-once bookkeeping is by partition and offset, which only one
+	// topic's records can share.
+	live := *frames
+	live.Name, live.Topic = "frames_live", topology.FramesLive
+	live.Doc = "one row per frame of a live camera (the live lane; the frames table holds the backfill lane's), metadata only"
 
 	dets := &Table{
 		Name: "detections", Topic: topology.Detections, Replacing: true,
@@ -307,7 +313,7 @@ func Tables() []*Table {
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))
 	quality := modelQualityTable()
-	return []*Table{frames, dets, objects, yields, dlq, quality}
+	return []*Table{frames, &live, dets, objects, yields, dlq, quality, lineCrossingsTable()}
 }
 
 // modelUnits flattens an estimate's units per model: a String column rather

@@ -32,7 +32,7 @@ type Counters struct {
 }
 
 // Timed is a stage that keeps latency histograms (by what they time, e.g.
-// "capture_to_detected"); metrics exports them for p95/p99 queries.
+// "capture_to_detected", and lane); metrics exports them for p95/p99 queries.
 type Timed interface {
-	Latencies() map[string]*latency.Histogram
+	Latencies() map[latency.Key]*latency.Histogram
 }

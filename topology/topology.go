@@ -16,7 +16,10 @@ type Group string
 
 // The topics. Their partition counts and configs come from Config.
 const (
-	Frames     Topic = "frames"
+	Frames Topic = "frames"
+	// FramesLive are the frames of live cameras: detect takes them before
+	// any of frames, so a live frame never waits behind recorded video.
+	FramesLive Topic = "frames-live"
 	Detections Topic = "detections"
 	Objects    Topic = "objects"
 	Yield      Topic = "yield"
@@ -37,6 +40,11 @@ const (
 	Cameras Topic = "cameras"
 	// CameraState is what each camera's reader last reported (compacted).
 	CameraState Topic = "camera-state"
+	// CountLines are the lines each camera's tracks are counted across
+	// (compacted, key: the camera).
+	CountLines Topic = "count-lines"
+	// LineCrossings are the tracks counted across those lines.
+	LineCrossings Topic = "line-crossings"
 )
 
 // The groups.
@@ -48,6 +56,38 @@ const (
 	// Ingest is the group of ingest instances sharing the camera registry.
 	Ingest Group = "ingest"
 )
+
+// Lane is how a camera's frames travel to detection: live (a camera filming
+// now, wanted within a fraction of a second) or backfill (recorded video,
+// re-processing: wanted in bulk, minutes later).
+type Lane string
+
+// The lanes.
+const (
+	Live     Lane = "live"
+	Backfill Lane = "backfill"
+)
+
+// Lanes lists the lanes, live first.
+var Lanes = []Lane{Live, Backfill}
+
+// ParseLane reads a lane's name.
+func ParseLane(s string) (Lane, error) {
+	for _, l := range Lanes {
+		if s == string(l) {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("lane %q, want live or backfill", s)
+}
+
+// FramesOf is the frames topic of lane.
+func FramesOf(l Lane) Topic {
+	if l == Live {
+		return FramesLive
+	}
+	return Frames
+}
 
 // Table is the changelog topic holding a group's state. The name follows
 // goka's convention (goka.GroupTable), so goka finds it without being told.
@@ -208,11 +248,15 @@ func New(cfg Config) (*Topology, error) {
 		{Name: Frames, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
 			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
 			MaxMessageBytes: limit,
-			Doc:             "one JPEG frame and its capture metadata; JPEG does not compress, so producers send it uncompressed"},
+			Doc:             "one JPEG frame and its capture metadata, of recorded video and re-processing (the backfill lane); JPEG does not compress, so producers send it uncompressed"},
+		{Name: FramesLive, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
+			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
+			MaxMessageBytes: limit,
+			Doc:             "frames of live cameras (the live lane): detect polls them before frames; a camera's stream stays on one lane"},
 		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
 			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
-		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + emitted log (marker 0x03)",
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + count lines + crossings log + emitted log (marker 0x04)",
 			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
 			Doc: "tracker state per camera (goka group table of track)"},
 		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
@@ -252,18 +296,24 @@ func New(cfg Config) (*Topology, error) {
 			// the topic would keep days of them before compacting any.
 			SegmentMs: (10 * time.Minute).Milliseconds(),
 			Doc:       "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
+		{Name: CountLines, Partitions: 1, Key: KeyCamera, Codec: "json:zones.CameraLines",
+			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "the count lines of each camera that has any (cropstream zones set/clear); read whole by every track process"},
+		{Name: LineCrossings, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.LineCrossing",
+			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Doc: "one record per track counted across a camera's count line, per direction, id = camera + stream + track + line + direction"},
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{
-		{Name: Detect, Inputs: []Topic{Frames}, Outputs: []Topic{Detections, ModelQuality, ShadowDetections, DLQ}, Lookups: []Topic{Models},
-			Doc: "decode, batch, run the detector (switching models between batches as deployed), emit boxes and drift"},
-		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, DLQ}, Table: &trackTable, Lookups: []Topic{Fields},
-			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap)"},
+		{Name: Detect, Inputs: []Topic{Frames, FramesLive}, Outputs: []Topic{Detections, ModelQuality, ShadowDetections, DLQ}, Lookups: []Topic{Models},
+			Doc: "decode, batch, run the detector (switching models between batches as deployed), emit boxes and drift; live frames first"},
+		{Name: Track, Inputs: []Topic{Detections}, Outputs: []Topic{Detections, Objects, LineCrossings, DLQ}, Table: &trackTable, Lookups: []Topic{Fields, CountLines},
+			Doc: "track objects across frames per camera, emit each once with its plant; end passes (stream end, idle gap); count tracks across the camera's count lines"},
 		{Name: Aggregate, Inputs: []Topic{Objects, HandCounts}, Outputs: []Topic{Yield, DLQ}, Table: &aggTable, Lookups: []Topic{Fields},
 			Doc: "totals per block/row/plant, windows closed by row passes, calibrated yield estimates"},
-		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
+		{Name: Ingest, Inputs: []Topic{Cameras}, Outputs: []Topic{FramesLive, Frames, DLQ, CameraState, Cameras}, Lookups: []Topic{Cameras, CameraState},
 			Doc: "one reader per registered camera, each on one instance; reconnects forever"},
-		{Name: SinkClickHouse, Inputs: []Topic{Frames, Detections, Objects, Yield, ModelQuality, DLQ}, Outputs: []Topic{DLQ},
+		{Name: SinkClickHouse, Inputs: []Topic{Frames, FramesLive, Detections, Objects, Yield, ModelQuality, LineCrossings, DLQ}, Outputs: []Topic{DLQ},
 			Doc: "batched, exactly-once inserts into ClickHouse"},
 	}
 	if err := t.Validate(); err != nil {
@@ -348,7 +398,7 @@ func (t *Topology) MaxRecordBytes() int {
 //   - a group's inputs and table share key scheme and partition count, because
 //     goka co-partitions a group's state with its inputs;
 //   - a group's lookups are declared compacted topics;
-//   - the frames topic accepts a record of MaxFrameBytes plus metadata, and
+//   - both frames topics accept a record of MaxFrameBytes plus metadata, and
 //     every topic accepts what a producer may batch for frames;
 //   - replication is -1 or >= 1.
 func (t *Topology) Validate() error {
@@ -377,8 +427,10 @@ func (t *Topology) Validate() error {
 		}
 	}
 	if f, ok := byName[Frames]; ok {
-		if f.MaxMessageBytes < t.Config.MaxFrameBytes+frameOverhead {
-			errs = append(errs, fmt.Errorf("topic frames: max.message.bytes %d is below max frame bytes %d plus metadata", f.MaxMessageBytes, t.Config.MaxFrameBytes))
+		for _, name := range []Topic{Frames, FramesLive} {
+			if s, ok := byName[name]; ok && s.MaxMessageBytes < t.Config.MaxFrameBytes+frameOverhead {
+				errs = append(errs, fmt.Errorf("topic %s: max.message.bytes %d is below max frame bytes %d plus metadata", name, s.MaxMessageBytes, t.Config.MaxFrameBytes))
+			}
 		}
 		for _, s := range t.Topics {
 			if s.MaxMessageBytes < f.MaxMessageBytes {

@@ -3,6 +3,7 @@ package topology
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func TestDefaultTopologyValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frames", "detections", "track-table", "objects", "aggregate-table", "yield", "fields", "hand-counts", "models", "model-quality", "shadow-detections", "dlq", "cameras", "camera-state"}
+	want := []string{"frames", "frames-live", "detections", "track-table", "objects", "aggregate-table", "yield", "fields", "hand-counts", "models", "model-quality", "shadow-detections", "dlq", "cameras", "camera-state", "count-lines", "line-crossings"}
 	if got := top.TopicNames(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("topics %v, want %v", got, want)
 	}
@@ -29,9 +30,10 @@ func TestValidateRules(t *testing.T) {
 	}{
 		{"zero partitions", func(t *Topology) { t.Topics[0].Partitions = 0 }, "partitions 0"},
 		{"duplicate", func(t *Topology) { t.Topics = append(t.Topics, t.Topics[0]) }, "declared twice"},
-		{"not co-partitioned", func(t *Topology) { t.Topics[2].Partitions = 7 }, "not co-partitioned"},
+		{"not co-partitioned", func(t *Topology) { t.Topics[3].Partitions = 7 }, "not co-partitioned"},
 		{"unknown input", func(t *Topology) { t.Groups[0].Inputs = []Topic{"nope"} }, "input nope is not declared"},
-		{"compacted with retention", func(t *Topology) { t.Topics[2].RetentionMs = 1000 }, "keep data forever"},
+		{"compacted with retention", func(t *Topology) { t.Topics[3].RetentionMs = 1000 }, "keep data forever"},
+		{"live frame limit", func(t *Topology) { t.Topics[1].MaxMessageBytes = 1000 }, "topic frames-live: max.message.bytes 1000 is below max frame bytes"},
 		{"lookup not compacted", func(t *Topology) { t.Groups[1].Lookups = []Topic{Objects} }, "lookup objects is not a declared compacted topic"},
 		{"bad cleanup", func(t *Topology) { t.Topics[0].Cleanup = "shred" }, "cleanup \"shred\""},
 		{"frame limit", func(t *Topology) { t.Topics[0].MaxMessageBytes = 1000 }, "below max frame bytes"},
@@ -133,10 +135,41 @@ func TestDeadLetteredBy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for topic, want := range map[Topic]Group{Frames: Detect, Detections: Track, Objects: Aggregate, Yield: "", DLQ: ""} {
+	for topic, want := range map[Topic]Group{Frames: Detect, FramesLive: Detect, Detections: Track, Objects: Aggregate, Yield: "", DLQ: ""} {
 		g, ok := top.DeadLetteredBy(topic, SinkClickHouse)
 		if g != want || ok != (want != "") {
 			t.Errorf("%s: dead-lettered by %q (%v), want %q", topic, g, ok, want)
 		}
+	}
+}
+
+// Each lane has its frames topic, declared like the other, read by detect
+// and stored by the sink; a lane's name is checked.
+func TestLanes(t *testing.T) {
+	top, err := New(Config{CameraPartitions: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if FramesOf(Live) != FramesLive || FramesOf(Backfill) != Frames {
+		t.Fatalf("frames of live %s, of backfill %s", FramesOf(Live), FramesOf(Backfill))
+	}
+	live, back := top.Topic(FramesLive), top.Topic(Frames)
+	if live.Partitions != 6 || live.Key != back.Key || live.Codec != back.Codec || live.MaxMessageBytes != back.MaxMessageBytes || live.RetentionMs != back.RetentionMs {
+		t.Fatalf("frames-live %+v differs from frames %+v", live, back)
+	}
+	for _, g := range []Group{Detect, SinkClickHouse} {
+		for _, l := range Lanes {
+			if !slices.Contains(top.Group(g).Inputs, FramesOf(l)) {
+				t.Errorf("group %s does not read %s", g, FramesOf(l))
+			}
+		}
+	}
+	for _, s := range []string{"live", "backfill"} {
+		if l, err := ParseLane(s); err != nil || string(l) != s {
+			t.Errorf("ParseLane(%q) = %q, %v", s, l, err)
+		}
+	}
+	if _, err := ParseLane("bulk"); err == nil || !strings.Contains(err.Error(), "want live or backfill") {
+		t.Errorf("ParseLane(bulk) = %v", err)
 	}
 }

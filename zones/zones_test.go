@@ -1,137 +1,189 @@
-package zones
+package zones_test
 
 import (
-	"math/rand/v2"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/zones"
+	"github.com/cropstream/cropstream/zones/zonestest"
 )
 
-// conveyor is a fixed camera over a belt: objects of two classes on two
-// lanes enter at one edge and leave at the other (left to right for dir +1),
-// seen by a detector that misses a few boxes and jitters the rest. in and
-// out count, per class, the objects that crossed the middle of the frame
-// each way.
-type conveyor struct {
-	frames  []track.Frame
-	in, out map[int]int
-}
+var middle = zones.Line{Name: "middle", A: zones.Point{X: 320, Y: 0}, B: zones.Point{X: 320, Y: zonestest.Height}}
 
-func newConveyor(seed uint64, n int, dir float64) conveyor {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	const (
-		w, size = 640, 28.0
-		speed   = 6.0
-	)
-	type obj struct {
-		x, y, v float64
-		class   int
-	}
-	var objs []obj
-	c := conveyor{in: map[int]int{}, out: map[int]int{}}
-	next := [2]int{}
-	for f := 1; f <= n; f++ {
-		for lane, y := range []float64{100, 250} {
-			// Sparse enough that two objects of a lane never touch; none
-			// enter in the last frames, so every object crosses.
-			if f < next[lane] || f >= n-150 {
-				continue
-			}
-			o := obj{x: -size, y: y + rng.Float64()*20, v: speed * dir, class: rng.IntN(2)}
-			if dir < 0 {
-				o.x = w + size
-			}
-			objs = append(objs, o)
-			if dir > 0 {
-				c.in[o.class]++
-			} else {
-				c.out[o.class]++
-			}
-			next[lane] = f + 9 + rng.IntN(12)
-		}
-		fr := track.Frame{Seq: uint64(f), Width: w}
-		for i := range objs {
-			o := &objs[i]
-			o.x += o.v
-			if o.x < -2*size || o.x > w+2*size || rng.Float64() < 0.05 {
-				continue
-			}
-			j := func() float64 { return (rng.Float64() - 0.5) * 2 }
-			x1, x2 := max(o.x-size/2+j(), 0), min(o.x+size/2+j(), w)
-			if x2-x1 < 4 {
-				continue
-			}
-			fr.Dets = append(fr.Dets, track.Det{X1: x1, Y1: o.y - size/2 + j(), X2: x2, Y2: o.y + size/2 + j(), Class: o.class, Score: 0.8 + 0.15*rng.Float64()})
-		}
-		c.frames = append(c.frames, fr)
-	}
-	return c
-}
-
-// TestLineCountsConveyor: a line across the middle of a conveyor counts, per
-// class, as many objects in (belt running left to right) and out (right to
-// left) as crossed it, through the track stage's tracker.
+// TestLineCountsConveyor: a line across a conveyor counts, per class, as
+// many objects in (belt running left to right) and out (right to left) as
+// crossed it, through the track stage's tracker: across the middle, and
+// near either edge of the frame (an object crosses a line near the edge it
+// enters by before its track is confirmed).
 func TestLineCountsConveyor(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
-		for _, dir := range []float64{1, -1} {
-			c := newConveyor(seed, 600, dir)
-			line := NewLine(Point{320, 0}, Point{320, 360})
-			var st track.State
-			for _, f := range c.frames {
-				st.Step(track.Params{}, f)
-				views := st.Views(track.Params{})
-				line.Update(views)
-				line.Forget(views)
+		for _, segs := range [][]zonestest.Segment{{{Frames: 600, Dir: 1}}, {{Frames: 600, Dir: -1}}} {
+			c := zonestest.NewConveyor(seed, "belt", "", 0, segs...)
+			var lines []*zones.Counter
+			for _, x := range []float64{48, 320, 592} {
+				lines = append(lines, zones.NewCounter(zones.Line{Name: "x", A: zones.Point{X: x, Y: 0}, B: zones.Point{X: x, Y: zonestest.Height}}))
 			}
-			for class := range 2 {
-				if line.In[class] != c.in[class] || line.Out[class] != c.out[class] {
-					t.Errorf("seed %d belt %+.0f class %d: counted in %d out %d, crossed in %d out %d", seed, dir, class, line.In[class], line.Out[class], c.in[class], c.out[class])
+			var st track.State
+			for _, d := range c.Records {
+				st.Step(track.Params{}, track.FrameOf(d))
+				for _, line := range lines {
+					line.Update(st.Seen())
+					line.Forget(st.OpenIDs())
 				}
 			}
-			if n := c.in[0] + c.in[1] + c.out[0] + c.out[1]; n < 40 || c.in[0]+c.out[0] == 0 || c.in[1]+c.out[1] == 0 {
-				t.Fatalf("seed %d: too few objects to test: %v %v", seed, c.in, c.out)
+			for _, line := range lines {
+				for class := range 2 {
+					if line.In[class] != c.In[class] || line.Out[class] != c.Out[class] {
+						t.Errorf("seed %d belt %v line at x=%g class %d: counted in %d out %d, crossed in %d out %d", seed, segs, line.A.X, class, line.In[class], line.Out[class], c.In[class], c.Out[class])
+					}
+				}
+			}
+			if n := c.In[0] + c.In[1] + c.Out[0] + c.Out[1]; n < 40 || c.In[0]+c.Out[0] == 0 || c.In[1]+c.Out[1] == 0 {
+				t.Fatalf("seed %d: too few objects to test: %v %v", seed, c.In, c.Out)
 			}
 		}
 	}
+}
+
+func obj(id uint64, class int, x, y float64) []zones.Object {
+	return []zones.Object{{Track: id, Class: class, Center: zones.Point{X: x, Y: y}, Confirmed: true}}
 }
 
 // TestLineIgnoresJitterAndEnds: a box shaking on the line is not a
-// crossing, nor is a pass around the line's end.
+// crossing, nor is a pass around the line's end; a track crossing back and
+// forth counts once each way.
 func TestLineIgnoresJitterAndEnds(t *testing.T) {
-	l := NewLine(Point{100, 0}, Point{100, 100})
+	l := zones.NewCounter(zones.Line{Name: "l", A: zones.Point{X: 100, Y: 0}, B: zones.Point{X: 100, Y: 100}})
 	for i := range 20 {
-		x := 100 + float64(i%2)*3 - 1.5 // within the band
-		l.Update([]track.TrackView{{ID: 1, Confirmed: true, X1: x - 5, X2: x + 5, Y1: 45, Y2: 55}})
+		l.Update(obj(1, 0, 100+float64(i%2)*3-1.5, 50)) // within the band
 	}
-	for x := 50.0; x <= 150; x += 10 { // below the line's lower end
-		l.Update([]track.TrackView{{ID: 2, Confirmed: true, X1: x - 5, X2: x + 5, Y1: 145, Y2: 155}})
+	for x := 50.0; x <= 150; x += 10 {
+		l.Update(obj(2, 0, x, 150)) // below the line's lower end
 	}
-	for x := 50.0; x <= 150; x += 10 { // a real crossing, then back
-		l.Update([]track.TrackView{{ID: 3, Class: 1, Confirmed: true, X1: x - 5, X2: x + 5, Y1: 45, Y2: 55}})
-	}
-	for x := 150.0; x >= 50; x -= 10 {
-		l.Update([]track.TrackView{{ID: 3, Class: 1, Confirmed: true, X1: x - 5, X2: x + 5, Y1: 45, Y2: 55}})
+	for range 3 { // across and back, three times
+		for x := 50.0; x <= 150; x += 10 {
+			l.Update(obj(3, 1, x, 50))
+		}
+		for x := 150.0; x >= 50; x -= 10 {
+			l.Update(obj(3, 1, x, 50))
+		}
 	}
 	if l.In[0] != 0 || l.Out[0] != 0 || l.In[1] != 1 || l.Out[1] != 1 {
 		t.Fatalf("in %v out %v", l.In, l.Out)
 	}
+	// A track first seen on the far side was never seen crossing.
+	l.Update(obj(4, 0, 150, 50))
+	if l.Out[0] != 0 || l.In[0] != 0 {
+		t.Fatalf("a track first seen past the line counted: in %v out %v", l.In, l.Out)
+	}
+}
+
+// TestTentativeCrossingsWait: a track that crosses while tentative is
+// counted when it is confirmed, once; one that dies tentative never is.
+func TestTentativeCrossingsWait(t *testing.T) {
+	l := zones.Line{Name: "l", A: zones.Point{X: 100, Y: 0}, B: zones.Point{X: 100, Y: 100}}
+	tally := zones.Tally{}
+	step := func(x float64, confirmed bool) []zones.Crossing {
+		return l.Cross(tally, []zones.Object{{Track: 1, Class: 3, Center: zones.Point{X: x, Y: 50}, Confirmed: confirmed}})
+	}
+	if got := append(step(80, false), step(120, false)...); len(got) != 0 {
+		t.Fatalf("a tentative track counted: %+v", got)
+	}
+	if got := step(130, true); len(got) != 1 || got[0].Dir != zones.In || got[0].Class != 3 || got[0].At.X != 130 {
+		t.Fatalf("at confirmation: %+v", got)
+	}
+	if got := step(140, true); len(got) != 0 {
+		t.Fatalf("counted again: %+v", got)
+	}
+	tally2 := zones.Tally{}
+	l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 80, Y: 50}}})
+	l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 120, Y: 50}}})
+	tally2.Keep(func(uint64) bool { return false }) // it died tentative
+	if got := l.Cross(tally2, []zones.Object{{Track: 2, Center: zones.Point{X: 120, Y: 50}, Confirmed: true}}); len(got) != 0 {
+		t.Fatalf("a forgotten track's crossing counted: %+v", got)
+	}
+}
+
+// TestCrossReturnsEachOnce: Cross reports a crossing with its track, class,
+// direction and place, once per direction, and Keep forgets ended tracks
+// (a track id seen again after it is forgotten starts afresh).
+func TestCrossReturnsEachOnce(t *testing.T) {
+	l := zones.Line{Name: "gate", A: zones.Point{X: 0, Y: 50}, B: zones.Point{X: 200, Y: 50}} // horizontal, drawn left to right
+	tally := zones.Tally{}
+	var got []zones.Crossing
+	for y := 0.0; y <= 100; y += 10 { // top to bottom: the line's right is above it
+		got = append(got, l.Cross(tally, obj(7, 2, 80, y))...)
+	}
+	if len(got) != 1 || got[0].Track != 7 || got[0].Class != 2 || got[0].Dir != zones.Out || got[0].At.Y != 60 {
+		t.Fatalf("crossings %+v", got)
+	}
+	tally.Keep(func(uint64) bool { return false })
+	if len(tally) != 0 {
+		t.Fatalf("tally kept %v", tally)
+	}
 }
 
 func TestPolygonCounts(t *testing.T) {
-	z := Polygon{Points: []Point{{0, 0}, {100, 0}, {100, 100}, {0, 100}}}
-	got := z.Count([]track.TrackView{
-		{ID: 1, Confirmed: true, X1: 10, X2: 20, Y1: 10, Y2: 20},
-		{ID: 2, Confirmed: true, Class: 1, X1: 50, X2: 60, Y1: 50, Y2: 60},
-		{ID: 3, Confirmed: true, X1: 150, X2: 160, Y1: 10, Y2: 20}, // outside
-		{ID: 4, Confirmed: false, X1: 10, X2: 20, Y1: 10, Y2: 20},  // tentative
+	z := zones.Polygon{Points: []zones.Point{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 100}, {X: 0, Y: 100}}}
+	got := z.Count([]zones.Object{
+		{Track: 1, Center: zones.Point{X: 15, Y: 15}, Confirmed: true},
+		{Track: 2, Class: 1, Center: zones.Point{X: 55, Y: 55}, Confirmed: true},
+		{Track: 3, Center: zones.Point{X: 155, Y: 15}, Confirmed: true}, // outside
+		{Track: 4, Center: zones.Point{X: 15, Y: 15}},                   // tentative
 	})
 	if got[0] != 1 || got[1] != 1 {
 		t.Fatalf("inside: %v", got)
 	}
-	if _, err := ParseLine("1,2,3"); err == nil {
-		t.Error("a line of three numbers parsed")
-	}
-	if l, err := ParseLine("320,0,320,360"); err != nil || l.A.X != 320 || l.B.Y != 360 {
+}
+
+// TestParseAndValidate: lines parse with and without a name and print back;
+// bad lines and records are refused with the reason.
+func TestParseAndValidate(t *testing.T) {
+	if l, err := zones.ParseLine("320,0,320,360"); err != nil || l.Name != "line" || l.A.X != 320 || l.B.Y != 360 {
 		t.Errorf("ParseLine: %+v %v", l, err)
+	}
+	l, err := zones.ParseLine("belt-1=10.5,0,10.5,360")
+	if err != nil || l.String() != "belt-1=10.5,0,10.5,360" {
+		t.Errorf("ParseLine: %+v %v", l, err)
+	}
+	for spec, want := range map[string]string{
+		"1,2,3":           "want x1,y1,x2,y2",
+		"a=1,2,1,2":       "same point",
+		"a=1,2,x,4":       "invalid syntax",
+		"a=-1,0,5,5":      "want frame pixels",
+		"a b=1,2,3,4":     "name",
+		"a=1,2,3,NaN":     "want frame pixels",
+		"a=0,0,1e9,0":     "want frame pixels",
+		"=0,0,10,0":       "name",
+		"ok=0,0,10,0,1,2": "want x1,y1,x2,y2",
+	} {
+		if _, err := zones.ParseLine(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseLine(%q): %v, want an error saying %q", spec, err, want)
+		}
+	}
+	c := zones.CameraLines{Camera: "packing-2", Lines: []zones.Line{l, l}}
+	if err := c.Validate(); !errors.Is(err, zones.ErrInvalid) || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("duplicate names: %v", err)
+	}
+	c = zones.CameraLines{Camera: "bad camera", Lines: []zones.Line{l}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "camera") {
+		t.Errorf("bad camera id: %v", err)
+	}
+	c = zones.CameraLines{Camera: "packing-2", Lines: []zones.Line{l, middle}, UpdatedUnixNs: 5}
+	b, err := zones.Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := zones.Decode(b)
+	if err != nil || len(back.Lines) != 2 || back.Lines[1] != middle || back.UpdatedUnixNs != 5 {
+		t.Errorf("round trip: %+v %v", back, err)
+	}
+	if _, err := zones.Decode([]byte(`{"camera":"c","lines":[{"name":"x","a":{"x":1,"y":1},"b":{"x":1,"y":1}}]}`)); !errors.Is(err, zones.ErrInvalid) {
+		t.Errorf("a record with a zero-length line decoded: %v", err)
+	}
+	if _, err := zones.Decode([]byte(`not json`)); !errors.Is(err, zones.ErrInvalid) {
+		t.Errorf("not JSON: %v", err)
 	}
 }

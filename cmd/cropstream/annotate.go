@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -61,24 +59,13 @@ the track stage does) is printed.`,
 				if err != nil {
 					return fmt.Errorf("--line: %w", err)
 				}
-				cfg.Lines = append(cfg.Lines, l)
+				cfg.Lines = append(cfg.Lines, zones.NewCounter(l))
 			}
 			sum, err := annotate.Run(cmd.Context(), cfg, in, opts)
 			if err != nil {
 				return err
 			}
-			var parts []string
-			for c, n := range sum.Counted {
-				parts = append(parts, fmt.Sprintf("%s %d", c, n))
-			}
-			sort.Strings(parts)
-			if len(parts) == 0 {
-				parts = []string{"nothing"}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "annotated %d frames (%dx%d) to %s; counted %s\n", sum.Frames, sum.Width, sum.Height, out, strings.Join(parts, ", "))
-			for i, l := range sum.Lines {
-				fmt.Fprintf(cmd.OutOrStdout(), "line %s: in %v, out %v\n", lines[i], l.In, l.Out)
-			}
+			sum.Print(cmd.OutOrStdout(), out, lines)
 			return nil
 		},
 	}

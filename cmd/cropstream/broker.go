@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cropstream/cropstream/broker"
 )
 
 func newBrokerCmd(g *globals) *cobra.Command {
@@ -29,7 +31,7 @@ address files there and use it instead of starting their own. Any Kafka client
 			if conn.Embedded == nil {
 				return fmt.Errorf("an embedded broker for %s is already served by another process at %s", g.kafka.DataDir, conn.Seeds[0])
 			}
-			if err := ensureTopics(ctx, conn, top); err != nil {
+			if err := broker.EnsureTopicsExist(ctx, conn, top); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s (data dir %s)\n", conn.Embedded.Addr(), g.kafka.DataDir)

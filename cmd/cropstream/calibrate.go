@@ -37,11 +37,7 @@ model and the tracker together, so measure them again when either changes.`,
 			}
 			r := fieldrun.CalibrateCountScores(o.track, scenarios, reps)
 			out := cmd.OutOrStdout()
-			if asJSON {
-				return printJSON(out, r)
-			}
-			r.Print(out)
-			return nil
+			return printReport(out, asJSON, r, r.Print)
 		},
 	}
 	f := cmd.Flags()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,6 +54,7 @@ The same is served as JSON by the ingest service (docs/cameras.md).`,
 	f.StringVar(&c.Block, "block", "", "block id")
 	f.StringVar(&c.Row, "row", "", "row id")
 	f.Float64Var(&c.FPS, "fps", 0, "keep at most this many frames per second (0: every frame)")
+	f.StringVar(&c.Lane, "lane", "", "live or backfill (default: live for a stream or a growing folder, backfill for a video file)")
 	for _, n := range []string{"id", "url", "field"} {
 		_ = add.MarkFlagRequired(n)
 	}
@@ -66,22 +65,11 @@ The same is served as JSON by the ingest service (docs/cameras.md).`,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
-				v, err := fleet.Read(cmd.Context(), conn)
-				if err != nil {
-					return err
-				}
-				for _, id := range args {
-					if _, ok := v.Cameras[id]; !ok {
-						return fmt.Errorf("camera %s is not registered", id)
-					}
-				}
-				for _, id := range args {
-					if err := fleet.Remove(cmd.Context(), conn, id); err != nil {
-						return err
-					}
+				removed, err := fleet.RemoveRegistered(cmd.Context(), conn, args)
+				for _, id := range removed {
 					fmt.Fprintf(cmd.OutOrStdout(), "camera %s removed\n", id)
 				}
-				return nil
+				return err
 			})
 		},
 	}
@@ -107,48 +95,13 @@ has taken it over yet).`,
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), entries)
 				}
-				return printCameras(cmd.OutOrStdout(), entries, time.Now())
+				return fleet.WriteEntries(cmd.OutOrStdout(), entries, time.Now())
 			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (as GET /cameras of the ingest service)")
 	cmd.AddCommand(add, remove, list)
 	return cmd
-}
-
-func printCameras(w io.Writer, entries []fleet.Entry, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CAMERA\tKIND\tFIELD\tBLOCK\tROW\tSTATUS\tSINCE\tFPS\tFRAMES\tLAST FRAME\tINSTANCE\tLAST ERROR")
-	ago := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return now.Sub(t).Round(100*time.Millisecond).String() + " ago"
-	}
-	for _, e := range entries {
-		c, st := e.Camera, e.State
-		if st == nil {
-			st = &fleet.State{}
-		}
-		since := st.ConnectedSince
-		if e.Status == fleet.StatusReconnecting {
-			since = st.ReconnectingSince
-		}
-		errText := st.LastError
-		if len(errText) > 80 {
-			errText = errText[:77] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%s\t%s\t%s\n", c.ID, c.Kind, c.Field, dash(c.Block), dash(c.Row),
-			e.Status, ago(since), st.FPS, st.Frames, ago(st.LastFrame), dash(st.Instance), dash(errText))
-	}
-	return tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // fleetFlags are ingest --registry's: the camera fleet service.

@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/dataset"
+	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/inference"
 )
 
@@ -94,15 +95,15 @@ func (d truthDetector) Detect(ims []dataset.Image, mats []gocv.Mat) ([][]inferen
 // empty label file counts as an image without fruit.
 func TestEvalImagesKnownAP(t *testing.T) {
 	root := writeLabelledSet(t)
-	o := imageEvalOpts{data: filepath.Join(root, "data.yaml"), split: "val", conf: 0.25, batch: 2, saveDir: filepath.Join(root, "drawn")}
-	set, err := o.load()
+	o := evaluation.ImageOptions{Conf: 0.25, Batch: 2, SaveDir: filepath.Join(root, "drawn")}
+	set, err := dataset.Source{Data: filepath.Join(root, "data.yaml"), Split: "val"}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(set.Images) != 3 || set.Images[1].Label == "" || len(set.Images[1].Boxes) != 0 {
 		t.Fatalf("read %+v: want 3 images, b.jpg with an empty label file", set.Images)
 	}
-	rep, err := evalImages(set, truthDetector{t}, []string{"apple", "citrus", "grape_cluster"}, o)
+	rep, err := evaluation.ScoreImages(set, truthDetector{t}, []string{"apple", "citrus", "grape_cluster"}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestEvalImagesKnownAP(t *testing.T) {
 	if c := rep.Confusion; c[0][0] != 2 || c[0][bg] != 1 || c[bg][0] != 1 || c[bg][3] != 1 {
 		t.Errorf("confusion %v", c)
 	}
-	drawn, _ := filepath.Glob(filepath.Join(o.saveDir, "*.jpg"))
+	drawn, _ := filepath.Glob(filepath.Join(o.SaveDir, "*.jpg"))
 	if len(drawn) != 3 {
 		t.Errorf("--save-dir holds %v, want the 3 images", drawn)
 	}
@@ -146,7 +147,7 @@ func TestEvalDetectImagesCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var rep imageReport
+	var rep evaluation.ImageReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}

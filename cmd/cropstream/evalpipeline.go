@@ -15,6 +15,7 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/crops"
 	"github.com/cropstream/cropstream/fieldrun"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/sampleplan"
@@ -44,6 +45,8 @@ type scenarioOpts struct {
 	sinkDir string
 	// track tunes the tracker (--count-scores).
 	track track.Params
+	// decode chooses the detect stage's JPEG decoder (--decoder).
+	decode inference.DecoderConfig
 	// obs, when set, serves /metrics (and profiles) while the field runs;
 	// flags tell which of its flags were given.
 	obs   *observeFlags
@@ -67,6 +70,7 @@ func (o *scenarioOpts) registerWith(cmd *cobra.Command, scenario string) {
 	f.IntVar(&o.samples, "samples", 5, "without --hand-counts: plants counted and weighed from the truth for calibration")
 	f.StringVar(&o.sampleTarget, "sample-target", "", "without --hand-counts: hand count as many plants as 'plan samples' advises for this 95 % half-width (5% or 0.05) from the crop profile's prior, instead of --samples")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up if the pipeline has not drained by then")
+	f.StringVar(&o.decode.Mode, "decoder", inference.DecodeCPU, "detect stage's JPEG decoding: cpu, gpu (nvJPEG from $"+inference.NVJPEGDirEnv+" or the library path, for the GPU graph of --provider cuda; refused at start when it cannot serve), or auto (the GPU when it can serve, else the CPU)")
 	f.Float64SliceVar(&o.track.CountScores, "count-scores", nil,
 		"per class, the median score over its track at which an object counts (default: the model's count_scores metadata, else 0.5; measured by cropstream eval calibrate, see models/README.md)")
 }
@@ -132,7 +136,11 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 	}
 	samples := o.samples
 	if o.sampleTarget != "" && hand == nil {
-		if samples, err = priorSamples(sc, o.sampleTarget); err != nil {
+		tgt, err := sampleplan.ParseShare(o.sampleTarget)
+		if err != nil {
+			return nil, fmt.Errorf("--sample-target: %w", err)
+		}
+		if samples, err = sampleplan.PriorSamples(sc, tgt); err != nil {
 			return nil, err
 		}
 	}
@@ -155,7 +163,7 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 		defer store.Close()
 	}
 	cfg := fieldrun.Config{Kafka: g.kafka, Fresh: o.fresh, Topology: top, Scenario: sc, HandCounts: hand, Samples: samples,
-		Detector: eng, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, ReplayFile: o.replayFile, Timeout: o.timeout}
+		Detector: eng, Decode: o.decode, Store: store, StoreDesc: storeDesc, Stages: o.stages, Track: o.track, MOTDir: o.motDir, ReplayFile: o.replayFile, Timeout: o.timeout}
 	if o.captureNow {
 		cfg.CaptureStart = sc.StartOrNow()
 	}
@@ -171,22 +179,4 @@ func runScenario(ctx context.Context, g *globals, o scenarioOpts) (*fieldrun.Rep
 		}
 	}
 	return fieldrun.Run(ctx, cfg)
-}
-
-// priorSamples is the number of sample plants the crop profile's prior
-// plans for the scenario's block at target.
-func priorSamples(sc *simulator.Scenario, target string) (int, error) {
-	tgt, err := sampleplan.ParseShare(target)
-	if err != nil {
-		return 0, fmt.Errorf("--sample-target: %w", err)
-	}
-	prof, err := crops.Load(sc.Crop)
-	if err != nil {
-		return 0, err
-	}
-	pl, err := sampleplan.Prior(prof, sc.Rows*sc.PlantsPerRow, sc.UnitsPerPlant.Mean*prof.Sampling.Visibility, tgt)
-	if err != nil {
-		return 0, err
-	}
-	return pl.Samples, nil
 }

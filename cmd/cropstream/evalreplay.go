@@ -42,13 +42,7 @@ measured on many fields in seconds this way.`,
 				if asJSON {
 					continue
 				}
-				var rows string
-				for _, r := range rep.Rows {
-					rows += fmt.Sprintf(" %s %+.1f%%", r.RowID, r.CountErrorPct)
-				}
-				s, b := rep.Standard.RawOnline, rep.ByteTrack.RawOnline
-				fmt.Fprintf(out, "%-22s count %d/%d %+.1f%% (rows%s)  raw online MOTA %.3f IDF1 %.3f HOTA %.3f | ByteTrack MOTA %.3f IDF1 %.3f HOTA %.3f\n",
-					rep.Scenario, rep.Counted, rep.Visible, rep.CountErrorPct, rows, s.MOTA, s.IDF1, s.HOTA, b.MOTA, b.IDF1, b.HOTA)
+				rep.PrintLine(out)
 			}
 			if asJSON {
 				return printJSON(out, reps)

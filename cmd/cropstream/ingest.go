@@ -8,7 +8,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/topology"
 )
+
+// laneFlag reads --lane into a topology.Lane.
+type laneFlag struct{ l *topology.Lane }
+
+func (f laneFlag) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return string(*f.l)
+}
+func (f laneFlag) Set(s string) (err error) { *f.l, err = topology.ParseLane(s); return err }
+func (f laneFlag) Type() string             { return "lane" }
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var (
@@ -23,6 +36,9 @@ func newIngestCmd(g *globals) *cobra.Command {
 		Short: "Produce frames from a video file, an RTSP/HTTP stream or an image folder",
 		Long: `Produce a camera's frames to the frames topic, keyed by camera id with goka's
 partitioner, so every downstream stage sees one camera on one partition, in order.
+A live stream (rtsp://, http(s)://) goes to the live lane (frames-live, detected
+before any recorded video), a file, folder or scenario to the backfill lane
+(frames); --lane overrides that.
 
 Exactly one source: --video (a file, or an rtsp://, http:// or https:// URL) or
 --folder (images in name order; JPEGs pass through unchanged) or --scenario
@@ -95,6 +111,7 @@ rows come from the scenario unless given).`,
 	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of encoded frames (1-100)")
 	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 0, "refuse frames larger than this (default and maximum: --topology-max-frame-bytes)")
 	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
+	f.Var(laneFlag{&cfg.Lane}, "lane", "live or backfill (default: live for a stream URL, backfill otherwise)")
 	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
 	fl.register(f)
 	return cmd

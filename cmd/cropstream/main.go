@@ -81,6 +81,7 @@ func newRoot() *cobra.Command {
 		newTopicsCmd(g),
 		newIngestCmd(g),
 		newCamerasCmd(g),
+		newZonesCmd(g),
 		newLagCmd(g),
 		newSimCmd(),
 		newRunCmd(g),
@@ -133,14 +134,14 @@ func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, e
 	return conn, top, nil
 }
 
-// openWithTopics is open plus ensureTopics, for commands that produce or
-// consume: they need the topology's topics to exist.
+// openWithTopics is open plus broker.EnsureTopicsExist, for commands that
+// produce or consume: they need the topology's topics to exist.
 func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.Topology, error) {
 	conn, top, err := g.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ensureTopics(ctx, conn, top); err != nil {
+	if err := broker.EnsureTopicsExist(ctx, conn, top); err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
@@ -158,14 +159,18 @@ func (g *globals) withConn(ctx context.Context, f func(*broker.Conn) error) erro
 	return f(conn)
 }
 
-// ensureTopics creates missing topics; drift on existing ones is logged.
-func ensureTopics(ctx context.Context, conn *broker.Conn, top *topology.Topology) error {
-	return broker.EnsureTopicsExist(ctx, conn, top)
-}
-
 // printJSON writes v as every --json output is written: indented.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printReport writes v as JSON with --json, else as text does.
+func printReport(w io.Writer, asJSON bool, v any, text func(io.Writer)) error {
+	if asJSON {
+		return printJSON(w, v)
+	}
+	text(w)
+	return nil
 }

@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/drift"
@@ -22,8 +14,6 @@ import (
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/shadow"
-	"github.com/cropstream/cropstream/simulator"
-	"github.com/cropstream/cropstream/topology"
 )
 
 // loader loads deployed models for the detect stage with the same flags as
@@ -44,20 +34,16 @@ func (m *modelFlags) loader(scoreThreshold float32) detect.Loader {
 }
 
 // driftMonitor watches the detect stage's cameras against the reference
-// stored beside the model (drift.SidecarPath); without one it still
-// summarises quality, without drift statistics.
+// stored beside the model; without one it still summarises quality, without
+// drift statistics.
 func (m *modelFlags) driftMonitor(window int, id inference.ModelID) (*drift.Monitor, error) {
 	path, err := inference.FindModel(m.model)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := drift.Load(drift.SidecarPath(path))
+	ref, err := drift.LoadFor(path, id.SHA256)
 	if err != nil {
 		return nil, err
-	}
-	if !ref.Matches(id.SHA256) {
-		slog.Warn("drift reference recorded with another model file; serving without drift statistics", "model", id, "reference", drift.SidecarPath(path))
-		ref = nil
 	}
 	return drift.NewMonitor(drift.Config{Window: window}, ref), nil
 }
@@ -91,9 +77,9 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			if err != nil {
 				return err
 			}
-			fr, err := parseShare(share)
+			fr, err := detect.ParseShare(share)
 			if err != nil {
-				return err
+				return fmt.Errorf("--share %w", err)
 			}
 			if fr > 0 && len(cameras) > 0 {
 				return fmt.Errorf("--cameras and --share: give one of them")
@@ -102,17 +88,7 @@ frames chosen by a hash of the frame id, beside the serving model.`,
 			if err != nil {
 				return err
 			}
-			d := &schema.ModelDeployment{ModelId: id.String(), Name: id.Name, Version: id.Version, Sha256: id.SHA256,
-				Path: path, Role: detect.RoleServing}
-			switch {
-			case asShadow:
-				if fr == 0 && len(cameras) == 0 {
-					fr = 1
-				}
-				d.Role, d.Cameras, d.Share = detect.RoleShadow, cameras, fr
-			case fr > 0 || len(cameras) > 0:
-				d.Role, d.Cameras, d.Share = detect.RoleCanary, cameras, fr
-			}
+			d := detect.NewDeployment(path, id, detect.Placement{Cameras: cameras, Share: fr, Shadow: asShadow})
 			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
 				if err := detect.Deploy(cmd.Context(), conn, d); err != nil {
 					return err
@@ -192,15 +168,11 @@ recall against the serving model, and each model's time per frame.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withConn(cmd.Context(), func(conn *broker.Conn) error {
-				rep, err := shadowReport(cmd.Context(), conn, iou)
+				rep, err := shadow.CompareTopics(cmd.Context(), conn, iou)
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), rep)
-				}
-				printShadow(cmd.OutOrStdout(), rep)
-				return nil
+				return printReport(cmd.OutOrStdout(), asJSON, rep, rep.Print)
 			})
 		},
 	}
@@ -208,22 +180,6 @@ recall against the serving model, and each model's time per frame.`,
 	compare.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.AddCommand(deploy, rollback, status, stop, compare, newModelReferenceCmd())
 	return cmd
-}
-
-// parseShare reads "10%" or "0.1" as a share in (0, 1]; "" is 0.
-func parseShare(s string) (float64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	pct := strings.HasSuffix(s, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-	if pct {
-		v /= 100
-	}
-	if err != nil || v <= 0 || v > 1 {
-		return 0, fmt.Errorf("--share %q: want a share in (0, 1] such as 10%% or 0.1", s)
-	}
-	return v, nil
 }
 
 // newModelReferenceCmd records the drift reference of a model: the
@@ -248,25 +204,15 @@ on the footage the model was calibrated on: a scenario, or a real video.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			var src ingest.Source
-			switch {
-			case (scenario == "") == (video == ""):
+			if (scenario == "") == (video == "") {
 				return fmt.Errorf("give one of --scenario and --video")
-			case scenario != "":
-				sc, err := simulator.Load(scenario)
-				if err != nil {
-					return err
-				}
-				src = ingest.OpenScenario(sc)
-			default:
-				v, err := ingest.OpenVideo(ctx, video)
-				if err != nil {
-					return err
-				}
-				src = v
+			}
+			src, err := ingest.Open(ctx, ingest.SourceConfig{Scenario: scenario, Video: video}, &ingest.Config{}, cmd.Flags().Changed)
+			if err != nil {
+				return err
 			}
 			defer src.Close()
-			frames, err := jpegFrames(ctx, src, limit)
+			frames, err := ingest.ReadFrames(ctx, src, limit, "reference")
 			if err != nil {
 				return err
 			}
@@ -296,91 +242,4 @@ on the footage the model was calibrated on: a scenario, or a real video.`,
 	cmd.Flags().StringVar(&out, "out", "", "where to write the reference (default beside the model: MODEL.drift.json)")
 	cmd.Flags().IntVar(&limit, "frames", 3000, "at most this many frames")
 	return cmd
-}
-
-// jpegFrames reads up to limit frames of src as the JPEG frames ingest
-// would produce.
-func jpegFrames(ctx context.Context, src ingest.Source, limit int) ([]*schema.Frame, error) {
-	var out []*schema.Frame
-	for len(out) < limit {
-		c, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		jpg := c.JPEG
-		if jpg == nil {
-			buf, err := gocv.IMEncode(gocv.JPEGFileExt, *c.Image)
-			if err != nil {
-				return nil, fmt.Errorf("encode frame %d: %w", len(out), err)
-			}
-			jpg = append([]byte(nil), buf.GetBytes()...)
-			buf.Close()
-		}
-		out = append(out, &schema.Frame{FrameId: strconv.Itoa(len(out)), CameraId: "reference", Width: uint32(c.Width), Height: uint32(c.Height),
-			Encoding: schema.Encoding_ENCODING_JPEG, Image: jpg})
-	}
-	if len(out) == 0 {
-		return nil, errors.New("the footage has no frames")
-	}
-	return out, nil
-}
-
-// shadowReport reads both detections topics and compares them.
-func shadowReport(ctx context.Context, conn *broker.Conn, iou float64) (shadow.Report, error) {
-	read := func(t topology.Topic) ([]*schema.Detections, error) {
-		recs, err := broker.ReadAll(ctx, conn, t, time.Second)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]*schema.Detections, 0, len(recs))
-		for _, r := range recs {
-			if d, err := schema.DecodeDetections(r.Value); err == nil {
-				out = append(out, d)
-			}
-		}
-		return out, nil
-	}
-	sv, err := read(topology.Detections)
-	if err != nil {
-		return shadow.Report{}, err
-	}
-	sh, err := read(topology.ShadowDetections)
-	if err != nil {
-		return shadow.Report{}, err
-	}
-	if len(sh) == 0 {
-		return shadow.Report{}, errors.New("no shadow detections: deploy a shadow first (cropstream model deploy FILE --shadow)")
-	}
-	return shadow.Compare(sv, sh, iou), nil
-}
-
-func printShadow(w io.Writer, r shadow.Report) {
-	fmt.Fprintf(w, "serving %s, shadow %s, IoU >= %.2f\n", strings.Join(r.ServingModels, " "), strings.Join(r.ShadowModels, " "), r.IoU)
-	fmt.Fprintf(w, "%-16s %7s %9s %9s %8s %9s %7s %10s %10s\n", "camera", "frames", "serving", "shadow", "matched", "precision", "recall", "serving ms", "shadow ms")
-	cams := make([]string, 0, len(r.Cameras))
-	for c := range r.Cameras {
-		cams = append(cams, c)
-	}
-	slices.Sort(cams)
-	line := func(name string, s *shadow.Stats) {
-		fmt.Fprintf(w, "%-16s %7d %9d %9d %8d %9.3f %7.3f %10.1f %10.1f\n", name, s.Frames, s.ServingBoxes, s.ShadowBoxes, s.Matched, s.Precision, s.Recall, s.ServingMs, s.ShadowMs)
-	}
-	for _, c := range cams {
-		line(c, r.Cameras[c])
-	}
-	line("all", &r.Total)
-	if r.Total.Tracked {
-		fmt.Fprintf(w, "objects the tracker counts (cameras whose every frame the shadow saw): serving %d, shadow %d\n", r.Total.ServingObjects, r.Total.ShadowObjects)
-		for _, c := range cams {
-			if s := r.Cameras[c]; s.Tracked {
-				fmt.Fprintf(w, "  %-16s serving %d, shadow %d\n", c, s.ServingObjects, s.ShadowObjects)
-			}
-		}
-	}
-	if r.Unmatched > 0 {
-		fmt.Fprintf(w, "%d shadow frames without a serving record (not detected yet, or expired)\n", r.Unmatched)
-	}
 }

@@ -30,9 +30,10 @@ func newRunCmd(g *globals) *cobra.Command {
 		ui     uiFlags
 		// idleGap and provisional close windows in a deployment.
 		idleGap, provisional time.Duration
-		// detectSession is the detect group's session timeout.
-		detectSession time.Duration
-		driftWindow   int
+		// detectSession is the detect group's session timeout, liveSlice
+		// its bound on a live frame's wait for backfill.
+		detectSession, liveSlice time.Duration
+		driftWindow              int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -98,7 +99,7 @@ writes to --clickhouse, else to files in --analytics-dir (default
 				if err != nil {
 					return err
 				}
-				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, Loader: o.mf.loader(0.1), Drift: mon}
+				cfg.Detect = detect.Config{Detector: eng, SessionTimeout: detectSession, LiveSlice: liveSlice, Loader: o.mf.loader(0.1), Drift: mon, Decode: o.decode}
 			}
 			if cfg.Runs(pipeline.StageSink) {
 				store, desc, err := o.sink.store(ctx, filepath.Join(g.kafka.DataDir, "analytics"))
@@ -134,6 +135,8 @@ writes to --clickhouse, else to files in --analytics-dir (default
 	ui.register(cmd.Flags())
 	cmd.Flags().DurationVar(&detectSession, "detect-session-timeout", 10*time.Second,
 		"how long the detect group waits for a silent (crashed) instance before its partitions move to another")
+	cmd.Flags().DurationVar(&liveSlice, "detect-live-slice", 40*time.Millisecond,
+		"while live cameras send frames, backfill batches are inferred in slices of about this long, live frames between them (negative: whole batches)")
 	cmd.Flags().StringVar(&crop, "crop", "apple", "crop profile (name or YAML file) of blocks not in the field map (cropstream fields apply)")
 	cmd.Flags().DurationVar(&idleGap, "idle-gap", track.DefaultIdleGap, "track stage: a camera silent this long has ended its pass (a live feed that stopped without an end marker)")
 	cmd.Flags().IntVar(&driftWindow, "drift-window", 300, "detect stage: frames per camera compared with the model's drift reference, and per model-quality record")

@@ -180,7 +180,11 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	if !seen {
 		t.Fatalf("/metrics of run --scenario never showed detected frames:\n%s", body)
 	}
-	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{stage="detect",what="capture_to_detected",le="0.512"}`} {
+	// A scenario is recorded video: its latency is the backfill lane's; the
+	// live lane's series is there, empty.
+	for _, m := range []string{"cropstream_build_info{", `cropstream_stage_latency_seconds_bucket{lane="backfill",stage="detect",what="capture_to_detected",le="0.512"}`,
+		`cropstream_stage_latency_seconds_count{lane="live",stage="detect",what="capture_to_detected"} 0`,
+		`cropstream_detect_decoded_frames_total{decoder="cpu"}`} {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
@@ -199,5 +203,27 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	lint.Stdin = strings.NewReader(body)
 	if out, err := lint.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// run --decoder gpu where the GPU decoder cannot serve (no nvJPEG here, and
+// the CPU provider's model takes floats) stops at start and says why,
+// rather than serving on the CPU: served stages, and a scenario run.
+func TestRunDecoderGPURefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	startBroker(t, dir)
+	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	model := filepath.Join(repo, inference.DefaultModel)
+	for _, args := range [][]string{{"--stages", "detect", "--metrics-addr", ""}, {"--scenario", "small.yaml"}} {
+		c := exec.Command(bin, append([]string{"run", "--decoder", "gpu", "--model", model}, args...)...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), inference.NVJPEGDirEnv+"="+dir)
+		out, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "detect: GPU decoding: no GPU JPEG decoder") {
+			t.Fatalf("run --decoder gpu %v: %v\n%s", args, err, out)
+		}
 	}
 }

@@ -92,6 +92,17 @@ function draw(c, p, img) {
       g.fillText(label, x1, Math.max(10 * s, y1 - 2 * s));
     }
   }
+  for (const l of p.lines || []) {
+    g.strokeStyle = "#facc15";
+    g.lineWidth = 2 * s;
+    g.beginPath();
+    g.moveTo(l.a.x, l.a.y);
+    g.lineTo(l.b.x, l.b.y);
+    g.stroke();
+    g.fillStyle = "#facc15";
+    g.font = `bold ${11 * s}px sans-serif`;
+    g.fillText(`${l.name}: in ${perClass(l.in)} out ${perClass(l.out)}`, Math.min(l.a.x, p.w - 160 * s) + 4 * s, Math.max(l.a.y, 28 * s) + 12 * s);
+  }
   g.fillStyle = "rgba(0,0,0,0.6)";
   g.fillRect(0, 0, 110 * s, 16 * s);
   g.fillStyle = "#fff";
@@ -100,8 +111,15 @@ function draw(c, p, img) {
   cv.dataset.seq = p.seq;
   cv.dataset.boxes = p.dets.length;
   cv.dataset.tracks = p.tracks.length;
+  cv.dataset.lines = JSON.stringify(p.lines || []);
   const counted = p.trails.filter((t) => t.counted).length;
   c.info.textContent = `${p.row || ""} · ${p.dets.length} boxes · ${p.tracks.length} tracks${counted ? ` · ${counted} just counted` : ""}`;
+}
+
+// perClass writes a line's counts as "apple 3, citrus 1" ("0" when none).
+function perClass(m) {
+  const parts = Object.entries(m || {}).sort().map(([k, n]) => `${k} ${n}`);
+  return parts.length ? parts.join(", ") : "0";
 }
 
 function renderBlocks(bs) {

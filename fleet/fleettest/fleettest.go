@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/ingest/mjpegtest"
 	"github.com/cropstream/cropstream/schema"
@@ -20,12 +22,18 @@ type Ingested struct {
 	Captured []time.Time
 }
 
-// ReadIngested reads the frames topic whole and groups it by camera; it
-// fails on a frame whose key is not its camera or that was read twice.
+// ReadIngested reads the frames topics of both lanes whole and groups them
+// by camera (a camera's stream is on one lane, so each camera's frames stay
+// in topic order); it fails on a frame whose key is not its camera or that
+// was read twice.
 func ReadIngested(ctx context.Context, conn *broker.Conn) (map[string]*Ingested, error) {
-	recs, err := broker.ReadAll(ctx, conn, topology.Frames, time.Second)
-	if err != nil {
-		return nil, err
+	var recs []*kgo.Record
+	for _, l := range topology.Lanes {
+		rs, err := broker.ReadAll(ctx, conn, topology.FramesOf(l), time.Second)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rs...)
 	}
 	out := map[string]*Ingested{}
 	seen := map[string]map[int64]bool{}

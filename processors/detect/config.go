@@ -35,10 +35,24 @@ type Config struct {
 	// Default the number of cores.
 	Workers int
 	// Lanes is how many batches are decoded and inferred at once, each on its
-	// own goroutine: a poll takes up to Lanes x MaxBatch frames and splits
+	// own goroutine (inference lanes, not the live and backfill lanes): a poll takes up to Lanes x MaxBatch frames and splits
 	// them. Default: the detector's Sessions() when it has that method
 	// (several one-thread CPU sessions), else 1.
 	Lanes int
+	// LiveSlice bounds how long a live frame waits for backfill: a backfill
+	// batch is inferred in slices of about this much time, and live frames
+	// that came meanwhile run between slices. Default 40ms; negative runs
+	// backfill batches whole (live frames then wait for the batch in hand).
+	LiveSlice time.Duration
+	// BackfillWait is how long an idle stage waits for live frames before it
+	// looks for backfill again; backfill reaching an idle stage waits up to
+	// this long. Default 20ms.
+	BackfillWait time.Duration
+	// Decode chooses the JPEG decoder: the CPU's (default), nvJPEG on the
+	// GPU (Mode "gpu": New fails when it cannot serve the detector's model),
+	// or nvJPEG when it can serve, else the CPU ("auto"). See
+	// inference.DecoderConfig.
+	Decode inference.DecoderConfig
 	// MaxPixels refuses frames whose JPEG header declares more pixels, before
 	// decoding (decompression bombs). Default 40 megapixels.
 	MaxPixels int
@@ -72,6 +86,12 @@ func (c Config) withDefaults() Config {
 			c.Lanes = max(1, s.Sessions())
 		}
 	}
+	if c.LiveSlice == 0 {
+		c.LiveSlice = 40 * time.Millisecond
+	}
+	if c.BackfillWait == 0 {
+		c.BackfillWait = 20 * time.Millisecond
+	}
 	if c.MaxPixels == 0 {
 		c.MaxPixels = 40_000_000
 	}
@@ -97,8 +117,14 @@ func (c Config) Validate() error {
 	if c.Lanes < 1 || c.Lanes > 256 {
 		errs = append(errs, fmt.Errorf("detect: lanes %d, want 1..256", c.Lanes))
 	}
+	if c.BackfillWait < 0 || c.BackfillWait > time.Second {
+		errs = append(errs, fmt.Errorf("detect: backfill wait %s, want 0..1s", c.BackfillWait))
+	}
 	if c.MaxPixels < 1 {
 		errs = append(errs, fmt.Errorf("detect: max pixels %d, want >= 1", c.MaxPixels))
+	}
+	if err := c.Decode.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("detect: %w", err))
 	}
 	// Kafka brokers accept 6 s..30 min by default (group.min/max.session.timeout.ms).
 	if c.SessionTimeout < time.Second || c.SessionTimeout > 30*time.Minute {

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -125,4 +128,48 @@ func publish(ctx context.Context, conn *broker.Conn, ds ...*schema.ModelDeployme
 		return fmt.Errorf("models: publish: %w", err)
 	}
 	return nil
+}
+
+// Placement says where a deployed model serves: on Cameras, on a Share of
+// frames (chosen by a hash of the frame id), or, with neither, every frame.
+// Shadow runs it beside the serving model (every frame when neither is
+// given) instead of serving.
+type Placement struct {
+	Cameras []string
+	Share   float64
+	Shadow  bool
+}
+
+// NewDeployment is the deployment of the model file at path (absolute, as
+// every detect process reads it), identified by id: serving, canary when
+// placed on cameras or a share, or shadow.
+func NewDeployment(path string, id inference.ModelID, p Placement) *schema.ModelDeployment {
+	d := &schema.ModelDeployment{ModelId: id.String(), Name: id.Name, Version: id.Version, Sha256: id.SHA256,
+		Path: path, Role: RoleServing}
+	switch {
+	case p.Shadow:
+		if p.Share == 0 && len(p.Cameras) == 0 {
+			p.Share = 1
+		}
+		d.Role, d.Cameras, d.Share = RoleShadow, p.Cameras, p.Share
+	case p.Share > 0 || len(p.Cameras) > 0:
+		d.Role, d.Cameras, d.Share = RoleCanary, p.Cameras, p.Share
+	}
+	return d
+}
+
+// ParseShare reads "10%" or "0.1" as a share in (0, 1]; "" is 0.
+func ParseShare(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if pct {
+		v /= 100
+	}
+	if err != nil || v <= 0 || v > 1 {
+		return 0, fmt.Errorf("%q: want a share in (0, 1] such as 10%% or 0.1", s)
+	}
+	return v, nil
 }

@@ -36,9 +36,27 @@ type Stats struct {
 	ModelRefusals atomic.Int64
 	// Reports counts model-quality records emitted.
 	Reports atomic.Int64
-	// Latency per frame from capture to its detections, per batch of
-	// inference, per frame of decode: what p95/p99 alerts need.
-	CaptureToDetected, Inference, Decode latency.Histogram
+	// LiveFrames are the frames of Frames that came by the live lane.
+	LiveFrames atomic.Int64
+	// Latency per frame from capture to its detections, by lane; per batch
+	// of inference; per frame of decode: what p95/p99 alerts need.
+	CaptureToDetected LaneHistograms
+	Inference, Decode latency.Histogram
+	// CPUDecoded and GPUDecoded count the frames each decoder decoded
+	// (Config.Decode): which one serves, and how many frames the GPU
+	// decoder left to the CPU.
+	CPUDecoded, GPUDecoded atomic.Int64
+}
+
+// LaneHistograms is a latency histogram per lane.
+type LaneHistograms struct{ Live, Backfill latency.Histogram }
+
+// Of is lane's histogram.
+func (h *LaneHistograms) Of(l topology.Lane) *latency.Histogram {
+	if l == topology.Live {
+		return &h.Live
+	}
+	return &h.Backfill
 }
 
 // Processor is the detect stage. It is a plain consumer group rather than a
@@ -56,12 +74,22 @@ type Processor struct {
 	serving, canary, shadow *slot
 	changes                 chan change
 	status                  atomic.Pointer[ModelStatus]
+	// liveAt is when the last live batch was committed (run loop only).
+	liveAt time.Time
 }
 
 // New checks the config.
 func New(cfg Config, conn *broker.Conn, top *topology.Topology) (*Processor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Decode.Mode == inference.DecodeGPU {
+		// Refused at start, not left to the first batch's lanes.
+		d, err := inference.NewDecoder(cfg.Decode, cfg.Detector.Info(), 1)
+		if err != nil {
+			return nil, fmt.Errorf("detect: GPU decoding: %w", err)
+		}
+		d.Close()
 	}
 	return &Processor{cfg: cfg.withDefaults(), conn: conn, top: top, changes: make(chan change, 4)}, nil
 }
@@ -89,14 +117,22 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 func (p *Processor) run(ctx context.Context) error {
-	cl, err := p.conn.Client(p.clientOpts()...)
-	if err != nil {
-		return err
+	// Two members of the group, one per lane, so that each polls and commits
+	// its own topic: the live one is polled before every backfill poll and
+	// between the slices of a backfill batch.
+	ls := map[topology.Lane]*kgo.Client{}
+	for _, l := range topology.Lanes {
+		cl, err := p.conn.Client(p.clientOpts(topology.FramesOf(l))...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		// Leaving the group waits for rebalances, which a poll blocks until
+		// AllowRebalance: allow it on every way out, before Close.
+		defer cl.AllowRebalance()
+		ls[l] = cl
 	}
-	defer cl.Close()
-	// Leaving the group waits for rebalances, which a poll blocks until
-	// AllowRebalance: allow it on every way out, before Close.
-	defer cl.AllowRebalance()
+	live, back := ls[topology.Live], ls[topology.Backfill]
 	inference.TuneMalloc()
 	p.serving = p.newSlot(p.cfg.Detector, nil, nil)
 	defer func() {
@@ -110,35 +146,62 @@ func (p *Processor) run(ctx context.Context) error {
 	p.applyChanges()
 	p.setStatus()
 
-	for {
+	// between runs the live lane's waiting frames in the middle of a
+	// backfill batch, while live frames flow.
+	between := func() error {
+		recs, err := p.pollNow(live)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		return p.batch(ctx, live, topology.Live, recs, nil)
+	}
+	for ctx.Err() == nil {
 		p.applyChanges()
-		recs, err := p.poll(ctx, cl)
+		recs, err := p.pollNow(live)
+		if err == nil && len(recs) > 0 {
+			err = p.batch(ctx, live, topology.Live, recs, nil)
+		} else if err == nil {
+			recs, err = p.pollBackfill(ctx, back, live)
+			if err == nil && len(recs) > 0 {
+				p.applyChanges() // a deployment loaded while the poll waited
+				err = p.batch(ctx, back, topology.Backfill, recs, p.whileLive(between))
+			}
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("detect: poll: %w", err)
-		}
-		p.applyChanges() // a deployment loaded while the poll waited
-		outs, err := p.process(recs)
-		if err != nil {
 			return err
 		}
-		if err := produceAll(ctx, cl, outs); err != nil {
-			return err
-		}
-		if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
-			return fmt.Errorf("detect: commit: %w", err)
-		}
-		cl.AllowRebalance()
 	}
+	return nil
 }
 
-// clientOpts are the group consumer's options.
-func (p *Processor) clientOpts() []kgo.Opt {
+// batch detects recs of one lane, produces the outputs and, once they are
+// acknowledged, commits recs on cl, the lane's client.
+func (p *Processor) batch(ctx context.Context, cl *kgo.Client, l topology.Lane, recs []*kgo.Record, between func() error) error {
+	outs, err := p.process(recs, l, between)
+	if err != nil {
+		return err
+	}
+	if err := produceAll(ctx, cl, outs); err != nil {
+		return err
+	}
+	if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
+		return fmt.Errorf("detect: commit %s: %w", l, err)
+	}
+	cl.AllowRebalance()
+	if l == topology.Live {
+		p.liveAt = time.Now()
+	}
+	return nil
+}
+
+// clientOpts are the options of the group member consuming topic.
+func (p *Processor) clientOpts(topic topology.Topic) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.ConsumerGroup(string(topology.Detect)),
-		kgo.ConsumeTopics(topology.Names(p.Inputs())...),
+		kgo.ConsumeTopics(string(topic)),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -146,30 +209,6 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		kgo.HeartbeatInterval(p.cfg.heartbeat()),
 		kgo.ProducerLinger(2 * time.Millisecond),
 	}
-}
-
-// poll returns up to Lanes x MaxBatch records: it blocks for the first, then
-// waits up to MaxWait for the batch to fill.
-func (p *Processor) poll(ctx context.Context, cl *kgo.Client) ([]*kgo.Record, error) {
-	want := p.cfg.Lanes * p.cfg.MaxBatch
-	fs := cl.PollRecords(ctx, want)
-	if err := fetchErr(fs); err != nil {
-		return nil, err
-	}
-	recs := fs.Records()
-	if len(recs) > 0 && len(recs) < want {
-		wctx, cancel := context.WithTimeout(ctx, p.cfg.MaxWait)
-		more := cl.PollRecords(wctx, want-len(recs))
-		cancel()
-		if err := fetchErr(more); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		recs = append(recs, more.Records()...)
-	}
-	if len(recs) == 0 && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return recs, nil
 }
 
 func fetchErr(fs kgo.Fetches) error {
@@ -228,9 +267,11 @@ func (l *lane) run(p *Processor, det Detector) {
 	p.Stats.Batches.Add(1)
 }
 
-// process turns a poll of frame records into output records, one per input
-// record and in the same order: Detections, or a dead letter.
-func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
+// process turns a poll of frame records of lane l into output records, one
+// per input record and in the same order: Detections, or a dead letter.
+// between, when set, runs between the slices of the batch's inference
+// (inferSliced).
+func (p *Processor) process(recs []*kgo.Record, l topology.Lane, between func() error) ([]*kgo.Record, error) {
 	outs := make([]*kgo.Record, len(recs))
 	jobs := make([]*job, 0, len(recs))
 	byRec := make([]*job, len(recs))
@@ -270,7 +311,7 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 				mine = append(mine, j)
 			}
 		}
-		if err := p.infer(s, mine); err != nil {
+		if err := p.inferSliced(s, mine, between); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +329,7 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 			outs[i] = p.deadLetter(r, j.err)
 			continue
 		}
-		d := detections(j, j.lane.boxes[j.slot], j.model.det.Name(), j.model.det.Info(), now)
+		d := detections(j, j.boxes, j.model.det.Name(), j.model.det.Info(), now)
 		d.ModelId = j.model.id
 		d.Brightness, d.Contrast, d.InferNs = j.bright, j.contrast, j.inferNs
 		val, err := schema.Encode(d)
@@ -299,7 +340,10 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 		outs[i] = &kgo.Record{Topic: string(topology.Detections), Key: r.Key, Value: val, Timestamp: r.Timestamp}
 		p.Stats.Frames.Add(1)
 		p.Stats.Boxes.Add(int64(len(d.Detections)))
-		p.Stats.CaptureToDetected.Observe(time.Duration(now - d.CaptureUnixNs))
+		p.Stats.CaptureToDetected.Of(l).Observe(time.Duration(now - d.CaptureUnixNs))
+		if l == topology.Live {
+			p.Stats.LiveFrames.Add(1)
+		}
 		if q := p.observe(d, j.model); q != nil {
 			outs = append(outs, q)
 		}
@@ -308,14 +352,17 @@ func (p *Processor) process(recs []*kgo.Record) ([]*kgo.Record, error) {
 }
 
 // infer decodes and infers the jobs of one model, split evenly over as many
-// of its lanes as have work; each lane numbers its own slots from 0.
+// of its lanes as have work; each lane numbers its own slots from 0, and
+// each job keeps its boxes, so the lanes can be used again at once.
 func (p *Processor) infer(s *slot, jobs []*job) error {
 	start := time.Now()
 	defer func() {
 		// Each frame's share of the time its model took for the lot, so a
 		// shadow's latency compares with the serving model's frame by frame.
 		if len(jobs) > 0 {
-			per := int64(time.Since(start)) / int64(len(jobs))
+			took := time.Since(start)
+			s.cost.add(took, len(jobs), len(s.lanes))
+			per := int64(took) / int64(len(jobs))
 			for _, j := range jobs {
 				j.inferNs = per
 			}
@@ -326,7 +373,7 @@ func (p *Processor) infer(s *slot, jobs []*job) error {
 	for k, l := range used {
 		l.jobs = jobs[k*len(jobs)/len(used) : (k+1)*len(jobs)/len(used)]
 		for i, j := range l.jobs {
-			j.slot, j.lane = i, l
+			j.slot = i
 		}
 		wg.Add(1)
 		go func() {
@@ -338,6 +385,11 @@ func (p *Processor) infer(s *slot, jobs []*job) error {
 	for _, l := range used {
 		if l.err != nil {
 			return l.err
+		}
+		for _, j := range l.jobs {
+			if j.err == nil {
+				j.boxes = l.boxes[j.slot]
+			}
 		}
 	}
 	return nil
@@ -406,7 +458,12 @@ func ModelID(det Detector) string {
 	return inference.ModelID{Name: det.Name(), Version: inference.UnversionedModel}.String()
 }
 
-// Latencies are the stage's latency histograms, by what they time.
-func (p *Processor) Latencies() map[string]*latency.Histogram {
-	return map[string]*latency.Histogram{"capture_to_detected": &p.Stats.CaptureToDetected, "inference_batch": &p.Stats.Inference, "decode_frame": &p.Stats.Decode}
+// Latencies are the stage's latency histograms, by what they time and, for
+// capture to detections, by lane.
+func (p *Processor) Latencies() map[latency.Key]*latency.Histogram {
+	m := map[latency.Key]*latency.Histogram{{What: "inference_batch"}: &p.Stats.Inference, {What: "decode_frame"}: &p.Stats.Decode}
+	for _, l := range topology.Lanes {
+		m[latency.Key{What: "capture_to_detected", Lane: string(l)}] = p.Stats.CaptureToDetected.Of(l)
+	}
+	return m
 }

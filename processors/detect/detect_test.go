@@ -17,6 +17,7 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/inference/inferencetest"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
@@ -64,20 +65,30 @@ func bomb(t *testing.T, jpg []byte) []byte {
 
 // The stage runs the model as loaded for the CPU, as rewritten for the GPU
 // (uint8 input, reduced output), here on the CPU provider, and in two lanes
-// of one-thread sessions: same frames, dead letters and boxes.
+// of one-thread sessions: same frames, dead letters and boxes. With the GPU
+// decoder (its CUDA libraries stood in for: full-size decode, the letterbox
+// kernel's function) the same frames and dead letters, and boxes within a
+// few per cent: the frames are scaled by another method.
 func TestDetectStageWithBadRecords(t *testing.T) {
-	var boxes [3]int64
-	t.Run("float", func(t *testing.T) { boxes[0] = testDetectStage(t, nil, 1) })
-	t.Run("gpu-graph", func(t *testing.T) {
-		boxes[1] = testDetectStage(t, &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}, 1)
+	var boxes [4]int64
+	gpuGraph := &inference.Rewrite{SplitToSlice: true, UInt8Input: true, ReduceOutput: true}
+	t.Run("float", func(t *testing.T) { boxes[0] = testDetectStage(t, nil, 1, inference.DecoderConfig{}) })
+	t.Run("gpu-graph", func(t *testing.T) { boxes[1] = testDetectStage(t, gpuGraph, 1, inference.DecoderConfig{}) })
+	t.Run("two-lanes", func(t *testing.T) { boxes[2] = testDetectStage(t, nil, 2, inference.DecoderConfig{}) })
+	t.Run("gpu-decoder", func(t *testing.T) {
+		dir := inferencetest.FakeCUDA(t, "13")
+		boxes[3] = testDetectStage(t, gpuGraph, 1, inference.DecoderConfig{Mode: inference.DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")})
 	})
-	t.Run("two-lanes", func(t *testing.T) { boxes[2] = testDetectStage(t, nil, 2) })
 	if boxes[0] == 0 || boxes[0] != boxes[1] || boxes[0] != boxes[2] {
 		t.Fatalf("boxes: %d with the model as is, %d with the GPU graph, %d in two lanes", boxes[0], boxes[1], boxes[2])
 	}
+	t.Logf("boxes: %d decoded on the CPU, %d on the GPU path", boxes[1], boxes[3])
+	if d := boxes[3] - boxes[1]; d*20 > boxes[1] || -d*20 > boxes[1] {
+		t.Fatalf("boxes: %d decoded on the GPU path, %d on the CPU", boxes[3], boxes[1])
+	}
 }
 
-func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
+func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec inference.DecoderConfig) int64 {
 	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
 	ctx := context.Background()
 
@@ -142,7 +153,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 		}
 	}
 
-	p, err := New(Config{Detector: engine(t, rw, sessions), MaxBatch: 8, Workers: 2}, conn, top)
+	p, err := New(Config{Detector: engine(t, rw, sessions), MaxBatch: 8, Workers: 2, Decode: dec}, conn, top)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +275,11 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int) int64 {
 			t.Errorf("%s: reason %q, want it to say %q", name, reasons[name], want)
 		}
 	}
+	// The GPU decoder leaves only the broken JPEGs to the CPU.
+	onGPU, onCPU := p.Stats.GPUDecoded.Load(), p.Stats.CPUDecoded.Load()
+	if dec.Mode == inference.DecodeGPU && (onGPU != int64(wantDet) || onCPU != 0) || dec.Mode == "" && (onCPU != int64(wantDet) || onGPU != 0) {
+		t.Errorf("decoder %q: %d frames decoded on the GPU, %d on the CPU, of %d", dec.Mode, onGPU, onCPU, wantDet)
+	}
 	_ = os.Stdout
 	return p.Stats.Boxes.Load()
 }
@@ -280,7 +296,7 @@ func TestDetectSessionTimeout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl, err := conn.Client(p.clientOpts()...)
+		cl, err := conn.Client(p.clientOpts(topology.FramesLive)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,6 +308,36 @@ func TestDetectSessionTimeout(t *testing.T) {
 	}
 	if _, err := New(Config{Detector: stubDetector{}, SessionTimeout: time.Millisecond}, conn, top); err == nil {
 		t.Error("a 1 ms session timeout was accepted")
+	}
+}
+
+// --decoder gpu is refused at start, saying what is missing, where the CUDA
+// libraries are not, and for a model that takes floats; auto serves on the
+// CPU there.
+func TestDetectGPUDecoderRefused(t *testing.T) {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 2, BlockPartitions: 1, DLQPartitions: 1})
+	u8 := engine(t, &inference.Rewrite{UInt8Input: true}, 1)
+	empty := inference.DecoderConfig{Mode: inference.DecodeGPU, LibDir: t.TempDir()}
+	if _, err := New(Config{Detector: u8, Decode: empty}, conn, top); !errors.Is(err, inference.ErrNoGPUDecoder) || !strings.Contains(err.Error(), "detect: GPU decoding") || !strings.Contains(err.Error(), "libnvjpeg.so.13") {
+		t.Fatalf("no libraries: %v", err)
+	}
+	dir := inferencetest.FakeCUDA(t, "13")
+	stood := inference.DecoderConfig{Mode: inference.DecodeGPU, LibDir: dir, Driver: filepath.Join(dir, "libcuda.so.1")}
+	if _, err := New(Config{Detector: stubDetector{}, Decode: stood}, conn, top); !errors.Is(err, inference.ErrNoGPUDecoder) || !strings.Contains(err.Error(), "float input") {
+		t.Fatalf("float model: %v", err)
+	}
+	empty.Mode = inference.DecodeAuto
+	p, err := New(Config{Detector: u8, Decode: empty}, conn, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDecoder(p.cfg, u8.Info(), 1, &p.Stats)
+	defer d.close()
+	if d.dec.Kind() != inference.DecoderCPU {
+		t.Fatalf("auto without libraries: %s", d.dec.Kind())
+	}
+	if _, err := New(Config{Detector: u8, Decode: inference.DecoderConfig{Mode: "nvdec"}}, conn, top); err == nil || !strings.Contains(err.Error(), "want cpu, gpu or auto") {
+		t.Fatalf("mode nvdec: %v", err)
 	}
 }
 

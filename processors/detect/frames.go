@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/jpeg"
-	"sync"
+	"log/slog"
 	"time"
 
 	"github.com/cropstream/cropstream/inference"
@@ -33,66 +33,65 @@ func checkHeader(f *schema.Frame, maxPixels int) (w, h int, err error) {
 // job is one frame through decode and letterbox.
 type job struct {
 	frame *schema.Frame
-	lane  *lane
 	slot  int // index of its image in its lane's batch input
 	lb    inference.Letterbox
 	w, h  int // from the JPEG header
 	err   error
 	took  time.Duration
 	model *slot // the model it is routed to
+	// boxes are its detections in input pixels, once inferred.
+	boxes []inference.Detection
 	// bright and contrast are the luma mean and deviation of its input.
 	bright, contrast float32
 	inferNs          int64
 }
 
-// decoder owns the worker pool's preprocessors; each worker uses its own.
+// decoder decodes a lane's jobs with the configured inference.Decoder.
 type decoder struct {
-	pre []*inference.Preprocessor
+	dec   inference.Decoder
+	stats *Stats
+	batch []*inference.DecodeJob
 }
 
-func newDecoder(workers, w, h int) *decoder {
-	d := &decoder{}
-	for i := 0; i < workers; i++ {
-		d.pre = append(d.pre, inference.NewPreprocessor(w, h))
-	}
-	return d
-}
-
-// run decodes and letterboxes jobs into input (one image per slot) on the
-// worker pool and returns when all are done.
-func (d *decoder) run(jobs []*job, input *inference.Batch) {
-	var wg sync.WaitGroup
-	next := make(chan *job)
-	for _, p := range d.pre {
-		wg.Add(1)
-		go func(p *inference.Preprocessor) {
-			defer wg.Done()
-			for j := range next {
-				start := time.Now()
-				j.err = d.decodeInto(p, j, input)
-				j.took = time.Since(start)
-			}
-		}(p)
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-}
-
-func (d *decoder) decodeInto(p *inference.Preprocessor, j *job, dst *inference.Batch) error {
-	lb, err := p.Decode(j.frame.Image, j.w, j.h, dst, j.slot)
+// newDecoder makes the lane's decoder as cfg.Decode asks. A GPU decoder
+// that cannot serve the model (gpu was checked at start, with the model the
+// stage started with) leaves the model to the CPU: its frames are decoded
+// either way.
+func newDecoder(cfg Config, info inference.ModelInfo, workers int, stats *Stats) *decoder {
+	d, err := inference.NewDecoder(cfg.Decode, info, workers)
 	if err != nil {
-		return fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, err)
+		slog.Error("JPEG decoding on the CPU", "stage", Stage, "err", err)
+		d = inference.NewCPUDecoder(workers, info.Width, info.Height)
 	}
-	j.lb = lb
-	j.bright, j.contrast = dst.ImageStats(j.slot, lb)
-	return nil
+	return &decoder{dec: d, stats: stats}
+}
+
+// run decodes and letterboxes jobs into input (one image per slot) and
+// returns when all are done.
+func (d *decoder) run(jobs []*job, input *inference.Batch) {
+	d.batch = d.batch[:0]
+	for _, j := range jobs {
+		d.batch = append(d.batch, &inference.DecodeJob{JPEG: j.frame.Image, W: j.w, H: j.h, Slot: j.slot})
+	}
+	d.dec.Decode(d.batch, input)
+	for i, j := range jobs {
+		r := d.batch[i]
+		j.took, j.lb, j.err = r.Took, r.LB, nil
+		if r.Err != nil {
+			j.err = fmt.Errorf("%w: frame %s: JPEG does not decode: %v", ErrBadFrame, j.frame.FrameId, r.Err)
+			continue
+		}
+		if r.By == inference.DecoderNVJPEG {
+			d.stats.GPUDecoded.Add(1)
+		} else {
+			d.stats.CPUDecoded.Add(1)
+		}
+		j.bright, j.contrast = r.Bright, r.Contrast
+	}
 }
 
 func (d *decoder) close() {
-	for _, p := range d.pre {
-		p.Close()
+	if err := d.dec.Close(); err != nil {
+		slog.Warn("closing a JPEG decoder", "stage", Stage, "err", err)
 	}
 }

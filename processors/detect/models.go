@@ -34,6 +34,7 @@ type slot struct {
 	dep   *schema.ModelDeployment // nil: the model the stage was started with
 	lanes []*lane
 	ref   *drift.Reference
+	cost  frameCost
 }
 
 // change is a loaded model (or the end of the canary: det nil) waiting to
@@ -51,7 +52,7 @@ func (p *Processor) newSlot(det Detector, dep *schema.ModelDeployment, ref *drif
 	s.lanes = make([]*lane, p.cfg.Lanes)
 	for i := range s.lanes {
 		s.lanes[i] = &lane{
-			dec:   newDecoder(max(1, p.cfg.Workers/p.cfg.Lanes), inf.Width, inf.Height),
+			dec:   newDecoder(p.cfg, inf, max(1, p.cfg.Workers/p.cfg.Lanes), &p.Stats),
 			input: inference.NewBatch(inf, p.cfg.MaxBatch),
 		}
 	}

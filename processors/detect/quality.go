@@ -85,7 +85,7 @@ func Calibrate(det Detector, frames []*schema.Frame) (*drift.Reference, error) {
 			if j.err != nil {
 				continue
 			}
-			d := detections(j, j.lane.boxes[j.slot], det.Name(), det.Info(), 0)
+			d := detections(j, j.boxes, det.Name(), det.Info(), 0)
 			d.Brightness, d.Contrast = j.bright, j.contrast
 			rec.Add(features(d))
 		}

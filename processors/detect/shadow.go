@@ -36,7 +36,7 @@ func (p *Processor) shadowRecords(jobs []*job, now int64) []*kgo.Record {
 		if j.err != nil {
 			continue
 		}
-		d := detections(j, j.lane.boxes[j.slot], j.model.det.Name(), j.model.det.Info(), now)
+		d := detections(j, j.boxes, j.model.det.Name(), j.model.det.Info(), now)
 		d.ModelId, d.Shadow = j.model.id, true
 		d.Brightness, d.Contrast, d.InferNs = j.bright, j.contrast, j.inferNs
 		val, err := schema.Encode(d)

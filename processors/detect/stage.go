@@ -16,7 +16,9 @@ func (p *Processor) Counters() stage.Counters {
 
 // Inputs are the topics the stage consumes and Outputs those it produces to;
 // a test holds them to the topology's detect group.
-func (p *Processor) Inputs() []topology.Topic { return []topology.Topic{topology.Frames} }
+func (p *Processor) Inputs() []topology.Topic {
+	return []topology.Topic{topology.Frames, topology.FramesLive}
+}
 
 // Outputs: see Inputs.
 func (p *Processor) Outputs() []topology.Topic {

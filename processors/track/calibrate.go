@@ -58,22 +58,13 @@ func CalibrateCountScores(p Params, streams []Labelled, classes int) []float64 {
 func CountByClass(p Params, streams []Labelled, classes int) []int {
 	got := make([]int, classes)
 	for _, s := range streams {
-		st := &State{}
-		add := func(ts []*Track) {
+		RunStream(p, s.Frames, func(_ string, ts []*Track) {
 			for _, t := range ts {
 				if t.Class >= 0 && t.Class < classes {
 					got[t.Class]++
 				}
 			}
-		}
-		for _, f := range s.Frames {
-			c, _ := st.Step(p, f)
-			add(c)
-		}
-		if n := len(s.Frames); n > 0 && !s.Frames[n-1].End {
-			c, _ := st.Step(p, Frame{Seq: st.LastSeq + 1, RowID: st.RowID, Width: st.Width, End: true})
-			add(c)
-		}
+		})
 	}
 	return got
 }

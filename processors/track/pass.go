@@ -51,6 +51,8 @@ type outputs struct {
 	raw     []byte
 	index   uint32
 	pending []emitted // grouped by block, in order
+	// crossings are the line crossings added (lines.go).
+	crossings [][]byte
 }
 
 func (o *outputs) add(block string, m *schema.CountedObject) {
@@ -232,5 +234,7 @@ func (p *Processor) watchIdle(ctx context.Context) error {
 }
 
 // Lookups are the compacted topics the stage reads whole, beside its goka
-// graph: the field map (fieldmap.Table).
-func (p *Processor) Lookups() []topology.Topic { return []topology.Topic{topology.Fields} }
+// graph: the field map (fieldmap.Table) and the count lines (zones.Table).
+func (p *Processor) Lookups() []topology.Topic {
+	return []topology.Topic{topology.Fields, topology.CountLines}
+}

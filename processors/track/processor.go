@@ -20,6 +20,7 @@ import (
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
+	"github.com/cropstream/cropstream/zones"
 )
 
 // Stage is the name dead letters from this stage carry.
@@ -65,6 +66,10 @@ type cameraState struct {
 	Pass pass
 	// Emitted are the objects of recent frames (see emittedLog).
 	Emitted emittedLog
+	// Lines are the camera's counts on its count lines, by line name.
+	Lines map[string]*lineState
+	// Crossed are the line crossings of recent frames, as Emitted.
+	Crossed emittedLog
 }
 
 // location is where a stream's frames come from.
@@ -73,15 +78,19 @@ type location struct {
 }
 
 // stateCodec writes a camera's state as a marker byte, the length of the
-// tracker's state in gob, that state, and the emitted log as is. goka
+// tracker's state in gob, that state, the count lines' state and the
+// crossings log (each a length and bytes), and the emitted log as is. goka
 // decodes and re-encodes the state with every frame: in JSON (what the first
-// builds wrote, still read) that took 70 % of the stage's time.
+// builds wrote, still read) that took 70 % of the stage's time. The count
+// lines stay out of gob, whose type descriptors alone made every camera's
+// record 18 % larger (lines.go).
 type stateCodec struct{}
 
 const (
 	gobMarker     = 0x01 // gob of the whole state (an earlier build; still read)
 	logMarker     = 0x02 // gob of the tracker, then the raw emitted log without streams (still read)
-	streamsMarker = 0x03 // gob of the tracker and streams, then the raw emitted log
+	streamsMarker = 0x03 // gob of the tracker and streams, then the raw emitted log (still read)
+	linesMarker   = 0x04 // as streamsMarker, with the count lines and crossings log before the emitted log
 )
 
 // trackerState is what goes through gob.
@@ -109,10 +118,13 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 	if err := gob.NewEncoder(&buf).Encode(trackerState{Version: s.Version, Tracker: s.Tracker, Streams: s.Streams, Loc: s.Loc, Pass: s.Pass}); err != nil {
 		return nil, fmt.Errorf("track state: %w", err)
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64+buf.Len()+len(s.Emitted))
-	out = append(out, streamsMarker)
-	out = binary.AppendUvarint(out, uint64(buf.Len()))
-	out = append(out, buf.Bytes()...)
+	lines := appendLines(nil, s.Lines)
+	out := make([]byte, 0, 1+3*binary.MaxVarintLen64+buf.Len()+len(lines)+len(s.Crossed)+len(s.Emitted))
+	out = append(out, linesMarker)
+	for _, part := range [][]byte{buf.Bytes(), lines, s.Crossed} {
+		out = binary.AppendUvarint(out, uint64(len(part)))
+		out = append(out, part...)
+	}
 	return append(out, s.Emitted...), nil
 }
 
@@ -120,19 +132,32 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	var s cameraState
 	var err error
 	switch {
-	case len(b) > 0 && (b[0] == logMarker || b[0] == streamsMarker):
-		n, k := binary.Uvarint(b[1:])
-		if k <= 0 || n > uint64(len(b)-1-k) {
-			return nil, fmt.Errorf("track state: truncated (%d bytes)", len(b))
+	case len(b) > 0 && (b[0] == logMarker || b[0] == streamsMarker || b[0] == linesMarker):
+		parts := 1
+		if b[0] == linesMarker {
+			parts = 3
 		}
-		gobPart := b[1+k : 1+k+int(n)]
+		var part [3][]byte
+		rest := b[1:]
+		for i := range parts {
+			n, k := binary.Uvarint(rest)
+			if k <= 0 || n > uint64(len(rest)-k) {
+				return nil, fmt.Errorf("track state: truncated (%d bytes)", len(b))
+			}
+			part[i], rest = rest[k:k+int(n)], rest[k+int(n):]
+		}
 		var ts trackerState
-		if err = gob.NewDecoder(bytes.NewReader(gobPart)).Decode(&ts); err == nil {
+		if err = gob.NewDecoder(bytes.NewReader(part[0])).Decode(&ts); err == nil {
 			s.Version, s.Tracker, s.Streams, s.Loc, s.Pass = ts.Version, ts.Tracker, ts.Streams, ts.Loc, ts.Pass
-			if b[0] == streamsMarker {
-				s.Emitted = append(emittedLog(nil), b[1+k+int(n):]...)
-			} else {
-				s.Emitted, err = fromFirstFormat(b[1+k+int(n):])
+			if s.Lines, err = readLines(part[1]); err == nil && len(part[2]) > 0 {
+				s.Crossed = append(emittedLog(nil), part[2]...)
+			}
+			switch {
+			case err != nil:
+			case b[0] == logMarker:
+				s.Emitted, err = fromFirstFormat(rest)
+			default:
+				s.Emitted = append(emittedLog(nil), rest...)
 			}
 		}
 	case len(b) > 0 && (b[0] == '{' || b[0] == gobMarker):
@@ -178,6 +203,8 @@ type Stats struct {
 	OtherClasses atomic.Int64
 	// PassesEnded counts row passes ended, IdleEnded those by the idle gap.
 	PassesEnded, IdleEnded atomic.Int64
+	// Crossings counts tracks counted across count lines (not re-sent ones).
+	Crossings atomic.Int64
 }
 
 // Processor is the track stage, a goka group with the tracker state of each
@@ -191,6 +218,9 @@ type Processor struct {
 	profiles map[string]*crops.Profile
 	idle     idleWatch
 	fields   *fieldmap.Table
+	lines    *zones.Table
+	// lineWarned holds the camera lines already warned of (checkLine).
+	lineWarned sync.Map
 }
 
 // New makes the stage.
@@ -211,7 +241,8 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = prof
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}}, fields: fieldmap.NewTable()}, nil
+	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}},
+		fields: fieldmap.NewTable(), lines: zones.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -220,16 +251,19 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Input(goka.Stream(topology.Detections), new(codec.Bytes), p.process),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(topology.Objects), new(codec.Bytes)),
+		goka.Output(goka.Stream(topology.LineCrossings), new(codec.Bytes)),
 		goka.Output(goka.Stream(topology.DLQ), new(codec.Bytes)),
 	)
 }
 
-// Run processes until ctx is cancelled, once the field map is read (the
-// first frames are placed too); it owns the idle watch.
+// Run processes until ctx is cancelled, once the field map and the count
+// lines are read (the first frames are placed and counted too); it owns the
+// idle watch.
 func (p *Processor) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return p.fields.Serve(ctx, p.conn, func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) })
+		run := func(ctx context.Context) error { return p.conn.RunProcessor(ctx, Stage, p.Graph()) }
+		return broker.ServeLookups(ctx, p.conn, run, p.fields, p.lines)
 	})
 	if p.cfg.IdleGap > 0 {
 		g.Go(func() error { return p.watchIdle(ctx) })
@@ -317,6 +351,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 		owner = prev // the tracks a row change ends belong to the row left
 	}
 	out.objects(owner, d.ClassNames, counted)
+	p.countLines(out, st, d)
 	switch {
 	case changed:
 		out.control(schema.ControlPassEnd, "new-row", prev, d)
@@ -326,11 +361,15 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	st.Loc = cur
 	st.Pass = pass{Open: !d.EndOfStream, ArrivedNs: time.Now().UnixNano(), ClassNames: d.ClassNames, CountScores: d.CountScores}
 	st.Emitted = out.flush(st.Emitted, d.Sequence, d.StreamId)
-	kept, err := st.Emitted.keep(p.keepEmitted(st))
-	if err != nil {
-		p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
+	st.Crossed = out.flushCrossings(st.Crossed, d.CameraId, d.Sequence, d.StreamId)
+	keep := p.keepEmitted(st)
+	for _, l := range []*emittedLog{&st.Emitted, &st.Crossed} {
+		kept, err := l.keep(keep)
+		if err != nil {
+			p.deadLetter(ctx, raw, fmt.Errorf("frame %d: %w (replay log reset)", d.Sequence, err))
+		}
+		*l = kept
 	}
-	st.Emitted = kept
 	p.idle.seen(d.CameraId, st.Pass.ArrivedNs, st.Pass.Open)
 	ctx.SetValue(st)
 }
@@ -351,20 +390,26 @@ func (p *Processor) keepEmitted(st *cameraState) func(emitted) bool {
 
 // replay sends again what frame seq of stream counted (a replay after a
 // crash): objects and pass controls, each at its first place (the
-// aggregate stage drops what it has).
+// aggregate stage drops what it has), and line crossings (the same ids: the
+// store collapses them).
 func (p *Processor) replay(ctx goka.Context, raw []byte, st *cameraState, seq uint64, stream string) {
-	err := st.Emitted.each(func(e emitted) {
-		if e.Seq == seq && e.Stream == stream {
-			for _, o := range e.Objects {
-				ctx.Emit(goka.Stream(topology.Objects), e.Block, o)
-				p.Stats.Reemitted.Add(1)
+	for _, l := range []struct {
+		log   emittedLog
+		topic topology.Topic
+	}{{st.Emitted, topology.Objects}, {st.Crossed, topology.LineCrossings}} {
+		err := l.log.each(func(e emitted) {
+			if e.Seq == seq && e.Stream == stream {
+				for _, o := range e.Objects {
+					ctx.Emit(goka.Stream(l.topic), e.Block, o)
+					p.Stats.Reemitted.Add(1)
+				}
 			}
+		})
+		if err != nil {
+			// The table record is corrupt: say so rather than lose
+			// records without a trace.
+			p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", seq, err))
 		}
-	})
-	if err != nil {
-		// The table record is corrupt: say so rather than lose objects
-		// without a trace.
-		p.deadLetter(ctx, raw, fmt.Errorf("replayed frame %d: %w", seq, err))
 	}
 }
 

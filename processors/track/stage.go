@@ -13,14 +13,14 @@ func (p *Processor) Name() string { return Stage }
 // Counters reads the stage's counters.
 func (p *Processor) Counters() stage.Counters {
 	frames, dead := p.Stats.Frames.Load(), p.Stats.DeadLetters.Load()
-	out := p.Stats.Objects.Load() + p.Stats.Reemitted.Load()
+	out := p.Stats.Objects.Load() + p.Stats.Crossings.Load() + p.Stats.Reemitted.Load()
 	return stage.Counters{In: frames + p.Stats.Replays.Load() + dead, Out: out, DeadLetters: dead, Progress: frames}
 }
 
 // String names the table's encoding as the topology declares it for the
 // track table (a test compares them).
 func (stateCodec) String() string {
-	return fmt.Sprintf("gob:track.State and streams + emitted log (marker 0x%02x)", streamsMarker)
+	return fmt.Sprintf("gob:track.State and streams + count lines + crossings log + emitted log (marker 0x%02x)", linesMarker)
 }
 
 // idleTopic is where the idle watch sends a silent camera's idle record:

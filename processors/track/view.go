@@ -22,6 +22,9 @@ type CameraView struct {
 	// Dets are the latest frame's detections the tracker took (above its
 	// low score), in frame pixels.
 	Dets []Det `json:"detections"`
+	// Lines are the camera's count lines and their counts (none without
+	// lines: cropstream zones set).
+	Lines []LineView `json:"lines,omitempty"`
 }
 
 // TrackView is one open track.
@@ -64,7 +67,7 @@ func DecodeState(b []byte, p Params) (*CameraView, error) {
 	}
 	return &CameraView{LastSeq: st.Tracker.LastSeq, Field: st.Loc.Field, Block: st.Loc.Block, Row: st.Tracker.RowID,
 		PassOpen: st.Pass.Open, Width: st.Tracker.Width, ClassNames: st.Pass.ClassNames, ArrivedUnixNs: st.Pass.ArrivedNs,
-		Dets: st.Tracker.LastDets, Tracks: st.Tracker.Views(p)}, nil
+		Dets: st.Tracker.LastDets, Tracks: st.Tracker.Views(p), Lines: lineViews(st.Lines, st.Pass.ClassNames)}, nil
 }
 
 // Views are the open tracks as TrackViews; Counts by p's count scores

@@ -66,7 +66,8 @@ func Migrations(db string) []Migration {
 		{1, "tables", base},
 		{2, "rollups", rollups},
 		{20, "model ids", modelIDs},
-		{21, "model quality", []string{createTable(db, modelQuality())}},
+		{21, "model quality", []string{createTable(db, declared("model_quality"))}},
+		{19, "line crossings", []string{createTable(db, declared("line_crossings"))}},
 	}
 }
 
@@ -136,14 +137,15 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 	return applied, nil
 }
 
-// modelQuality is the declaration of the model_quality table.
-func modelQuality() *sinks.Table {
+// declared is the declaration of the table name, for the step that adds it
+// to databases made before it.
+func declared(name string) *sinks.Table {
 	for _, t := range sinks.Tables() {
-		if t.Name == "model_quality" {
+		if t.Name == name {
 			return t
 		}
 	}
-	panic("sinks: no model_quality table") // a programming error: Tables declares it
+	panic("sinks: no table " + name) // a programming error: Tables declares it
 }
 
 // WriteApplied prints what Migrate applied to the database db.

@@ -18,9 +18,10 @@ import (
 	"github.com/cropstream/cropstream/topology"
 )
 
-// Stream makes records for every table: two cameras whose frames cross
-// midnight (so batches split by day), detections with 0-4 boxes, objects
-// with one upstream duplicate at a new offset, yields, a dead letter, and
+// Stream makes records for every table: two cameras, one of each lane,
+// whose frames cross midnight (so batches split by day), detections with 0-4 boxes, objects
+// and line crossings each with one upstream duplicate at a new offset,
+// yields, a dead letter, and
 // one undecodable detections record.
 func Stream(seed uint64, frames int) []*kgo.Record {
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -34,11 +35,15 @@ func Stream(seed uint64, frames int) []*kgo.Record {
 		recs = append(recs, &kgo.Record{Topic: string(topic), Key: []byte(key), Value: v})
 	}
 	for _, cam := range []string{"cam-1", "cam-2"} {
+		lane := topology.Backfill
+		if cam == "cam-2" {
+			lane = topology.Live
+		}
 		for i := 0; i < frames; i++ {
 			at := midnight + int64(i-frames/2)*int64(100*time.Millisecond)
 			pos := float64(i) * 0.1
 			fid := fmt.Sprintf("%s-%06d", cam, i)
-			add(topology.Frames, cam, &schema.Frame{FrameId: fid, CameraId: cam, FieldId: "F", BlockId: "B1", RowId: "R1",
+			add(topology.FramesOf(lane), cam, &schema.Frame{FrameId: fid, CameraId: cam, FieldId: "F", BlockId: "B1", RowId: "R1",
 				CaptureUnixNs: at, Sequence: uint64(i), PositionM: &pos, Width: 64, Height: 32, Encoding: schema.Encoding_ENCODING_JPEG, Image: []byte{0xff, 0xd8, 0xff, 0xd9}})
 			d := &schema.Detections{FrameId: fid, CameraId: cam, FieldId: "F", BlockId: "B1", RowId: "R1", CaptureUnixNs: at,
 				Sequence: uint64(i), Width: 64, Height: 32, Model: "m", ClassNames: []string{"apple"}, DetectedUnixNs: at + 1e6}
@@ -53,6 +58,14 @@ func Stream(seed uint64, frames int) []*kgo.Record {
 				add(topology.Objects, "B1", o)
 				if i == 3 && cam == "cam-1" {
 					add(topology.Objects, "B1", o) // an upstream replay
+				}
+			}
+			if i%11 == 5 {
+				c := &schema.LineCrossing{CrossingId: fmt.Sprintf("%s-%d/belt/in", cam, i), CameraId: cam, Line: "belt", Direction: schema.DirectionIn,
+					ObjectId: fmt.Sprintf("%s-%d", cam, i), ClassName: "apple", Sequence: uint64(i), CaptureUnixNs: at, X: 32, Y: 16}
+				add(topology.LineCrossings, cam, c)
+				if i == 5 && cam == "cam-2" {
+					add(topology.LineCrossings, cam, c) // an upstream replay
 				}
 			}
 		}
