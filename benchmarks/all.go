@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 )
 
 // AllConfig configures All: what `cropstream bench` measures.
@@ -23,6 +24,9 @@ type AllConfig struct {
 	// Pipeline runs the whole pipeline on a scenario (file or builtin name)
 	// on a fresh broker and returns its rate (PipelineRate).
 	Pipeline func(ctx context.Context, scenario string) (StageRate, error)
+	// ClickHouse is the native address of the server the sink is measured
+	// on; empty: a clickhouse-server of its own in a temporary directory.
+	ClickHouse string
 	// Log receives a line as each measurement starts.
 	Log io.Writer
 }
@@ -65,6 +69,12 @@ func All(ctx context.Context, cfg AllConfig) (string, error) {
 	}
 	rates = append(rates, r)
 
+	say("bench: sink (detections from the broker into ClickHouse), and the same rows in one Native insert")
+	if r, err = sinkRate(ctx, cfg.ClickHouse, n(17000, 1000)); err != nil {
+		return "", err
+	}
+	rates = append(rates, r)
+
 	say("bench: whole pipeline on a simulated field")
 	scenario := "default"
 	if cfg.Quick {
@@ -89,4 +99,24 @@ func All(ctx context.Context, cfg AllConfig) (string, error) {
 	}
 	say("bench: wrote %s and %s", filepath.Join(cfg.Out, "bench.md"), filepath.Join(cfg.Out, "bench.png"))
 	return md, nil
+}
+
+// sinkRate measures the sink on the server at addr, or on one started in a
+// temporary directory when addr is empty.
+func sinkRate(ctx context.Context, addr string, frames int) (StageRate, error) {
+	pid := 0
+	if addr == "" {
+		dir, err := os.MkdirTemp("", "cropstream-bench-clickhouse-")
+		if err != nil {
+			return StageRate{}, err
+		}
+		defer os.RemoveAll(dir)
+		srv, err := chtest.Launch(dir)
+		if err != nil {
+			return StageRate{}, fmt.Errorf("bench sink: %w (or give a server with --clickhouse)", err)
+		}
+		defer srv.Stop()
+		addr, pid = srv.Addr(), srv.PID()
+	}
+	return SinkStageRate(ctx, addr, pid, frames)
 }

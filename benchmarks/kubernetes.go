@@ -37,7 +37,7 @@ var planStages = []struct {
 	{"detect", "detect", topology.Detect, topology.Frames},
 	{"track", "track", topology.Track, topology.Detections},
 	{"aggregate", "", topology.Aggregate, topology.Objects},
-	{"sink", "", topology.SinkClickHouse, topology.Frames},
+	{"sink", "sink", topology.SinkClickHouse, topology.Frames},
 }
 
 // Plans computes each stage's replicas from the measured rates and the

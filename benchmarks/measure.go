@@ -1,10 +1,12 @@
 package benchmarks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
@@ -65,10 +67,66 @@ func (t Throughput) MBps() float64 { return float64(t.Bytes) / 1e6 / t.Elapsed.S
 // of conn while a consumer group reads them back and decodes them; it times
 // the first produce to the last frame read. The frames topic must be empty.
 func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topology, size, frames, cameras int) (Throughput, error) {
-	img := make([]byte, size)
-	for i := range img {
-		img[i] = byte(rand.IntN(256))
+	img := randomBytes(size)
+	return throughput(ctx, conn, frames, cameras,
+		func(ctx context.Context, cl *kgo.Client, c, n int) error {
+			in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("bench-cam-%d", c), BlockID: "B1"}, cl, top)
+			if err != nil {
+				return err
+			}
+			_, err = in.Run(ctx, &jpegSource{imgs: [][]byte{img}, n: n})
+			return err
+		},
+		func(r *kgo.Record) (int, error) {
+			f, err := schema.DecodeFrame(r.Value)
+			if err != nil || f.EndOfStream { // each camera's end is not a frame
+				return -1, err
+			}
+			return len(f.Image), nil
+		})
+}
+
+// KafkaThroughput is IngestThroughput's raw limit: the same number of
+// records of size bytes, from one franz-go client per camera with the same
+// linger, read back by a consumer group, with no encoding or decoding.
+func KafkaThroughput(ctx context.Context, conn *broker.Conn, size, frames, cameras int) (Throughput, error) {
+	img := randomBytes(size)
+	return throughput(ctx, conn, frames, cameras,
+		func(ctx context.Context, cl *kgo.Client, c, n int) error {
+			key := []byte(fmt.Sprintf("bench-cam-%d", c))
+			var first error
+			var mu sync.Mutex
+			for range n {
+				cl.Produce(ctx, &kgo.Record{Topic: string(topology.Frames), Key: key, Value: img}, func(_ *kgo.Record, err error) {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+				})
+			}
+			if err := cl.Flush(ctx); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			return first
+		},
+		func(r *kgo.Record) (int, error) { return len(r.Value), nil })
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rand.IntN(256))
 	}
+	return b
+}
+
+// throughput has cameras producers (a client each) run produce for their
+// share of frames while a consumer group reads the frames topic back, read
+// giving each record's bytes (-1: not a frame). It times the first produce
+// to the last frame read.
+func throughput(ctx context.Context, conn *broker.Conn, frames, cameras int,
+	produce func(ctx context.Context, cl *kgo.Client, camera, n int) error, read func(*kgo.Record) (int, error)) (Throughput, error) {
 	per := (frames + cameras - 1) / cameras
 	total := per * cameras
 	group := fmt.Sprintf("bench-read-%d", rand.Int64())
@@ -94,12 +152,7 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 				return
 			}
 			defer cl.Close()
-			in, err := ingest.New(ingest.Config{CameraID: fmt.Sprintf("bench-cam-%d", c), BlockID: "B1"}, cl, top)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if _, err := in.Run(rctx, &jpegSource{imgs: [][]byte{img}, n: per}); err != nil {
+			if err := produce(rctx, cl, c, per); err != nil {
 				fail(err)
 			}
 		}(c)
@@ -109,16 +162,15 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 	for t.Frames < total && rctx.Err() == nil {
 		fs := consumer.PollFetches(rctx)
 		fs.EachRecord(func(r *kgo.Record) {
-			f, err := schema.DecodeFrame(r.Value)
+			n, err := read(r)
 			if err != nil {
 				derr = err
 				return
 			}
-			if f.EndOfStream {
-				return // each camera's end, not a frame
+			if n >= 0 {
+				t.Frames++
+				t.Bytes += n
 			}
-			t.Frames++
-			t.Bytes += len(f.Image)
 		})
 	}
 	wg.Wait()
@@ -136,6 +188,10 @@ func IngestThroughput(ctx context.Context, conn *broker.Conn, top *topology.Topo
 	return t, nil
 }
 
+// DetectBatch is the detect stage's batch in DetectStage, and in the bare
+// decode and inference it is compared with.
+const DetectBatch = 16
+
 // DetectResult is what DetectStage measured.
 type DetectResult struct {
 	Throughput
@@ -152,7 +208,7 @@ type DetectResult struct {
 // header check, decode, letterbox, batched inference in the stage's lanes,
 // produce, commit). The frames topic must be empty.
 func DetectStage(ctx context.Context, conn *broker.Conn, top *topology.Topology, det detect.Detector, jpgs [][]byte, cameras, frames int) (DetectResult, error) {
-	return DetectStageWith(ctx, conn, top, detect.Config{Detector: det}, jpgs, cameras, frames)
+	return DetectStageWith(ctx, conn, top, detect.Config{Detector: det, MaxBatch: DetectBatch, Workers: runtime.NumCPU()}, jpgs, cameras, frames)
 }
 
 // DetectStageWith is DetectStage with the stage configured by cfg (its

@@ -24,6 +24,19 @@ type StageRate struct {
 	Detail string
 	// Per is what one instance is: "2 cores", "one core", ...
 	Per string
+	// Raw is the stage's raw limit in frames/s, measured in the same run:
+	// the same work done by the parts underneath with nothing of the
+	// stage's own (0: none); RawHow says what ran.
+	Raw    float64
+	RawHow string
+}
+
+// Ratio is the stage's rate over its raw limit (0 without one).
+func (r StageRate) Ratio() float64 {
+	if r.Raw <= 0 {
+		return 0
+	}
+	return r.FPS / r.Raw
 }
 
 // Write writes dir/bench.md (Markdown) and dir/bench.png (Plot) and returns
@@ -37,6 +50,17 @@ func Write(dir string, rates []StageRate, gpuFPS float64) (string, error) {
 		return "", fmt.Errorf("bench: %w", err)
 	}
 	return md, Plot(filepath.Join(dir, "bench.png"), rates)
+}
+
+// loadAverage is the machine's load over the last 1, 5 and 15 minutes, as
+// the report's context: a stage and its raw limit are measured minutes
+// apart, and what else runs moves both.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return fmt.Sprintf("; load average at the end %s, %s, %s (1, 5, 15 min)", f[0], f[1], f[2])
+	}
+	return ""
 }
 
 func cpuModel() string {
@@ -58,19 +82,30 @@ func Markdown(rates []StageRate, gpuFPS float64, cores int) string {
 	const frame = FrameBytes
 	targets := []float64{TargetFPS, 10 * TargetFPS}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# cropstream bench\n\nMachine: %s, %d cores, %s/%s, Go %s; %s.\n\n", cpuModel(), cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "# cropstream bench\n\nMachine: %s, %d cores, %s/%s, Go %s; %s%s.\n\n", cpuModel(), cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAverage())
 	fmt.Fprintf(&b, "5 TB/day of 100 KB frames is %.0f frames/s (%.1f MB/s); 50 TB/day is %.0f frames/s.\n\n", targets[0], targets[0]*frame/1e6, targets[1])
-	b.WriteString("| stage | frames/s | MB/s | × 5 TB/day | one instance | how |\n| --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| stage | frames/s | MB/s | raw limit, frames/s | ratio to raw | × 5 TB/day | one instance | how |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var costSum float64
 	for _, r := range rates {
-		mb := "—"
+		mb, raw, ratio := "—", "—", "—"
 		if r.MBps > 0 {
 			mb = fmt.Sprintf("%.0f", r.MBps)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.2f | %s | %s |\n", r.Name, r.FPS, mb, r.FPS/targets[0], r.Per, r.Detail)
+		if r.Raw > 0 {
+			raw, ratio = fmt.Sprintf("%.0f", r.Raw), fmt.Sprintf("%.2f", r.Ratio())
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %.2f | %s | %s |\n", r.Name, r.FPS, mb, raw, ratio, r.FPS/targets[0], r.Per, r.Detail)
 		if r.Name != "whole pipeline" {
 			costSum += coreSecondsPerFrame(r, cores)
 		}
+	}
+	b.WriteString("\nRaw limits, each measured in this run on this machine:\n\n")
+	for _, r := range rates {
+		how := r.RawHow
+		if how == "" {
+			how = "none: the stages above together"
+		}
+		fmt.Fprintf(&b, "- %s: %s\n", r.Name, how)
 	}
 	b.WriteString("\nShare of the processing cost per frame (core-seconds per frame of each stage, isolated):\n\n")
 	for _, r := range rates {
@@ -120,16 +155,16 @@ func coreSecondsPerFrame(r StageRate, cores int) float64 {
 	return c / r.FPS
 }
 
-// Plot draws frames/s per stage on a log scale against the 5 and
-// 50 TB/day rates.
+// Plot draws frames/s per stage, and its raw limit behind it, on a log
+// scale against the 5 and 50 TB/day rates.
 func Plot(path string, rates []StageRate) error {
-	const w, h, left, bottom, top = 900, 420, 190, 60, 40
+	const w, h, left, bottom, top, right = 1100, 440, 190, 60, 40, 250
 	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 255, 255, 0), h, w, gocv.MatTypeCV8UC3)
 	defer img.Close()
 	lo, hi := 1.0, 5.0 // log10 frames/s axis: 10 .. 100,000
 	x := func(v float64) int {
 		l := math.Log10(max(v, 10))
-		return left + int(float64(w-left-30)*(l-lo)/(hi-lo))
+		return left + int(float64(w-left-right)*(l-lo)/(hi-lo))
 	}
 	black, grey := color.RGBA{0, 0, 0, 0}, color.RGBA{200, 200, 200, 0}
 	for e := lo; e <= hi; e++ {
@@ -140,9 +175,19 @@ func Plot(path string, rates []StageRate) error {
 	bar := (h - top - bottom) / len(rates)
 	for i, r := range rates {
 		y := top + i*bar
-		gocv.Rectangle(&img, image.Rect(left, y+6, x(r.FPS), y+bar-6), color.RGBA{60, 130, 200, 0}, -1)
+		// The raw limit is a pale bar behind the stage's own.
+		end := x(r.FPS)
+		if r.Raw > 0 {
+			gocv.Rectangle(&img, image.Rect(left, y+4, x(r.Raw), y+bar-4), color.RGBA{215, 225, 235, 0}, -1)
+			end = max(end, x(r.Raw))
+		}
+		gocv.Rectangle(&img, image.Rect(left, y+8, x(r.FPS), y+bar-8), color.RGBA{60, 130, 200, 0}, -1)
 		gocv.PutText(&img, r.Name, image.Pt(10, y+bar/2+5), gocv.FontHersheySimplex, 0.5, black, 1)
-		gocv.PutText(&img, fmt.Sprintf("%.0f/s", r.FPS), image.Pt(x(r.FPS)+6, y+bar/2+5), gocv.FontHersheySimplex, 0.45, black, 1)
+		label := fmt.Sprintf("%.0f/s", r.FPS)
+		if r.Raw > 0 {
+			label += fmt.Sprintf(", %.2f of raw %.0f/s", r.Ratio(), r.Raw)
+		}
+		gocv.PutText(&img, label, image.Pt(end+6, y+bar/2+5), gocv.FontHersheySimplex, 0.45, black, 1)
 	}
 	for _, t := range []struct {
 		fps  float64
@@ -153,7 +198,7 @@ func Plot(path string, rates []StageRate) error {
 		gocv.Line(&img, image.Pt(xx, top-10), image.Pt(xx, h-bottom), t.c, 2)
 		gocv.PutText(&img, t.name, image.Pt(xx-30, top-15), gocv.FontHersheySimplex, 0.45, t.c, 1)
 	}
-	gocv.PutText(&img, "frames/s of one instance (log scale), 100 KB frames", image.Pt(left, h-15), gocv.FontHersheySimplex, 0.5, black, 1)
+	gocv.PutText(&img, "frames/s of one instance (log scale), 100 KB frames; pale: the raw limit", image.Pt(left, h-15), gocv.FontHersheySimplex, 0.5, black, 1)
 	if ok := gocv.IMWrite(path, img); !ok {
 		return fmt.Errorf("bench: cannot write %s", path)
 	}

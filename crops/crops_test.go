@@ -57,7 +57,7 @@ func TestEstimateRecoversTruth(t *testing.T) {
 			hand = append(hand, HandCount{PlantID: id, Count: 100, MeanMassG: 180})
 		}
 	}
-	e := EstimateYield(p, total, counted, hand)
+	e := EstimateYield(p, total, counted, hand, 40)
 	trueKg := 40 * 100 * 0.18
 	if math.Abs(e.YieldKg-trueKg)/trueKg > 0.05 {
 		t.Fatalf("yield %.1f kg, truth %.1f", e.YieldKg, trueKg)
@@ -69,7 +69,7 @@ func TestEstimateRecoversTruth(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 	// Without hand counts the count is taken at face value.
-	e = EstimateYield(p, total, counted, nil)
+	e = EstimateYield(p, total, counted, nil, 40)
 	if e.Visibility != 1 || math.Abs(e.YieldKg-float64(total)*0.18) > 1e-9 {
 		t.Fatalf("uncalibrated %+v", e)
 	}

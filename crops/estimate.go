@@ -101,22 +101,18 @@ func t95(df int) float64 {
 	return 1.96 + 2.4/float64(df) // within 0.01 of the table above 20
 }
 
-// EstimateYield turns the block's count into kilograms. counted maps plant id
-// to items counted on it. With hand counts, the visibility factor is the
-// ratio estimator sum(counted)/sum(hand) over the sample plants, and its
-// standard error carries into the interval; weighed samples replace the
-// profile's item mass. Without hand counts the visibility is taken as 1 and
-// the interval only reflects the item mass.
-func EstimateYield(p *Profile, total int, counted map[string]int, hand []HandCount) Estimate {
-	return EstimateYieldOf(p, total, counted, hand, 0)
-}
-
-// EstimateYieldOf is EstimateYield for a block of plants plants (0:
-// unknown): the visibility's standard error takes the finite population
-// correction, as hand counting a large share of a small block leaves little
-// of it unknown. Without it the interval is wider than it needs to be
-// there, never narrower.
-func EstimateYieldOf(p *Profile, total int, counted map[string]int, hand []HandCount, plants int) Estimate {
+// EstimateYield turns the count of a block of plants plants into
+// kilograms. counted maps plant id to items counted on it. With hand counts,
+// the visibility factor is the ratio estimator sum(counted)/sum(hand) over
+// the sample plants, and its standard error carries into the interval;
+// weighed samples replace the profile's item mass. Without hand counts the
+// visibility is taken as 1 and the interval only reflects the item mass.
+//
+// The visibility's standard error takes the finite population correction
+// (1 - samples/plants): hand counting a large share of a small block leaves
+// little of it unknown. With plants 0 (the block's size unknown) there is
+// none, and the interval is wider than it needs to be, never narrower.
+func EstimateYield(p *Profile, total int, counted map[string]int, hand []HandCount, plants int) Estimate {
 	m := p.ItemMass()
 	e := Estimate{Counted: total, Visibility: 1, ItemMassG: m.Mean, Confidence: 0.95}
 	relMass := m.SD / m.Mean / math.Sqrt(math.Max(1, float64(total))) // error of the mean item mass

@@ -101,7 +101,7 @@ func TestPlanHoldsBySimulation(t *testing.T) {
 			hs = append(hs, hand[rp[1]])
 			counted[hand[rp[1]].PlantID] = counts[rp[1]]
 		}
-		e := EstimateYieldOf(p, total, counted, hs, N)
+		e := EstimateYield(p, total, counted, hs, N)
 		if math.Abs(e.UnitsEstimated/float64(truth)-1) <= 0.1 {
 			within++
 		}
@@ -143,10 +143,10 @@ func TestEstimateYieldFinitePopulation(t *testing.T) {
 	p := testProfile(0.2)
 	hand := []HandCount{{PlantID: "a", Count: 80}, {PlantID: "b", Count: 60}}
 	counted := map[string]int{"a": 30, "b": 40}
-	if e := EstimateYieldOf(p, 70, counted, hand, 2); e.VisibilitySE != 0 {
+	if e := EstimateYield(p, 70, counted, hand, 2); e.VisibilitySE != 0 {
 		t.Fatalf("every plant counted, SE %v", e.VisibilitySE)
 	}
-	a, b := EstimateYieldOf(p, 70, counted, hand, 0), EstimateYieldOf(p, 70, counted, hand, 4)
+	a, b := EstimateYield(p, 70, counted, hand, 0), EstimateYield(p, 70, counted, hand, 4)
 	if !(b.VisibilitySE < a.VisibilitySE) || math.Abs(b.VisibilitySE-a.VisibilitySE*math.Sqrt(0.5)) > 1e-12 {
 		t.Fatalf("SE %v with half the block counted, %v unknown block", b.VisibilitySE, a.VisibilitySE)
 	}

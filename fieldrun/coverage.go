@@ -123,11 +123,12 @@ type CoverageReport struct {
 	Samples int    `json:"samples"`
 	// Detections says what the tracker ran on.
 	Detections string `json:"detections"`
-	// Ratio is the pipeline's estimator (crops.EstimateYield, no finite
-	// population correction); RatioFPC the same with it; Regression the
-	// regression estimator on every plant's camera count.
+	// Ratio is the pipeline's estimator (crops.EstimateYield with the
+	// block's plants: finite population corrected); RatioNoFPC the same
+	// without the correction; Regression the regression estimator on every
+	// plant's camera count.
 	Ratio      EstimatorCoverage `json:"ratio"`
-	RatioFPC   EstimatorCoverage `json:"ratio_fpc"`
+	RatioNoFPC EstimatorCoverage `json:"ratio_no_fpc"`
 	Regression EstimatorCoverage `json:"regression"`
 	// CountErrorPct is the camera count against the visible units, mean and
 	// RMS over fields.
@@ -168,7 +169,7 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 		covered int
 		hw, err []float64
 	}
-	var ratio, fpc, reg acc
+	var ratio, noFPC, reg acc
 	add := func(a *acc, est, lo, hi, truth float64) {
 		if lo <= truth && truth <= hi {
 			a.covered++
@@ -187,7 +188,9 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 		for _, h := range hand {
 			counted[h.PlantID] = fs.Counted[h.PlantID]
 		}
-		e := crops.EstimateYieldOf(p, fs.Total, counted, hand, 0)
+		e := crops.EstimateYield(p, fs.Total, counted, hand, 0)
+		add(&noFPC, e.YieldKg, e.YieldLowKg, e.YieldHighKg, fs.TrueKg)
+		e = crops.EstimateYield(p, fs.Total, counted, hand, N)
 		add(&ratio, e.YieldKg, e.YieldLowKg, e.YieldHighKg, fs.TrueKg)
 		placed := 0
 		for _, c := range fs.Counted {
@@ -196,8 +199,6 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 		rep.PerField = append(rep.PerField, FieldOutcome{Seed: fs.Seed, ErrorPct: 100 * (e.YieldKg - fs.TrueKg) / fs.TrueKg,
 			HalfWidthPct: 100 * (e.YieldHighKg - e.YieldLowKg) / 2 / e.YieldKg, Covered: e.YieldLowKg <= fs.TrueKg && fs.TrueKg <= e.YieldHighKg,
 			Unplaced: fs.Total - placed})
-		e = crops.EstimateYieldOf(p, fs.Total, counted, hand, N)
-		add(&fpc, e.YieldKg, e.YieldLowKg, e.YieldHighKg, fs.TrueKg)
 		if items, rel, df, ok := crops.RegressionYield(fs.Total, fs.Counted, hand, N); ok {
 			// The same item mass and its error as the ratio estimate.
 			kg := items * e.ItemMassG / 1000
@@ -231,7 +232,7 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 			for _, h := range ph {
 				pc[h.PlantID] = fs.Counted[h.PlantID]
 			}
-			pe := crops.EstimateYieldOf(p, fs.Total, pc, ph, N)
+			pe := crops.EstimateYield(p, fs.Total, pc, ph, N)
 			rel := (pe.YieldKg - fs.TrueKg) / fs.TrueKg
 			if math.Abs(rel) <= target {
 				plan.Within++
@@ -250,7 +251,7 @@ func Coverage(p *crops.Profile, fields []*FieldSample, samples int, target float
 		}
 		return c
 	}
-	rep.Ratio, rep.RatioFPC, rep.Regression = sum(ratio), sum(fpc), sum(reg)
+	rep.Ratio, rep.RatioNoFPC, rep.Regression = sum(ratio), sum(noFPC), sum(reg)
 	rep.CountErrorMeanPct = 100 * mean(cerr)
 	rep.ResidualCV, rep.PriorVisibilityCV, rep.Visibility = rms(cvs), rms(priors), mean(viss)
 	if target > 0 && plan.Fields > 0 {

@@ -49,7 +49,7 @@ func TestCoverageCountsFields(t *testing.T) {
 		}
 	}
 	rep := Coverage(p, []*FieldSample{synthField(1, items, even), synthField(2, items, skew)}, 5, 0)
-	if rep.Ratio.Fields != 2 || rep.Ratio.Covered != 1 || rep.RatioFPC.Covered != 1 {
+	if rep.Ratio.Fields != 2 || rep.Ratio.Covered != 1 || rep.RatioNoFPC.Covered != 1 {
 		t.Fatalf("%+v", rep)
 	}
 	if rep.Ratio.RMSErrorPct < 20 {

@@ -283,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			visible[p.PlantID] = p.VisibleUnits
 		}
 	}
-	perfect := crops.EstimateYield(prof, truth.Totals.VisibleUnits, visible, hand)
+	perfect := crops.EstimateYield(prof, truth.Totals.VisibleUnits, visible, hand, len(visible))
 	rep.YieldPerfectKg, rep.YieldPerfectErrorPct = perfect.YieldKg, pct(perfect.YieldKg, rep.YieldTrueKg)
 
 	// Counted per row, from the objects the pipeline emitted.

@@ -71,9 +71,9 @@ type ReferenceScores struct {
 // scores every truth box (every unit with a pixel in view); visible-only
 // treats truth under simulator.VisibleThreshold as MOTChallenge distractors.
 // Online reports a track's box in the frames the tracker outputs it live
-// (track.Params.Reported: matched in the frame, from its second hit on, as
-// ByteTrack activates tracks); offline reports every confirmed track from
-// its first box (what tracks.txt holds).
+// (track.State.Reports: matched in the frame by a sure association, from its
+// second hit on, as ByteTrack activates tracks); offline reports every
+// confirmed track from its first box (what tracks.txt holds).
 type StandardScores struct {
 	RawOnline      evaluation.Standard `json:"raw_online"`
 	RawOffline     evaluation.Standard `json:"raw_offline"`
@@ -122,11 +122,9 @@ func ReplayTracks(frames []track.Frame, params track.Params) (online, offline []
 			delete(tentative, t.ID)
 			offline[i] = append(offline[i], h)
 		}
-		for _, t := range st.Tracks {
-			if params.Reported(t) {
-				b := t.Box()
-				online[i] = append(online[i], Hyp{evaluation.MOTBox{ID: int(t.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}}, t.Class})
-			}
+		for _, r := range st.Reports(params) {
+			b := r.Track.Box()
+			online[i] = append(online[i], Hyp{evaluation.MOTBox{ID: int(r.ID), Box: inference.Detection{X1: float32(b.X1), Y1: float32(b.Y1), X2: float32(b.X2), Y2: float32(b.Y2)}}, r.Track.Class})
 		}
 		for id := range tentative {
 			if !live[id] { // died tentative: never reported

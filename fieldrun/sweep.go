@@ -115,7 +115,7 @@ func (rep CoverageReport) Print(out io.Writer) {
 	for _, e := range []struct {
 		name string
 		c    EstimatorCoverage
-	}{{"ratio (pipeline)", rep.Ratio}, {"ratio, finite population", rep.RatioFPC}, {"regression", rep.Regression}} {
+	}{{"ratio (pipeline)", rep.Ratio}, {"ratio, uncorrected", rep.RatioNoFPC}, {"regression", rep.Regression}} {
 		fmt.Fprintf(out, "  %-26s interval holds the truth in %d of %d fields (%.0f %%), median half-width %.1f %%, RMS error %.1f %%\n",
 			e.name, e.c.Covered, e.c.Fields, 100*e.c.Share, e.c.MedianHalfWidthPct, e.c.RMSErrorPct)
 	}

@@ -33,14 +33,15 @@ func lineCrossingsTable() *Table {
 			{"model_id", "String", "model whose boxes the frame carried"},
 		}, sourceColumns...),
 		OrderBy: "(camera_id, line, crossing_id)", PartitionBy: "toYYYYMMDD(crossed_at, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			c, err := schema.DecodeLineCrossing(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return []Row{{c.CrossingId, c.CameraId, c.Line, c.Direction, uint16(c.ClassId), c.ClassName, c.ObjectId,
-				c.StreamId, c.FieldId, c.BlockId, c.RowId, c.Sequence, unixTime(c.CaptureUnixNs), c.CaptureUnixNs,
-				c.X, c.Y, c.ModelId, p, o}}, nil
+			b.Str(c.CrossingId).Str(c.CameraId).Str(c.Line).Str(c.Direction).U16(uint16(c.ClassId)).Str(c.ClassName).Str(c.ObjectId).
+				Str(c.StreamId).Str(c.FieldId).Str(c.BlockId).Str(c.RowId).U64(c.Sequence).Time(c.CaptureUnixNs).I64(c.CaptureUnixNs).
+				F32(c.X).F32(c.Y).Str(c.ModelId).Source(p, o)
+			return nil
 		},
 	}
 	t.Day = dayAt(t.Index("crossed_at"))

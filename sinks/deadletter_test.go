@@ -7,12 +7,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
-	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -20,13 +17,8 @@ import (
 // stage's to dead-letter, once; the sink dead-letters only those of topics
 // no stage reads (yield).
 func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
-	conn, _ := brokertest.Open(t, topology.Config{CameraPartitions: 1, BlockPartitions: 1, DLQPartitions: 1})
+	conn, cl := openBroker(t, 1)
 	ctx := context.Background()
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	garbage := []byte{0xff, 0xff, 0xff}
 	if err := cl.ProduceSync(ctx,
 		&kgo.Record{Topic: string(topology.Frames), Key: []byte("cam"), Value: garbage},
@@ -42,21 +34,31 @@ func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := stagetest.Start(ctx, s)
-	stagetest.Until(20*time.Second, func() bool { return s.Stats.Records.Load() >= 2 })
-	time.Sleep(500 * time.Millisecond)
-	if err := run.Stop(); err != nil {
-		t.Fatal(err)
+	stop := runSink(t, s)
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Stats.Records.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
-	dead, err := broker.ReadAll(ctx, conn, topology.DLQ, time.Second)
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	rd, err := conn.Client(kgo.ConsumeTopics(string(topology.DLQ)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rd.Close()
 	var topics []string
-	for _, r := range dead {
-		if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
-			topics = append(topics, d.SourceTopic)
+	for {
+		pctx, pc := context.WithTimeout(ctx, time.Second)
+		fs := rd.PollFetches(pctx)
+		pc()
+		if fs.NumRecords() == 0 {
+			break
 		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
+				topics = append(topics, d.SourceTopic)
+			}
+		})
 	}
 	if len(topics) != 1 || topics[0] != string(topology.Yield) {
 		t.Fatalf("the sink dead-lettered records of %q, want only the yield record's", topics)

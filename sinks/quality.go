@@ -34,24 +34,24 @@ func modelQualityTable() *Table {
 		Doc:     "detection quality and drift per camera and window of frames (see docs/analytics.md for per camera-hour queries)",
 		Columns: append(cols, sourceColumns...),
 		OrderBy: "(camera_id, model_id, window_start_unix_ns)", PartitionBy: "toYYYYMMDD(window_end, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			q, err := schema.Decode[schema.ModelQuality](v)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			r := Row{q.CameraId, q.ModelId, unixTime(q.WindowStartUnixNs), unixTime(q.WindowEndUnixNs), q.WindowStartUnixNs,
-				q.Frames, q.Boxes, q.MeanScore, q.MeanBrightness, q.MeanContrast}
+			b.Str(q.CameraId).Str(q.ModelId).Time(q.WindowStartUnixNs).Time(q.WindowEndUnixNs).I64(q.WindowStartUnixNs).
+				U32(q.Frames).U64(q.Boxes).F64(q.MeanScore).F64(q.MeanBrightness).F64(q.MeanContrast)
 			for _, f := range drift.Features {
 				var ks, psi *float64
 				for _, d := range q.Drift {
 					if d.Feature == f {
-						k, s := d.Ks, d.Psi
-						ks, psi = &k, &s
+						ks, psi = &d.Ks, &d.Psi
 					}
 				}
-				r = append(r, ks, psi)
+				b.OptF64(ks).OptF64(psi)
 			}
-			return []Row{append(r, unixTime(q.EmittedUnixNs), p, o)}, nil
+			b.Time(q.EmittedUnixNs).Source(p, o)
+			return nil
 		},
 	}
 	t.Day = dayAt(t.Index("window_end"))

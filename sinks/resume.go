@@ -134,7 +134,7 @@ func (s *Sink) refill(ctx context.Context, cl *kgo.Client) error {
 			<-b.done
 			b.done = nil
 		}
-		b.rows = b.rows[:0]
+		b.rows.Reset()
 		clear(b.pending)
 		clear(b.sending)
 	}

@@ -25,9 +25,10 @@ type Store interface {
 	Prepare(ctx context.Context, tables []*Table) error
 	// Resume returns the highest kafka_offset stored per kafka_partition.
 	Resume(ctx context.Context, t *Table) (map[int32]int64, error)
-	// Insert writes rows atomically: all of them or none. Every row of one
-	// call has the same Day.
-	Insert(ctx context.Context, t *Table, rows []Row) error
+	// Insert writes the block's rows atomically: all of them or none. Every
+	// row of one call has the same Day. The block is the store's only while
+	// Insert runs.
+	Insert(ctx context.Context, t *Table, rows *Block) error
 	Close() error
 }
 
@@ -48,7 +49,10 @@ type Config struct {
 	Store Store
 	// Tables to feed; default all of Tables().
 	Tables []*Table
-	// MaxRows flushes a table's batch at this many rows. Default 50,000.
+	// MaxRows flushes a table's batch at this many rows (a record's rows
+	// are never split, so a batch may pass it by one record's). Default
+	// 100,000, chosen by BenchmarkSinkBatch (benchmarks/results.md): fewer
+	// parts for the server to write and merge than 50,000.
 	MaxRows int
 	// MaxAge flushes a batch this long after its first row. Default 1s.
 	MaxAge time.Duration
@@ -66,7 +70,7 @@ func (c Config) withDefaults() Config {
 		c.Tables = Tables()
 	}
 	if c.MaxRows == 0 {
-		c.MaxRows = 50_000
+		c.MaxRows = 100_000
 	}
 	if c.MaxAge == 0 {
 		c.MaxAge = time.Second
@@ -113,6 +117,10 @@ type Sink struct {
 	tableRows map[string]int64
 	// owned are the partitions assigned to this instance, per topic.
 	owned map[string]map[int32]bool
+	// ends is each partition's last stable offset as of its latest fetch:
+	// where next has reached every end of a topic, the sink has read all
+	// there is of it.
+	ends map[string]map[int32]int64
 	// lost is set when an insert reported ErrStoreLost; the poll loop then
 	// refills the store.
 	lost bool
@@ -155,7 +163,9 @@ func (s *Sink) TableRows() map[string]int64 {
 
 type batch struct {
 	table *Table
-	rows  []Row
+	rows  *Block
+	// rec holds the rows of a record whose rows span days (addByDay).
+	rec   *Block
 	day   uint32
 	since time.Time
 	// pending is the first offset per partition with rows in the batch.
@@ -166,6 +176,10 @@ type batch struct {
 	done    chan error
 	sending map[int32]int64
 	sent    int
+	// spare is the block of the last insert, reused once it is in.
+	spare *Block
+	// partial is when the table's last batch that was not full went.
+	partial time.Time
 }
 
 // New makes a sink; Run starts it.
@@ -176,9 +190,9 @@ func New(cfg Config, conn *broker.Conn) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, conn: conn, byTopic: map[string]*batch{},
 		resume: map[string]map[int32]int64{}, next: map[string]map[int32]int64{}, tableRows: map[string]int64{},
-		refused: map[string]error{}, owned: map[string]map[int32]bool{}}
+		refused: map[string]error{}, owned: map[string]map[int32]bool{}, ends: map[string]map[int32]int64{}}
 	for _, t := range cfg.Tables {
-		s.byTopic[string(t.Topic)] = &batch{table: t, pending: map[int32]int64{}, sending: map[int32]int64{}}
+		s.byTopic[string(t.Topic)] = &batch{table: t, rows: NewBlock(t), rec: NewBlock(t), pending: map[int32]int64{}, sending: map[int32]int64{}}
 	}
 	return s, nil
 }
@@ -253,6 +267,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if p.Err == nil {
+				if s.ends[p.Topic] == nil {
+					s.ends[p.Topic] = map[int32]int64{}
+				}
+				s.ends[p.Topic][p.Partition] = p.LastStableOffset
+			}
+		})
 		var err error
 		for _, r := range fs.Records() {
 			var d *kgo.Record
@@ -314,8 +336,9 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		s.Stats.Skipped.Add(1)
 		return nil, nil
 	}
-	rows, err := b.table.Rows(r.Value, r.Partition, r.Offset)
-	if err != nil {
+	// Decoded straight into the batch, and cut back if refused.
+	n0 := b.rows.Len()
+	if err := b.table.Decode(b.rows, r.Value, r.Partition, r.Offset); err != nil {
 		if g, ok := s.conn.Topology().DeadLetteredBy(topology.Topic(r.Topic), topology.SinkClickHouse); ok {
 			// That stage dead-letters the same record with its own reason:
 			// one dead letter per bad record.
@@ -324,34 +347,75 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 		}
 		return s.refuse(r, fmt.Sprintf("decode %s record: %v", r.Topic, err)), nil
 	}
-	for _, row := range rows {
+	n1 := b.rows.Len()
+	if n1 == n0 {
+		return nil, nil
+	}
+	for i := n0; i < n1; i++ {
 		// The store would refuse the whole insert, and every retry of it,
 		// for one such row: the record goes to the dead letters instead.
-		if err := b.table.CheckRow(row); err != nil {
+		if err := b.table.Check(b.rows, i); err != nil {
+			b.rows.Truncate(n0)
 			return s.refuse(r, fmt.Sprintf("store %s record: %v", r.Topic, err)), nil
 		}
 	}
-	for _, row := range rows {
-		day := b.table.Day(row)
-		if len(b.rows) > 0 && day != b.day {
-			if err := s.flush(ictx, b); err != nil {
-				return nil, err
-			}
-		}
-		if len(b.rows) == 0 {
+	// A record's rows all go in one insert (never split at MaxRows): the
+	// store's highest offset must mean the whole record is in. Only rows of
+	// different days (ClickHouse partitions) go in different inserts.
+	day := b.day
+	if n0 == 0 {
+		day = b.table.Day(b.rows, n0)
+	}
+	same := true
+	for i := n0; i < n1 && same; i++ {
+		same = b.table.Day(b.rows, i) == day
+	}
+	if same {
+		if n0 == 0 {
 			b.day, b.since = day, time.Now()
 		}
 		if _, ok := b.pending[r.Partition]; !ok {
 			b.pending[r.Partition] = r.Offset
 		}
-		b.rows = append(b.rows, row)
-		if len(b.rows) >= s.cfg.MaxRows {
-			if err := s.flush(ictx, b); err != nil {
-				return nil, err
-			}
+	} else if err := s.addByDay(ictx, b, r, n0); err != nil {
+		return nil, err
+	}
+	if b.rows.Len() >= s.cfg.MaxRows {
+		if err := s.flush(ictx, b); err != nil {
+			return nil, err
 		}
 	}
 	return nil, nil
+}
+
+// addByDay moves the rows of record r, from row n0 of the batch on, into
+// batches of one day each, flushing the batch where the day changes.
+func (s *Sink) addByDay(ictx context.Context, b *batch, r *kgo.Record, n0 int) error {
+	rec := b.rec
+	rec.Reset()
+	rec.AppendFrom(b.rows, n0, b.rows.Len())
+	b.rows.Truncate(n0)
+	for i := 0; i < rec.Len(); {
+		day := b.table.Day(rec, i)
+		if b.rows.Len() > 0 && day != b.day {
+			if err := s.flush(ictx, b); err != nil {
+				return err
+			}
+		}
+		if b.rows.Len() == 0 {
+			b.day, b.since = day, time.Now()
+		}
+		if _, ok := b.pending[r.Partition]; !ok {
+			b.pending[r.Partition] = r.Offset
+		}
+		j := i + 1
+		for j < rec.Len() && b.table.Day(rec, j) == day {
+			j++
+		}
+		b.rows.AppendFrom(rec, i, j)
+		i = j
+	}
+	return nil
 }
 
 // refuse makes the dead letter of a record the sink cannot store. Dead
@@ -366,21 +430,44 @@ func (s *Sink) refuse(r *kgo.Record, reason string) *kgo.Record {
 }
 
 // flushDue flushes batches that are full or old (all of them when force);
-// their inserts run under ictx.
+// their inserts run under ictx. A batch that is not full goes at most once
+// per MaxAge: when it is MaxAge old, or as soon as the sink has read all
+// there is of its topic, so the end of a backlog is not held for MaxAge
+// while a trickle still makes one insert a MaxAge.
 func (s *Sink) flushDue(ictx context.Context, force bool) error {
-	for _, b := range s.byTopic {
+	for topic, b := range s.byTopic {
 		if b.done != nil && (force || len(b.done) > 0) {
 			if err := s.wait(b); err != nil {
 				return err
 			}
 		}
-		if len(b.rows) > 0 && (force || len(b.rows) >= s.cfg.MaxRows || time.Since(b.since) >= s.cfg.MaxAge) {
+		n := b.rows.Len()
+		if n == 0 {
+			continue
+		}
+		full := n >= s.cfg.MaxRows
+		due := time.Since(b.since) >= s.cfg.MaxAge || (time.Since(b.partial) >= s.cfg.MaxAge && s.readAll(topic))
+		if force || full || due {
+			if !full {
+				b.partial = time.Now()
+			}
 			if err := s.flush(ictx, b); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// readAll says the sink has read every owned partition of topic up to its
+// end as of the partition's latest fetch.
+func (s *Sink) readAll(topic string) bool {
+	for p, end := range s.ends[topic] {
+		if s.owned[topic][p] && s.next[topic][p] < end {
+			return false
+		}
+	}
+	return true
 }
 
 // flush hands a batch to the table's background insert, once the previous
@@ -391,20 +478,28 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 	if err := s.wait(b); err != nil {
 		return err
 	}
-	if len(b.rows) == 0 {
+	if b.rows.Len() == 0 {
 		return nil
 	}
 	rows := b.rows
-	b.rows = make([]Row, 0, min(len(rows), s.cfg.MaxRows))
+	if b.rows = b.spare; b.rows == nil {
+		b.rows = NewBlock(b.table)
+	}
+	b.rows.Reset()
+	b.spare = rows
 	b.pending, b.sending = b.sending, b.pending
-	b.sent = len(rows)
+	b.sent = rows.Len()
 	b.done = make(chan error, 1)
 	go func(done chan<- error) {
 		start := time.Now()
 		err := s.retry(ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ictx, b.table, rows) })
 		if err == nil {
+			// Counted here, not when the loop next looks: the rows are
+			// stored now, and a loop waiting in a poll may look much later.
 			s.Stats.InsertNanos.Add(int64(time.Since(start)))
 			s.Stats.Insert.Observe(time.Since(start))
+			s.Stats.Inserts.Add(1)
+			s.Stats.Rows.Add(int64(rows.Len()))
 		}
 		done <- err
 	}(b.done)
@@ -424,8 +519,6 @@ func (s *Sink) wait(b *batch) error {
 		s.lost = s.lost || errors.Is(err, ErrStoreLost)
 		return err
 	}
-	s.Stats.Inserts.Add(1)
-	s.Stats.Rows.Add(int64(b.sent))
 	s.tableRows[b.table.Name] += int64(b.sent)
 	clear(b.sending)
 	return nil
@@ -521,13 +614,13 @@ func (s *Sink) revoked(r map[string][]int32) {
 		if err := s.wait(b); err != nil {
 			clear(b.sending)
 		}
-		pcol := len(b.table.Columns) - 2
-		b.rows = slices.DeleteFunc(b.rows, func(row Row) bool { return slices.Contains(parts, row[pcol].(int32)) })
+		b.rows.DeleteRows(func(i int) bool { return slices.Contains(parts, b.rows.Partition(i)) })
 		for _, p := range parts {
 			delete(b.pending, p)
 			delete(s.next[topic], p)
 			delete(s.resume[topic], p)
 			delete(s.owned[topic], p)
+			delete(s.ends[topic], p)
 		}
 	}
 }

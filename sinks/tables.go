@@ -19,9 +19,10 @@ type Column struct {
 	Doc  string
 }
 
-// Row is one row's values in the table's column order. Values are Go types
-// the ClickHouse driver maps directly: string, uint8..uint64, int32, int64,
-// float32, float64, *float64 (Nullable), time.Time (DateTime).
+// Row is one row's values in the table's column order, for what reads or
+// writes rows one at a time (files, tests): string, uint8..uint64, int32,
+// int64, float32, float64, *float64 (Nullable), time.Time (DateTime). The
+// sink itself holds rows in a Block.
 type Row []any
 
 // Table is an analytics table fed from one topic.
@@ -41,11 +42,38 @@ type Table struct {
 	PartitionBy string
 	// Replacing tables dedup on OrderBy; append-only tables keep every row.
 	Replacing bool
-	// Rows turns one record into zero or more rows.
-	Rows func(value []byte, partition int32, offset int64) ([]Row, error)
-	// Day is the partition key of a row, so a flush never spans two
+	// Append decodes one record into zero or more rows of b, one value per
+	// column in order (Block.Str, Block.U64, ... Block.Source).
+	Append func(b *Block, value []byte, partition int32, offset int64) error
+	// Day is the partition key of row i, so a flush never spans two
 	// ClickHouse partitions (an insert is atomic only within one).
-	Day func(r Row) uint32
+	Day func(b *Block, i int) uint32
+}
+
+// Decode appends the rows of one record to b. On an error b is as it was.
+func (t *Table) Decode(b *Block, value []byte, partition int32, offset int64) error {
+	n := b.Len()
+	err := t.Append(b, value, partition, offset)
+	if err == nil {
+		err = b.complete()
+	}
+	if err != nil {
+		b.Truncate(n)
+	}
+	return err
+}
+
+// Rows decodes one record into rows, one at a time (Decode fills a Block).
+func (t *Table) Rows(value []byte, partition int32, offset int64) ([]Row, error) {
+	b := NewBlock(t)
+	if err := t.Decode(b, value, partition, offset); err != nil {
+		return nil, err
+	}
+	rows := make([]Row, b.Len())
+	for i := range rows {
+		rows[i] = b.Row(i)
+	}
+	return rows, nil
 }
 
 // Source columns close every table.
@@ -76,41 +104,37 @@ var (
 // ErrTimeOutOfRange is returned by CheckRow for a time ClickHouse cannot store.
 var ErrTimeOutOfRange = errors.New("time outside what ClickHouse DateTime holds (1970-01-01 00:00:00 to 2105-12-31 23:59:59 UTC)")
 
-// CheckRow reports a row the store cannot hold: a DateTime column out of
+// Check reports a row of b the store cannot hold: a DateTime column out of
 // range. The error names the column and the value.
-func (t *Table) CheckRow(r Row) error {
-	for i, c := range t.Columns {
-		if c.Type != "DateTime" {
+func (t *Table) Check(b *Block, i int) error {
+	for c, col := range t.Columns {
+		if col.Type != "DateTime" {
 			continue
 		}
-		v, ok := r[i].(time.Time)
-		if !ok {
-			return fmt.Errorf("%s: column %s is %T, want time.Time", t.Name, c.Name, r[i])
-		}
-		if v.Before(MinDateTime) || v.After(MaxDateTime) {
-			return fmt.Errorf("%s: column %s is %s: %w", t.Name, c.Name, v.UTC().Format(time.RFC3339), ErrTimeOutOfRange)
+		if s := b.unix(c, i); s < MinDateTime.Unix() || s > MaxDateTime.Unix() {
+			return fmt.Errorf("%s: column %s is %s: %w", t.Name, col.Name, time.Unix(s, 0).UTC().Format(time.RFC3339), ErrTimeOutOfRange)
 		}
 	}
 	return nil
 }
 
-func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC().Truncate(time.Second) }
+// CheckRow is Check of one row given as values (a value of the wrong type
+// is an error too).
+func (t *Table) CheckRow(r Row) error {
+	b, err := BlockOf(t, r)
+	if err != nil {
+		return err
+	}
+	return t.Check(b, 0)
+}
 
-func dayOf(t time.Time) uint32 {
-	y, m, d := t.UTC().Date()
+func dayOf(unix int64) uint32 {
+	y, m, d := time.Unix(unix, 0).UTC().Date()
 	return uint32(y*10000 + int(m)*100 + d)
 }
 
-func optional(p *float64) *float64 {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
-func dayAt(col int) func(Row) uint32 {
-	return func(r Row) uint32 { return dayOf(r[col].(time.Time)) }
+func dayAt(col int) func(*Block, int) uint32 {
+	return func(b *Block, i int) uint32 { return dayOf(b.unix(col, i)) }
 }
 
 // TableNamed is the analytics table called name; nil if there is none.
@@ -144,17 +168,18 @@ func Tables() []*Table {
 			{"source", "String", "where the frame came from (file, URL, scenario)"},
 		}, sourceColumns...),
 		OrderBy: "(camera_id, sequence, frame_id)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			f, err := schema.DecodeFrame(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if f.EndOfStream {
-				return nil, nil // a marker, not a frame
+				return nil // a marker, not a frame
 			}
-			return []Row{{f.FrameId, f.CameraId, f.FieldId, f.BlockId, f.RowId, f.Sequence,
-				unixTime(f.CaptureUnixNs), f.CaptureUnixNs, optional(f.PositionM), f.Width, f.Height,
-				uint32(len(f.Image)), f.Source, p, o}}, nil
+			b.Str(f.FrameId).Str(f.CameraId).Str(f.FieldId).Str(f.BlockId).Str(f.RowId).U64(f.Sequence).
+				Time(f.CaptureUnixNs).I64(f.CaptureUnixNs).OptF64(f.PositionM).U32(f.Width).U32(f.Height).
+				U32(uint32(len(f.Image))).Str(f.Source).Source(p, o)
+			return nil
 		},
 	}
 	frames.Day = dayAt(frames.Index("captured_at"))
@@ -191,24 +216,23 @@ func Tables() []*Table {
 			{"model_id", "String", "model that found the box: name@version+sha256:<12 hex>"},
 		}, sourceColumns...),
 		OrderBy: "(camera_id, sequence, frame_id, box_index)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			d, err := schema.DecodeDetections(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			at := unixTime(d.CaptureUnixNs)
-			rows := make([]Row, 0, len(d.Detections))
-			for i, b := range d.Detections {
+			for i, x := range d.Detections {
 				name := ""
-				if int(b.ClassId) < len(d.ClassNames) {
-					name = d.ClassNames[b.ClassId]
+				if int(x.ClassId) < len(d.ClassNames) {
+					name = d.ClassNames[x.ClassId]
 				}
-				bx := b.GetBox()
-				rows = append(rows, Row{d.FrameId, d.CameraId, d.FieldId, d.BlockId, d.RowId, d.Sequence,
-					at, d.CaptureUnixNs, d.DetectedUnixNs, optional(d.PositionM), d.Model, uint16(i),
-					uint16(b.ClassId), name, b.Score, bx.GetX1(), bx.GetY1(), bx.GetX2(), bx.GetY2(), d.ModelId, p, o})
+				bx := x.GetBox()
+				b.Str(d.FrameId).Str(d.CameraId).Str(d.FieldId).Str(d.BlockId).Str(d.RowId).U64(d.Sequence).
+					Time(d.CaptureUnixNs).I64(d.CaptureUnixNs).I64(d.DetectedUnixNs).OptF64(d.PositionM).Str(d.Model).U16(uint16(i)).
+					U16(uint16(x.ClassId)).Str(name).F32(x.Score).F32(bx.GetX1()).F32(bx.GetY1()).F32(bx.GetX2()).F32(bx.GetY2()).
+					Str(d.ModelId).Source(p, o)
 			}
-			return rows, nil
+			return nil
 		},
 	}
 	dets.Day = dayAt(dets.Index("captured_at"))
@@ -240,19 +264,20 @@ func Tables() []*Table {
 			{"model_id", "String", "model whose boxes made its track; mixed:<ids> when a switch fell inside it"},
 		}, sourceColumns...),
 		OrderBy: "(block_id, object_id)", PartitionBy: "toYYYYMMDD(first_seen, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			c, err := schema.DecodeCountedObject(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if c.Control != "" {
-				return nil, nil // window markers are not objects
+				return nil // window markers are not objects
 			}
 			bx := c.GetBestBox()
-			return []Row{{c.ObjectId, c.CameraId, c.FieldId, c.BlockId, c.RowId, c.PlantId, uint16(c.ClassId),
-				c.ClassName, c.FirstSequence, c.LastSequence, unixTime(c.FirstSeenUnixNs), c.FirstSeenUnixNs,
-				c.LastSeenUnixNs, c.FramesSeen, c.BestScore, bx.GetX1(), bx.GetY1(), bx.GetX2(), bx.GetY2(),
-				optional(c.PositionM), c.ModelId, p, o}}, nil
+			b.Str(c.ObjectId).Str(c.CameraId).Str(c.FieldId).Str(c.BlockId).Str(c.RowId).Str(c.PlantId).U16(uint16(c.ClassId)).
+				Str(c.ClassName).U64(c.FirstSequence).U64(c.LastSequence).Time(c.FirstSeenUnixNs).I64(c.FirstSeenUnixNs).
+				I64(c.LastSeenUnixNs).U32(c.FramesSeen).F32(c.BestScore).F32(bx.GetX1()).F32(bx.GetY1()).F32(bx.GetX2()).F32(bx.GetY2()).
+				OptF64(c.PositionM).Str(c.ModelId).Source(p, o)
+			return nil
 		},
 	}
 	objects.Day = dayAt(objects.Index("first_seen"))
@@ -281,19 +306,20 @@ func Tables() []*Table {
 			{"model_units", "String", "units per model, id=units joined by ',' (several only when mixed)"},
 		}, sourceColumns...),
 		OrderBy: "(block_id, estimate_id)", PartitionBy: "toYYYYMMDD(emitted_at, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			y, err := schema.DecodeYieldEstimate(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			var final uint8
 			if y.Final {
 				final = 1
 			}
-			return []Row{{y.EstimateId, y.FieldId, y.BlockId, y.Crop, unixTime(y.WindowStartUnixNs),
-				unixTime(y.WindowEndUnixNs), y.UnitsCounted, y.VisibilityFactor, y.UnitsEstimated, y.YieldKg,
-				y.YieldKgLow, y.YieldKgHigh, y.Confidence, final, unixTime(y.EmittedUnixNs),
-				uint64(max(y.EmittedUnixNs, 0)), y.ModelId, modelUnits(y), p, o}}, nil
+			b.Str(y.EstimateId).Str(y.FieldId).Str(y.BlockId).Str(y.Crop).Time(y.WindowStartUnixNs).
+				Time(y.WindowEndUnixNs).U64(y.UnitsCounted).F64(y.VisibilityFactor).F64(y.UnitsEstimated).F64(y.YieldKg).
+				F64(y.YieldKgLow).F64(y.YieldKgHigh).F64(y.Confidence).U8(final).Time(y.EmittedUnixNs).
+				U64(uint64(max(y.EmittedUnixNs, 0))).Str(y.ModelId).Str(modelUnits(y)).Source(p, o)
+			return nil
 		},
 	}
 	yields.Day = dayAt(yields.Index("emitted_at"))
@@ -312,13 +338,14 @@ func Tables() []*Table {
 			{"failed_at", "DateTime", "when it was refused (UTC)"},
 		}, sourceColumns...),
 		OrderBy: "(stage, failed_at, source_topic, source_partition, source_offset)", PartitionBy: "toYYYYMMDD(failed_at, 'UTC')",
-		Rows: func(v []byte, p int32, o int64) ([]Row, error) {
+		Append: func(b *Block, v []byte, p int32, o int64) error {
 			d, err := schema.Decode[schema.DeadLetter](v)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return []Row{{d.Stage, d.Reason, d.SourceTopic, d.SourcePartition, d.SourceOffset, string(d.OriginalKey),
-				d.OriginalSize, unixTime(d.FailedUnixNs), p, o}}, nil
+			b.Str(d.Stage).Str(d.Reason).Str(d.SourceTopic).I32(d.SourcePartition).I64(d.SourceOffset).Str(string(d.OriginalKey)).
+				U64(d.OriginalSize).Time(d.FailedUnixNs).Source(p, o)
+			return nil
 		},
 	}
 	dlq.Day = dayAt(dlq.Index("failed_at"))

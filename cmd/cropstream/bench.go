@@ -7,6 +7,7 @@ import (
 
 	"github.com/cropstream/cropstream/benchmarks"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/sinks/clickhouse"
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -15,24 +16,30 @@ func newBenchCmd(g *globals) *cobra.Command {
 		out    string
 		quick  bool
 		gpuFPS float64
+		chAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure every stage and the whole pipeline on this machine; write bench.md, bench.png and a capacity model",
 		Long: `Measures, on this machine: ingest into the embedded broker and back out
 (100 KB frames), the detect stage's decode and inference (pipelined), the
-tracker, and the whole pipeline on a simulated field. Writes --out/bench.md
-(figures, ratio to 5 TB/day, share of each stage in the cost, and the instances
-and partitions needed for 5 and 50 TB/day) and --out/bench.png. go test -bench
-./benchmarks has the finer benchmarks (sink, latency, simulator).`,
+track stage, the sink into ClickHouse (--clickhouse, or a clickhouse-server of
+its own in a temporary directory), and the whole pipeline on a simulated field; and, in the
+same run, each stage's raw limit: franz-go moving the same bytes, bare decode
+and inference, the tracker alone, one Native insert of the same rows. Writes
+--out/bench.md (figures, ratio to the raw limit and to 5 TB/day, share of each
+stage in the cost, and the instances and partitions needed for 5 and 50
+TB/day) and --out/bench.png. go test -bench ./benchmarks has the finer
+benchmarks (sink batch sizes, latency, simulator).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return benchAll(cmd, g, amf, out, quick, gpuFPS)
+			return benchAll(cmd, g, amf, out, quick, gpuFPS, chAddr)
 		},
 	}
 	amf.register(cmd.Flags())
 	cmd.Flags().StringVar(&out, "out", "benchmarks/bench", "directory for bench.md and bench.png")
 	cmd.Flags().BoolVar(&quick, "quick", false, "small runs (a smoke test, not figures to quote)")
+	cmd.Flags().StringVar(&chAddr, "clickhouse", "", "native address (host:9000) of the ClickHouse server to measure the sink on, password from $"+clickhouse.PasswordEnv+" (default: a clickhouse-server of its own in a temporary directory)")
 	cmd.Flags().Float64Var(&gpuFPS, "gpu-fps", 2300, "detect frames/s of one GPU for the capacity model (default: a YOLOv8n-sized network in float16 on one H100 with 14 cores decoding, the lowest of three runs; the shipped model did 2,460-3,239, benchmarks/results.md)")
 	var (
 		mf       modelFlags

@@ -13,8 +13,8 @@ import (
 
 // benchAll runs benchmarks.All with the detector and the pipeline built
 // from the flags.
-func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick bool, gpuFPS float64) error {
-	md, err := benchmarks.All(cmd.Context(), benchmarks.AllConfig{Out: out, Quick: quick, GPUFPS: gpuFPS, Log: cmd.ErrOrStderr(),
+func benchAll(cmd *cobra.Command, g *globals, mf modelFlags, out string, quick bool, gpuFPS float64, chAddr string) error {
+	md, err := benchmarks.All(cmd.Context(), benchmarks.AllConfig{Out: out, Quick: quick, GPUFPS: gpuFPS, ClickHouse: chAddr, Log: cmd.ErrOrStderr(),
 		Detector: func() (*inference.Engine, error) { return mf.stageEngine(0.1) },
 		Pipeline: func(ctx context.Context, scenario string) (benchmarks.StageRate, error) {
 			o := scenarioOpts{mf: mf, scenario: scenario, samples: 5, timeout: 10 * time.Minute, fresh: true}

@@ -168,7 +168,7 @@ func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
 			uint32(4), "test", int32(0), off}
 	}
 	good := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
-	if err := files.Insert(ctx, frames, []sinks.Row{row("a", good, 1), row("bad", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 2), row("c", good, 3)}); err != nil {
+	if err := files.Insert(ctx, frames, sinktest.Block(t, frames, row("a", good, 1), row("bad", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 2), row("c", good, 3))); err != nil {
 		t.Fatal(err)
 	}
 	srv := chtest.Start(t)

@@ -115,9 +115,21 @@ func TestBenchQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| ingest + broker |", "| detect |", "| track |", "| whole pipeline |", "## Capacity model", "50 TB/day", "partitions"} {
+	for _, want := range []string{"| ingest + broker |", "| detect |", "| track |", "| sink |", "| whole pipeline |", "ratio to raw", "## Capacity model", "50 TB/day", "partitions"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("bench.md lacks %q:\n%s", want, md)
+		}
+	}
+	// Every stage but the whole pipeline has its raw limit and ratio (in
+	// the first table, where the stage first appears).
+	for _, stage := range []string{"ingest + broker", "detect", "track", "sink"} {
+		at := strings.Index(string(md), "| "+stage+" |")
+		if at < 0 {
+			continue
+		}
+		l, _, _ := strings.Cut(string(md)[at:], "\n")
+		if cells := strings.Split(l, " | "); len(cells) < 5 || cells[3] == "—" || cells[4] == "—" {
+			t.Errorf("%s has no raw limit or ratio: %s", stage, l)
 		}
 	}
 	if st, err := os.Stat(filepath.Join(dir, "out", "bench.png")); err != nil || st.Size() < 1000 {

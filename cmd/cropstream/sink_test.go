@@ -185,7 +185,7 @@ func TestLoadFilesAndDropBefore(t *testing.T) {
 			}
 			rows, _ := tb.Rows(r.Value, int32(i%3), int64(i))
 			if len(rows) > 0 {
-				if err := files.Insert(ctx, tb, rows); err != nil {
+				if err := files.Insert(ctx, tb, sinktest.Block(t, tb, rows...)); err != nil {
 					t.Fatal(err)
 				}
 			}

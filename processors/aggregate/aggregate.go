@@ -484,7 +484,11 @@ func (p *Processor) estimate(block string, st *blockState, fb *schema.FieldBlock
 			counted[h.PlantID] = int(w.Plants[row][i])
 		}
 	}
-	e := crops.EstimateYield(prof, w.Units, counted, st.Hand)
+	plants := 0 // an unmapped block's size is unknown: no correction
+	for _, r := range fb.GetRows() {
+		plants += int(r.GetPlants())
+	}
+	e := crops.EstimateYield(prof, w.Units, counted, st.Hand, plants)
 	field := st.FieldID
 	if fb != nil {
 		field = fb.GetFieldId()

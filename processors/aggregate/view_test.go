@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"math"
 	"testing"
 
 	"github.com/cropstream/cropstream/crops"
@@ -65,5 +66,49 @@ func TestDecodeStateView(t *testing.T) {
 	}
 	if est, _ = v.Estimate("B", fb, nil); est == nil || !est.Final || est.UnitsCounted != 4 || est.YieldKg != want.YieldKg {
 		t.Errorf("final estimate %+v, want %.3f kg of 4 units", est, want.YieldKg)
+	}
+}
+
+// The stage's interval takes the finite population correction from the
+// block's size in the field map: with every plant hand counted, only the
+// item mass is left unknown; an unmapped block gets no correction.
+func TestEstimateFinitePopulation(t *testing.T) {
+	p, err := New(Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &schema.FieldBlock{FieldId: "F", BlockId: "B", Crop: "apple", Rows: []*schema.FieldRow{{RowId: "B-R1", Plants: 3, PlantSpacingM: 1}}}
+	st := &blockState{Version: stateVersion}
+	st.init()
+	seen := map[string]int{"B-R1-P001": 4, "B-R1-P002": 2, "B-R1-P003": 3}
+	n := 0
+	for _, plant := range []string{"B-R1-P001", "B-R1-P002", "B-R1-P003"} {
+		for range seen[plant] {
+			n++
+			o := &schema.CountedObject{ObjectId: "cam-" + string(rune('a'+n)), CameraId: "cam", BlockId: "B", RowId: "B-R1", PlantId: plant,
+				FirstSeenUnixNs: int64(10 + n), LastSeenUnixNs: int64(20 + n)}
+			if !p.count(st, o, fb) {
+				t.Fatalf("object %s not counted", o.ObjectId)
+			}
+		}
+	}
+	st.Hand = []crops.HandCount{{PlantID: "B-R1-P001", Count: 8}, {PlantID: "B-R1-P002", Count: 5}, {PlantID: "B-R1-P003", Count: 4}}
+	prof, err := crops.Load("apple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	massOnly := crops.EstimateYield(prof, 9, seen, nil, 0)
+	whole := p.estimate("B", st, fb, st.window(), "x")
+	unmapped := p.estimate("B", st, nil, st.window(), "x")
+	if whole.YieldKg != unmapped.YieldKg {
+		t.Fatalf("yield %v mapped, %v unmapped: the correction moved the estimate", whole.YieldKg, unmapped.YieldKg)
+	}
+	relWhole := (whole.YieldKgHigh - whole.YieldKg) / whole.YieldKg
+	relMass := (massOnly.YieldHighKg - massOnly.YieldKg) / massOnly.YieldKg
+	relUnmapped := (unmapped.YieldKgHigh - unmapped.YieldKg) / unmapped.YieldKg
+	// Mass-only uses 1.96; the sampled estimate the t quantile of 2 degrees
+	// of freedom, 4.303.
+	if math.Abs(relWhole-relMass*4.303/1.96) > 1e-9 || relUnmapped <= relWhole {
+		t.Fatalf("half-widths: every plant counted %.4f (item mass alone %.4f), unmapped block %.4f", relWhole, relMass*4.303/1.96, relUnmapped)
 	}
 }

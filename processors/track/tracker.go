@@ -125,11 +125,48 @@ func (p Params) withDefaults() Params {
 }
 
 // Reported tells whether a live tracker outputs t in the frame just applied:
-// matched in it, not a duplicate of a confirmed track, and confirmed or hit
-// ReportHits times.
+// matched in it by a sure association (not WeakMatch), and confirmed or hit
+// ReportHits times. A duplicate is output too: it is a box on a fruit, only
+// not counted again (see State.Reports for the id it is output under).
 func (p Params) Reported(t *Track) bool {
 	p = p.withDefaults()
-	return t.Lost == 0 && !t.Duplicate && (t.Confirmed || t.Hits() >= p.ReportHits)
+	return t.Lost == 0 && !t.WeakMatch && (t.Confirmed || t.Hits() >= p.ReportHits)
+}
+
+// Report is one box of a live tracker's output: a track, and the id it is
+// output under.
+type Report struct {
+	Track *Track
+	ID    uint64
+}
+
+// Reports is the live tracker's output for the frame just applied: the
+// tracks Reported, each under its own id, except a duplicate whose original
+// (DuplicateOf) was not matched in the frame: it goes on under the
+// original's id, as the fruit the tracker judged it to be. A fruit a leaf
+// uncovered is re-detected beside its coasting track; output under a new id,
+// it broke the fruit's identity (and, left out of the output, lost its boxes:
+// on grape fields these were the boxes ByteTrack output and this tracker did
+// not, benchmarks/results.md).
+func (s *State) Reports(p Params) []Report {
+	matched := map[uint64]bool{}
+	for _, t := range s.Tracks {
+		if t.Lost == 0 {
+			matched[t.ID] = true
+		}
+	}
+	var out []Report
+	for _, t := range s.Tracks {
+		if !p.Reported(t) {
+			continue
+		}
+		id := t.ID
+		if t.Duplicate && t.DuplicateOf != 0 && !matched[t.DuplicateOf] {
+			id = t.DuplicateOf
+		}
+		out = append(out, Report{Track: t, ID: id})
+	}
+	return out
 }
 
 // Track is one tracked object. Exported fields are the persisted state.
@@ -147,6 +184,16 @@ type Track struct {
 	LostShift float64
 	Confirmed bool
 	Duplicate bool // confirmed on top of a confirmed track: not counted
+	// DuplicateOf is the id of the confirmed track a duplicate was confirmed
+	// on top of (0 for tracks that are not duplicates, and for duplicates
+	// in state saved before it was kept).
+	DuplicateOf uint64
+	// WeakMatch: the track's last match was by centre distance (recover),
+	// or re-found it after frames unseen through a low-score detection.
+	// Such a match keeps the track alive but is not output live: on grape
+	// fields half of those boxes missed their fruit, where sure matches
+	// missed one in ten (benchmarks/results.md).
+	WeakMatch bool
 	FirstSeq  uint64
 	LastSeq   uint64
 	Best      Det // highest-scoring detection
@@ -277,10 +324,10 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 	matched := make([]bool, len(s.Tracks))
 	used := make([]bool, len(dets))
 	// Stage 1: all tracks against high-score detections.
-	s.associate(dets, high, matched, used, p.MatchIoU, f)
+	s.associate(dets, high, matched, used, p.MatchIoU, f, false)
 	// Stage 2: still-unmatched tracks against low-score detections (an object
 	// half behind a leaf scores low but is still there).
-	s.associate(dets, low, matched, used, p.LowMatchIoU, f)
+	s.associate(dets, low, matched, used, p.LowMatchIoU, f, true)
 	// Stage 3: confirmed tracks still unmatched against the high-score
 	// detections left, by centre distance: a small box that coasted a few
 	// frames behind a leaf can miss its fruit by half its size, and IoU is
@@ -310,7 +357,8 @@ func (s *State) Step(p Params, f Frame) (counted []*Track, applied bool) {
 			t.Confirmed = true
 			// On top of a confirmed track, it is the same fruit (a detector
 			// split it, or its track was re-started): tracked, not counted.
-			t.Duplicate = s.duplicate(t, p.DuplicateIoU)
+			t.DuplicateOf = s.duplicate(t, p.DuplicateIoU)
+			t.Duplicate = t.DuplicateOf != 0
 		}
 	}
 	for _, i := range high {
@@ -408,9 +456,10 @@ func (s *State) objectPosition(d Det, f Frame) *float64 {
 	return &x
 }
 
-// associate matches unmatched tracks to candidate detections greedily by IoU.
-func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU float64, f Frame) {
-	s.greedy(dets, cand, matched, used, f, func(t *Track, tb, d Det) (float64, bool) {
+// associate matches unmatched tracks to candidate detections greedily by
+// IoU; low says the candidates are low-score detections.
+func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU float64, f Frame, low bool) {
+	s.greedy(dets, cand, matched, used, f, func(t *Track) bool { return low && t.Lost > 0 }, func(t *Track, tb, d Det) (float64, bool) {
 		v := iou(tb, d)
 		return v, v >= minIoU
 	})
@@ -420,7 +469,7 @@ func (s *State) associate(dets []Det, cand []int, matched, used []bool, minIoU f
 // class whose centre lies within maxDist of the track's size and whose size is
 // alike, nearest first.
 func (s *State) recover(dets []Det, cand []int, matched, used []bool, maxDist float64, f Frame) {
-	s.greedy(dets, cand, matched, used, f, func(t *Track, tb, d Det) (float64, bool) {
+	s.greedy(dets, cand, matched, used, f, func(*Track) bool { return true }, func(t *Track, tb, d Det) (float64, bool) {
 		if !t.Confirmed || d.Class != t.Class {
 			return 0, false
 		}
@@ -435,8 +484,9 @@ func (s *State) recover(dets []Det, cand []int, matched, used []bool, maxDist fl
 
 // greedy pairs unmatched tracks with unused candidate detections, best score
 // first (ties by track, then detection, for determinism), and applies each
-// pair; score says how well a track (its current box tb) fits a detection.
-func (s *State) greedy(dets []Det, cand []int, matched, used []bool, f Frame, score func(t *Track, tb, d Det) (float64, bool)) {
+// pair; score says how well a track (its current box tb) fits a detection,
+// weak whether a match of that track is a WeakMatch.
+func (s *State) greedy(dets []Det, cand []int, matched, used []bool, f Frame, weak func(t *Track) bool, score func(t *Track, tb, d Det) (float64, bool)) {
 	type pair struct {
 		t, d int
 		v    float64
@@ -470,7 +520,9 @@ func (s *State) greedy(dets []Det, cand []int, matched, used []bool, f Frame, sc
 			continue
 		}
 		matched[pr.t], used[pr.d] = true, true
-		s.apply(s.Tracks[pr.t], dets[pr.d], f)
+		t := s.Tracks[pr.t]
+		t.WeakMatch = weak(t)
+		s.apply(t, dets[pr.d], f)
 	}
 }
 
@@ -589,20 +641,20 @@ func (s *State) cameraShift(f Frame, dets []Det, dt float64) float64 {
 // Box is the track's current box.
 func (t *Track) Box() Det { return t.box() }
 
-// duplicate reports whether t overlaps a confirmed track, matched this frame
-// or lost and predicted: a fruit a leaf uncovers is re-detected beside its
-// own coasting track (benchmarks/results.md).
-func (s *State) duplicate(t *Track, thr float64) bool {
+// duplicate returns the id of a confirmed track t overlaps, matched this
+// frame or lost and predicted (0: none): a fruit a leaf uncovers is
+// re-detected beside its own coasting track (benchmarks/results.md).
+func (s *State) duplicate(t *Track, thr float64) (of uint64) {
 	b := t.box()
 	for _, o := range s.Tracks {
 		if o == t || !o.Confirmed || o.Duplicate || o.ID > t.ID {
 			continue
 		}
 		if iou(b, o.box()) > thr {
-			return true
+			return o.ID
 		}
 	}
-	return false
+	return 0
 }
 
 // MixedPrefix starts the model id of an object whose track holds boxes of

@@ -1,6 +1,9 @@
 package track
 
 import (
+	"errors"
+	"io"
+	"slices"
 	"testing"
 
 	"github.com/cropstream/cropstream/simulator"
@@ -237,7 +240,11 @@ func TestCountsSimulatorTruth(t *testing.T) {
 	s := &State{}
 	counted := 0
 	var last Frame
-	for f, err := range sim.Frames() {
+	for {
+		f, err := sim.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -489,5 +496,70 @@ func TestReportedFromSecondHit(t *testing.T) {
 	}
 	if !(!got[0] && got[1] && got[2] && !got[3]) || !st.Tracks[0].Confirmed {
 		t.Fatalf("reported %v, want from the second hit, not when unmatched", got)
+	}
+}
+
+// A track re-found after frames unseen through a low-score detection is kept
+// but output only from its next match; re-found by a high-score detection
+// it is output at once.
+func TestWeakRefindNotReported(t *testing.T) {
+	p := Params{MinHits: 3}
+	box := Det{X1: 100, Y1: 100, X2: 140, Y2: 140}
+	at := func(score float64) []Det { d := box; d.Score = score; return []Det{d} }
+	for _, tc := range []struct {
+		refind float64
+		want   []bool // reported in frames 7 and 8
+	}{{0.3, []bool{false, true}}, {0.9, []bool{true, true}}} {
+		st := &State{}
+		var got []bool
+		for seq := uint64(1); seq <= 8; seq++ {
+			f := Frame{Seq: seq, RowID: "R1", Width: 640}
+			switch {
+			case seq <= 4:
+				f.Dets = at(0.9)
+			case seq >= 7:
+				f.Dets = at(tc.refind)
+			}
+			st.Step(p, f)
+			if seq >= 7 {
+				if len(st.Tracks) != 1 || st.Tracks[0].Lost != 0 {
+					t.Fatalf("re-find at score %.1f, frame %d: tracks %+v, want the one track matched", tc.refind, seq, st.Tracks)
+				}
+				got = append(got, p.Reported(st.Tracks[0]))
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("re-found at score %.1f: reported %v in frames 7-8, want %v", tc.refind, got, tc.want)
+		}
+	}
+}
+
+// A duplicate (a second box on a confirmed fruit) is output live; once the
+// fruit's first track goes unmatched, under that track's id.
+func TestDuplicateReportedUnderOriginalID(t *testing.T) {
+	p := Params{MinHits: 3}
+	d1 := Det{X1: 100, Y1: 100, X2: 160, Y2: 160, Score: 0.9}
+	d2 := Det{X1: 120, Y1: 100, X2: 180, Y2: 160, Score: 0.9} // IoU 0.5 with d1
+	st := &State{}
+	for seq := uint64(1); seq <= 7; seq++ {
+		f := Frame{Seq: seq, RowID: "R1", Width: 640, Dets: []Det{d1}}
+		if seq >= 4 {
+			f.Dets = append(f.Dets, d2)
+		}
+		if seq == 7 {
+			f.Dets = []Det{d2}
+		}
+		st.Step(p, f)
+	}
+	if len(st.Tracks) != 2 {
+		t.Fatalf("tracks %d, want 2", len(st.Tracks))
+	}
+	orig, dup := st.Tracks[0], st.Tracks[1]
+	if !dup.Duplicate || dup.DuplicateOf != orig.ID || orig.Lost != 1 {
+		t.Fatalf("second track duplicate=%v of %d, first lost %d: want a duplicate of %d, first unmatched", dup.Duplicate, dup.DuplicateOf, orig.Lost, orig.ID)
+	}
+	rs := st.Reports(p)
+	if len(rs) != 1 || rs[0].Track != dup || rs[0].ID != orig.ID {
+		t.Fatalf("reports %+v, want the duplicate under id %d", rs, orig.ID)
 	}
 }

@@ -96,7 +96,7 @@ func TestModelQualityQueries(t *testing.T) {
 			Frames: 300, Boxes: 600, MeanScore: 0.7, MeanBrightness: 0.5, MeanContrast: 0.2, EmittedUnixNs: start + int64(time.Minute),
 			Drift: []*schema.DriftStat{{Feature: drift.Brightness, Ks: ks, Psi: ks * 2}, {Feature: drift.Score, Ks: 0.05, Psi: 0.01}}}
 	}
-	var rows []sinks.Row
+	rows := sinks.NewBlock(tb)
 	for i, q := range []*schema.ModelQuality{
 		win("cam-a", "m@1+sha256:aaaaaaaaaaaa", 0, 0.1), win("cam-a", "m@1+sha256:aaaaaaaaaaaa", 1, 0.12),
 		win("cam-b", "m@1+sha256:aaaaaaaaaaaa", 0, 0.1), win("cam-b", "m@2+sha256:bbbbbbbbbbbb", 1, 0.8),
@@ -105,11 +105,9 @@ func TestModelQualityQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := tb.Rows(v, 0, int64(i))
-		if err != nil {
+		if err := tb.Decode(rows, v, 0, int64(i)); err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, r...)
 	}
 	if err := st.Insert(ctx, tb, rows); err != nil {
 		t.Fatal(err)

@@ -143,8 +143,18 @@ func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, er
 }
 
 // Insert sends the rows as one native-protocol block: one INSERT, one part,
-// stored all or nothing. A missing database or table is sinks.ErrStoreLost.
-func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) error {
+// stored all or nothing. Each column goes to the driver as one typed slice:
+// appending row by row would convert every value through an interface
+// again. A missing database or table is sinks.ErrStoreLost.
+func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) error {
+	return s.InsertBlocks(ctx, t, rows)
+}
+
+// InsertBlocks sends blocks one after another in one INSERT, as
+// clickhouse-client sends a file: the server parses one while the next is
+// on its way, and squashes them into parts of up to a million rows (so
+// more rows than that are not stored all or nothing).
+func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = quote(c.Name)
@@ -153,14 +163,24 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows []sinks.Row) er
 	if err != nil {
 		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
 	}
-	for _, r := range rows {
-		if err := b.Append(r...); err != nil {
-			_ = b.Abort()
-			return fmt.Errorf("clickhouse: insert into %s: row: %w", t.Name, err)
+	n := 0
+	for k, rows := range blocks {
+		for i, c := range t.Columns {
+			if err := b.Column(i).Append(rows.Column(i)); err != nil {
+				_ = b.Abort()
+				return fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
+			}
+		}
+		n += rows.Len()
+		if k < len(blocks)-1 {
+			if err := b.Flush(); err != nil {
+				_ = b.Abort()
+				return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+			}
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", len(rows), t.Name, lost(err))
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
 	}
 	return nil
 }

@@ -29,32 +29,36 @@ func (s *Store) CopyTo(ctx context.Context, dst sinks.Store) (map[string]int, []
 			if err != nil {
 				return out, refused, fmt.Errorf("load %s: %w", filepath.Base(p), err)
 			}
-			keep := rows[:0]
-			pc, oc := len(t.Columns)-2, len(t.Columns)-1
-			for i, r := range rows {
-				if o, ok := have[r[pc].(int32)]; ok && r[oc].(int64) <= o {
-					continue
+			all, err := sinks.BlockOf(t, rows...)
+			if err != nil {
+				return out, refused, fmt.Errorf("load %s: %w", filepath.Base(p), err)
+			}
+			all.DeleteRows(func(i int) bool {
+				if o, ok := have[all.Partition(i)]; ok && all.Offset(i) <= o {
+					return true
 				}
 				// One row the store cannot hold (a time out of DateTime's
 				// range) would fail the whole insert: named, and left out.
-				if err := t.CheckRow(r); err != nil {
+				if err := t.Check(all, i); err != nil {
 					refused = append(refused, fmt.Sprintf("%s line %d: %v", p, i+1, err))
-					continue
+					return true
 				}
-				keep = append(keep, r)
-			}
+				return false
+			})
 			// One insert per day, as the sink does.
-			for len(keep) > 0 {
-				day := t.Day(keep[0])
-				n := 0
-				for n < len(keep) && t.Day(keep[n]) == day {
-					n++
+			day := sinks.NewBlock(t)
+			for i := 0; i < all.Len(); {
+				j := i + 1
+				for j < all.Len() && t.Day(all, j) == t.Day(all, i) {
+					j++
 				}
-				if err := dst.Insert(ctx, t, keep[:n]); err != nil {
+				day.Reset()
+				day.AppendFrom(all, i, j)
+				if err := dst.Insert(ctx, t, day); err != nil {
 					return out, refused, err
 				}
-				out[t.Name] += n
-				keep = keep[n:]
+				out[t.Name] += j - i
+				i = j
 			}
 		}
 	}

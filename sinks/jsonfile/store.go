@@ -191,12 +191,12 @@ func scanOffsets(path string, have map[int32]int64) error {
 
 // Insert appends the rows to the current hour's file. A failed insert
 // leaves nothing behind once the next one (or Prepare, or Resume) starts.
-func (s *Store) Insert(_ context.Context, t *sinks.Table, rows []sinks.Row) error {
+func (s *Store) Insert(_ context.Context, t *sinks.Table, rows *sinks.Block) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var buf bytes.Buffer
-	for _, r := range rows {
-		if err := encodeRow(&buf, t, r); err != nil {
+	for i := range rows.Len() {
+		if err := encodeRow(&buf, t, rows.Row(i)); err != nil {
 			return fmt.Errorf("jsonfile: %s: %w", t.Name, err)
 		}
 	}
@@ -234,7 +234,7 @@ func (s *Store) Insert(_ context.Context, t *sinks.Table, rows []sinks.Row) erro
 	if err != nil {
 		// Cut back now; if even that fails, the next insert does it.
 		_ = f.Truncate(c.Size)
-		return fmt.Errorf("jsonfile: append %d rows to %s: %w", len(rows), p, err)
+		return fmt.Errorf("jsonfile: append %d rows to %s: %w", rows.Len(), p, err)
 	}
 	return s.commit(t, committed{File: name, Size: c.Size + int64(buf.Len())})
 }

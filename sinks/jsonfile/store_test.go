@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cropstream/cropstream/sinks"
+	"github.com/cropstream/cropstream/sinks/sinktest"
 )
 
 func TestInsertTornAppendResumeAndReadBack(t *testing.T) {
@@ -33,7 +34,7 @@ func TestInsertTornAppendResumeAndReadBack(t *testing.T) {
 			float32(1), float32(2), float32(3), float32(4), pos, "m@1+sha256:aaaaaaaaaaaa", p, o}
 	}
 	in := []sinks.Row{row("a", 0, 5, &pos), row("b", 1, 9, nil), row(`c"quoted`, 0, 7, &pos)}
-	if err := st.Insert(ctx, objects, in); err != nil {
+	if err := st.Insert(ctx, objects, sinktest.Block(t, objects, in...)); err != nil {
 		t.Fatal(err)
 	}
 	// A crash mid-append leaves half a line behind the committed length.
@@ -122,13 +123,13 @@ func TestFullDiskThenSpaceFreed(t *testing.T) {
 		t.Helper()
 		d.free = free
 		for i := range failures {
-			if err := st.Insert(ctx, objects, rows); !errors.Is(err, syscall.ENOSPC) {
+			if err := st.Insert(ctx, objects, sinktest.Block(t, objects, rows...)); !errors.Is(err, syscall.ENOSPC) {
 				t.Fatalf("insert %d on a full disk: %v", i, err)
 			}
 			d.free = free // the retry finds the same little space
 		}
 		d.free = 1 << 30
-		if err := st.Insert(ctx, objects, rows); err != nil {
+		if err := st.Insert(ctx, objects, sinktest.Block(t, objects, rows...)); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, rows...)
@@ -140,7 +141,7 @@ func TestFullDiskThenSpaceFreed(t *testing.T) {
 	insert(batch(20), 10, 2)   // torn at the record moving to the new file
 	insert(batch(20), 1000, 1) // torn in the new file
 	d.free = 1500
-	if err := st.Insert(ctx, objects, batch(20)); err == nil {
+	if err := st.Insert(ctx, objects, sinktest.Block(t, objects, batch(20)...)); err == nil {
 		t.Fatal("insert on a full disk succeeded")
 	}
 	offset -= 20

@@ -135,3 +135,14 @@ func Produce(t testing.TB, conn *broker.Conn, recs []*kgo.Record) {
 		t.Fatal(err)
 	}
 }
+
+// Block makes a block of tb from rows given value by value, failing the
+// test on a value of the wrong type.
+func Block(t testing.TB, tb *sinks.Table, rows ...sinks.Row) *sinks.Block {
+	t.Helper()
+	b, err := sinks.BlockOf(tb, rows...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

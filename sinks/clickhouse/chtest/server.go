@@ -1,5 +1,5 @@
-// Package chtest starts a real clickhouse-server for tests: loopback only,
-// its own config, ports and data under a temporary directory.
+// Package chtest starts a real clickhouse-server for tests and benchmarks:
+// loopback only, its own config, ports and data under one directory.
 package chtest
 
 import (
@@ -23,6 +23,14 @@ type Server struct {
 	HTTP int
 	t    testing.TB
 	cmd  *exec.Cmd
+}
+
+// PID is the server's process id (0 when stopped).
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Addr is the native protocol's host:port.
@@ -61,39 +69,62 @@ const users = `<yandex>
 // when clickhouse-server is not installed (./scripts/setup.sh installs it).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("clickhouse-server")
+	s, err := Launch(t.TempDir())
 	if err != nil {
-		t.Fatalf("clickhouse-server is not installed (run ./scripts/setup.sh): %v", err)
-	}
-	_ = bin
-	dir := t.TempDir()
-	s := &Server{Dir: dir, Port: freePort(t), HTTP: freePort(t), t: t}
-	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), fmt.Appendf(nil, config, dir, s.Port, s.HTTP), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s.Restart()
+	s.t = t
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Restart starts the server (again) on the same ports and data.
+// Launch starts a server whose config, data and logs are under dir, on
+// free ports, outside a test (`cropstream bench` measures the sink on one);
+// the caller stops it.
+func Launch(dir string) (*Server, error) {
+	if _, err := exec.LookPath("clickhouse-server"); err != nil {
+		return nil, fmt.Errorf("clickhouse-server is not installed (run ./scripts/setup.sh): %w", err)
+	}
+	s := &Server{Dir: dir}
+	var err error
+	if s.Port, err = freePort(); err != nil {
+		return nil, err
+	}
+	if s.HTTP, err = freePort(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), fmt.Appendf(nil, config, dir, s.Port, s.HTTP), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
+		return nil, err
+	}
+	return s, s.start()
+}
+
+// Restart starts the server (again) on the same ports and data; a server
+// of Start only.
 func (s *Server) Restart() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	cmd := exec.Command("clickhouse-server", "--config-file="+filepath.Join(s.Dir, "config.xml"))
 	cmd.Dir = s.Dir
 	out, err := os.Create(filepath.Join(s.Dir, "log", "stdout.log"))
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
+	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start clickhouse-server: %v", err)
+		return fmt.Errorf("start clickhouse-server: %w", err)
 	}
 	s.cmd = cmd
 	deadline := time.Now().Add(30 * time.Second)
@@ -101,12 +132,13 @@ func (s *Server) Restart() {
 		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.Stop()
 	log, _ := os.ReadFile(filepath.Join(s.Dir, "log", "error.log"))
-	s.t.Fatalf("clickhouse-server did not listen on %s within 30s:\n%s", s.Addr(), log)
+	return fmt.Errorf("clickhouse-server did not listen on %s within 30s:\n%s", s.Addr(), log)
 }
 
 // Open connects a store to database db on the server ("" for the default)
@@ -132,11 +164,11 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-func freePort(t testing.TB) int {
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
