@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/simulator"
 )
@@ -51,12 +49,11 @@ func RenderJPEGs(scenario string, n int) ([][]byte, error) {
 		if err != nil {
 			break
 		}
-		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
+		jpg, err := f.JPEG(90)
 		if err != nil {
 			return nil, err
 		}
-		jpegs = append(jpegs, append([]byte(nil), buf.GetBytes()...))
-		buf.Close()
+		jpegs = append(jpegs, jpg)
 	}
 	if len(jpegs) == 0 {
 		return nil, fmt.Errorf("bench: scenario rendered no frames")

@@ -14,7 +14,6 @@ import (
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/processors/detect"
-	"github.com/cropstream/cropstream/simulator"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -25,26 +24,11 @@ func shippedModel() string {
 
 // simJPEGs renders n frames of the default scenario as JPEG (quality 90).
 func simJPEGs(b *testing.B, n int) [][]byte {
-	sc, err := simulator.Load("default")
-	if err != nil {
-		b.Fatal(err)
+	jpgs, err := RenderJPEGs("default", n)
+	if err != nil || len(jpgs) != n {
+		b.Fatalf("%d of %d frames rendered: %v", len(jpgs), n, err)
 	}
-	s := simulator.New(sc)
-	defer s.Close()
-	var out [][]byte
-	for i := 0; i < n; i++ {
-		f, err := s.Next()
-		if err != nil {
-			b.Fatal(err)
-		}
-		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, append([]byte(nil), buf.GetBytes()...))
-		buf.Close()
-	}
-	return out
+	return jpgs
 }
 
 // BenchmarkDecodeLetterbox: JPEG decode (1280x720, at half size in the DCT

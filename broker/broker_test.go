@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -34,6 +35,21 @@ func open(t *testing.T, dir string, top *topology.Topology) *Conn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// openAdmin serves a fresh broker with the test topology and opens an
+// admin client on it, both closed when the test ends.
+func openAdmin(t *testing.T) (*Conn, *topology.Topology, *kadm.Client) {
+	t.Helper()
+	top := testTopology(t)
+	c := open(t, t.TempDir(), top)
+	t.Cleanup(c.Close)
+	adm, cl, err := c.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return c, top, adm
 }
 
 func produceN(t *testing.T, c *Conn, topic string, n int) {
@@ -110,15 +126,7 @@ func TestEmbeddedReuseAndPersistence(t *testing.T) {
 }
 
 func TestEnsureTopicsIdempotentAndDrift(t *testing.T) {
-	dir := t.TempDir()
-	top := testTopology(t)
-	c := open(t, dir, top)
-	defer c.Close()
-	adm, cl, err := c.Admin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	_, top, adm := openAdmin(t)
 	ctx := context.Background()
 	sts, err := EnsureTopics(ctx, adm, top, false)
 	if err != nil {
@@ -177,15 +185,7 @@ func TestEnsureTopicsIdempotentAndDrift(t *testing.T) {
 }
 
 func TestGroupLag(t *testing.T) {
-	dir := t.TempDir()
-	top := testTopology(t)
-	c := open(t, dir, top)
-	defer c.Close()
-	adm, cl, err := c.Admin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c, top, adm := openAdmin(t)
 	ctx := context.Background()
 	if _, err := EnsureTopics(ctx, adm, top, false); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -44,15 +45,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.DataDir == "" {
-		c.DataDir = "./data"
-	}
-	if c.SaramaVersion == "" {
-		c.SaramaVersion = "2.0.0"
-	}
-	if c.ClientID == "" {
-		c.ClientID = "cropstream"
-	}
+	c.DataDir = cmp.Or(c.DataDir, "./data")
+	c.SaramaVersion = cmp.Or(c.SaramaVersion, "2.0.0")
+	c.ClientID = cmp.Or(c.ClientID, "cropstream")
 	return c
 }
 

@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/cropstream/cropstream/inference"
@@ -22,18 +23,10 @@ type ByteTrackConfig struct {
 }
 
 func (c ByteTrackConfig) withDefaults() ByteTrackConfig {
-	if c.TrackThresh == 0 {
-		c.TrackThresh = 0.5
-	}
-	if c.MatchThresh == 0 {
-		c.MatchThresh = 0.8
-	}
-	if c.TrackBuffer == 0 {
-		c.TrackBuffer = 30
-	}
-	if c.FrameRate == 0 {
-		c.FrameRate = 30
-	}
+	c.TrackThresh = cmp.Or(c.TrackThresh, 0.5)
+	c.MatchThresh = cmp.Or(c.MatchThresh, 0.8)
+	c.TrackBuffer = cmp.Or(c.TrackBuffer, 30)
+	c.FrameRate = cmp.Or(c.FrameRate, 30)
 	return c
 }
 

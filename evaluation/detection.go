@@ -59,30 +59,18 @@ func (e *DetectionEval) Add(dets []inference.Detection, gts []GT) {
 			e.class(g.Box.Class).npos++
 		}
 	}
-	order := make([]int, len(dets))
-	for i := range order {
-		order[i] = i
+	truth := make([]inference.Detection, len(gts))
+	for j, g := range gts {
+		truth[j] = g.Box
 	}
-	sort.SliceStable(order, func(a, b int) bool { return dets[order[a]].Score > dets[order[b]].Score })
-	used := make([]bool, len(gts))
+	order, match := matchByScore(dets, truth, e.IoU)
 	for _, i := range order {
-		d := dets[i]
-		best, bi := e.IoU, -1
-		for j, g := range gts {
-			if used[j] || g.Box.Class != d.Class {
-				continue
-			}
-			if iou := inference.IoU(d, g.Box); iou >= best {
-				best, bi = iou, j
-			}
-		}
+		d, bi := dets[i], match[i]
 		acc := e.class(d.Class)
 		switch {
 		case bi >= 0 && gts[bi].Ignore:
-			used[bi] = true // neither hit nor false alarm
-			continue
+			continue // neither hit nor false alarm
 		case bi >= 0:
-			used[bi] = true
 			acc.dets = append(acc.dets, scored{d.Score, true})
 			if d.Score >= e.Threshold {
 				acc.tpAt++

@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/simulator"
 )
@@ -83,12 +81,11 @@ func ScoreDetector(eng *inference.Engine, sc *simulator.Scenario, opts DetectOpt
 		if err != nil {
 			return nil, err
 		}
-		buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
+		jpg, err := f.JPEG(90)
 		if err != nil {
-			return nil, fmt.Errorf("eval detect: encode frame %d: %w", f.Sequence, err)
+			return nil, fmt.Errorf("eval detect: %w", err)
 		}
-		lb, err := pre.Decode(buf.GetBytes(), W, H, input, len(queue))
-		buf.Close()
+		lb, err := pre.Decode(jpg, W, H, input, len(queue))
 		if err != nil {
 			return nil, fmt.Errorf("eval detect: decode frame %d: %w", f.Sequence, err)
 		}

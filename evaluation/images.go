@@ -252,16 +252,27 @@ func curve(n, npos int, at func(int) (float32, bool)) ([]CurvePoint, CurvePoint)
 	return pts, best
 }
 
-// matchGreedy marks which of dets are true positives at iou: best score
-// first, each takes the unmatched truth box of its class it overlaps most
-// (at least iou), as COCO's evaluation does.
+// matchGreedy marks which of dets are true positives at iou.
 func matchGreedy(dets, truth []inference.Detection, iou float32) []bool {
 	tp := make([]bool, len(dets))
-	order := make([]int, len(dets))
+	_, match := matchByScore(dets, truth, iou)
+	for i, j := range match {
+		tp[i] = j >= 0
+	}
+	return tp
+}
+
+// matchByScore pairs dets with truth boxes as COCO's evaluation does: best
+// score first, each takes the unmatched truth box of its class it overlaps
+// most (at least iou). It returns the dets' indices in that order and, for
+// each det, the index of the truth box it took (-1: none).
+func matchByScore(dets, truth []inference.Detection, iou float32) (order, match []int) {
+	order = make([]int, len(dets))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return dets[order[a]].Score > dets[order[b]].Score })
+	match = make([]int, len(dets))
 	used := make([]bool, len(truth))
 	for _, i := range order {
 		best, bi := iou, -1
@@ -275,10 +286,10 @@ func matchGreedy(dets, truth []inference.Detection, iou float32) []bool {
 		}
 		if bi >= 0 {
 			used[bi] = true
-			tp[i] = true
 		}
+		match[i] = bi
 	}
-	return tp
+	return order, match
 }
 
 // confusion pairs predictions at the operating score with truth boxes of

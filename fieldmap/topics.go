@@ -62,29 +62,33 @@ type InForce struct {
 // Read reads both compacted topics whole. Records that do not decode are
 // skipped (the stages dead-letter them).
 func Read(ctx context.Context, conn *broker.Conn) (*InForce, error) {
-	in := &InForce{Blocks: map[string]*schema.FieldBlock{}, HandCounts: map[string]*schema.HandCounts{}}
-	recs, err := broker.ReadAll(ctx, conn, topology.Fields, time.Second)
+	blocks, err := latest(ctx, conn, topology.Fields, schema.DecodeFieldBlock)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range recs {
-		if b, err := schema.DecodeFieldBlock(r.Value); err == nil {
-			in.Blocks[string(r.Key)] = b
-		} else if r.Value == nil {
-			delete(in.Blocks, string(r.Key))
-		}
-	}
-	if recs, err = broker.ReadAll(ctx, conn, topology.HandCounts, time.Second); err != nil {
+	hand, err := latest(ctx, conn, topology.HandCounts, schema.DecodeHandCounts)
+	if err != nil {
 		return nil, err
 	}
+	return &InForce{Blocks: blocks, HandCounts: hand}, nil
+}
+
+// latest is a compacted topic's latest value per key, read whole; a key
+// whose latest record is a tombstone is gone.
+func latest[T any](ctx context.Context, conn *broker.Conn, topic topology.Topic, decode func([]byte) (T, error)) (map[string]T, error) {
+	recs, err := broker.ReadAll(ctx, conn, topic, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]T{}
 	for _, r := range recs {
-		if h, err := schema.DecodeHandCounts(r.Value); err == nil {
-			in.HandCounts[string(r.Key)] = h
+		if v, err := decode(r.Value); err == nil {
+			out[string(r.Key)] = v
 		} else if r.Value == nil {
-			delete(in.HandCounts, string(r.Key))
+			delete(out, string(r.Key))
 		}
 	}
-	return in, nil
+	return out, nil
 }
 
 // Write prints one line per block, in block order: field, crop, rows,

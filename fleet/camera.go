@@ -137,13 +137,7 @@ func (c *Camera) Validate() error {
 func (c Camera) Same(o Camera) bool { return c == o }
 
 // EncodeCamera is the registry record value.
-func EncodeCamera(c Camera) ([]byte, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode camera %s: %w", c.ID, err)
-	}
-	return b, nil
-}
+func EncodeCamera(c Camera) ([]byte, error) { return encode(c, "camera "+c.ID) }
 
 // DecodeCamera reads a registry record value and checks it.
 func DecodeCamera(b []byte) (Camera, error) {

@@ -17,15 +17,7 @@ import (
 
 func startCamera(t *testing.T, fps float64) *mjpegtest.Server {
 	t.Helper()
-	s, err := mjpegtest.New(fps, 160, 120)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
+	return mjpegtest.Serve(t, fps, 160, 120)
 }
 
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {

@@ -70,10 +70,13 @@ type State struct {
 }
 
 // EncodeState is the state record value.
-func EncodeState(s State) ([]byte, error) {
-	b, err := json.Marshal(s)
+func EncodeState(s State) ([]byte, error) { return encode(s, "state of camera "+s.Camera) }
+
+// encode is v as a record value (JSON); what names it in the error.
+func encode(v any, what string) ([]byte, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode state of camera %s: %w", s.Camera, err)
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
 	return b, nil
 }

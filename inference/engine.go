@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -84,15 +85,9 @@ func (c Config) withDefaults() Config {
 			c.Threads = 1
 		}
 	}
-	if c.ScoreThreshold == 0 {
-		c.ScoreThreshold = 0.25
-	}
-	if c.IoUThreshold == 0 {
-		c.IoUThreshold = 0.4
-	}
-	if c.MaxDetections == 0 {
-		c.MaxDetections = 300
-	}
+	c.ScoreThreshold = cmp.Or(c.ScoreThreshold, 0.25)
+	c.IoUThreshold = cmp.Or(c.IoUThreshold, 0.4)
+	c.MaxDetections = cmp.Or(c.MaxDetections, 300)
 	if c.Provider == "" {
 		c.Provider = "cpu"
 	}

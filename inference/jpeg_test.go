@@ -24,12 +24,11 @@ func renderJPEG(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, 90})
+	jpg, err := f.JPEG(90)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer buf.Close()
-	return append([]byte(nil), buf.GetBytes()...)
+	return jpg
 }
 
 // The direct libjpeg decode gives OpenCV's image, at every scale.

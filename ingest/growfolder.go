@@ -1,10 +1,8 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"os"
 	"path/filepath"
@@ -132,12 +130,9 @@ func (g *GrowingFolder) read(path string) (Captured, error) {
 	if err != nil {
 		return Captured{}, &BadFrameError{Name: path, Err: err}
 	}
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return Captured{}, &BadFrameError{Name: path, Raw: b, Err: fmt.Errorf("not a readable JPEG: %w", err)}
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxFramePixels {
-		return Captured{}, &BadFrameError{Name: path, Raw: b, Err: fmt.Errorf("JPEG declares %dx%d pixels", cfg.Width, cfg.Height)}
+	cfg, bad := jpegHeader(path, b)
+	if bad != nil {
+		return Captured{}, bad
 	}
 	at := st.ModTime()
 	return Captured{JPEG: b, Width: cfg.Width, Height: cfg.Height, CaptureTime: at, Offset: time.Duration(at.UnixNano())}, nil

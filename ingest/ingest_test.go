@@ -26,30 +26,10 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
-
-// writeVideo writes an MJPG .avi of n frames at fps with a moving square, so
-// consecutive frames differ.
-func writeVideo(t *testing.T, path string, n int, fps float64, w, h int) {
-	t.Helper()
-	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vw.Close()
-	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-	defer m.Close()
-	for i := 0; i < n; i++ {
-		m.SetTo(gocv.NewScalar(40, 120, 40, 0))
-		x := (i * 7) % (w - 40)
-		gocv.Rectangle(&m, image.Rect(x, h/3, x+40, h/3+40), color.RGBA{220, 30, 30, 0}, -1)
-		if err := vw.Write(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 type env struct {
 	conn *broker.Conn
@@ -106,7 +86,7 @@ func TestIngestVideoOrderAndPartitions(t *testing.T) {
 	total := 0
 	for cam, n := range cams {
 		path := filepath.Join(dir, cam+".avi")
-		writeVideo(t, path, n, 10, 320, 240)
+		videotest.Write(t, path, n, 10, 320, 240)
 		src, err := OpenVideo(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
@@ -199,7 +179,7 @@ func TestIngestVideoOrderAndPartitions(t *testing.T) {
 func TestIngestSampling(t *testing.T) {
 	e := newEnv(t)
 	path := filepath.Join(t.TempDir(), "v.avi")
-	writeVideo(t, path, 60, 30, 160, 120) // 2 s at 30 fps
+	videotest.Write(t, path, 60, 30, 160, 120) // 2 s at 30 fps
 	src, err := OpenVideo(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +203,7 @@ func TestIngestSampling(t *testing.T) {
 func TestOversizedFrameRefused(t *testing.T) {
 	e := newEnv(t)
 	path := filepath.Join(t.TempDir(), "v.avi")
-	writeVideo(t, path, 5, 10, 640, 480)
+	videotest.Write(t, path, 5, 10, 640, 480)
 	src, err := OpenVideo(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +282,7 @@ func TestStreamPerRun(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
 	for _, name := range []string{"row1.avi", "row2.avi"} {
-		writeVideo(t, filepath.Join(dir, name), 5, 10, 160, 120)
+		videotest.Write(t, filepath.Join(dir, name), 5, 10, 160, 120)
 	}
 	runs := []struct {
 		file  string

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cropstream/cropstream/broker/brokertest"
+	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -24,7 +25,7 @@ func (s liveOf) Info() SourceInfo {
 // recorded one's to the backfill lane's, unless the config names the lane.
 func TestIngestLane(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v.avi")
-	writeVideo(t, path, 3, 10, 160, 120)
+	videotest.Write(t, path, 3, 10, 160, 120)
 	for _, c := range []struct {
 		name string
 		live bool

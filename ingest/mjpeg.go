@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"io"
 	"mime"
@@ -263,15 +264,25 @@ var errTooLarge = errors.New("part over the frame limit")
 // frame checks one part and stamps it.
 func (m *MJPEG) frame(b []byte) (Captured, *BadFrameError) {
 	name := fmt.Sprintf("%s part at %s", m.cfg.URL, time.Now().UTC().Format(time.RFC3339Nano))
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return Captured{}, &BadFrameError{Name: name, Raw: b, Err: fmt.Errorf("not a readable JPEG: %w", err)}
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxFramePixels {
-		return Captured{}, &BadFrameError{Name: name, Raw: b, Err: fmt.Errorf("JPEG declares %dx%d pixels", cfg.Width, cfg.Height)}
+	cfg, bad := jpegHeader(name, b)
+	if bad != nil {
+		return Captured{}, bad
 	}
 	now := time.Now()
 	return Captured{JPEG: b, Width: cfg.Width, Height: cfg.Height, CaptureTime: now, Offset: time.Duration(now.UnixNano())}, nil
+}
+
+// jpegHeader reads the size a JPEG frame declares; a frame that is not a
+// JPEG, or declares more than MaxFramePixels, is bad.
+func jpegHeader(name string, b []byte) (image.Config, *BadFrameError) {
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return cfg, &BadFrameError{Name: name, Raw: b, Err: fmt.Errorf("not a readable JPEG: %w", err)}
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxFramePixels {
+		return cfg, &BadFrameError{Name: name, Raw: b, Err: fmt.Errorf("JPEG declares %dx%d pixels", cfg.Width, cfg.Height)}
+	}
+	return cfg, nil
 }
 
 // Close ends the connection.

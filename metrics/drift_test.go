@@ -3,9 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,24 +29,11 @@ import (
 	"github.com/cropstream/cropstream/topology"
 )
 
-const driftScenario = `seed: 11
-crop: apple
-block: D1
-rows: 1
-plants_per_row: 5
-plant_spacing_m: 1.5
-units_per_plant: {mean: 40, sd: 5}
-unit_mass_g: {mean: 180, sd: 25}
-occlusion: 0.3
-camera: {id: cam, speed_mps: 2.0, fps: 10, width: 640, height: 360, jitter_px: 2, drop_rate: 0}
-lighting: {min: 1.0, max: 1.0}
-`
-
 // render returns the scenario's frames as JPEGs, and the same frames with
 // the light cut to a quarter (dusk, a dirty lens).
 func render(t *testing.T) (bright, dark [][]byte) {
 	t.Helper()
-	sc, err := simulator.Parse([]byte(driftScenario))
+	sc, err := simulator.Load(filepath.Join("testdata", "drift.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +49,7 @@ func render(t *testing.T) (bright, dark [][]byte) {
 		defer buf.Close()
 		return append([]byte(nil), buf.GetBytes()...)
 	}
-	for {
-		f, err := sim.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for f, err := range sim.Frames() {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -111,11 +110,7 @@ func Render(sc *Scenario, cfg OutputConfig) (RenderStats, error) {
 	s := New(sc)
 	defer s.Close()
 	n := 0
-	for {
-		f, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for f, err := range s.Frames() {
 		if err != nil {
 			return RenderStats{}, err
 		}
@@ -168,13 +163,11 @@ func Render(sc *Scenario, cfg OutputConfig) (RenderStats, error) {
 
 func exportYOLO(cfg OutputConfig, sc *Scenario, f *Frame) error {
 	name := fmt.Sprintf("s%d-%s-%06d", sc.Seed, sc.Crop, f.Index)
-	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, cfg.JPEGQuality})
+	jpg, err := f.JPEG(cfg.JPEGQuality)
 	if err != nil {
-		return fmt.Errorf("sim: encode frame %d: %w", f.Index, err)
+		return err
 	}
-	err = os.WriteFile(filepath.Join(cfg.Dir, "yolo", "images", name+".jpg"), buf.GetBytes(), 0o644)
-	buf.Close()
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "yolo", "images", name+".jpg"), jpg, 0o644); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	lf, err := os.Create(filepath.Join(cfg.Dir, "yolo", "labels", name+".txt"))

@@ -1,8 +1,11 @@
 package simulator
 
 import (
+	"errors"
+	"fmt"
 	"image"
 	"io"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -166,6 +169,30 @@ func (s *Simulator) Next() (*Frame, error) {
 			PositionM: pos, CaptureTime: s.sc.StartTime.Add(time.Duration(t * float64(time.Second))), SpeedMPS: speed}
 		s.compose(f, pos, jx, jy, flicker*s.light(pos), nx, ny)
 		return f, nil
+	}
+}
+
+// JPEG encodes the frame's image as a JPEG of quality (1-100).
+func (f *Frame) JPEG(quality int) ([]byte, error) {
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *f.Image, []int{gocv.IMWriteJpegQuality, quality})
+	if err != nil {
+		return nil, fmt.Errorf("sim: encode frame %d: %w", f.Index, err)
+	}
+	defer buf.Close()
+	return append([]byte(nil), buf.GetBytes()...), nil
+}
+
+// Frames is Next for a range loop: the delivered frames in order, ending
+// after the last row, or at the first error (yielded with a nil frame).
+// Each frame is valid until the next.
+func (s *Simulator) Frames() iter.Seq2[*Frame, error] {
+	return func(yield func(*Frame, error) bool) {
+		for {
+			f, err := s.Next()
+			if errors.Is(err, io.EOF) || !yield(f, err) || err != nil {
+				return
+			}
+		}
 	}
 }
 

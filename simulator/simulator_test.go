@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +45,7 @@ func digest(t *testing.T, sc *Scenario) (string, *Truth, int) {
 	defer s.Close()
 	h := sha256.New()
 	n := 0
-	for {
-		f, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for f, err := range s.Frames() {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -137,6 +137,16 @@ func dayAt(col int) func(*Block, int) uint32 {
 	return func(b *Block, i int) uint32 { return dayOf(b.unix(col, i)) }
 }
 
+// TableNamed is the analytics table called name; nil if there is none.
+func TableNamed(name string) *Table {
+	for _, t := range Tables() {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
 // Tables are the analytics tables, one per topic the sink reads.
 func Tables() []*Table {
 	frames := &Table{

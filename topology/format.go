@@ -22,9 +22,9 @@ func (t *Topology) Write(w io.Writer, format string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(t)
 	case "dot":
-		return t.writeDot(w)
+		return t.writeGraph(w, dot)
 	case "mermaid":
-		return t.writeMermaid(w)
+		return t.writeGraph(w, mermaid)
 	}
 	return fmt.Errorf("unknown format %q, want one of %s", format, strings.Join(Formats, ", "))
 }
@@ -70,47 +70,51 @@ func id(prefix, name string) string {
 	return prefix + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(name)
 }
 
-func (t *Topology) writeDot(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("digraph cropstream {\n  rankdir=TB;\n")
-	for _, s := range t.Topics {
-		fmt.Fprintf(&b, "  %s [shape=box, label=\"%s\\n%d partitions, key %s\"];\n", id("t", string(s.Name)), s.Name, s.Partitions, s.Key)
-	}
-	for _, g := range t.Groups {
-		fmt.Fprintf(&b, "  %s [shape=ellipse, style=bold, label=\"%s\"];\n", id("g", string(g.Name)), g.Name)
-		for _, in := range g.Inputs {
-			fmt.Fprintf(&b, "  %s -> %s;\n", id("t", string(in)), id("g", string(g.Name)))
-		}
-		for _, out := range g.Outputs {
-			fmt.Fprintf(&b, "  %s -> %s;\n", id("g", string(g.Name)), id("t", string(out)))
-		}
-		if g.Table != nil {
-			fmt.Fprintf(&b, "  %s -> %s [dir=both, style=dashed, label=\"state\"];\n", id("g", string(g.Name)), id("t", string(*g.Table)))
-		}
-	}
-	b.WriteString("}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+// graphSyntax is how one diagram language writes the topology: Printf
+// formats for a topic (id, name, partitions, key), a group (id, name), a
+// data edge (from, to) and a group's state table (group, table).
+type graphSyntax struct {
+	head, tail, topic, group, edge, state string
 }
 
-func (t *Topology) writeMermaid(w io.Writer) error {
+var (
+	dot = graphSyntax{
+		head:  "digraph cropstream {\n  rankdir=TB;\n",
+		tail:  "}\n",
+		topic: "  %s [shape=box, label=\"%s\\n%d partitions, key %s\"];\n",
+		group: "  %s [shape=ellipse, style=bold, label=\"%s\"];\n",
+		edge:  "  %s -> %s;\n",
+		state: "  %s -> %s [dir=both, style=dashed, label=\"state\"];\n",
+	}
+	mermaid = graphSyntax{
+		head:  "flowchart TD\n",
+		topic: "  %s[\"%s<br/>%d partitions, key %s\"]\n",
+		group: "  %s((%s))\n",
+		edge:  "  %s --> %s\n",
+		state: "  %s <-.state.-> %s\n",
+	}
+)
+
+func (t *Topology) writeGraph(w io.Writer, syn graphSyntax) error {
 	var b strings.Builder
-	b.WriteString("flowchart TD\n")
+	b.WriteString(syn.head)
 	for _, s := range t.Topics {
-		fmt.Fprintf(&b, "  %s[\"%s<br/>%d partitions, key %s\"]\n", id("t", string(s.Name)), s.Name, s.Partitions, s.Key)
+		fmt.Fprintf(&b, syn.topic, id("t", string(s.Name)), s.Name, s.Partitions, s.Key)
 	}
 	for _, g := range t.Groups {
-		fmt.Fprintf(&b, "  %s((%s))\n", id("g", string(g.Name)), g.Name)
+		gid := id("g", string(g.Name))
+		fmt.Fprintf(&b, syn.group, gid, g.Name)
 		for _, in := range g.Inputs {
-			fmt.Fprintf(&b, "  %s --> %s\n", id("t", string(in)), id("g", string(g.Name)))
+			fmt.Fprintf(&b, syn.edge, id("t", string(in)), gid)
 		}
 		for _, out := range g.Outputs {
-			fmt.Fprintf(&b, "  %s --> %s\n", id("g", string(g.Name)), id("t", string(out)))
+			fmt.Fprintf(&b, syn.edge, gid, id("t", string(out)))
 		}
 		if g.Table != nil {
-			fmt.Fprintf(&b, "  %s <-.state.-> %s\n", id("g", string(g.Name)), id("t", string(*g.Table)))
+			fmt.Fprintf(&b, syn.state, gid, id("t", string(*g.Table)))
 		}
 	}
+	b.WriteString(syn.tail)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

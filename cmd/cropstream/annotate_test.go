@@ -13,7 +13,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/annotate"
-	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/processors/track"
 )
 
@@ -91,15 +90,14 @@ func pixelDiff(a, b gocv.Mat, pts [][2]int) float64 {
 // are, the detections lie on the simulator's true fruit, and pixels away from
 // every box are left as they were.
 func TestAnnotateVideo(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(uiScenario), 0o644)
+	dir := scenarioDir(t, uiScenario)
 	if r := run(t, dir, "sim", "--scenario", "small.yaml", "--out", "out"); r.code != 0 {
 		t.Fatalf("sim: %s", r.stderr)
 	}
 	// A line down the middle: the camera drives on, so fruit crosses it
 	// right to left ("out").
 	r := run(t, dir, "annotate", "--input", "out/video.avi", "--out", "annotated.avi", "--boxes", "boxes.jsonl",
-		"--line", "160,0,160,180", "--model", filepath.Join(repo, inference.DefaultModel))
+		"--line", "160,0,160,180", "--model", shippedModel())
 	if r.code != 0 || !strings.Contains(r.stdout, "counted apple") {
 		t.Fatalf("annotate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

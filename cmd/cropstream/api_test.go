@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cropstream/cropstream/dashboard"
-	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 )
 
@@ -35,8 +32,7 @@ func TestQueryAPIMatchesRunAndClickHouse(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(uiScenario), 0o644)
+	dir := scenarioDir(t, uiScenario)
 	r := startUIRun(t, dir, "--clickhouse", srv.Addr())
 	var base string
 	select {
@@ -98,11 +94,7 @@ func TestQueryAPIMatchesRunAndClickHouse(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "")
 	var objects, units uint64
 	var kg float64
 	if err := st.Conn().QueryRow(ctx, "SELECT uniqExact(object_id) FROM cropstream.objects WHERE block_id = 'T1'").Scan(&objects); err != nil {

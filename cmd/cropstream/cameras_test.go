@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,17 +19,6 @@ import (
 	"github.com/cropstream/cropstream/ingest/mjpegtest"
 )
 
-// freeAddr is a loopback address no one listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type ingestProc struct {
 	name, api string
 	cmd       *exec.Cmd
@@ -40,21 +28,11 @@ type ingestProc struct {
 func startIngest(t *testing.T, dir, name string) *ingestProc {
 	t.Helper()
 	p := &ingestProc{name: name, api: freeAddr(t)}
-	p.cmd = exec.Command(bin, "ingest", "--registry", "--instance", name, "--http-addr", p.api,
+	p.cmd = startProcess(t, dir, name+".log", "ingest", "--registry", "--instance", name, "--http-addr", p.api,
 		"--reconnect-initial", "200ms", "--reconnect-max", "1s", "--report-every", "300ms")
-	p.cmd.Dir = dir
-	f, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			p.cmd.Wait()
+			stopped(p.cmd)
 		}
 	})
 	return p
@@ -143,15 +121,7 @@ func TestCameraFleet(t *testing.T) {
 	startBroker(t, dir)
 	cams := map[string]*mjpegtest.Server{}
 	for _, id := range []string{"cam-a", "cam-b", "cam-c", "cam-d"} {
-		s, err := mjpegtest.New(10, 160, 120)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Stop)
-		cams[id] = s
+		cams[id] = mjpegtest.Serve(t, 10, 160, 120)
 	}
 	a := startIngest(t, dir, "ingest-a")
 	for _, id := range []string{"cam-a", "cam-b", "cam-c"} {

@@ -142,7 +142,7 @@ func TestEvalImagesKnownAP(t *testing.T) {
 func TestEvalDetectImagesCommand(t *testing.T) {
 	root := writeLabelledSet(t)
 	save := filepath.Join(root, "drawn")
-	r := run(t, root, "eval", "detect", "--model", filepath.Join(repo, inference.DefaultModel), "--images", filepath.Join(root, "images", "val"),
+	r := run(t, root, "eval", "detect", "--model", shippedModel(), "--images", filepath.Join(root, "images", "val"),
 		"--json", "--save-dir", save)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -157,7 +157,7 @@ func TestEvalDetectImagesCommand(t *testing.T) {
 	if drawn, _ := filepath.Glob(filepath.Join(save, "*.jpg")); len(drawn) != 3 {
 		t.Errorf("drawn %v", drawn)
 	}
-	r = run(t, root, "eval", "detect", "--model", filepath.Join(repo, inference.DefaultModel), "--images", filepath.Join(root, "images", "val"))
+	r = run(t, root, "eval", "detect", "--model", shippedModel(), "--images", filepath.Join(root, "images", "val"))
 	if r.code != 0 || !strings.Contains(r.stdout, "pear (not in the model)") || !strings.Contains(r.stdout, "not in the model (scored as missed") {
 		t.Errorf("text report (exit %d): %s%s", r.code, r.stdout, r.stderr)
 	}

@@ -49,15 +49,8 @@ func TestKillTrackAndAggregate(t *testing.T) {
 
 	logs := 0
 	start := func() *exec.Cmd {
-		c := exec.Command(bin, "--log-level", "debug", "run", "--stages", "track,aggregate")
-		c.Dir = dir
 		logs++
-		f, _ := os.Create(filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
-		c.Stdout, c.Stderr = f, f
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return startProcess(t, dir, fmt.Sprintf("run-%d.log", logs), "--log-level", "debug", "run", "--stages", "track,aggregate")
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := 0; i < 4; i++ {
@@ -67,14 +60,14 @@ func TestKillTrackAndAggregate(t *testing.T) {
 		c.Wait()
 	}
 	a := start()
-	defer func() { a.Process.Signal(syscall.SIGTERM); a.Wait() }()
+	defer stopped(a)
 	time.Sleep(2 * time.Second)
 	if err := cl.ProduceSync(ctx, recs[half:]...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	b := start() // joins mid-stream: the group rebalances between a and b
 	second := logs
-	defer func() { b.Process.Signal(syscall.SIGTERM); b.Wait() }()
+	defer stopped(b)
 	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
@@ -153,8 +146,7 @@ func finalCounts(t *testing.T, conn *broker.Conn, sc *simulator.Scenario, want m
 		time.Sleep(200 * time.Millisecond) // ReadAll returns at once while the topic is empty
 	}
 	if est == nil {
-		b, _ := os.ReadFile(lastLog)
-		t.Fatalf("no final yield estimate; last run's log:\n%s", b[max(0, len(b)-3000):])
+		t.Fatalf("no final yield estimate; last run's log:\n%s", logTail(lastLog, 3000))
 	}
 	objs, err := broker.ReadAll(ctx, conn, topology.Objects, time.Second)
 	if err != nil {

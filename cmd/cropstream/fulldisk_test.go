@@ -18,6 +18,7 @@ import (
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
 	"github.com/cropstream/cropstream/sinks/sinktest"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -63,9 +64,7 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- s.Run(rctx) }()
+		run := stagetest.Start(ctx, s)
 		deadline := time.Now().Add(30 * time.Second)
 		for !stop(s) {
 			if time.Now().After(deadline) {
@@ -79,20 +78,13 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 					cl.Close()
 				}
 				t.Logf("sink stats: records=%d rows=%d skipped=%d inserts=%d dead=%d", s.Stats.Records.Load(), s.Stats.Rows.Load(), s.Stats.Skipped.Load(), s.Stats.Inserts.Load(), s.Stats.DeadLetters.Load())
-				cancel()
-				<-done
+				run.Stop()
 				t.Fatalf("sink: %d rows, %d retries after 30 s", s.Stats.Rows.Load(), s.Stats.Retries.Load())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("sink run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("the sink did not stop within 20 s")
+		if err := run.StopWithin(20 * time.Second); err != nil {
+			t.Fatalf("sink run: %v", err)
 		}
 		return s
 	}
@@ -144,11 +136,7 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 	}
 
 	srv := chtest.Start(t)
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "fulldisk"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "fulldisk")
 	loaded, refused, err := loadFiles(ctx, st, dir)
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("load: %v, refused %v", err, refused)
@@ -171,12 +159,7 @@ func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var frames *sinks.Table
-	for _, tb := range sinks.Tables() {
-		if tb.Name == "frames" {
-			frames = tb
-		}
-	}
+	frames := sinks.TableNamed("frames")
 	if err := files.Prepare(ctx, []*sinks.Table{frames}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,11 +172,7 @@ func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := chtest.Start(t)
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "load2200"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "load2200")
 	loaded, refused, err := loadFiles(ctx, st, dir)
 	if err != nil || loaded["frames"] != 2 || len(refused) != 1 || !strings.Contains(refused[0], "line 2: frames: column captured_at is 2200-01-01T00:00:00Z") {
 		t.Fatalf("load: %v loaded, refused %q, %v", loaded, refused, err)

@@ -1,98 +1,25 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"image"
-	"image/color"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fieldrun"
-	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
 
-var bin, repo string
-
-func TestMain(m *testing.M) {
-	_, file, _, _ := runtime.Caller(0)
-	repo = filepath.Join(filepath.Dir(file), "..", "..")
-	// The binary runs from temporary directories: point it at the library.
-	os.Setenv(inference.LibEnv, filepath.Join(repo, inference.DefaultLib))
-	dir, err := os.MkdirTemp("", "cropstream-bin")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "cropstream")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		panic("build cropstream: " + err.Error() + "\n" + string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type result struct {
-	code     int
-	stdout   string
-	stderr   string
-	elapsed  time.Duration
-	lastLine string
-}
-
-func run(t *testing.T, dir string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: so.String(), stderr: se.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	r.lastLine = lines[len(lines)-1]
-	return r
-}
-
-func writeVideo(t *testing.T, path string, n, w, h int) {
-	t.Helper()
-	vw, err := gocv.VideoWriterFile(path, "MJPG", 10, w, h, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vw.Close()
-	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-	defer m.Close()
-	for i := 0; i < n; i++ {
-		m.SetTo(gocv.NewScalar(30, 140, 30, 0))
-		gocv.Circle(&m, image.Pt(10+i*5, h/2), 12, color.RGBA{230, 40, 40, 0}, -1)
-		vw.Write(m)
-	}
-}
-
 func TestBadInputsFailFastWithOneLine(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notvideo.mp4"), []byte("this is text, not video"), 0o644)
-	writeVideo(t, filepath.Join(dir, "big.avi"), 3, 640, 480)
+	videotest.Write(t, filepath.Join(dir, "big.avi"), 3, 10, 640, 480)
 	apple, _ := os.ReadFile(filepath.Join(repo, "crops", "profiles", "apple.yaml"))
 	os.WriteFile(filepath.Join(dir, "banana.yaml"), []byte(strings.Replace(strings.Replace(string(apple), "class: apple", "class: banana", 1), "name: apple", "name: banana", 1)), 0o644)
 	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte("fields:\n  - id: F1\n    blocks:\n      - id: B1\n        crop: apple\n        row_count: 2\n        plants_per_row: 0\n        plant_spacing_m: 1.5\n"), 0o644)
@@ -113,7 +40,7 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 		{"no camera", []string{"ingest", "--video", "big.avi"}, "camera id is required"},
 		{"unknown scenario", []string{"ingest", "--scenario", "nope"}, "builtin scenarios"},
 		{"bad format", []string{"topology", "--format", "yaml"}, "unknown format"},
-		{"class the model lacks", []string{"run", "--stages", "detect", "--crop", "banana.yaml", "--metrics-addr", "", "--model", filepath.Join(repo, inference.DefaultModel)}, `counts class "banana", which model`},
+		{"class the model lacks", []string{"run", "--stages", "detect", "--crop", "banana.yaml", "--metrics-addr", "", "--model", shippedModel()}, `counts class "banana", which model`},
 		{"bad field map", []string{"fields", "apply", "farm.yaml"}, `field map line 4: block "B1": encode FieldBlock: invalid record: block B1 row B1-R1 has 0 plants`},
 	}
 	for _, c := range cases {
@@ -157,7 +84,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 // topics describe, all against `cropstream broker`.
 func TestProcessesShareStandaloneBroker(t *testing.T) {
 	dir := t.TempDir()
-	writeVideo(t, filepath.Join(dir, "a.avi"), 12, 320, 240)
+	videotest.Write(t, filepath.Join(dir, "a.avi"), 12, 10, 320, 240)
 	startBroker(t, dir)
 	for _, cam := range []string{"cam-a", "cam-b"} {
 		r := run(t, dir, "ingest", "--video", "a.avi", "--camera", cam, "--block", "B1")
@@ -192,8 +119,7 @@ lighting: {min: 0.6, max: 1.2}
 `
 
 func TestSimulatorCommands(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	dir := scenarioDir(t, smallScenario)
 	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(strings.Replace(smallScenario, "occlusion: 0.3", "occlusion: 0.3\nocclusoin: 0.2", 1)), 0o644)
 
 	r := run(t, dir, "sim", "--scenario", "small.yaml", "--out", "out", "--export-yolo", "--snapshot", "3")
@@ -216,7 +142,7 @@ func TestSimulatorCommands(t *testing.T) {
 		t.Fatalf("ingest of the rendered video: %s", r.stderr)
 	}
 	// The whole pipeline on the scenario, into the test's data directory.
-	r = run(t, dir, "--data-dir", "data", "run", "--scenario", "small.yaml", "--model", filepath.Join(repo, inference.DefaultModel))
+	r = run(t, dir, "--data-dir", "data", "run", "--scenario", "small.yaml", "--model", shippedModel())
 	if r.code != 0 || !strings.Contains(r.stdout, "T1-R1") || !strings.Contains(r.stdout, "block T1") || !strings.Contains(r.stdout, "yield") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -245,40 +171,6 @@ func TestSimulatorCommands(t *testing.T) {
 	}
 }
 
-// openData connects to the embedded broker of dir/data (serving it if no
-// process does) for the life of the test.
-func openData(t *testing.T, dir string) *broker.Conn {
-	t.Helper()
-	top, _ := topology.New(topology.Config{})
-	conn, err := broker.Open(context.Background(), broker.Config{DataDir: filepath.Join(dir, "data")}, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	return conn
-}
-
-// startBroker serves the embedded broker of dir/data in its own process
-// (`cropstream broker`) for the life of the test and returns its first line.
-func startBroker(t *testing.T, dir string) string {
-	t.Helper()
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, err := brk.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { brk.Process.Signal(os.Interrupt); brk.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "broker listening on 127.0.0.1:") {
-		t.Fatalf("broker said %q (%v)", line, err)
-	}
-	return line
-}
-
 // eval calibrate on a small field: a count score for the one class it has,
 // at which the tracker counts about the visible units; the other classes
 // are left to the default, and the metadata line names all three.
@@ -286,9 +178,8 @@ func TestEvalCalibrate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
-	r := run(t, dir, "eval", "calibrate", "--scenarios", "small.yaml", "--json", "--model", filepath.Join(repo, inference.DefaultModel))
+	dir := scenarioDir(t, smallScenario)
+	r := run(t, dir, "eval", "calibrate", "--scenarios", "small.yaml", "--json", "--model", shippedModel())
 	if r.code != 0 {
 		t.Fatalf("calibrate: %s", r.stderr)
 	}

@@ -8,36 +8,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
 )
-
-// syncBuffer collects a child's log while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A second model is deployed through the CLI to a running detect stage
 // while cameras keep sending frames, then a corrupt file. Every frame is
@@ -47,7 +28,7 @@ func (s *syncBuffer) String() string {
 func TestDeployModelWhileFramesFlow(t *testing.T) {
 	dir := t.TempDir()
 	startBroker(t, dir)
-	shipped, err := os.ReadFile(filepath.Join(repo, inference.DefaultModel))
+	shipped, err := os.ReadFile(shippedModel())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +40,7 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeVideo(t, filepath.Join(dir, "v.avi"), 24, 320, 240)
+	videotest.Write(t, filepath.Join(dir, "v.avi"), 24, 10, 320, 240)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -14,7 +14,6 @@ import (
 	"github.com/cropstream/cropstream/metrics"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
-	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -31,11 +30,7 @@ func TestMetricsAddressAndReadiness(t *testing.T) {
 	conn, _ := brokertest.Open(t, topology.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "ready"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "ready")
 	pl, err := pipeline.New(pipeline.Config{Stages: []string{pipeline.StageSink}, Sink: sinks.Config{Store: st, RetryMax: 200 * time.Millisecond}}, conn)
 	if err != nil {
 		t.Fatal(err)
@@ -73,31 +68,26 @@ func TestMetricsAddressAndReadiness(t *testing.T) {
 		t.Fatalf("served on %q with the default taken", o.bound)
 	}
 	base := "http://" + o.bound
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, body := get(t, base+"/readyz")
-		if code == http.StatusOK {
-			break
+	// ready fails the test unless /readyz answers 200 within 20 s.
+	ready := func(notReady string, pause time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, body := get(t, base+"/readyz")
+			if code == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d %s", notReady, code, body)
+			}
+			time.Sleep(pause)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready with ClickHouse up: %d %s", code, body)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	ready("not ready with ClickHouse up", 100*time.Millisecond)
 	srv.Stop()
 	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "store") {
 		t.Errorf("/readyz with ClickHouse down: %d %s", code, body)
 	}
 	srv.Restart()
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		code, body := get(t, base+"/readyz")
-		if code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready again after ClickHouse restarted: %d %s", code, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	ready("not ready again after ClickHouse restarted", 200*time.Millisecond)
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fieldrun"
-	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -31,29 +28,13 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 	dir := t.TempDir()
 	scenario := strings.NewReplacer("rows: 2", "rows: 3", "plants_per_row: 2", "plants_per_row: 6").Replace(smallScenario)
 	os.WriteFile(filepath.Join(dir, "field.yaml"), []byte(scenario), 0o644)
-	model := filepath.Join(repo, inference.DefaultModel)
+	single := evalReport(t, dir, "field.yaml")
 
-	r := run(t, dir, "eval", "--scenario", "field.yaml", "--json", "--model", model)
-	if r.code != 0 {
-		t.Fatalf("eval: %s", r.stderr)
-	}
-	var single fieldrun.Report
-	if err := json.Unmarshal([]byte(r.stdout), &single); err != nil {
-		t.Fatal(err)
-	}
-
-	brk := serveBroker(t, dir)
+	brk, _ := brokerProcess(t, dir)
 	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
 	stages := map[string]*exec.Cmd{}
 	for _, st := range []string{"detect", "track", "aggregate"} {
-		c := exec.Command(bin, "run", "--stages", st, "--model", model, "--metrics-addr", "")
-		c.Dir = dir
-		f, _ := os.Create(filepath.Join(dir, st+".log"))
-		c.Stdout, c.Stderr = f, f
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		stages[st] = c
+		stages[st] = startProcess(t, dir, st+".log", "run", "--stages", st, "--model", shippedModel(), "--metrics-addr", "")
 	}
 	exited := map[string]chan error{}
 	for st, c := range stages {
@@ -79,7 +60,7 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 		brk.Process.Signal(syscall.SIGKILL)
 		brk.Wait()
 		time.Sleep(time.Second)
-		brk = serveBroker(t, dir)
+		brk, _ = brokerProcess(t, dir)
 	}
 	conn := openData(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
@@ -88,8 +69,7 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 	for st := range stages {
 		select {
 		case err := <-exited[st]:
-			b, _ := os.ReadFile(filepath.Join(dir, st+".log"))
-			t.Fatalf("%s exited (%v) after the broker restarts:\n%s", st, err, b[max(0, len(b)-3000):])
+			t.Fatalf("%s exited (%v) after the broker restarts:\n%s", st, err, logTail(filepath.Join(dir, st+".log"), 3000))
 		default:
 		}
 	}
@@ -97,24 +77,9 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 		t.Fatalf("not drained after the broker restarts: %v", drainErr)
 	}
 	// No close: the window closes when the camera's stream ends.
-	var est *schema.YieldEstimate
-	for est == nil && ctx.Err() == nil {
-		recs, err := broker.ReadAll(ctx, conn, topology.Yield, 500*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, rec := range recs {
-			if y, err := schema.DecodeYieldEstimate(rec.Value); err == nil && y.Final && y.BlockId == single.Block {
-				est = y
-			}
-		}
-		if est == nil {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	if est == nil {
-		b, _ := os.ReadFile(filepath.Join(dir, "aggregate.log"))
-		t.Fatalf("no final estimate:\n%s", b[max(0, len(b)-3000):])
+	est, err := fieldrun.WaitFinal(ctx, conn, single.Block)
+	if err != nil {
+		t.Fatalf("no final estimate (%v):\n%s", err, logTail(filepath.Join(dir, "aggregate.log"), 3000))
 	}
 	if int(est.UnitsCounted) != single.Counted {
 		objs, _ := broker.ReadAll(ctx, conn, topology.Objects, time.Second)
@@ -134,24 +99,4 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 		t.Fatalf("after two broker kills %d counted, the single-process run %d", est.UnitsCounted, single.Counted)
 	}
 	t.Logf("%d objects counted, exact after two broker kills", single.Counted)
-}
-
-// serveBroker starts `cropstream broker` on dir's data (the same port as
-// before) and returns once it listens.
-func serveBroker(t *testing.T, dir string) *exec.Cmd {
-	t.Helper()
-	brk := exec.Command(bin, "broker")
-	brk.Dir = dir
-	out, err := brk.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := brk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "broker listening on 127.0.0.1:") {
-		t.Fatalf("broker said %q (%v)", line, err)
-	}
-	return brk
 }

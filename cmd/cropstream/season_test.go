@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fieldrun"
-	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
+	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
-	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/topology"
 )
@@ -34,28 +30,6 @@ const smallFieldMap = `fields:
         plant_spacing_m: 1.5
 `
 
-// serveStages starts each stage as its own process on dir's broker.
-func serveStages(t *testing.T, dir string, extra ...string) {
-	t.Helper()
-	model := filepath.Join(repo, inference.DefaultModel)
-	for _, st := range []string{"detect", "track", "aggregate", "sink"} {
-		args := append([]string{"run", "--stages", st, "--model", model, "--metrics-addr", ""}, extra...)
-		c := exec.Command(bin, args...)
-		c.Dir = dir
-		f, _ := os.Create(filepath.Join(dir, st+".log"))
-		c.Stdout, c.Stderr = f, f
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			c.Process.Signal(syscall.SIGTERM)
-			if err := c.Wait(); err != nil {
-				t.Errorf("%s after SIGTERM: %v", st, err)
-			}
-		})
-	}
-}
-
 // A season as a grower runs it: the stages as separate processes, the field
 // map and hand counts applied with the CLI, two rows of a block ingested by
 // two cameras, and no close command: the block's final calibrated yield
@@ -66,8 +40,7 @@ func TestSeasonWithoutHarness(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	dir := scenarioDir(t, smallScenario)
 	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(smallFieldMap), 0o644)
 	sc, err := simulator.Load(filepath.Join(dir, "small.yaml"))
 	if err != nil {
@@ -86,14 +59,7 @@ func TestSeasonWithoutHarness(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "counts.csv"), []byte(csv), 0o644)
 
 	// What the scenario harness reports, with the same hand counts.
-	r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--hand-counts", "counts.csv", "--model", filepath.Join(repo, inference.DefaultModel))
-	if r.code != 0 {
-		t.Fatalf("eval: %s", r.stderr)
-	}
-	var want fieldrun.Report
-	if err := json.Unmarshal([]byte(r.stdout), &want); err != nil {
-		t.Fatal(err)
-	}
+	want := evalReport(t, dir, "small.yaml", "--hand-counts", "counts.csv")
 
 	startBroker(t, dir)
 	for _, args := range [][]string{{"fields", "apply", "farm.yaml"}, {"handcounts", "add", "--block", "T1", "counts.csv"}} {
@@ -112,11 +78,7 @@ func TestSeasonWithoutHarness(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "")
 	var units, finals, provisional uint64
 	var kg float64
 	deadline := time.Now().Add(150 * time.Second)
@@ -136,6 +98,13 @@ func TestSeasonWithoutHarness(t *testing.T) {
 	}
 	if provisional == 0 {
 		t.Fatal("no provisional estimate before the final one")
+	}
+	// The sink batches each table on its own: the final estimate can be
+	// stored before the last objects are.
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := pipeline.WaitSinkDrained(dctx, openData(t, dir), 500*time.Millisecond); err != nil {
+		t.Fatalf("sink not drained: %v", err)
 	}
 	for _, p := range samples {
 		var n uint64
@@ -172,8 +141,7 @@ func TestLiveFeedStopsIdleGapClosesBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
+	dir := scenarioDir(t, smallScenario)
 	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(strings.Replace(smallFieldMap, "row_count: 2", "row_count: 1", 1)), 0o644)
 	startBroker(t, dir)
 	if r := run(t, dir, "fields", "apply", "farm.yaml"); r.code != 0 {

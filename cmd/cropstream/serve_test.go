@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,18 +43,11 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 	conn := openData(t, dir)
 	sc, recs, want := truthStream(t)
 
-	port := freePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	addr := freeAddr(t)
+	base := "http://" + addr
 	start := func(n int) (*exec.Cmd, string) {
-		c := exec.Command(bin, "run", "--stages", "track,aggregate,sink", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", port))
-		c.Dir = dir
-		log := filepath.Join(dir, fmt.Sprintf("serve-%d.log", n))
-		f, _ := os.Create(log)
-		c.Stdout, c.Stderr = f, f
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c, log
+		log := fmt.Sprintf("serve-%d.log", n)
+		return startProcess(t, dir, log, "run", "--stages", "track,aggregate,sink", "--metrics-addr", addr), filepath.Join(dir, log)
 	}
 	p, _ := start(1)
 	cl, _ := conn.Client()
@@ -103,23 +94,13 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 	t.Logf("stopped %s after SIGTERM", time.Since(stopAt).Round(time.Millisecond))
 
 	p2, log := start(2)
-	defer func() { p2.Process.Signal(syscall.SIGTERM); p2.Wait() }()
+	defer stopped(p2)
 	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
 		t.Fatalf("not drained after restart: %v", err)
 	}
 	finalCounts(t, conn, sc, want, log)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // `cropstream bench --quick` measures every stage and writes the report,
@@ -162,16 +143,9 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
-	port := freePort(t)
-	c := exec.Command(bin, "run", "--scenario", "small.yaml", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", port), "--model", filepath.Join(repo, inference.DefaultModel))
-	c.Dir = dir
-	f, _ := os.Create(filepath.Join(dir, "run.log"))
-	c.Stdout, c.Stderr = f, f
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	dir := scenarioDir(t, smallScenario)
+	addr := freeAddr(t)
+	c := startProcess(t, dir, "run.log", "run", "--scenario", "small.yaml", "--metrics-addr", addr, "--model", shippedModel())
 	done := make(chan error, 1)
 	go func() { done <- c.Wait() }()
 	var body string
@@ -184,7 +158,7 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 		default:
 		}
 		var code int
-		if code, body = get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); code == 200 &&
+		if code, body = get(t, "http://"+addr+"/metrics"); code == 200 &&
 			regexp.MustCompile(`cropstream_stage_records_out_total\{stage="detect"\} [1-9]`).MatchString(body) {
 			seen = true
 		}
@@ -225,12 +199,10 @@ func TestRunDecoderGPURefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
-	dir := t.TempDir()
+	dir := scenarioDir(t, smallScenario)
 	startBroker(t, dir)
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
-	model := filepath.Join(repo, inference.DefaultModel)
 	for _, args := range [][]string{{"--stages", "detect", "--metrics-addr", ""}, {"--scenario", "small.yaml"}} {
-		c := exec.Command(bin, append([]string{"run", "--decoder", "gpu", "--model", model}, args...)...)
+		c := exec.Command(bin, append([]string{"run", "--decoder", "gpu", "--model", shippedModel()}, args...)...)
 		c.Dir = dir
 		c.Env = append(os.Environ(), inference.NVJPEGDirEnv+"="+dir)
 		out, err := c.CombinedOutput()

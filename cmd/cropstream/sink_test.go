@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cropstream/cropstream/fieldrun"
-	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
@@ -32,11 +29,7 @@ func TestSinkKilled(t *testing.T) {
 		t.Skip("kills and restarts processes")
 	}
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	startBroker(t, dir)
-	if r := run(t, dir, "topics", "create"); r.code != 0 {
-		t.Fatalf("topics create: %s", r.stderr)
-	}
+	dir := brokerWithTopics(t)
 	conn := openData(t, dir)
 	recs := sinktest.Stream(11, 3000)
 	chunks := 6
@@ -51,15 +44,8 @@ func TestSinkKilled(t *testing.T) {
 	feed()
 	logs := 0
 	start := func() *exec.Cmd {
-		c := exec.Command(bin, "run", "--stages", "sink", "--clickhouse", srv.Addr(), "--clickhouse-db", "killed")
-		c.Dir = dir
 		logs++
-		f, _ := os.Create(filepath.Join(dir, fmt.Sprintf("sink-%d.log", logs)))
-		c.Stdout, c.Stderr = f, f
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return startProcess(t, dir, fmt.Sprintf("sink-%d.log", logs), "run", "--stages", "sink", "--clickhouse", srv.Addr(), "--clickhouse-db", "killed")
 	}
 	rng := rand.New(rand.NewPCG(3, 9))
 	stored := func() uint64 {
@@ -86,7 +72,7 @@ func TestSinkKilled(t *testing.T) {
 		feed()
 	}
 	last := start()
-	defer func() { last.Process.Signal(syscall.SIGTERM); last.Wait() }()
+	defer stopped(last)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := pipeline.WaitSinkDrained(ctx, conn, 300*time.Millisecond); err != nil {
@@ -95,11 +81,7 @@ func TestSinkKilled(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("sink-%d.log", logs)))
 		t.Fatalf("not drained: %v\n%s", err, b)
 	}
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}, Database: "killed"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "killed")
 	want := sinktest.Want(t, conn)
 	all, distinct := sinktest.Counts(t, st.Conn(), "killed")
 	for name, n := range want {
@@ -115,16 +97,8 @@ func TestSinkKilled(t *testing.T) {
 // docs/analytics.md runs and returns rows.
 func TestPipelineIntoClickHouse(t *testing.T) {
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(smallScenario), 0o644)
-	r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--clickhouse", srv.Addr(), "--model", filepath.Join(repo, inference.DefaultModel))
-	if r.code != 0 {
-		t.Fatalf("eval: exit %d\n%s", r.code, r.stderr)
-	}
-	var rep fieldrun.Report
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatalf("report: %v\n%s", err, r.stdout)
-	}
+	dir := scenarioDir(t, smallScenario)
+	rep := evalReport(t, dir, "small.yaml", "--clickhouse", srv.Addr())
 	// The report scores tracking on every detection record (a ReadAll that
 	// stopped at its first quiet moment once scored none: MOTA 0).
 	if rep.MOT.GT == 0 || rep.MOTA <= 0.3 || rep.IDF1 <= 0.3 {
@@ -134,11 +108,7 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 		t.Fatalf("a perfect count's yield %.1f kg against %.1f kg true", rep.YieldPerfectKg, rep.YieldTrueKg)
 	}
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "")
 	one := func(q string, dst any) {
 		t.Helper()
 		if err := st.Conn().QueryRow(ctx, q).Scan(dst); err != nil {
@@ -164,7 +134,7 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 	}
 
 	// A second run on a fresh broker would reuse offsets 0..n: refused.
-	if r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--clickhouse", srv.Addr(), "--model", filepath.Join(repo, inference.DefaultModel)); r.code == 0 || !strings.Contains(r.lastLine, "already holds rows") {
+	if r := run(t, dir, "eval", "--scenario", "small.yaml", "--json", "--clickhouse", srv.Addr(), "--model", shippedModel()); r.code == 0 || !strings.Contains(r.lastLine, "already holds rows") {
 		t.Fatalf("second fresh run into the same database: exit %d, %q", r.code, r.lastLine)
 	}
 
@@ -227,11 +197,7 @@ func TestLoadFilesAndDropBefore(t *testing.T) {
 			t.Fatalf("load: %s", r.stderr)
 		}
 	}
-	st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := srv.Open(t, "")
 	all, _ := sinktest.Counts(t, st.Conn(), "cropstream")
 	for name, n := range want {
 		if all[name] != n {

@@ -13,14 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/cropstream/cropstream/inference"
 )
 
 // uiScenario is smallScenario with enough plants for the five sample plants
@@ -43,37 +40,19 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// syncBuf is a buffer a process writes while the test reads it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // uiRun is `cropstream run --scenario` serving its page until interrupted.
 type uiRun struct {
 	cmd    *exec.Cmd
-	stdout *syncBuf
-	stderr *syncBuf
+	stdout *syncBuffer
+	stderr *syncBuffer
 	url    chan string
 }
 
 func startUIRun(t *testing.T, dir string, extra ...string) *uiRun {
 	t.Helper()
-	args := append([]string{"--data-dir", "data", "run", "--scenario", "small.yaml", "--model", filepath.Join(repo, inference.DefaultModel),
+	args := append([]string{"--data-dir", "data", "run", "--scenario", "small.yaml", "--model", shippedModel(),
 		"--metrics-addr", "", "--ui", "127.0.0.1:0", "--ui-hold"}, extra...)
-	r := &uiRun{cmd: exec.Command(bin, args...), stdout: &syncBuf{}, stderr: &syncBuf{}, url: make(chan string, 1)}
+	r := &uiRun{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, url: make(chan string, 1)}
 	r.cmd.Dir = dir
 	r.cmd.Stdout = r.stdout
 	pr, pw := io.Pipe()
@@ -136,8 +115,7 @@ func (r *uiRun) stop(t *testing.T) {
 // frame with many boxes then).
 func TestLivePageInBrowser(t *testing.T) {
 	chrome := chromium(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(uiScenario), 0o644)
+	dir := scenarioDir(t, uiScenario)
 	r := startUIRun(t, dir)
 	var url string
 	select {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,13 +28,7 @@ import (
 // dir/log; stop ends it with sig and waits.
 func startProc(t *testing.T, dir, log string, args ...string) (stop func(sig os.Signal) error) {
 	t.Helper()
-	c := exec.Command(bin, args...)
-	c.Dir = dir
-	f, _ := os.Create(filepath.Join(dir, log))
-	c.Stdout, c.Stderr = f, f
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c := startProcess(t, dir, log, args...)
 	return func(sig os.Signal) error {
 		c.Process.Signal(sig)
 		return c.Wait()
@@ -53,11 +46,7 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	srv := chtest.Start(t)
-	dir := t.TempDir()
-	startBroker(t, dir)
-	if r := run(t, dir, "topics", "create"); r.code != 0 {
-		t.Fatalf("topics create: %s", r.stderr)
-	}
+	dir := brokerWithTopics(t)
 	for _, cam := range []string{"belt-a", "belt-b"} {
 		if r := run(t, dir, "zones", "set", "--camera", cam, "--line", "belt=320,0,320,360"); r.code != 0 {
 			t.Fatalf("zones set: %s", r.stderr)
@@ -127,7 +116,7 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 	produce(append(records("belt-a", 0, 250), records("belt-b", 0, 250)...))
 	until(t, "first crossings stored", 90*time.Second, func() bool { n, _ := stored(); return n > 0 })
 	stopTrack(syscall.SIGKILL)
-	ui := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ui := freeAddr(t)
 	stopTrack = startProc(t, dir, "track-2.log", append(trackArgs, "--ui", ui)...)
 	defer func() {
 		if err := stopTrack(syscall.SIGTERM); err != nil {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -56,6 +57,20 @@ func New(fps float64, w, h int) (*Server, error) {
 		return nil, fmt.Errorf("mjpegtest: encode: %w", err)
 	}
 	return &Server{fps: fps, base: buf.Bytes(), epoch: time.Now()}, nil
+}
+
+// Serve starts a server of w x h frames at fps for the rest of the test.
+func Serve(t testing.TB, fps float64, w, h int) *Server {
+	t.Helper()
+	s, err := New(fps, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Start listens on 127.0.0.1, on the port of the previous Start if any.

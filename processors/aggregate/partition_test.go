@@ -13,6 +13,7 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -53,15 +54,9 @@ func TestControlOnWrongPartitionDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for p.Stats.DeadLetters.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	run := stagetest.Start(context.Background(), p)
+	stagetest.Until(30*time.Second, func() bool { return p.Stats.DeadLetters.Load() != 0 })
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	dl, err := broker.ReadAll(context.Background(), conn, topology.DLQ, time.Second)

@@ -21,6 +21,7 @@ import (
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -38,19 +39,6 @@ func engine(t testing.TB, rw *inference.Rewrite, sessions int) *inference.Engine
 	t.Cleanup(func() { e.Close() })
 	return e
 }
-
-const scenario = `seed: 42
-crop: apple
-block: T1
-rows: 1
-plants_per_row: 2
-plant_spacing_m: 1.5
-units_per_plant: {mean: 40, sd: 5}
-unit_mass_g: {mean: 180, sd: 25}
-occlusion: 0.3
-camera: {id: cam-a, speed_mps: 2.0, fps: 10, width: 640, height: 360, jitter_px: 2, drop_rate: 0}
-lighting: {min: 0.8, max: 1.1}
-`
 
 // bomb patches a real JPEG's SOF0 header to declare 60000x60000 pixels.
 func bomb(t *testing.T, jpg []byte) []byte {
@@ -88,16 +76,15 @@ func TestDetectStageWithBadRecords(t *testing.T) {
 	}
 }
 
-func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec inference.DecoderConfig) int64 {
-	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
-	ctx := context.Background()
-
-	// Good frames from the simulator, through the real ingester.
-	sc, err := simulator.Parse([]byte(scenario))
+// ingestScenario sends the test scenario's frames, as camera cam-a of
+// block T1, through the real ingester, and returns how many it sent.
+func ingestScenario(t *testing.T, conn *broker.Conn, top *topology.Topology, name string) int {
+	t.Helper()
+	sc, err := simulator.Load(filepath.Join("testdata", "scenario.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Name = "test"
+	sc.Name = name
 	cl, _ := conn.Client()
 	defer cl.Close()
 	in, err := ingest.New(ingest.Config{CameraID: "cam-a", BlockID: "T1"}, cl, top)
@@ -105,20 +92,36 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 		t.Fatal(err)
 	}
 	src := ingest.OpenScenario(sc)
-	st, err := in.Run(ctx, src)
-	src.Close()
+	defer src.Close()
+	st, err := in.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := st.Frames
+	return st.Frames
+}
 
-	// Bad records on camera b, between good ones of camera b.
+// plainJPEG is a 160x120 JPEG of one colour: a frame the detector finds
+// nothing in.
+func plainJPEG() []byte {
 	m := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
+	defer m.Close()
 	m.SetTo(gocv.NewScalar(40, 140, 40, 0))
 	buf, _ := gocv.IMEncode(gocv.JPEGFileExt, m)
-	jpg := append([]byte(nil), buf.GetBytes()...)
-	buf.Close()
-	m.Close()
+	defer buf.Close()
+	return append([]byte(nil), buf.GetBytes()...)
+}
+
+func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec inference.DecoderConfig) int64 {
+	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 2, DLQPartitions: 1})
+	ctx := context.Background()
+
+	// Good frames from the simulator, through the real ingester.
+	good := ingestScenario(t, conn, top, "test")
+
+	// Bad records on camera b, between good ones of camera b.
+	cl, _ := conn.Client()
+	defer cl.Close()
+	jpg := plainJPEG()
 	frame := func(seq uint64, img []byte) []byte {
 		b, err := schema.Encode(&schema.Frame{FrameId: ingest.FrameID("cam-b", seq, time.Now()), CameraId: "cam-b", Sequence: seq,
 			Width: 160, Height: 120, Encoding: schema.Encoding_ENCODING_JPEG, Image: img})
@@ -160,9 +163,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 	if p.cfg.Lanes != sessions {
 		t.Fatalf("%d lanes for a detector of %d sessions", p.cfg.Lanes, sessions)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
+	run := stagetest.Start(ctx, p)
 	wantDet := good + 2
 	deadline := time.Now().Add(60 * time.Second)
 	for p.Stats.Frames.Load() < int64(wantDet) || p.Stats.DeadLetters.Load() < int64(len(bad)) {
@@ -188,8 +189,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := run.Stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 

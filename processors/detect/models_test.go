@@ -9,15 +9,13 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"gocv.io/x/gocv"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
-	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/shadow"
-	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -117,12 +115,7 @@ func TestCanaryByCamera(t *testing.T) {
 	if err := Deploy(ctx, conn, canary); err != nil {
 		t.Fatal(err)
 	}
-	m := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
-	m.SetTo(gocv.NewScalar(40, 140, 40, 0))
-	buf, _ := gocv.IMEncode(gocv.JPEGFileExt, m)
-	jpg := append([]byte(nil), buf.GetBytes()...)
-	buf.Close()
-	m.Close()
+	jpg := plainJPEG()
 	cl, _ := conn.Client()
 	defer cl.Close()
 	for seq := range 5 {
@@ -134,28 +127,11 @@ func TestCanaryByCamera(t *testing.T) {
 			}
 		}
 	}
-	loader := func(_ context.Context, d *schema.ModelDeployment) (Detector, error) {
-		return inference.New(inference.Config{ModelPath: d.Path, Threads: 1, ModelName: d.Name, ModelVersion: d.Version, SHA256: d.Sha256})
-	}
-	p, err := New(Config{Detector: serving, MaxBatch: 8, Workers: 2, Loader: loader}, conn, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for p.Stats.Frames.Load() < 15 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 15 frames detected", p.Stats.Frames.Load())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p, run := startDeployable(t, conn, top, serving, 15, 60*time.Second)
 	if st := p.Models(); st.Canary != canary.ModelId || st.Serving != serving.ID().String() {
 		t.Errorf("models in service %+v", st)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := broker.ReadAll(ctx, conn, topology.Detections, time.Second)
@@ -183,23 +159,7 @@ func TestCanaryByCamera(t *testing.T) {
 func TestShadowIdenticalModelAgrees(t *testing.T) {
 	conn, top := brokertest.Open(t, topology.Config{CameraPartitions: 4, BlockPartitions: 1, DLQPartitions: 1})
 	ctx := context.Background()
-	sc, err := simulator.Parse([]byte(scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Name = "shadow"
-	cl, _ := conn.Client()
-	defer cl.Close()
-	in, err := ingest.New(ingest.Config{CameraID: "cam-a", BlockID: "T1"}, cl, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := ingest.OpenScenario(sc)
-	st, err := in.Run(ctx, src)
-	src.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	frames := ingestScenario(t, conn, top, "shadow")
 	serving := engine(t, nil, 1)
 	id, err := inference.Identify(modelPath(t), "cropnet", "shadow")
 	if err != nil {
@@ -209,25 +169,8 @@ func TestShadowIdenticalModelAgrees(t *testing.T) {
 		Path: modelPath(t), Role: RoleShadow, Share: 1}); err != nil {
 		t.Fatal(err)
 	}
-	loader := func(_ context.Context, d *schema.ModelDeployment) (Detector, error) {
-		return inference.New(inference.Config{ModelPath: d.Path, Threads: 1, ModelName: d.Name, ModelVersion: d.Version, SHA256: d.Sha256})
-	}
-	p, err := New(Config{Detector: serving, MaxBatch: 8, Workers: 2, Loader: loader}, conn, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
-	deadline := time.Now().Add(90 * time.Second)
-	for p.Stats.Frames.Load() < int64(st.Frames) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d frames detected", p.Stats.Frames.Load(), st.Frames)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	_, run := startDeployable(t, conn, top, serving, frames, 90*time.Second)
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	read := func(topic topology.Topic) []*schema.Detections {
@@ -254,9 +197,9 @@ func TestShadowIdenticalModelAgrees(t *testing.T) {
 	rep := shadow.Compare(sv, sh, 0.5)
 	tot := rep.Total
 	t.Logf("shadow report: %+v", tot)
-	if len(sh) != int(st.Frames) || tot.Frames != int(st.Frames) || tot.ServingBoxes == 0 || tot.ShadowBoxes != tot.ServingBoxes ||
+	if len(sh) != frames || tot.Frames != frames || tot.ServingBoxes == 0 || tot.ShadowBoxes != tot.ServingBoxes ||
 		tot.Matched != tot.ServingBoxes || tot.Precision != 1 || tot.Recall != 1 || tot.ShadowMs <= 0 || tot.ServingMs <= 0 {
-		t.Fatalf("%d shadow records for %d frames; report %+v", len(sh), st.Frames, tot)
+		t.Fatalf("%d shadow records for %d frames; report %+v", len(sh), frames, tot)
 	}
 	if !tot.Tracked || tot.ServingObjects == 0 || tot.ShadowObjects != tot.ServingObjects {
 		t.Fatalf("objects the tracker counts: serving %d, shadow %d (tracked %v)", tot.ServingObjects, tot.ShadowObjects, tot.Tracked)
@@ -264,4 +207,24 @@ func TestShadowIdenticalModelAgrees(t *testing.T) {
 	if len(rep.ShadowModels) != 1 || rep.ShadowModels[0] != id.String() {
 		t.Fatalf("shadow models %v, want %s", rep.ShadowModels, id)
 	}
+}
+
+// startDeployable runs a detect stage serving serving that loads what is
+// deployed from its file, and returns once it has detected n frames; the
+// test fails if that takes longer than limit.
+func startDeployable(t *testing.T, conn *broker.Conn, top *topology.Topology, serving Detector, n int, limit time.Duration) (*Processor, *stagetest.Running) {
+	t.Helper()
+	loader := func(_ context.Context, d *schema.ModelDeployment) (Detector, error) {
+		return inference.New(inference.Config{ModelPath: d.Path, Threads: 1, ModelName: d.Name, ModelVersion: d.Version, SHA256: d.Sha256})
+	}
+	p, err := New(Config{Detector: serving, MaxBatch: 8, Workers: 2, Loader: loader}, conn, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := stagetest.Start(context.Background(), p)
+	if !stagetest.Until(limit, func() bool { return p.Stats.Frames.Load() >= int64(n) }) {
+		run.Stop()
+		t.Fatalf("%d of %d frames detected", p.Stats.Frames.Load(), n)
+	}
+	return p, run
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -51,7 +53,7 @@ func TestFrameCost(t *testing.T) {
 // cam (sequences from 1), cycling over the scenario's frames.
 func simFrames(t *testing.T, cam string, n int) []*schema.Frame {
 	t.Helper()
-	sc, err := simulator.Parse([]byte(scenario))
+	sc, err := simulator.Load(filepath.Join("testdata", "scenario.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,12 +163,9 @@ func TestLiveFramesBeforeBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
+	run := stagetest.Start(ctx, p)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Stop(); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -19,6 +19,7 @@ import (
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/simulator"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -114,9 +115,7 @@ func TestTrackStageSurvivesRestarts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- p.Run(rctx) }()
+		run := stagetest.Start(ctx, p)
 		// Let it work for a while, then stop it wherever it is.
 		deadline := time.Now().Add(20 * time.Second)
 		for p.Stats.Frames.Load()+p.Stats.Replays.Load()+p.Stats.DeadLetters.Load() < int64(len(b))/2 && time.Now().Before(deadline) {
@@ -127,8 +126,7 @@ func TestTrackStageSurvivesRestarts(t *testing.T) {
 				drain(500 * time.Millisecond)
 			}
 		}
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Stop(); err != nil {
 			t.Fatalf("restart %d: %v", i, err)
 		}
 		dead += p.Stats.DeadLetters.Load()
@@ -290,15 +288,9 @@ func TestOnlyTheCropsClassIsCounted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		deadline := time.Now().Add(30 * time.Second)
-		for p.Stats.Frames.Load() < int64(len(dets)) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		cancel()
-		if err := <-done; err != nil {
+		run := stagetest.Start(context.Background(), p)
+		stagetest.Until(30*time.Second, func() bool { return p.Stats.Frames.Load() >= int64(len(dets)) })
+		if err := run.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		return p.Stats.Objects.Load(), p.Stats.OtherClasses.Load()
@@ -377,15 +369,11 @@ func TestTrackStageStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for p.Stats.Frames.Load()+p.Stats.Replays.Load()+p.Stats.DeadLetters.Load() < int64(len(recs)) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	run := stagetest.Start(ctx, p)
+	stagetest.Until(30*time.Second, func() bool {
+		return p.Stats.Frames.Load()+p.Stats.Replays.Load()+p.Stats.DeadLetters.Load() >= int64(len(recs))
+	})
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/schema"
@@ -19,23 +20,33 @@ import (
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/sinks/sinktest"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
-func open(t *testing.T, srv *chtest.Server, db string) *clickhouse.Store {
+// startSink runs a sink of cfg on conn until the test ends.
+func startSink(t *testing.T, conn *broker.Conn, cfg sinks.Config) *sinks.Sink {
 	t.Helper()
-	st, err := clickhouse.Open(context.Background(), clickhouse.Config{Addr: []string{srv.Addr()}, Database: db})
+	sink, err := sinks.New(cfg, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	run := stagetest.Start(context.Background(), sink)
+	t.Cleanup(func() { run.Stop() })
+	return sink
+}
+
+// sinkDrained waits up to limit for the sink to have stored all there is.
+func sinkDrained(conn *broker.Conn, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return pipeline.WaitSinkDrained(ctx, conn, 200*time.Millisecond)
 }
 
 func TestMigrateAndConnectionErrors(t *testing.T) {
 	srv := chtest.Start(t)
 	ctx := context.Background()
-	st := open(t, srv, "mig")
+	st := srv.Open(t, "mig")
 	applied, err := st.Migrate(ctx)
 	if err != nil || len(applied) != len(clickhouse.Migrations("mig")) {
 		t.Fatalf("first migrate: %v %v", applied, err)
@@ -72,22 +83,13 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	}
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	st := open(t, srv, "outage")
+	st := srv.Open(t, "outage")
 	s := sinktest.Stream(1, 400)
 	half := len(s) / 2
 	sinktest.Produce(t, conn, s[:half])
 
-	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 200 * time.Millisecond, RetryMax: 2 * time.Second}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 200 * time.Millisecond, RetryMax: 2 * time.Second})
+	if err := sinkDrained(conn, 60*time.Second); err != nil {
 		t.Fatalf("first half not stored: %v", err)
 	}
 	srv.Stop()
@@ -97,13 +99,11 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 		t.Fatal("the sink never noticed ClickHouse was down")
 	}
 	srv.Restart()
-	wctx2, wcancel2 := context.WithTimeout(ctx, 90*time.Second)
-	defer wcancel2()
-	if err := pipeline.WaitSinkDrained(wctx2, conn, 200*time.Millisecond); err != nil {
+	if err := sinkDrained(conn, 90*time.Second); err != nil {
 		t.Fatalf("not stored after ClickHouse came back: %v", err)
 	}
 	w := sinktest.Want(t, conn)
-	st2 := open(t, srv, "outage")
+	st2 := srv.Open(t, "outage")
 	all, distinct := sinktest.Counts(t, st2.Conn(), st2.Database())
 	for name, n := range w {
 		if all[name] != n || distinct[name] != n {
@@ -113,6 +113,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	t.Logf("rows %v after a 30 s outage, %d retries", all, sink.Stats.Retries.Load())
 
 	// The rollups: the replayed object counts once; the latest yield shows.
+	ctx := context.Background()
 	var objects uint64
 	if err := st2.Conn().QueryRow(ctx, "SELECT uniqExactMerge(objects) FROM outage.objects_per_block_day").Scan(&objects); err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	st := open(t, srv, "times")
+	st := srv.Open(t, "times")
 	recs := sinktest.Stream(3, 40)
 	bad := func(topic topology.Topic, key string, m schema.Message) {
 		v, err := schema.Encode(m)
@@ -163,17 +164,8 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 	recs = append(recs, sinktest.Stream(4, 10)...)
 	sinktest.Produce(t, conn, recs)
 
-	sink, err := sinks.New(sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
-	defer wcancel()
-	if err := pipeline.WaitSinkDrained(wctx, conn, 200*time.Millisecond); err != nil {
+	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second})
+	if err := sinkDrained(conn, 40*time.Second); err != nil {
 		t.Fatalf("not drained (a bad row blocks the table?): %v; retries %d", err, sink.Stats.Retries.Load())
 	}
 	w := sinktest.Want(t, conn)
@@ -183,7 +175,7 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 			t.Errorf("%s: %d rows (%d distinct), want %d", name, all[name], distinct[name], n)
 		}
 	}
-	rows, err := st.Conn().Query(ctx, "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
+	rows, err := st.Conn().Query(context.Background(), "SELECT source_topic, reason FROM times.dead_letters WHERE stage = 'sink' AND reason LIKE '%DateTime%' ORDER BY reason")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +207,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	ctx := context.Background()
 	runSink := func(logs *strings.Builder, until func(*clickhouse.Store) bool) {
 		t.Helper()
-		st := open(t, srv, "refill")
+		st := srv.Open(t, "refill")
 		if _, err := st.Migrate(ctx); err != nil { // for the counts before the sink's own
 			t.Fatal(err)
 		}
@@ -227,10 +219,8 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- sink.Run(rctx) }()
-		defer func() { cancel(); <-done }()
+		run := stagetest.Start(ctx, sink)
+		defer run.Stop()
 		deadline := time.Now().Add(30 * time.Second)
 		for !until(st) {
 			if time.Now().After(deadline) {
@@ -264,7 +254,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	runSink(nil, complete())
 
 	drop := func() {
-		st := open(t, srv, "refill")
+		st := srv.Open(t, "refill")
 		if err := st.Conn().Exec(ctx, "DROP DATABASE refill"); err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +262,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	drop()
 	runSink(nil, complete())
 	time.Sleep(time.Second) // nothing more comes
-	st := open(t, srv, "refill")
+	st := srv.Open(t, "refill")
 	all, distinct := sinktest.Counts(t, st.Conn(), st.Database())
 	for name, n := range want {
 		if all[name] != n || distinct[name] != n {

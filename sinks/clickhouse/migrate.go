@@ -140,10 +140,8 @@ func (s *Store) Migrate(ctx context.Context) ([]uint32, error) {
 // declared is the declaration of the table name, for the step that adds it
 // to databases made before it.
 func declared(name string) *sinks.Table {
-	for _, t := range sinks.Tables() {
-		if t.Name == name {
-			return t
-		}
+	if t := sinks.TableNamed(name); t != nil {
+		return t
 	}
 	panic("sinks: no table " + name) // a programming error: Tables declares it
 }

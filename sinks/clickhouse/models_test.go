@@ -24,7 +24,7 @@ import (
 func TestMigrateModelIDColumns(t *testing.T) {
 	srv := chtest.Start(t)
 	ctx := context.Background()
-	st := open(t, srv, "models")
+	st := srv.Open(t, "models")
 	if applied, err := st.Migrate(ctx); err != nil || !slices.Contains(applied, 20) {
 		t.Fatalf("fresh database: applied %v, %v", applied, err)
 	}
@@ -84,16 +84,11 @@ func docQuery(t *testing.T, n int) string {
 func TestModelQualityQueries(t *testing.T) {
 	srv := chtest.Start(t)
 	ctx := context.Background()
-	st := open(t, srv, "cropstream")
+	st := srv.Open(t, "cropstream")
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var tb *sinks.Table
-	for _, x := range sinks.Tables() {
-		if x.Name == "model_quality" {
-			tb = x
-		}
-	}
+	tb := sinks.TableNamed("model_quality")
 	hour := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC).UnixNano()
 	win := func(cam, model string, i int, ks float64) *schema.ModelQuality {
 		start := hour + int64(i)*int64(time.Minute)

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -37,18 +38,10 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Database == "" {
-		c.Database = "cropstream"
-	}
-	if c.User == "" {
-		c.User = "default"
-	}
-	if c.Password == "" {
-		c.Password = os.Getenv(PasswordEnv)
-	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = 5 * time.Second
-	}
+	c.Database = cmp.Or(c.Database, "cropstream")
+	c.User = cmp.Or(c.User, "default")
+	c.Password = cmp.Or(c.Password, os.Getenv(PasswordEnv))
+	c.DialTimeout = cmp.Or(c.DialTimeout, 5*time.Second)
 	return c
 }
 

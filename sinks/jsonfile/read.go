@@ -44,52 +44,39 @@ func ReadRows(path string, t *sinks.Table) ([]sinks.Row, error) {
 }
 
 func decodeValue(typ string, raw json.RawMessage) (any, error) {
-	var err error
 	switch typ {
 	case "String":
-		var v string
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[string](raw)
 	case "UInt8":
-		var v uint8
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[uint8](raw)
 	case "UInt16":
-		var v uint16
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[uint16](raw)
 	case "UInt32":
-		var v uint32
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[uint32](raw)
 	case "UInt64":
-		var v uint64
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[uint64](raw)
 	case "Int32":
-		var v int32
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[int32](raw)
 	case "Int64":
-		var v int64
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[int64](raw)
 	case "Float32":
-		var v float32
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[float32](raw)
 	case "Float64":
-		var v float64
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[float64](raw)
 	case "Nullable(Float64)":
-		var v *float64
-		err = json.Unmarshal(raw, &v)
-		return v, err
+		return decodeAs[*float64](raw)
 	case "DateTime":
 		var v int64
-		err = json.Unmarshal(raw, &v)
+		err := json.Unmarshal(raw, &v)
 		return time.Unix(v, 0).UTC(), err
 	}
 	return nil, fmt.Errorf("type %s is not supported", typ)
+}
+
+// decodeAs gives the value the Go type the sink's rows hold for the column,
+// which is what the ClickHouse driver checks on insert.
+func decodeAs[T any](raw json.RawMessage) (any, error) {
+	var v T
+	err := json.Unmarshal(raw, &v)
+	return v, err
 }

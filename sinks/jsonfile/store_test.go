@@ -16,12 +16,7 @@ import (
 )
 
 func TestInsertTornAppendResumeAndReadBack(t *testing.T) {
-	var objects *sinks.Table
-	for _, tb := range sinks.Tables() {
-		if tb.Name == "objects" {
-			objects = tb
-		}
-	}
+	objects := sinks.TableNamed("objects")
 	dir := t.TempDir()
 	st, err := Open(dir)
 	if err != nil {
@@ -94,12 +89,7 @@ func (d *disk) write(f *os.File, b []byte) (int, error) {
 // once and every line reads back (before, a retry appended after the torn
 // line and Resume failed on it).
 func TestFullDiskThenSpaceFreed(t *testing.T) {
-	var objects *sinks.Table
-	for _, tb := range sinks.Tables() {
-		if tb.Name == "objects" {
-			objects = tb
-		}
-	}
+	objects := sinks.TableNamed("objects")
 	dir := t.TempDir()
 	ctx := context.Background()
 	hour := 8

@@ -3,6 +3,7 @@
 package chtest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/cropstream/cropstream/sinks/clickhouse"
 )
 
 // Server is a running clickhouse-server.
@@ -136,6 +139,18 @@ func (s *Server) start() error {
 	s.Stop()
 	log, _ := os.ReadFile(filepath.Join(s.Dir, "log", "error.log"))
 	return fmt.Errorf("clickhouse-server did not listen on %s within 30s:\n%s", s.Addr(), log)
+}
+
+// Open connects a store to database db on the server ("" for the default)
+// for the rest of the test.
+func (s *Server) Open(t testing.TB, db string) *clickhouse.Store {
+	t.Helper()
+	st, err := clickhouse.Open(context.Background(), clickhouse.Config{Addr: []string{s.Addr()}, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // Stop stops the server (SIGKILL: ClickHouse keeps only committed parts, so
