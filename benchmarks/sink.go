@@ -55,9 +55,12 @@ const RawBlockRows = 65_536
 // SinkResult is what SinkStage measured: the sink storing rows, and the
 // same rows in one Native insert (the server's limit on this machine).
 type SinkResult struct {
-	Rows, Inserts   int
-	Elapsed, Raw    time.Duration
-	InsertMs        float64
+	Rows, Inserts int
+	Elapsed, Raw  time.Duration
+	InsertMs      float64
+	// WaitMs is how long the sink's loop stood waiting for an insert in
+	// flight, in all.
+	WaitMs          float64
 	MaxRows, Frames int
 	// CPU time of each measurement: this process (the sink, or the raw
 	// insert, and the embedded broker) and the server's (zero when its
@@ -162,6 +165,7 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 	res.SinkCPU, res.SinkServerCPU = cpu()
 	res.Inserts = int(sink.Stats.Inserts.Load())
 	res.InsertMs = float64(sink.Stats.InsertNanos.Load()) / 1e6 / float64(max(res.Inserts, 1))
+	res.WaitMs = float64(sink.Stats.WaitNanos.Load()) / 1e6
 	return res, nil
 }
 

@@ -45,6 +45,7 @@ func benchSink(b *testing.B, maxRows int) {
 	b.ReportMetric(r.Ratio(), "ratio")
 	b.ReportMetric(float64(r.Inserts), "inserts")
 	b.ReportMetric(r.InsertMs, "ms/insert")
+	b.ReportMetric(r.WaitMs, "ms-waiting-on-insert")
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.Rows) }
 	b.ReportMetric(per(r.SinkCPU), "sink-cpu-µs/row")
 	b.ReportMetric(per(r.SinkServerCPU), "server-cpu-µs/row")

@@ -32,6 +32,20 @@ type Store interface {
 	Close() error
 }
 
+// Stager is a Store that can do the client's share of an insert (opening
+// it, converting the rows) before sending: the sink stages the next batch
+// while the previous insert is in flight, and sends it only once that is in.
+type Stager interface {
+	Stage(ctx context.Context, t *Table, rows *Block) (Staged, error)
+}
+
+// Staged is an insert staged by a Stager. Send stores its rows as Insert
+// would (all or none); Abort, or a Send that fails, stores none of them.
+type Staged interface {
+	Send() error
+	Abort()
+}
+
 // ErrStoreLost is wrapped by a Store's Insert when what it writes to is
 // gone (a dropped database or table, a removed directory): retrying the same
 // rows cannot help, and rows stored before may be gone too. The sink then
@@ -95,6 +109,10 @@ type Stats struct {
 	Records, Rows, Inserts, Retries, Skipped, DeadLetters atomic.Int64
 	// InsertNanos is the total time spent in successful inserts.
 	InsertNanos atomic.Int64
+	// WaitNanos is the total time the loop stood waiting for an insert in
+	// flight instead of decoding: how far the store, not the decode, holds
+	// the sink back.
+	WaitNanos atomic.Int64
 	// Insert is the latency of each successful insert.
 	Insert latency.Histogram
 }
@@ -475,7 +493,22 @@ func (s *Sink) readAll(topic string) bool {
 // loop blocks at the next flush (back-pressure: it stops fetching) and never
 // holds more than two batches per table.
 func (s *Sink) flush(ictx context.Context, b *batch) error {
+	// With an insert in flight the loop would only wait: it stages this
+	// batch meanwhile, so the next insert only has to send. Its rows go
+	// to the server only after the previous insert is in, as before.
+	var staged Staged
+	if st, ok := s.cfg.Store.(Stager); ok && b.done != nil && b.rows.Len() > 0 {
+		var err error
+		if staged, err = st.Stage(ictx, b.table, b.rows); err != nil {
+			// The insert below makes the whole insert again, retrying.
+			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
+			staged = nil
+		}
+	}
 	if err := s.wait(b); err != nil {
+		if staged != nil {
+			staged.Abort()
+		}
 		return err
 	}
 	if b.rows.Len() == 0 {
@@ -492,7 +525,14 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 	b.done = make(chan error, 1)
 	go func(done chan<- error) {
 		start := time.Now()
-		err := s.retry(ictx, "insert into "+b.table.Name, func() error { return s.cfg.Store.Insert(ictx, b.table, rows) })
+		err := s.retry(ictx, "insert into "+b.table.Name, func() error {
+			if staged != nil {
+				st := staged
+				staged = nil
+				return st.Send()
+			}
+			return s.cfg.Store.Insert(ictx, b.table, rows)
+		})
 		if err == nil {
 			// Counted here, not when the loop next looks: the rows are
 			// stored now, and a loop waiting in a poll may look much later.
@@ -511,7 +551,9 @@ func (s *Sink) wait(b *batch) error {
 	if b.done == nil {
 		return nil
 	}
+	start := time.Now()
 	err := <-b.done
+	s.Stats.WaitNanos.Add(int64(time.Since(start)))
 	b.done = nil
 	if err != nil {
 		// Not stored: these rows are read again by the next run, or at

@@ -155,34 +155,62 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) e
 // on its way, and squashes them into parts of up to a million rows (so
 // more rows than that are not stored all or nothing).
 func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
+	b, err := s.batch(ctx, t, blocks...)
+	if err != nil {
+		return err
+	}
+	return b.Send()
+}
+
+// Stage opens the insert of rows and hands them to the driver, which
+// converts them into its columns; the server stores nothing until Send,
+// and nothing at all after Abort or a lost connection.
+func (s *Store) Stage(ctx context.Context, t *sinks.Table, rows *sinks.Block) (sinks.Staged, error) {
+	return s.batch(ctx, t, rows)
+}
+
+// staged is an insert whose rows the driver holds, not yet sent.
+type staged struct {
+	b     driver.Batch
+	table string
+	n     int
+}
+
+func (st *staged) Send() error {
+	if err := st.b.Send(); err != nil {
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table, lost(err))
+	}
+	return nil
+}
+
+func (st *staged) Abort() { _ = st.b.Abort() }
+
+func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) (*staged, error) {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = quote(c.Name)
 	}
 	b, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", quote(s.cfg.Database), quote(t.Name), strings.Join(cols, ", ")))
 	if err != nil {
-		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
+		return nil, fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
 	}
 	n := 0
 	for k, rows := range blocks {
 		for i, c := range t.Columns {
 			if err := b.Column(i).Append(rows.Column(i)); err != nil {
 				_ = b.Abort()
-				return fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
+				return nil, fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
 			}
 		}
 		n += rows.Len()
 		if k < len(blocks)-1 {
 			if err := b.Flush(); err != nil {
 				_ = b.Abort()
-				return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+				return nil, fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
 			}
 		}
 	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
-	}
-	return nil
+	return &staged{b: b, table: t.Name, n: n}, nil
 }
 
 // lost marks the errors of a dropped database or table (UNKNOWN_DATABASE,
