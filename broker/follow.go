@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -14,30 +15,39 @@ import (
 	"github.com/cropstream/cropstream/topology"
 )
 
-// Follow reads topic (a compacted lookup) from its start and follows it
+// Follow reads topics (compacted lookups) from their start and follows them
 // until ctx ends, calling apply for every record in partition order, and
-// caughtUp once every record the topic held when Follow started has been
-// applied (at once when it held none). Fetch errors are logged and retried.
-func Follow(ctx context.Context, conn *Conn, topic topology.Topic, apply func(*kgo.Record), caughtUp func()) error {
+// caughtUp once every record the topics held when Follow started has been
+// applied (at once when they held none). Fetch errors are logged and
+// retried; it returns nil when ctx ends.
+func Follow(ctx context.Context, conn *Conn, apply func(*kgo.Record), caughtUp func(), topics ...topology.Topic) error {
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		names[i] = string(t)
+	}
 	adm, acl, err := conn.Admin()
 	if err != nil {
 		return err
 	}
-	ends, err := adm.ListEndOffsets(ctx, string(topic))
+	ends, err := adm.ListEndOffsets(ctx, names...)
 	acl.Close()
 	if err != nil {
-		return fmt.Errorf("follow %s: end offsets: %w", topic, err)
+		return fmt.Errorf("follow %s: end offsets: %w", strings.Join(names, ","), err)
 	}
-	want := map[int32]int64{}
+	type place struct {
+		topic     string
+		partition int32
+	}
+	want := map[place]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
+			want[place{o.Topic, o.Partition}] = o.Offset
 		}
 	})
 	if len(want) == 0 {
 		caughtUp()
 	}
-	cl, err := conn.Client(kgo.ConsumeTopics(string(topic)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := conn.Client(kgo.ConsumeTopics(names...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return err
 	}
@@ -47,15 +57,16 @@ func Follow(ctx context.Context, conn *Conn, topic topology.Topic, apply func(*k
 		if ctx.Err() != nil {
 			return nil
 		}
-		fs.EachError(func(_ string, p int32, e error) {
+		fs.EachError(func(t string, p int32, e error) {
 			if !errors.Is(e, context.Canceled) {
-				slog.Warn("follow: fetch", "topic", topic, "partition", p, "err", e)
+				slog.Warn("follow: fetch", "topic", t, "partition", p, "err", e)
 			}
 		})
 		fs.EachRecord(func(r *kgo.Record) {
 			apply(r)
-			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
-				delete(want, r.Partition)
+			at := place{r.Topic, r.Partition}
+			if end, ok := want[at]; ok && r.Offset+1 >= end {
+				delete(want, at)
 				if len(want) == 0 {
 					caughtUp()
 				}
@@ -127,7 +138,7 @@ func (t *Table[V]) Ready() <-chan struct{} { return t.ready }
 
 // Run reads the topic from its start and follows it until ctx ends.
 func (t *Table[V]) Run(ctx context.Context, conn *Conn) error {
-	return Follow(ctx, conn, t.topic, t.apply, func() { t.once.Do(func() { close(t.ready) }) })
+	return Follow(ctx, conn, t.apply, func() { t.once.Do(func() { close(t.ready) }) }, t.topic)
 }
 
 func (t *Table[V]) apply(r *kgo.Record) {

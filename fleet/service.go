@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
@@ -396,71 +395,25 @@ func (s *Service) reportLoop(ctx context.Context, rep *kgo.Client) error {
 // readers taking a camera over; ready closes once it has read up to the
 // end offsets it found at start.
 func (s *Service) watch(ctx context.Context) error {
-	topics := []string{string(topology.Cameras), string(topology.CameraState)}
-	adm, acl, err := s.conn.Admin()
-	if err != nil {
-		return err
-	}
-	want := map[string]map[int32]int64{}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	acl.Close()
-	if err != nil {
-		return fmt.Errorf("fleet: registry end offsets: %w", err)
-	}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			if want[o.Topic] == nil {
-				want[o.Topic] = map[int32]int64{}
-			}
-			want[o.Topic][o.Partition] = o.Offset
-		}
-	})
-	caught := func() {
-		for t, ps := range want {
-			if len(ps) == 0 {
-				delete(want, t)
-			}
-		}
-		if len(want) == 0 && s.ready != nil {
-			select {
-			case <-s.ready:
-			default:
-				close(s.ready)
-			}
-		}
-	}
-	caught()
-	cl, err := s.conn.Client(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		fs.EachError(func(t string, p int32, err error) {
-			slog.Warn("camera view fetch", "topic", t, "partition", p, "err", err)
-		})
+	apply := func(r *kgo.Record) {
 		s.viewMu.Lock()
-		fs.EachRecord(func(r *kgo.Record) {
-			var err error
-			if r.Topic == string(topology.Cameras) {
-				err = s.view.ApplyCamera(r.Key, r.Value)
-			} else {
-				err = s.view.ApplyState(r.Key, r.Value)
-			}
-			if err != nil {
-				slog.Debug("camera view: record skipped", "topic", r.Topic, "offset", r.Offset, "err", err)
-			}
-			if end, ok := want[r.Topic][r.Partition]; ok && r.Offset+1 >= end {
-				delete(want[r.Topic], r.Partition)
-			}
-		})
+		var err error
+		if r.Topic == string(topology.Cameras) {
+			err = s.view.ApplyCamera(r.Key, r.Value)
+		} else {
+			err = s.view.ApplyState(r.Key, r.Value)
+		}
 		s.viewMu.Unlock()
-		caught()
+		if err != nil {
+			slog.Debug("camera view: record skipped", "topic", r.Topic, "offset", r.Offset, "err", err)
+		}
 	}
+	var once sync.Once
+	caughtUp := func() { once.Do(func() { close(s.ready) }) }
+	if err := broker.Follow(ctx, s.conn, apply, caughtUp, topology.Cameras, topology.CameraState); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // Entries lists the fleet as this instance's view has it.
