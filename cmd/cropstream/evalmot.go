@@ -11,9 +11,8 @@ func newEvalMOTCmd() *cobra.Command {
 	var (
 		gtPath, trPath string
 		minVis         float64
-		asJSON         bool
 	)
-	cmd := &cobra.Command{
+	cmd := runCmd(jsonFlag(&cobra.Command{
 		Use:   "mot",
 		Short: "Score MOTChallenge files (gt.txt, tracks.txt from eval --mot-dir) by TrackEval's rules: HOTA, MOTA, IDF1",
 		Long: `Score a tracker's MOTChallenge results against MOTChallenge truth as TrackEval
@@ -22,18 +21,13 @@ matching), twice: on every truth box (raw), and with truth whose visibility
 column is under --min-visibility handled as MOTChallenge distractors
 (visible-only: hypotheses matched to them are dropped, then they are).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := evaluation.ScoreMOTFiles(gtPath, trPath, minVis)
-			if err != nil {
-				return err
-			}
-			return printReport(cmd.OutOrStdout(), asJSON, r, r.Print)
-		},
-	}
+	}, "print JSON"), func(*cobra.Command, []string) (out, error) {
+		r, err := evaluation.ScoreMOTFiles(gtPath, trPath, minVis)
+		return report(r, r.Print), err
+	})
 	f := cmd.Flags()
 	f.StringVar(&gtPath, "gt", "gt.txt", "MOTChallenge truth: frame,id,x,y,w,h,conf,class,visibility")
 	f.StringVar(&trPath, "tracks", "tracks.txt", "MOTChallenge results: frame,id,x,y,w,h,...")
 	f.Float64Var(&minVis, "min-visibility", simulator.VisibleThreshold, "visible-only scoring: truth under this visibility is a distractor")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

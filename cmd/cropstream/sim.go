@@ -53,14 +53,8 @@ func newSimCmd() *cobra.Command {
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "", "scenario YAML file or builtin name (required)")
-	f.StringVar(&cfg.Dir, "out", "", "output directory (required)")
-	f.StringVar(&cfg.Video, "video", "video.avi", "video file name in --out: .avi (MJPG) or .mp4 (mp4v)")
-	f.BoolVar(&cfg.ExportYOLO, "export-yolo", false, "also write YOLO training images and labels under --out/yolo")
-	f.IntVar(&cfg.YOLOEvery, "yolo-every", 1, "keep every n-th frame for the YOLO export")
-	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of exported images (1-100)")
-	f.IntVar(&cfg.Snapshot, "snapshot", 0, "write snapshot.png: frame N with its ground truth drawn")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "scenario YAML file or builtin name (required)")
+	cfg.RegisterFlags(cmd.Flags())
 	cmd.MarkFlagRequired("scenario")
 	cmd.MarkFlagRequired("out")
 	return cmd

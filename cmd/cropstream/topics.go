@@ -18,7 +18,7 @@ func newTopicsCmd(g *globals) *cobra.Command {
 		Short: "Create or check the topology's topics on the cluster",
 	}
 	var fix bool
-	create := &cobra.Command{
+	create := g.adminCmd(&cobra.Command{
 		Use:   "create",
 		Short: "Create missing topics; report (and with --fix-configs, correct) drifted ones",
 		Long: `Create every topic of the topology that is missing, idempotently.
@@ -28,30 +28,24 @@ corrected with --fix-configs. Partition differences are only reported: adding
 partitions to a keyed topic moves keys and breaks per-camera order.
 Exits non-zero while any difference remains.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, top *topology.Topology) error {
-				sts, err := broker.EnsureTopics(ctx, adm, top, fix)
-				broker.WriteStatuses(cmd.OutOrStdout(), sts)
-				return driftError(err)
-			})
-		},
-	}
+	}, func(cmd *cobra.Command, adm *kadm.Client, top *topology.Topology) (out, error) {
+		sts, err := broker.EnsureTopics(cmd.Context(), adm, top, fix)
+		broker.WriteStatuses(cmd.OutOrStdout(), sts)
+		if errors.Is(err, broker.ErrTopicDrift) {
+			err = fmt.Errorf("%w (see the diff above; partitions are never changed automatically)", err)
+		}
+		return out{}, err
+	})
 	create.Flags().BoolVar(&fix, "fix-configs", false, "set topic configs that differ from the topology")
-	describe := &cobra.Command{
-		Use:   "describe",
-		Short: "Compare the cluster's topics with the topology",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withAdmin(cmd.Context(), func(ctx context.Context, adm *kadm.Client, top *topology.Topology) error {
-				sts, err := broker.DescribeTopics(ctx, adm, top)
-				if err != nil {
-					return err
-				}
-				broker.WriteStatuses(cmd.OutOrStdout(), sts)
-				return broker.Drift(sts)
-			})
-		},
-	}
+	describe := g.adminCmd(&cobra.Command{Use: "describe", Short: "Compare the cluster's topics with the topology", Args: cobra.NoArgs},
+		func(cmd *cobra.Command, adm *kadm.Client, top *topology.Topology) (out, error) {
+			sts, err := broker.DescribeTopics(cmd.Context(), adm, top)
+			if err != nil {
+				return out{}, err
+			}
+			broker.WriteStatuses(cmd.OutOrStdout(), sts)
+			return out{}, broker.Drift(sts)
+		})
 	cmd.AddCommand(create, describe)
 	return cmd
 }
@@ -70,11 +64,4 @@ func (g *globals) withAdmin(ctx context.Context, f func(context.Context, *kadm.C
 	}
 	defer cl.Close()
 	return f(ctx, adm, top)
-}
-
-func driftError(err error) error {
-	if errors.Is(err, broker.ErrTopicDrift) {
-		return fmt.Errorf("%w (see the diff above; partitions are never changed automatically)", err)
-	}
-	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,18 +11,11 @@ import (
 
 func newTopologyCmd(g *globals) *cobra.Command {
 	var format string
-	cmd := &cobra.Command{
-		Use:   "topology",
-		Short: "Print the topics and consumer groups, as sized by the flags",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := runCmd(&cobra.Command{Use: "topology", Short: "Print the topics and consumer groups, as sized by the flags", Args: cobra.NoArgs},
+		func(*cobra.Command, []string) (out, error) {
 			top, err := g.topology()
-			if err != nil {
-				return err
-			}
-			return top.Write(cmd.OutOrStdout(), format)
-		},
-	}
+			return out{text: func(w io.Writer) error { return top.Write(w, format) }}, err
+		})
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(topology.Formats, ", "))
 	return cmd
 }
