@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -121,12 +122,12 @@ recall against the serving model, and each model's time per frame.`,
 // distributions the detect stage's drift monitor compares cameras with.
 func newModelReferenceCmd() *cobra.Command {
 	var (
-		mf              modelFlags
-		scenario, video string
-		out             string
-		limit           int
+		mf    modelFlags
+		src   ingest.SourceConfig
+		dest  string
+		limit int
 	)
-	cmd := &cobra.Command{
+	cmd := runCmd(&cobra.Command{
 		Use:   "reference --model M (--scenario S | --video V)",
 		Short: "Record the model's drift reference (scores, boxes, sizes, brightness, contrast) on footage it was validated on",
 		Long: `reference runs the model over the footage as the detect stage would and
@@ -137,44 +138,30 @@ it (cropstream_drift_ks, cropstream_drift_psi, table model_quality). Run it
 on the footage the model was calibrated on: a scenario, or a real video.`,
 		Example: `  cropstream model reference --model models/cropnet.onnx --scenario default`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if (scenario == "") == (video == "") {
-				return fmt.Errorf("give one of --scenario and --video")
-			}
-			src, err := ingest.Open(ctx, ingest.SourceConfig{Scenario: scenario, Video: video}, &ingest.Config{}, cmd.Flags().Changed)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			frames, err := ingest.ReadFrames(ctx, src, limit, "reference")
-			if err != nil {
-				return err
-			}
-			eng, err := mf.newEngine(0.1, nil)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			ref, err := detect.Calibrate(eng, frames)
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				out = drift.SidecarPath(mf.model)
-			}
-			if err := ref.Save(out); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "reference of %s from %d frames (%d score samples) written to %s\n",
-				eng.ID(), ref.Frames, len(ref.Samples[drift.Score]), out)
-			return nil
-		},
-	}
+	}, func(cmd *cobra.Command, _ []string) (out, error) {
+		if (src.Scenario == "") == (src.Video == "") {
+			return out{}, fmt.Errorf("give one of --scenario and --video")
+		}
+		frames, err := ingest.ReadFrames(cmd.Context(), src, limit, "reference")
+		if err != nil {
+			return out{}, err
+		}
+		eng, err := mf.newEngine(0.1, nil)
+		if err != nil {
+			return out{}, err
+		}
+		defer eng.Close()
+		ref, err := detect.Calibrate(eng, frames)
+		if err != nil {
+			return out{}, err
+		}
+		path := cmp.Or(dest, drift.SidecarPath(mf.model))
+		return say("reference of %s from %d frames (%d score samples) written to %s", eng.ID(), ref.Frames, len(ref.Samples[drift.Score]), path), ref.Save(path)
+	})
 	mf.register(cmd.Flags())
-	cmd.Flags().StringVar(&scenario, "scenario", "", "simulated footage: a builtin scenario name or a YAML file")
-	cmd.Flags().StringVar(&video, "video", "", "a video file")
-	cmd.Flags().StringVar(&out, "out", "", "where to write the reference (default beside the model: MODEL.drift.json)")
+	cmd.Flags().StringVar(&src.Scenario, "scenario", "", "simulated footage: a builtin scenario name or a YAML file")
+	cmd.Flags().StringVar(&src.Video, "video", "", "a video file")
+	cmd.Flags().StringVar(&dest, "out", "", "where to write the reference (default beside the model: MODEL.drift.json)")
 	cmd.Flags().IntVar(&limit, "frames", 3000, "at most this many frames")
 	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 
@@ -83,12 +82,18 @@ func (g *globals) connCmd(c *cobra.Command, f func(cmd *cobra.Command, conn *bro
 
 // adminCmd is runCmd of a command on the cluster's topics and groups.
 func (g *globals) adminCmd(c *cobra.Command, f func(cmd *cobra.Command, adm *kadm.Client, top *topology.Topology) (out, error)) *cobra.Command {
-	return runCmd(c, func(cmd *cobra.Command, _ []string) (o out, err error) {
-		err = g.withAdmin(cmd.Context(), func(_ context.Context, adm *kadm.Client, top *topology.Topology) error {
-			o, err = f(cmd, adm, top)
-			return err
-		})
-		return o, err
+	return runCmd(c, func(cmd *cobra.Command, _ []string) (out, error) {
+		conn, top, err := g.open(cmd.Context())
+		if err != nil {
+			return out{}, err
+		}
+		defer conn.Close()
+		adm, cl, err := conn.Admin()
+		if err != nil {
+			return out{}, err
+		}
+		defer cl.Close()
+		return f(cmd, adm, top)
 	})
 }
 

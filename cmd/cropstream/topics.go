@@ -1,9 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -11,6 +12,41 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/topology"
 )
+
+func newBrokerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Serve the embedded Kafka broker (kfake) so several processes share it",
+		Long: `Serve the embedded Kafka broker, persisted in --data-dir, until interrupted.
+
+Other cropstream commands with the same --data-dir find it through the lock and
+address files there and use it instead of starting their own. Any Kafka client
+(kcat, franz-go, sarama) can connect to the printed address.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			top, err := g.topology()
+			if err != nil {
+				return err
+			}
+			return broker.Serve(cmd.Context(), g.kafka, top, func(addr string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s (data dir %s)\n", addr, g.kafka.DataDir)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&g.kafka.Port, "port", 0, "port to listen on (default: the last one used in --data-dir, else any free port)")
+	return cmd
+}
+
+func newTopologyCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := runCmd(&cobra.Command{Use: "topology", Short: "Print the topics and consumer groups, as sized by the flags", Args: cobra.NoArgs},
+		func(*cobra.Command, []string) (out, error) {
+			top, err := g.topology()
+			return out{text: func(w io.Writer) error { return top.Write(w, format) }}, err
+		})
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(topology.Formats, ", "))
+	return cmd
+}
 
 func newTopicsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -50,18 +86,19 @@ Exits non-zero while any difference remains.`,
 	return cmd
 }
 
-// withAdmin connects as the global flags say and runs f with an admin
-// client, closing both after.
-func (g *globals) withAdmin(ctx context.Context, f func(context.Context, *kadm.Client, *topology.Topology) error) error {
-	conn, top, err := g.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	adm, cl, err := conn.Admin()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	return f(ctx, adm, top)
+func newLagCmd(g *globals) *cobra.Command {
+	var groups []string
+	cmd := g.adminCmd(jsonFlag(&cobra.Command{
+		Use:   "lag",
+		Short: "Per consumer group and partition: committed offset, end offset, lag, member",
+		Args:  cobra.NoArgs,
+	}, "print JSON rows"), func(cmd *cobra.Command, adm *kadm.Client, _ *topology.Topology) (out, error) {
+		rows, err := broker.GroupLag(cmd.Context(), adm, groups...)
+		if rows == nil {
+			rows = []broker.PartitionLag{}
+		}
+		return table(rows, broker.WriteLag), err
+	})
+	cmd.Flags().StringSliceVar(&groups, "group", nil, "groups to show (repeatable; default: all)")
+	return cmd
 }
