@@ -8,14 +8,10 @@ import (
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/processors/track"
-	"github.com/cropstream/cropstream/simulator"
 )
 
 func newEvalMOTCmd() *cobra.Command {
-	var (
-		gtPath, trPath string
-		minVis         float64
-	)
+	var files evaluation.MOTFiles
 	cmd := runCmd(jsonFlag(&cobra.Command{
 		Use:   "mot",
 		Short: "Score MOTChallenge files (gt.txt, tracks.txt from eval --mot-dir) by TrackEval's rules: HOTA, MOTA, IDF1",
@@ -26,13 +22,10 @@ column is under --min-visibility handled as MOTChallenge distractors
 (visible-only: hypotheses matched to them are dropped, then they are).`,
 		Args: cobra.NoArgs,
 	}, "print JSON"), func(*cobra.Command, []string) (out, error) {
-		r, err := evaluation.ScoreMOTFiles(gtPath, trPath, minVis)
+		r, err := files.Score()
 		return report(r, r.Print), err
 	})
-	f := cmd.Flags()
-	f.StringVar(&gtPath, "gt", "gt.txt", "MOTChallenge truth: frame,id,x,y,w,h,conf,class,visibility")
-	f.StringVar(&trPath, "tracks", "tracks.txt", "MOTChallenge results: frame,id,x,y,w,h,...")
-	f.Float64Var(&minVis, "min-visibility", simulator.VisibleThreshold, "visible-only scoring: truth under this visibility is a distractor")
+	files.RegisterFlags(cmd.Flags())
 	return cmd
 }
 
