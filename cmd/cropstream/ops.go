@@ -24,9 +24,9 @@ func say(format string, a ...any) out {
 	return out{text: func(w io.Writer) error { _, err := fmt.Fprintf(w, format+"\n", a...); return err }}
 }
 
-// report is an out of v, printed by print as text.
-func report(v any, print func(io.Writer)) out {
-	return out{v: v, text: func(w io.Writer) error { print(w); return nil }}
+// report is an out of v, printed by write as text.
+func report(v any, write func(io.Writer)) out {
+	return out{v: v, text: func(w io.Writer) error { write(w); return nil }}
 }
 
 // jsonOut is an out of v printed as JSON, with or without --json.
@@ -57,8 +57,9 @@ func runCmd(c *cobra.Command, f func(cmd *cobra.Command, args []string) (out, er
 	return c
 }
 
-// check makes f c's PreRunE: checks of the flags before any connection,
-// after cobra's of the required ones, whose errors come first as before.
+// check makes f a PreRunE: checks of the flags before any connection. Cobra
+// checks required flags only after PreRunE; check does so first, so a
+// missing flag is named rather than what its absence breaks.
 func check(f func(args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cmd.ValidateRequiredFlags(); err != nil {
