@@ -10,9 +10,10 @@ import (
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 )
 
-// RegisterFlags registers `cropstream bench`'s flags (Out, Quick,
-// ClickHouse, GPUFPS).
+// RegisterFlags registers `cropstream bench`'s flags: the model's, Out,
+// Quick, ClickHouse and GPUFPS.
 func (c *AllConfig) RegisterFlags(f *pflag.FlagSet) {
+	c.Model.RegisterFlags(f)
 	f.StringVar(&c.Out, "out", "benchmarks/bench", "directory for bench.md and bench.png")
 	f.BoolVar(&c.Quick, "quick", false, "small runs (a smoke test, not figures to quote)")
 	f.StringVar(&c.ClickHouse, "clickhouse", "", "native address (host:9000) of the ClickHouse server to measure the sink on, password from $"+clickhouse.PasswordEnv+" (default: a clickhouse-server of its own in a temporary directory)")

@@ -9,15 +9,10 @@ import (
 
 	"github.com/cropstream/cropstream/benchmarks"
 	"github.com/cropstream/cropstream/fieldrun"
-	"github.com/cropstream/cropstream/inference"
-	"github.com/cropstream/cropstream/processors/detect"
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
-	var (
-		mf  detect.ModelConfig
-		cfg benchmarks.AllConfig
-	)
+	var cfg benchmarks.AllConfig
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure every stage and the whole pipeline on this machine; write bench.md, bench.png and a capacity model",
@@ -34,9 +29,8 @@ benchmarks (sink batch sizes, latency, simulator).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Log = cmd.ErrOrStderr()
-			cfg.Detector = func() (*inference.Engine, error) { return mf.StageEngine(0.1) }
 			cfg.Pipeline = func(ctx context.Context, scenario string) (benchmarks.StageRate, error) {
-				o := fieldrun.Options{Model: mf, ScenarioName: scenario}
+				o := fieldrun.Options{Model: cfg.Model, ScenarioName: scenario}
 				o.Samples, o.Timeout, o.Fresh = 5, 10*time.Minute, true
 				rep, err := o.Run(ctx, g.kafka, g.topo)
 				if err != nil {
@@ -52,7 +46,6 @@ benchmarks (sink batch sizes, latency, simulator).`,
 			return nil
 		},
 	}
-	mf.RegisterFlags(cmd.Flags())
 	cfg.RegisterFlags(cmd.Flags())
 	var dc benchmarks.DetectConfig
 	det := &cobra.Command{
