@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -37,4 +38,15 @@ func (s *Serving) RegisterFlags(f *pflag.FlagSet) {
 	f.DurationVar(&s.Config.Backoff.Max, "reconnect-max", 30*time.Second, "with --registry: longest wait between reconnects (doubling, jittered)")
 	f.DurationVar(&s.Config.StallTimeout, "stall-timeout", 5*time.Second, "with --registry: an MJPEG camera sending no frame this long is reconnected")
 	f.DurationVar(&s.Config.ReportEvery, "report-every", time.Second, "with --registry: how often each camera's state is published")
+}
+
+// Check refuses the flags of ingest's single source: with --registry each
+// camera's settings come from the registry. changed says which were given.
+func (s Serving) Check(changed func(string) bool) error {
+	for _, n := range []string{"video", "folder", "scenario", "camera", "field", "block", "row", "fps", "capture-start"} {
+		if changed(n) {
+			return fmt.Errorf("ingest --registry: --%s is a camera's setting: give it to cropstream cameras add", n)
+		}
+	}
+	return nil
 }

@@ -4,11 +4,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/annotate"
+	"github.com/cropstream/cropstream/processors/detect"
 )
 
 func newAnnotateCmd() *cobra.Command {
 	var (
-		mf modelFlags
+		mf detect.ModelConfig
 		fl annotate.Flags
 	)
 	cmd := &cobra.Command{
@@ -29,7 +30,7 @@ the track stage does) is printed.`,
   cropstream annotate --input photos/ --out photos-annotated/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eng, err := mf.newEngine(float32(fl.MinScore), nil)
+			eng, err := mf.NewEngine(float32(fl.MinScore), nil)
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,7 @@ the track stage does) is printed.`,
 			return nil
 		},
 	}
-	mf.register(cmd.Flags())
+	mf.RegisterFlags(cmd.Flags())
 	fl.RegisterFlags(cmd.Flags())
 	cmd.MarkFlagRequired("input")
 	cmd.MarkFlagRequired("out")

@@ -10,6 +10,7 @@ import (
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/fleet"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
+	"github.com/cropstream/cropstream/sinks/stores"
 	"github.com/cropstream/cropstream/zones"
 )
 
@@ -124,7 +125,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 			return table(all, zones.Write), err
 		})
 
-	var sf sinkFlags
+	var sf stores.Config
 	counts := storeCmd(jsonFlag(&cobra.Command{
 		Use:   "counts --clickhouse host:9000 [--camera ID]",
 		Short: "Crossings stored in ClickHouse per camera, line, direction and class",
@@ -133,7 +134,7 @@ the line_crossings table in ClickHouse (docs/zones.md).`,
 		rows, err := st.LineCounts(cmd.Context(), camera)
 		return table(rows, clickhouse.WriteLineCounts), err
 	})
-	sf.register(counts.Flags(), false)
+	sf.RegisterFlags(counts.Flags(), false)
 	counts.Flags().StringVar(&camera, "camera", "", "only this camera")
 	cmd.AddCommand(set, clearCmd, list, counts)
 	return cmd

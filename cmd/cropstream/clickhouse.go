@@ -1,35 +1,24 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
 	"github.com/cropstream/cropstream/sinks/stores"
 )
 
-// sinkFlags is stores.Config under the names the operational commands use.
-type sinkFlags struct{ stores.Config }
-
-func (s *sinkFlags) register(f *pflag.FlagSet, withDir bool) { s.RegisterFlags(f, withDir) }
-
-func (s *sinkFlags) clickhouse(ctx context.Context) (*clickhouse.Store, error) {
-	return s.OpenClickHouse(ctx)
-}
-
 func newClickHouseCmd() *cobra.Command {
-	var sf sinkFlags
+	var sf stores.Config
 	cmd := &cobra.Command{
 		Use:   "clickhouse",
 		Short: "Manage the ClickHouse analytics schema: migrate, retention, load files",
 	}
-	sf.register(cmd.PersistentFlags(), false)
+	sf.RegisterFlags(cmd.PersistentFlags(), false)
 	migrate := storeCmd(&cobra.Command{
 		Use:   "migrate",
 		Short: "Create or update the database, tables and rollups (idempotent; the sink runs it on start)",

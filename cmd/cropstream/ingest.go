@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,7 +39,8 @@ rows come from the scenario unless given).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fs.Registry {
-				return serveFleet(cmd, g, fs, fl.Config.JPEGQuality)
+				fs.Config.JPEGQuality = fl.Config.JPEGQuality
+				return serveFleet(cmd, g, fs)
 			}
 			ctx := cmd.Context()
 			src, err := fl.Open(ctx, cmd.Flags().Changed)
@@ -66,12 +66,9 @@ rows come from the scenario unless given).`,
 }
 
 // serveFleet serves the camera registry until the command's context ends.
-// The single-source flags of ingest do not apply.
-func serveFleet(cmd *cobra.Command, g *globals, fs fleet.Serving, jpegQuality int) error {
-	for _, n := range []string{"video", "folder", "scenario", "camera", "field", "block", "row", "fps", "capture-start"} {
-		if cmd.Flags().Changed(n) {
-			return fmt.Errorf("ingest --registry: --%s is a camera's setting: give it to cropstream cameras add", n)
-		}
+func serveFleet(cmd *cobra.Command, g *globals, fs fleet.Serving) error {
+	if err := fs.Check(cmd.Flags().Changed); err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	conn, top, err := g.openWithTopics(ctx)
@@ -79,17 +76,12 @@ func serveFleet(cmd *cobra.Command, g *globals, fs fleet.Serving, jpegQuality in
 		return err
 	}
 	defer conn.Close()
-	fs.Config.JPEGQuality = jpegQuality
 	svc, err := fleet.New(fs.Config, conn, top)
 	if err != nil {
 		return err
 	}
 	if fs.HTTPAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/cameras", svc.Handler())
-		mux.Handle("/cameras/", svc.Handler())
-		mux.Handle("/", metrics.Handler(metrics.Registry(svc.Collector()), svc.Ready))
-		addr, err := metrics.Serve(ctx, fs.HTTPAddr, mux)
+		addr, err := metrics.Serve(ctx, fs.HTTPAddr, svc.HandlerWith(metrics.Handler(metrics.Registry(svc.Collector()), svc.Ready)))
 		if err != nil {
 			return err
 		}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cropstream/cropstream/broker"
-	"github.com/cropstream/cropstream/drift"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
@@ -88,7 +86,7 @@ recall against the serving model, and each model's time per frame.`,
 // distributions the detect stage's drift monitor compares cameras with.
 func newModelReferenceCmd() *cobra.Command {
 	var (
-		mf    modelFlags
+		mf    detect.ModelConfig
 		src   ingest.SourceConfig
 		dest  string
 		limit int
@@ -112,19 +110,10 @@ on the footage the model was calibrated on: a scenario, or a real video.`,
 		if err != nil {
 			return out{}, err
 		}
-		eng, err := mf.newEngine(0.1, nil)
-		if err != nil {
-			return out{}, err
-		}
-		defer eng.Close()
-		ref, err := detect.Calibrate(eng, frames)
-		if err != nil {
-			return out{}, err
-		}
-		path := cmp.Or(dest, drift.SidecarPath(mf.model))
-		return say("reference of %s from %d frames (%d score samples) written to %s", eng.ID(), ref.Frames, len(ref.Samples[drift.Score]), path), ref.Save(path)
+		rec, err := mf.RecordReference(frames, dest)
+		return report(nil, rec.Print), err
 	})
-	mf.register(cmd.Flags())
+	mf.RegisterFlags(cmd.Flags())
 	cmd.Flags().StringVar(&src.Scenario, "scenario", "", "simulated footage: a builtin scenario name or a YAML file")
 	cmd.Flags().StringVar(&src.Video, "video", "", "a video file")
 	cmd.Flags().StringVar(&dest, "out", "", "where to write the reference (default beside the model: MODEL.drift.json)")

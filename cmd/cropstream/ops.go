@@ -9,6 +9,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
+	"github.com/cropstream/cropstream/sinks/stores"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -98,11 +99,11 @@ func (g *globals) adminCmd(c *cobra.Command, f func(cmd *cobra.Command, adm *kad
 	})
 }
 
-// storeCmd is runCmd of a command on ClickHouse, at the address sf's flags
+// storeCmd is runCmd of a command on ClickHouse, at the address sc's flags
 // give.
-func storeCmd(c *cobra.Command, sf *sinkFlags, f func(cmd *cobra.Command, st *clickhouse.Store) (out, error)) *cobra.Command {
+func storeCmd(c *cobra.Command, sc *stores.Config, f func(cmd *cobra.Command, st *clickhouse.Store) (out, error)) *cobra.Command {
 	return runCmd(c, func(cmd *cobra.Command, _ []string) (out, error) {
-		st, err := sf.clickhouse(cmd.Context())
+		st, err := sc.OpenClickHouse(cmd.Context())
 		if err != nil {
 			return out{}, err
 		}
