@@ -166,3 +166,25 @@ func PartitionOf(key []byte, n int32) int32 {
 	}
 	return p
 }
+
+// Serve serves cfg's embedded broker, with top's topics, to other processes
+// until ctx ends, calling listening once they can connect.
+func Serve(ctx context.Context, cfg Config, top *topology.Topology, listening func(addr string)) error {
+	if !cfg.Embedded() {
+		return fmt.Errorf("broker serves the embedded broker; it takes no --brokers")
+	}
+	conn, err := Open(ctx, cfg, top)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Embedded == nil {
+		return fmt.Errorf("an embedded broker for %s is already served by another process at %s", cfg.DataDir, conn.Seeds[0])
+	}
+	if err := EnsureTopicsExist(ctx, conn, top); err != nil {
+		return err
+	}
+	listening(conn.Embedded.Addr())
+	<-ctx.Done()
+	return nil
+}

@@ -10,6 +10,16 @@ import (
 	"time"
 )
 
+// HandlerWith serves the camera API, and rest (the instance's metrics and
+// health) at every other path.
+func (s *Service) HandlerWith(rest http.Handler) http.Handler {
+	mux, api := http.NewServeMux(), s.Handler()
+	mux.Handle("/cameras", api)
+	mux.Handle("/cameras/", api)
+	mux.Handle("/", rest)
+	return mux
+}
+
 // Handler serves the camera API (docs/cameras.md):
 //
 //	GET    /cameras        every registered camera with its state

@@ -12,10 +12,15 @@ import (
 	"github.com/cropstream/cropstream/schema"
 )
 
-// ReadFrames reads up to limit frames of src as the JPEG frames ingest
-// would produce, numbered from 0 and keyed by camera: footage for code that
-// runs the detector without Kafka (a drift reference).
-func ReadFrames(ctx context.Context, src Source, limit int, camera string) ([]*schema.Frame, error) {
+// ReadFrames reads up to limit frames of the source sc names as the JPEG
+// frames ingest would produce, numbered from 0 and keyed by camera: footage
+// for code that runs the detector without Kafka (a drift reference).
+func ReadFrames(ctx context.Context, sc SourceConfig, limit int, camera string) ([]*schema.Frame, error) {
+	src, err := Open(ctx, sc, &Config{}, func(string) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
 	var out []*schema.Frame
 	for len(out) < limit {
 		c, err := src.Next(ctx)

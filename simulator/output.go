@@ -194,3 +194,24 @@ func snapshot(path string, f *Frame) error {
 	}
 	return nil
 }
+
+// RenderScenario is Render of the scenario name loads (Load), a progress bar
+// on progress when it is not nil.
+func RenderScenario(name string, cfg OutputConfig, progress io.Writer) (RenderStats, error) {
+	sc, err := Load(name)
+	if err != nil {
+		return RenderStats{}, err
+	}
+	if progress != nil {
+		cfg.Progress = ProgressBar(sc, progress)
+	}
+	return Render(sc, cfg)
+}
+
+// Print writes the line `cropstream sim` ends with: frames, rate, and the
+// truth's totals.
+func (st RenderStats) Print(w io.Writer, dir string) {
+	t := st.Truth.Totals
+	fmt.Fprintf(w, "rendered %d frames to %s in %s (%.0f frames/s): %d units, %d visible from the camera, true yield %.1f kg\n",
+		st.Frames, dir, st.Elapsed.Round(1e6), float64(st.Frames)/st.Elapsed.Seconds(), t.Units, t.VisibleUnits, t.YieldKg)
+}

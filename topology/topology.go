@@ -479,3 +479,12 @@ func (t *Topology) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// String, Set and Type make *Lane a command-line flag (pflag.Value).
+func (l Lane) String() string { return string(l) }
+
+// Set is ParseLane into l.
+func (l *Lane) Set(s string) (err error) { *l, err = ParseLane(s); return err }
+
+// Type names the flag's value in help.
+func (l *Lane) Type() string { return "lane" }

@@ -3,9 +3,12 @@ package topology
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestDefaultTopologyValid(t *testing.T) {
@@ -171,5 +174,21 @@ func TestLanes(t *testing.T) {
 	}
 	if _, err := ParseLane("bulk"); err == nil || !strings.Contains(err.Error(), "want live or backfill") {
 		t.Errorf("ParseLane(bulk) = %v", err)
+	}
+}
+
+func TestLaneFlag(t *testing.T) {
+	var l Lane
+	f := pflag.NewFlagSet("ingest", pflag.ContinueOnError)
+	f.SetOutput(io.Discard)
+	f.Var(&l, "lane", "live or backfill")
+	if err := f.Parse([]string{"--lane", "live"}); err != nil || l != Live {
+		t.Fatalf("--lane live: %q, %v", l, err)
+	}
+	if got := f.Lookup("lane").Value.String(); got != "live" {
+		t.Fatalf("flag value %q, want live", got)
+	}
+	if err := f.Parse([]string{"--lane", "fast"}); err == nil || !strings.Contains(err.Error(), `lane "fast", want live or backfill`) {
+		t.Fatalf("--lane fast: %v, want a refusal naming the lanes", err)
 	}
 }

@@ -107,3 +107,18 @@ func Write(w io.Writer, all map[string]CameraLines) error {
 	}
 	return tw.Flush()
 }
+
+// WriteSet prints what Set of c did: each of its lines, or that the camera
+// has none now.
+func (c CameraLines) WriteSet(w io.Writer) error {
+	if len(c.Lines) == 0 {
+		_, err := fmt.Fprintf(w, "camera %s: count lines removed\n", c.Camera)
+		return err
+	}
+	for _, l := range c.Lines {
+		if _, err := fmt.Fprintf(w, "camera %s: line %s\n", c.Camera, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -187,3 +187,26 @@ func TestParseAndValidate(t *testing.T) {
 		t.Errorf("not JSON: %v", err)
 	}
 }
+
+func TestWriteSet(t *testing.T) {
+	c, err := zones.ParseCameraLines("gate-1", []string{"in-lane=0,200,640,200", "out-lane=640,280,0,280"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := c.WriteSet(&b); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "camera gate-1: line in-lane=0,200,640,200\ncamera gate-1: line out-lane=640,280,0,280\n"; got != want {
+		t.Errorf("set printed %q, want %q", got, want)
+	}
+	// No lines: what `zones clear` set.
+	b.Reset()
+	cleared, err := zones.ParseCameraLines("gate-1", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cleared.WriteSet(&b); err != nil || b.String() != "camera gate-1: count lines removed\n" {
+		t.Errorf("clear printed %q, %v", b.String(), err)
+	}
+}

@@ -14,12 +14,11 @@ func newEvalDetectCmd() *cobra.Command {
 	var (
 		mf       detect.ModelConfig
 		scenario string
-		asJSON   bool
 		opts     evaluation.DetectOptions
 		src      dataset.Source
 		saveDir  string
 	)
-	cmd := &cobra.Command{
+	cmd := runCmd(jsonFlag(&cobra.Command{
 		Use:   "detect",
 		Short: "Score the detector on a rendered scenario (precision, recall, mAP@0.5) or on labelled images (--images, --data)",
 		Long: `Render --scenario, JPEG-encode and decode each frame as the pipeline does, run the
@@ -38,31 +37,26 @@ and AP@0.5:0.95 (COCO's IoU thresholds), and the confusion between classes.
 Classes are matched by name between the data set and the model; a data set
 class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if src.Images != "" || src.Data != "" {
-				return evalDetectImages(cmd, mf, src, evaluation.ImageOptions{Conf: opts.Conf, Batch: opts.Batch, SaveDir: saveDir}, asJSON)
-			}
-			sc, err := simulator.Load(scenario)
-			if err != nil {
-				return err
-			}
-			eng, err := mf.Engine(0.05)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			inference.TuneMalloc()
-			r, err := evaluation.ScoreDetector(eng, sc, opts)
-			if err != nil {
-				return err
-			}
-			return printReport(cmd.OutOrStdout(), asJSON, r, r.Print)
-		},
-	}
+	}, "print JSON"), func(*cobra.Command, []string) (out, error) {
+		if src.Images != "" || src.Data != "" {
+			return evalDetectImages(mf, src, evaluation.ImageOptions{Conf: opts.Conf, Batch: opts.Batch, SaveDir: saveDir})
+		}
+		sc, err := simulator.Load(scenario)
+		if err != nil {
+			return out{}, err
+		}
+		eng, err := mf.Engine(0.05)
+		if err != nil {
+			return out{}, err
+		}
+		defer eng.Close()
+		inference.TuneMalloc()
+		r, err := evaluation.ScoreDetector(eng, sc, opts)
+		return report(r, r.Print), err
+	})
 	f := cmd.Flags()
 	mf.RegisterFlags(f)
 	f.StringVar(&scenario, "scenario", "default", "scenario YAML file or builtin name")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.Float32Var(&opts.Conf, "conf", 0.25, "score threshold of the operating point for precision and recall")
 	f.Float64Var(&opts.RequiredVisibility, "required-visibility", 0.5, "units at least this visible must be detected; less visible ones are ignored")
 	f.IntVar(&opts.MaxFrames, "max-frames", 0, "stop after this many frames (0: the whole scenario)")
@@ -76,23 +70,17 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 }
 
 // evalDetectImages is eval detect on a labelled image set.
-func evalDetectImages(cmd *cobra.Command, mf detect.ModelConfig, src dataset.Source, o evaluation.ImageOptions, asJSON bool) error {
+func evalDetectImages(mf detect.ModelConfig, src dataset.Source, o evaluation.ImageOptions) (out, error) {
 	set, err := src.Load()
 	if err != nil {
-		return err
+		return out{}, err
 	}
 	// Scores well below the operating point, for the curve and the AP.
 	eng, err := mf.Engine(0.01)
 	if err != nil {
-		return err
+		return out{}, err
 	}
 	defer eng.Close()
 	rep, err := evaluation.ScoreEngine(eng, set, src.String(), o)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(cmd.OutOrStdout(), rep)
-	}
-	return rep.Print(cmd.OutOrStdout())
+	return out{v: rep, text: rep.Print}, err
 }

@@ -1,35 +1,23 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"time"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cropstream/cropstream/fleet"
 	"github.com/cropstream/cropstream/ingest"
-	"github.com/cropstream/cropstream/topology"
+	"github.com/cropstream/cropstream/metrics"
 )
-
-// laneFlag reads --lane into a topology.Lane.
-type laneFlag struct{ l *topology.Lane }
-
-func (f laneFlag) String() string {
-	if f.l == nil {
-		return ""
-	}
-	return string(*f.l)
-}
-func (f laneFlag) Set(s string) (err error) { *f.l, err = topology.ParseLane(s); return err }
-func (f laneFlag) Type() string             { return "lane" }
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var (
-		cfg          ingest.Config
-		srcCfg       ingest.SourceConfig
-		captureStart string
-		progress     string
-		fl           fleetFlags
+		fl ingest.Flags
+		fs fleet.Serving
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -50,69 +38,58 @@ rows come from the scenario unless given).`,
   cropstream ingest --scenario default`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if fl.registry {
-				return fl.run(cmd, g, cfg.JPEGQuality)
+			if fs.Registry {
+				fs.Config.JPEGQuality = fl.Config.JPEGQuality
+				return serveFleet(cmd, g, fs)
 			}
 			ctx := cmd.Context()
-			if err := srcCfg.Validate(); err != nil {
-				return err
-			}
-			if err := ingest.CheckJPEGQuality(cfg.JPEGQuality); err != nil {
-				return err
-			}
-			if captureStart != "" {
-				t, err := time.Parse(time.RFC3339Nano, captureStart)
-				if err != nil {
-					return fmt.Errorf("--capture-start: %w", err)
-				}
-				cfg.CaptureStart = t
-			}
-			src, err := ingest.Open(ctx, srcCfg, &cfg, cmd.Flags().Changed)
+			src, err := fl.Open(ctx, cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-
 			conn, top, err := g.openWithTopics(ctx)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			client, err := conn.Client()
-			if err != nil {
-				return err
+			st, err := ingest.Produce(ctx, conn, top, fl.Config, src)
+			if st != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "ingested %d frames (%d bytes) from %s as camera %s\n", st.Frames, st.Bytes, src.Info().Name, fl.Config.CameraID)
 			}
-			defer client.Close()
-			if cfg.Progress, err = ingest.ProgressTo(progress); err != nil {
-				return err
-			}
-			in, err := ingest.New(cfg, client, top)
-			if err != nil {
-				return err
-			}
-			st, err := in.Run(ctx, src)
-			slog.Info("ingest done", "camera", cfg.CameraID, "frames", st.Frames, "bytes", st.Bytes,
-				"sampled_out", st.Sampled, "dead_letters", st.DeadLetters, "elapsed", st.Elapsed.Round(time.Millisecond), "MBps", fmt.Sprintf("%.1f", st.MBps()))
-			fmt.Fprintf(cmd.OutOrStdout(), "ingested %d frames (%d bytes) from %s as camera %s\n", st.Frames, st.Bytes, src.Info().Name, cfg.CameraID)
 			return err
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&srcCfg.Video, "video", "", "video file or rtsp/http(s) stream URL")
-	f.StringVar(&srcCfg.Folder, "folder", "", "folder of images (jpg, png, bmp, tif), in name order")
-	f.StringVar(&srcCfg.Scenario, "scenario", "", "simulator scenario: YAML file or builtin name")
-	f.StringSliceVar(&srcCfg.Rows, "scenario-rows", nil, "with --scenario: only these rows (ids like B1-R2), e.g. one camera per row")
-	f.Float64Var(&srcCfg.FolderFPS, "folder-fps", 10, "capture rate the folder's images are spaced at")
-	f.StringVar(&cfg.CameraID, "camera", "", "camera id (the Kafka key; required except with --scenario)")
-	f.StringVar(&cfg.FieldID, "field", "", "field id")
-	f.StringVar(&cfg.BlockID, "block", "", "block id")
-	f.StringVar(&cfg.RowID, "row", "", "row id")
-	f.Float64Var(&cfg.SampleFPS, "fps", 0, "keep at most this many frames per second of source time (0: all)")
-	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of encoded frames (1-100)")
-	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 0, "refuse frames larger than this (default and maximum: --topology-max-frame-bytes)")
-	f.StringVar(&captureStart, "capture-start", "", "capture time of a file's first frame, RFC 3339 (default: now); fix it to re-ingest with the same frame ids")
-	f.Var(laneFlag{&cfg.Lane}, "lane", "live or backfill (default: live for a stream URL, backfill otherwise)")
-	f.StringVar(&progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), on, off")
-	fl.register(f)
+	fl.RegisterFlags(cmd.Flags())
+	fs.RegisterFlags(cmd.Flags())
 	return cmd
+}
+
+// serveFleet serves the camera registry until the command's context ends.
+func serveFleet(cmd *cobra.Command, g *globals, fs fleet.Serving) error {
+	if err := fs.Check(cmd.Flags().Changed); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	conn, top, err := g.openWithTopics(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	svc, err := fleet.New(fs.Config, conn, top)
+	if err != nil {
+		return err
+	}
+	if fs.HTTPAddr != "" {
+		addr, err := metrics.Serve(ctx, fs.HTTPAddr, svc.HandlerWith(metrics.Handler(metrics.Registry(svc.Collector()), svc.Ready)))
+		if err != nil {
+			return err
+		}
+		slog.Info("camera API", "addr", "http://"+addr+"/cameras", "instance", svc.Instance())
+	}
+	slog.Info("serving the camera registry", "instance", svc.Instance(), "brokers", strings.Join(conn.Seeds, ","))
+	if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }

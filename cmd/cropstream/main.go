@@ -107,12 +107,3 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-// printReport writes v as JSON with --json, else as text does.
-func printReport(w io.Writer, asJSON bool, v any, text func(io.Writer)) error {
-	if asJSON {
-		return printJSON(w, v)
-	}
-	text(w)
-	return nil
-}

@@ -4,40 +4,10 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/processors/detect"
 )
-
-// modelFlags is detect.ModelConfig under the names the operational
-// commands use; model mirrors --model.
-type modelFlags struct {
-	detect.ModelConfig
-	model string
-}
-
-func (m *modelFlags) register(f *pflag.FlagSet) {
-	m.RegisterFlags(f)
-	m.model = m.ModelPath
-	fl := f.Lookup("model")
-	fl.Value = alsoSet{fl.Value, &m.model}
-}
-
-func (m *modelFlags) newEngine(scoreThreshold float32, rw *inference.Rewrite) (*inference.Engine, error) {
-	return m.NewEngine(scoreThreshold, rw)
-}
-
-// alsoSet is a flag whose value is written to one more string.
-type alsoSet struct {
-	pflag.Value
-	to *string
-}
-
-func (a alsoSet) Set(v string) error {
-	*a.to = v
-	return a.Value.Set(v)
-}
 
 // newProbeCmd is the child side of detect.ModelConfig.Probe.
 func newProbeCmd() *cobra.Command {

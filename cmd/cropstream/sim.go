@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/simulator"
@@ -17,7 +15,7 @@ func newSimCmd() *cobra.Command {
 		scenario string
 		cfg      simulator.OutputConfig
 	)
-	cmd := &cobra.Command{
+	cmd := runCmd(&cobra.Command{
 		Use:   "sim",
 		Short: "Render a simulated field to a video with ground truth (MOTChallenge, truth.json, YOLO labels)",
 		Long: `Render what a camera moving along the rows of a scenario sees, and write:
@@ -32,35 +30,16 @@ func newSimCmd() *cobra.Command {
 		Example: `  cropstream sim --scenario default --out out/default
   cropstream sim --scenario my-block.yaml --out out/b7 --export-yolo --yolo-every 3`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := ingest.CheckJPEGQuality(cfg.JPEGQuality); err != nil {
-				return err
-			}
-			sc, err := simulator.Load(scenario)
-			if err != nil {
-				return err
-			}
-			if term.IsTerminal(int(os.Stderr.Fd())) {
-				cfg.Progress = simulator.ProgressBar(sc, os.Stderr)
-			}
-			st, err := simulator.Render(sc, cfg)
-			if err != nil {
-				return err
-			}
-			t := st.Truth.Totals
-			fmt.Fprintf(cmd.OutOrStdout(), "rendered %d frames to %s in %s (%.0f frames/s): %d units, %d visible from the camera, true yield %.1f kg\n",
-				st.Frames, cfg.Dir, st.Elapsed.Round(1e6), float64(st.Frames)/st.Elapsed.Seconds(), t.Units, t.VisibleUnits, t.YieldKg)
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "", "scenario YAML file or builtin name (required)")
-	f.StringVar(&cfg.Dir, "out", "", "output directory (required)")
-	f.StringVar(&cfg.Video, "video", "video.avi", "video file name in --out: .avi (MJPG) or .mp4 (mp4v)")
-	f.BoolVar(&cfg.ExportYOLO, "export-yolo", false, "also write YOLO training images and labels under --out/yolo")
-	f.IntVar(&cfg.YOLOEvery, "yolo-every", 1, "keep every n-th frame for the YOLO export")
-	f.IntVar(&cfg.JPEGQuality, "jpeg-quality", 90, "JPEG quality of exported images (1-100)")
-	f.IntVar(&cfg.Snapshot, "snapshot", 0, "write snapshot.png: frame N with its ground truth drawn")
+	}, func(*cobra.Command, []string) (out, error) {
+		if err := ingest.CheckJPEGQuality(cfg.JPEGQuality); err != nil {
+			return out{}, err
+		}
+		bar, _ := ingest.ProgressTo("auto")
+		st, err := simulator.RenderScenario(scenario, cfg, bar)
+		return report(nil, func(w io.Writer) { st.Print(w, cfg.Dir) }), err
+	})
+	cmd.Flags().StringVar(&scenario, "scenario", "", "scenario YAML file or builtin name (required)")
+	cfg.RegisterFlags(cmd.Flags())
 	cmd.MarkFlagRequired("scenario")
 	cmd.MarkFlagRequired("out")
 	return cmd
