@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
@@ -41,24 +42,11 @@ func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	stop()
-	rd, err := conn.Client(kgo.ConsumeTopics(string(topology.DLQ)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
 	var topics []string
-	for {
-		pctx, pc := context.WithTimeout(ctx, time.Second)
-		fs := rd.PollFetches(pctx)
-		pc()
-		if fs.NumRecords() == 0 {
-			break
+	for _, r := range brokertest.ReadAll(t, conn, topology.DLQ) {
+		if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
+			topics = append(topics, d.SourceTopic)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
-				topics = append(topics, d.SourceTopic)
-			}
-		})
 	}
 	if len(topics) != 1 || topics[0] != string(topology.Yield) {
 		t.Fatalf("the sink dead-lettered records of %q, want only the yield record's", topics)

@@ -5,6 +5,9 @@ package brokertest
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/topology"
@@ -33,4 +36,15 @@ func Open(tb testing.TB, cfg topology.Config) (*broker.Conn, *topology.Topology)
 		tb.Fatal(err)
 	}
 	return conn, top
+}
+
+// ReadAll is every record of topic, as broker.ReadAll reads it, failing the
+// test when it cannot be read whole.
+func ReadAll(tb testing.TB, conn *broker.Conn, topic topology.Topic) []*kgo.Record {
+	tb.Helper()
+	recs, err := broker.ReadAll(context.Background(), conn, topic, time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
 }

@@ -193,22 +193,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 		t.Fatalf("Run: %v", err)
 	}
 
-	read := func(topic string, n int) []*kgo.Record {
-		c, _ := conn.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-		defer c.Close()
-		var out []*kgo.Record
-		for len(out) < n {
-			pctx, pc := context.WithTimeout(ctx, 5*time.Second)
-			fs := c.PollFetches(pctx)
-			pc()
-			if fs.NumRecords() == 0 {
-				break
-			}
-			out = append(out, fs.Records()...)
-		}
-		return out
-	}
-	dets := read("detections", wantDet+1)
+	dets := brokertest.ReadAll(t, conn, topology.Detections)
 	if len(dets) != wantDet+1 {
 		t.Fatalf("%d detections records, want %d and camera a's end of stream", len(dets), wantDet)
 	}
@@ -253,7 +238,7 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 	if boxes == 0 {
 		t.Fatal("no fruit detected in any simulated frame")
 	}
-	dl := read("dlq", len(bad))
+	dl := brokertest.ReadAll(t, conn, topology.DLQ)
 	reasons := map[string]string{}
 	for _, r := range dl {
 		d, err := schema.DecodeDeadLetter(r.Value)
