@@ -48,3 +48,27 @@ func ReadAll(tb testing.TB, conn *broker.Conn, topic topology.Topic) []*kgo.Reco
 	}
 	return recs
 }
+
+// ReadAs is every record of topic decoded by decode, failing the test on
+// one that does not decode.
+func ReadAs[T any](tb testing.TB, conn *broker.Conn, topic topology.Topic, decode func([]byte) (T, error)) []T {
+	tb.Helper()
+	var out []T
+	for _, r := range ReadAll(tb, conn, topic) {
+		v, err := decode(r.Value)
+		if err != nil {
+			tb.Fatalf("%s[%d] offset %d: %v", topic, r.Partition, r.Offset, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Produce writes recs and waits for the broker's acknowledgement, failing
+// the test on an error.
+func Produce(tb testing.TB, conn *broker.Conn, recs ...*kgo.Record) {
+	tb.Helper()
+	if err := broker.Produce(context.Background(), conn, recs...); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -375,18 +375,10 @@ func TestTrackStageStreams(t *testing.T) {
 
 	got, ids := map[string]int{}, map[string]bool{}
 	var reasons []string
-	for _, r := range brokertest.ReadAll(t, conn, topology.DLQ) {
-		dl, err := schema.DecodeDeadLetter(r.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, dl := range brokertest.ReadAs(t, conn, topology.DLQ, schema.DecodeDeadLetter) {
 		reasons = append(reasons, dl.Reason)
 	}
-	for _, r := range brokertest.ReadAll(t, conn, topology.Objects) {
-		o, err := schema.DecodeCountedObject(r.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, o := range brokertest.ReadAs(t, conn, topology.Objects, schema.DecodeCountedObject) {
 		if o.Control != "" {
 			continue // pass controls
 		}
