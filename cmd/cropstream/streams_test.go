@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,14 +17,12 @@ import (
 // counts it, as if from two cameras; ingesting the first again changes
 // nothing.
 func TestTwoFilesFromOneCamera(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline on two fields: about a minute")
-	}
+	longTest(t, "runs the pipeline on two fields: about a minute")
 	dir := t.TempDir()
 	want := map[string]int{}
 	for i, block := range []string{"B1", "B2"} {
 		sc := strings.Replace(smallScenario, "seed: 3", fmt.Sprintf("seed: %d", 3+i), 1)
-		os.WriteFile(filepath.Join(dir, block+".yaml"), []byte(sc), 0o644)
+		writeFile(t, dir, block+".yaml", sc)
 		want[block] = evalReport(t, dir, block+".yaml").Counted
 	}
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
@@ -29,10 +30,7 @@ import (
 func startProc(t *testing.T, dir, log string, args ...string) (stop func(sig os.Signal) error) {
 	t.Helper()
 	c := startProcess(t, dir, log, args...)
-	return func(sig os.Signal) error {
-		c.Process.Signal(sig)
-		return c.Wait()
-	}
+	return func(sig os.Signal) error { return signalled(c, sig) }
 }
 
 // Two conveyor cameras with count lines set by the CLI, their detections
@@ -42,9 +40,7 @@ func startProc(t *testing.T, dir, log string, args ...string) (stop func(sig os.
 // restarted and after frames are replayed (the table holds the re-sent
 // crossings, the counts do not).
 func TestCountLinesIntoClickHouse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	srv := chtest.Start(t)
 	dir := brokerWithTopics(t)
 	for _, cam := range []string{"belt-a", "belt-b"} {
@@ -77,16 +73,7 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 		return out
 	}
 	conn := openData(t, dir)
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	produce := func(recs []*kgo.Record) {
-		if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce := func(recs []*kgo.Record) { brokertest.Produce(t, conn, recs...) }
 
 	db := "cropstream" // as the example query in docs/analytics.md names it
 	trackArgs := []string{"run", "--stages", "track", "--metrics-addr", ""}
