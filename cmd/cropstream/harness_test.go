@@ -145,19 +145,26 @@ func stopped(c *exec.Cmd) error { return signalled(c, syscall.SIGTERM) }
 // killed ends the process with SIGKILL, as a crash would.
 func killed(c *exec.Cmd) { signalled(c, syscall.SIGKILL) }
 
-// serveStages starts each stage as its own process on dir's broker, each
-// logging to dir/<stage>.log, and checks each exits cleanly on SIGTERM when
-// the test ends.
+// serveStages starts each stage as its own process on dir's broker (as
+// serveStage), detect with the shipped model.
 func serveStages(t *testing.T, dir string, extra ...string) {
 	t.Helper()
 	for _, st := range []string{"detect", "track", "aggregate", "sink"} {
-		c := startProcess(t, dir, st+".log", append([]string{"run", "--stages", st, "--model", shippedModel(), "--metrics-addr", ""}, extra...)...)
-		t.Cleanup(func() {
-			if err := stopped(c); err != nil {
-				t.Errorf("%s after SIGTERM: %v", st, err)
-			}
-		})
+		serveStage(t, dir, st, append([]string{"--model", shippedModel()}, extra...)...)
 	}
+}
+
+// serveStage starts `run --stages stages` as its own process on dir's
+// broker, logging to dir/<stages>.log, and checks it exits cleanly on
+// SIGTERM when the test ends.
+func serveStage(t *testing.T, dir, stages string, extra ...string) {
+	t.Helper()
+	c := startProcess(t, dir, stages+".log", append([]string{"run", "--stages", stages, "--metrics-addr", ""}, extra...)...)
+	t.Cleanup(func() {
+		if err := stopped(c); err != nil {
+			t.Errorf("%s after SIGTERM: %v", stages, err)
+		}
+	})
 }
 
 // brokerProcess starts `cropstream broker` on dir/data (the same port as

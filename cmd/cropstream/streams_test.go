@@ -27,8 +27,7 @@ func TestTwoFilesFromOneCamera(t *testing.T) {
 	}
 
 	startBroker(t, dir)
-	c := startProcess(t, dir, "run.log", "run", "--stages", "detect,track,aggregate", "--model", shippedModel(), "--metrics-addr", "")
-	defer stopped(c)
+	serveStage(t, dir, "detect,track,aggregate", "--model", shippedModel())
 	for _, block := range []string{"B1", "B2", "B1"} {
 		if r := run(t, dir, "ingest", "--scenario", block+".yaml", "--camera", "tractor-1", "--block", block, "--progress", "off"); r.code != 0 {
 			t.Fatalf("ingest %s: %s", block, r.stderr)
@@ -52,7 +51,7 @@ func TestTwoFilesFromOneCamera(t *testing.T) {
 		got[block] = int(y.UnitsCounted)
 	}
 	if got["B1"] != want["B1"] || got["B2"] != want["B2"] || want["B1"] == 0 || want["B2"] == 0 {
-		t.Fatalf("one camera, two files: counted %v, each field alone %v\n%s", got, want, logTail(filepath.Join(dir, "run.log"), 2000))
+		t.Fatalf("one camera, two files: counted %v, each field alone %v\n%s", got, want, logTail(filepath.Join(dir, "detect,track,aggregate.log"), 2000))
 	}
 	t.Logf("counted %v, as each field alone", got)
 }
