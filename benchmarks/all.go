@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 )
 
@@ -19,8 +19,8 @@ type AllConfig struct {
 	Quick bool
 	// GPUFPS is one GPU's detect frames/s for the capacity model.
 	GPUFPS float64
-	// Detector builds the detect stage's engine, as `run` does.
-	Detector func() (*inference.Engine, error)
+	// Model is the detect stage's detector, opened as `run` opens it.
+	Model detect.ModelConfig
 	// Pipeline runs the whole pipeline on a scenario (file or builtin name)
 	// on a fresh broker and returns its rate (PipelineRate).
 	Pipeline func(ctx context.Context, scenario string) (StageRate, error)
@@ -52,7 +52,7 @@ func All(ctx context.Context, cfg AllConfig) (string, error) {
 	rates = append(rates, r)
 
 	say("bench: detect stage (frames from the broker: decode, letterbox, inference in lanes, produce, commit)")
-	eng, err := cfg.Detector()
+	eng, err := cfg.Model.StageEngine(0.1)
 	if err != nil {
 		return "", fmt.Errorf("bench detect: %w", err)
 	}

@@ -244,3 +244,17 @@ func (r *ImageReport) printConfusion(out io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// ScoreEngine is ScoreImages with eng, as `eval detect --images` runs it:
+// the report names the model and src, where set came from.
+func ScoreEngine(eng *inference.Engine, set *dataset.Set, src string, o ImageOptions) (*ImageReport, error) {
+	inference.TuneMalloc()
+	det := NewEngineDetector(eng)
+	defer det.Close()
+	rep, err := ScoreImages(set, det, eng.Info().Names, o)
+	if err != nil {
+		return nil, err
+	}
+	rep.Model, rep.Source = eng.Name(), src
+	return rep, nil
+}

@@ -1,3 +1,3 @@
-// Package fieldrun runs a simulated field through the production path (field
-// map, hand counts, ingest, stages, self-closing windows) and scores it.
+// Package fieldrun runs a simulated field through the production path (field map,
+// hand counts, ingest, stages, self-closing windows) and scores it, or serves the stages.
 package fieldrun

@@ -11,7 +11,7 @@ import (
 
 func newEvalCalibrateCmd(g *globals) *cobra.Command {
 	var (
-		o         scenarioOpts
+		o         fieldrun.Options
 		scenarios []string
 		asJSON    bool
 	)
@@ -28,22 +28,21 @@ model and the tracker together, so measure them again when either changes.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var reps []*fieldrun.Report
 			for _, s := range scenarios {
-				o.scenario, o.fresh = s, g.kafka.Embedded()
-				rep, err := runScenario(cmd.Context(), g, o)
+				o.ScenarioName, o.Fresh = s, g.kafka.Embedded()
+				rep, err := o.Run(cmd.Context(), g.kafka, g.topo)
 				if err != nil {
 					return fmt.Errorf("calibrate on %s: %w", s, err)
 				}
 				reps = append(reps, rep)
 			}
-			r := fieldrun.CalibrateCountScores(o.track, scenarios, reps)
-			out := cmd.OutOrStdout()
-			return printReport(out, asJSON, r, r.Print)
+			r := fieldrun.CalibrateCountScores(o.Track, scenarios, reps)
+			return printReport(cmd.OutOrStdout(), asJSON, r, r.Print)
 		},
 	}
 	f := cmd.Flags()
-	o.mf.register(f)
-	o.samples = 5
-	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a scenario if the pipeline has not drained by then")
+	o.Model.RegisterFlags(f)
+	o.Samples = 5
+	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up on a scenario if the pipeline has not drained by then")
 	f.StringSliceVar(&scenarios, "scenarios", nil, "validation scenarios (YAML files or builtin names), comma-separated or repeated")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = cmd.MarkFlagRequired("scenarios")

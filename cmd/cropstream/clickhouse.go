@@ -1,63 +1,25 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
+	"github.com/cropstream/cropstream/sinks/stores"
 )
 
-// sinkFlags say where the analytics rows go: ClickHouse, or files.
-type sinkFlags struct {
-	ch  clickhouse.Config
-	dir string
-}
+// sinkFlags is stores.Config under the names the operational commands use.
+type sinkFlags struct{ stores.Config }
 
-func (s *sinkFlags) register(f *pflag.FlagSet, withDir bool) {
-	f.StringSliceVar(&s.ch.Addr, "clickhouse", nil, "ClickHouse native address(es) host:9000 (password from $"+clickhouse.PasswordEnv+")")
-	f.StringVar(&s.ch.Database, "clickhouse-db", "cropstream", "ClickHouse database")
-	f.StringVar(&s.ch.User, "clickhouse-user", "default", "ClickHouse user")
-	f.BoolVar(&s.ch.TLS, "clickhouse-tls", false, "connect to ClickHouse with TLS (native port 9440)")
-	f.StringVar(&s.ch.CAFile, "clickhouse-ca", "", "PEM CA that signed ClickHouse's certificate")
-	if withDir {
-		f.StringVar(&s.dir, "analytics-dir", "", "without --clickhouse: write the analytics rows here as JSONEachRow files")
-	}
-}
-
-// store opens ClickHouse when configured, else files in dir (or
-// fallbackDir); nil when neither is set.
-func (s *sinkFlags) store(ctx context.Context, fallbackDir string) (sinks.Store, string, error) {
-	if len(s.ch.Addr) > 0 {
-		st, err := clickhouse.Open(ctx, s.ch)
-		if err != nil {
-			return nil, "", err
-		}
-		return st, "ClickHouse " + strings.Join(s.ch.Addr, ",") + " database " + st.Database(), nil
-	}
-	dir := cmp.Or(s.dir, fallbackDir)
-	if dir == "" {
-		return nil, "", nil
-	}
-	st, err := jsonfile.Open(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, "files in " + dir, nil
-}
+func (s *sinkFlags) register(f *pflag.FlagSet, withDir bool) { s.RegisterFlags(f, withDir) }
 
 func (s *sinkFlags) clickhouse(ctx context.Context) (*clickhouse.Store, error) {
-	if len(s.ch.Addr) == 0 {
-		return nil, fmt.Errorf("--clickhouse host:9000 is required")
-	}
-	return clickhouse.Open(ctx, s.ch)
+	return s.OpenClickHouse(ctx)
 }
 
 func newClickHouseCmd() *cobra.Command {

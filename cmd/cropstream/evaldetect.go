@@ -6,12 +6,13 @@ import (
 	"github.com/cropstream/cropstream/dataset"
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/simulator"
 )
 
 func newEvalDetectCmd() *cobra.Command {
 	var (
-		mf       modelFlags
+		mf       detect.ModelConfig
 		scenario string
 		asJSON   bool
 		opts     evaluation.DetectOptions
@@ -45,7 +46,7 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 			if err != nil {
 				return err
 			}
-			eng, err := mf.engine(0.05)
+			eng, err := mf.Engine(0.05)
 			if err != nil {
 				return err
 			}
@@ -59,7 +60,7 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 		},
 	}
 	f := cmd.Flags()
-	mf.register(f)
+	mf.RegisterFlags(f)
 	f.StringVar(&scenario, "scenario", "default", "scenario YAML file or builtin name")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.Float32Var(&opts.Conf, "conf", 0.25, "score threshold of the operating point for precision and recall")
@@ -75,25 +76,21 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 }
 
 // evalDetectImages is eval detect on a labelled image set.
-func evalDetectImages(cmd *cobra.Command, mf modelFlags, src dataset.Source, o evaluation.ImageOptions, asJSON bool) error {
+func evalDetectImages(cmd *cobra.Command, mf detect.ModelConfig, src dataset.Source, o evaluation.ImageOptions, asJSON bool) error {
 	set, err := src.Load()
 	if err != nil {
 		return err
 	}
 	// Scores well below the operating point, for the curve and the AP.
-	eng, err := mf.engine(0.01)
+	eng, err := mf.Engine(0.01)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	inference.TuneMalloc()
-	det := evaluation.NewEngineDetector(eng)
-	defer det.Close()
-	rep, err := evaluation.ScoreImages(set, det, eng.Info().Names, o)
+	rep, err := evaluation.ScoreEngine(eng, set, src.String(), o)
 	if err != nil {
 		return err
 	}
-	rep.Model, rep.Source = eng.Name(), src.String()
 	if asJSON {
 		return printJSON(cmd.OutOrStdout(), rep)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,14 +20,14 @@ import (
 	"github.com/cropstream/cropstream/topology"
 )
 
-// globals are the flags every command shares: where Kafka is and how the
-// topology is sized. They are parsed once into these structs and passed down.
+// globals are the flags every command shares: where Kafka is, how the
+// topology is sized, how to log. Each group registers its own flags.
 type globals struct {
-	kafka    broker.Config
-	topo     topology.Config
-	brokers  string
-	logJSON  bool
-	logLevel string
+	kafka broker.Config
+	topo  topology.Config
+	log   metrics.LogConfig
+	// brokers is --brokers as given (kafka.Brokers holds the seeds).
+	brokers string
 }
 
 func main() {
@@ -56,25 +55,13 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.setup()
+			g.brokers = strings.Join(g.kafka.Brokers, ",")
+			return g.log.Setup()
 		},
 	}
-	f := root.PersistentFlags()
-	f.StringVar(&g.brokers, "brokers", "", "Kafka seed brokers host:port,... (default: the embedded broker in --data-dir)")
-	f.StringVar(&g.kafka.DataDir, "data-dir", "./data", "directory of the embedded broker and local state")
-	f.StringVar(&g.kafka.TLSCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (turns TLS on)")
-	f.StringVar(&g.kafka.TLSCert, "tls-cert", "", "PEM client certificate for mutual TLS")
-	f.StringVar(&g.kafka.TLSKey, "tls-key", "", "PEM key of --tls-cert")
-	f.StringVar(&g.kafka.SASLMechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password from $"+broker.PasswordEnv+")")
-	f.StringVar(&g.kafka.SASLUser, "sasl-user", "", "SASL user")
-	f.StringVar(&g.kafka.SaramaVersion, "sarama-version", "2.0.0", "Kafka protocol version of goka's sarama client (< 2.4.0 on the embedded broker)")
-	f.Int32Var(&g.topo.CameraPartitions, "camera-partitions", topology.DefaultCameraPartitions, "partitions of camera-keyed topics (frames, detections, track table)")
-	f.Int32Var(&g.topo.BlockPartitions, "block-partitions", topology.DefaultBlockPartitions, "partitions of block-keyed topics (objects, yield, aggregate table)")
-	f.Int16Var(&g.topo.Replication, "replication-factor", -1, "replication factor of created topics (-1: the cluster's default)")
-	f.IntVar(&g.topo.MaxFrameBytes, "topology-max-frame-bytes", topology.DefaultMaxFrameBytes, "largest JPEG the frames topic accepts; sizes topic, producer and broker limits")
-	f.BoolVar(&g.logJSON, "log-json", false, "log JSON lines instead of text")
-	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-
+	g.kafka.RegisterFlags(root.PersistentFlags())
+	g.topo.RegisterFlags(root.PersistentFlags())
+	g.log.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(
 		newBrokerCmd(g),
 		newTopologyCmd(g),
@@ -99,64 +86,19 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-func (g *globals) setup() error {
-	if g.brokers != "" {
-		g.kafka.Brokers = strings.Split(g.brokers, ",")
-	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
-	if g.logJSON {
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	}
-	slog.SetDefault(slog.New(h))
-	return nil
-}
+func (g *globals) topology() (*topology.Topology, error) { return topology.New(g.topo) }
 
-func (g *globals) topology() (*topology.Topology, error) {
-	return topology.New(g.topo)
-}
-
-// open connects to Kafka (starting or reusing the embedded broker) and
-// returns the topology it was sized with.
+// open connects to Kafka (starting or reusing the embedded broker).
 func (g *globals) open(ctx context.Context) (*broker.Conn, *topology.Topology, error) {
-	top, err := g.topology()
-	if err != nil {
-		return nil, nil, err
-	}
-	conn, err := broker.Open(ctx, g.kafka, top)
-	if err != nil {
-		return nil, nil, err
-	}
-	return conn, top, nil
+	return broker.OpenSized(ctx, g.kafka, g.topo)
 }
 
-// openWithTopics is open plus broker.EnsureTopicsExist, for commands that
-// produce or consume: they need the topology's topics to exist.
 func (g *globals) openWithTopics(ctx context.Context) (*broker.Conn, *topology.Topology, error) {
-	conn, top, err := g.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := broker.EnsureTopicsExist(ctx, conn, top); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, top, nil
+	return broker.OpenWithTopics(ctx, g.kafka, g.topo)
 }
 
-// withConn runs f with a connection to Kafka whose topics exist, and closes
-// it after: what every command that reads or writes a topic starts with.
 func (g *globals) withConn(ctx context.Context, f func(*broker.Conn) error) error {
-	conn, _, err := g.openWithTopics(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return f(conn)
+	return broker.WithConn(ctx, g.kafka, g.topo, f)
 }
 
 // printJSON writes v as every --json output is written: indented.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 
@@ -12,41 +11,8 @@ import (
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/processors/detect"
-	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/shadow"
 )
-
-// loader loads deployed models for the detect stage with the same flags as
-// its --model: on the CPU the model is first run in a child process (the
-// probe the CUDA path uses), so a file that crashes ONNX Runtime kills the
-// child, not the stage; on CUDA gpuEngine probes each graph variant itself.
-func (m *modelFlags) loader(scoreThreshold float32) detect.Loader {
-	return func(ctx context.Context, d *schema.ModelDeployment) (detect.Detector, error) {
-		g := *m
-		g.model, g.name, g.version, g.sha256 = d.Path, d.Name, d.Version, d.Sha256
-		if g.provider != "cuda" {
-			if err := g.probe("none"); err != nil {
-				return nil, fmt.Errorf("probe in a child process: %w", err)
-			}
-		}
-		return g.stageEngine(scoreThreshold)
-	}
-}
-
-// driftMonitor watches the detect stage's cameras against the reference
-// stored beside the model; without one it still summarises quality, without
-// drift statistics.
-func (m *modelFlags) driftMonitor(window int, id inference.ModelID) (*drift.Monitor, error) {
-	path, err := inference.FindModel(m.model)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := drift.LoadFor(path, id.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	return drift.NewMonitor(drift.Config{Window: window}, ref), nil
-}
 
 func newModelCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "model", Short: "Deploy models to running detect stages, roll back, see what is served"}

@@ -44,30 +44,31 @@ func TestMetricsAddressAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	start := func(explicit bool) (*observeFlags, error) {
+	start := func(explicit bool) (string, error) {
 		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-		var o observeFlags
-		o.register(fs)
+		var o metrics.ObserveConfig
+		o.RegisterFlags(fs)
 		if explicit {
 			if err := fs.Parse([]string{"--metrics-addr", taken.Addr().String()}); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			o.metricsAddr = taken.Addr().String() // as if the default were taken
+			o.Addr = taken.Addr().String() // as if the default were taken
 		}
-		return &o, o.start(ctx, fs, pl, conn, []string{pipeline.StageSink})
+		o.Stages = []string{pipeline.StageSink}
+		return metrics.Observe(ctx, o, pl, conn)
 	}
 	if _, err := start(true); err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("an explicit address in use: %v, want an error", err)
 	}
-	o, err := start(false)
+	bound, err := start(false)
 	if err != nil {
 		t.Fatalf("default address in use: %v", err)
 	}
-	if host, port, _ := net.SplitHostPort(o.bound); host != "127.0.0.1" || port == "" || o.bound == taken.Addr().String() {
-		t.Fatalf("served on %q with the default taken", o.bound)
+	if host, port, _ := net.SplitHostPort(bound); host != "127.0.0.1" || port == "" || bound == taken.Addr().String() {
+		t.Fatalf("served on %q with the default taken", bound)
 	}
-	base := "http://" + o.bound
+	base := "http://" + bound
 	// ready fails the test unless /readyz answers 200 within 20 s.
 	ready := func(notReady string, pause time.Duration) {
 		t.Helper()
