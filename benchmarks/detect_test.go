@@ -31,15 +31,22 @@ func simJPEGs(b *testing.B, n int) [][]byte {
 	return jpgs
 }
 
+// decodeBench is what a decode benchmark works on: 16 rendered frames and
+// a preprocessor for a w x h input, closed when the benchmark ends.
+func decodeBench(b *testing.B, w, h int) ([][]byte, *inference.Preprocessor) {
+	inference.TuneMalloc()
+	jpgs := simJPEGs(b, 16)
+	pre := inference.NewPreprocessor(w, h)
+	b.Cleanup(pre.Close)
+	return jpgs, pre
+}
+
 // BenchmarkDecodeLetterbox: JPEG decode (1280x720, at half size in the DCT
 // domain) + letterbox to 512x288 + float NCHW, per core:
 //
 //	taskset -c 0 go test -run xxx -bench DecodeLetterbox -cpu 1 ./benchmarks
 func BenchmarkDecodeLetterbox(b *testing.B) {
-	inference.TuneMalloc()
-	jpgs := simJPEGs(b, 16)
-	pre := inference.NewPreprocessor(512, 288)
-	defer pre.Close()
+	jpgs, pre := decodeBench(b, 512, 288)
 	dst := make([]float32, 3*512*288)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -59,10 +66,7 @@ func BenchmarkDecodeLetterbox(b *testing.B) {
 // decoded at half scale into a 640x640 uint8 input (a YOLOv8n-sized model
 // with the UInt8Input rewrite), per core.
 func BenchmarkDecodeLetterboxUInt8(b *testing.B) {
-	inference.TuneMalloc()
-	jpgs := simJPEGs(b, 16)
-	pre := inference.NewPreprocessor(640, 640)
-	defer pre.Close()
+	jpgs, pre := decodeBench(b, 640, 640)
 	dst := make([]byte, 3*640*640)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

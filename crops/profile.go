@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,6 +73,35 @@ func Load(name string) (*Profile, error) {
 		return nil, fmt.Errorf("crop profile %s: %w", name, err)
 	}
 	return &p, nil
+}
+
+// Profiles is a stage's profiles by crop name, each loaded once: the stages
+// meet crops by name on every record. The zero value is ready to use.
+type Profiles struct {
+	mu     sync.Mutex
+	loaded map[string]*Profile
+}
+
+// Get is crop's profile, loaded on its first use. A crop that does not
+// load gets what failed(err) returns, kept as its profile unless that is an
+// error.
+func (c *Profiles) Get(crop string, failed func(error) (*Profile, error)) (*Profile, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.loaded[crop]; ok {
+		return p, nil
+	}
+	p, err := Load(crop)
+	if err != nil {
+		if p, err = failed(err); err != nil {
+			return nil, err
+		}
+	}
+	if c.loaded == nil {
+		c.loaded = map[string]*Profile{}
+	}
+	c.loaded[crop] = p
+	return p, nil
 }
 
 // Validate checks the profile; errors name the field.

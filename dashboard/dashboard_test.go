@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cropstream/cropstream/processors/track"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/zones"
 )
 
@@ -169,12 +170,9 @@ func TestServerStreamsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
+	run := stagetest.Start(context.Background(), srv)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Stop(); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/topology"
@@ -19,27 +17,15 @@ import (
 // keyed by block with cropstream's (goka-compatible) partitioner, and waits
 // for the broker's acknowledgement.
 func Publish(ctx context.Context, conn *broker.Conn, blocks []*schema.FieldBlock, hand []*schema.HandCounts) error {
-	cl, err := conn.Client()
+	recs, err := broker.Records(topology.Fields, blocks, (*schema.FieldBlock).GetBlockId)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	var recs []*kgo.Record
-	for _, b := range blocks {
-		val, err := schema.Encode(b)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, &kgo.Record{Topic: string(topology.Fields), Key: []byte(b.GetBlockId()), Value: val})
+	counts, err := broker.Records(topology.HandCounts, hand, (*schema.HandCounts).GetBlockId)
+	if err != nil {
+		return err
 	}
-	for _, h := range hand {
-		val, err := schema.Encode(h)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, &kgo.Record{Topic: string(topology.HandCounts), Key: []byte(h.GetBlockId()), Value: val})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := broker.Produce(ctx, conn, append(recs, counts...)...); err != nil {
 		return fmt.Errorf("publish field map: %w", err)
 	}
 	return nil

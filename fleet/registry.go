@@ -24,7 +24,7 @@ func Add(ctx context.Context, conn *broker.Conn, c Camera) (Camera, error) {
 	if err != nil {
 		return Camera{}, err
 	}
-	if err := produce(ctx, conn, &kgo.Record{Topic: string(topology.Cameras), Key: []byte(c.ID), Value: val}); err != nil {
+	if err := broker.Produce(ctx, conn, &kgo.Record{Topic: string(topology.Cameras), Key: []byte(c.ID), Value: val}); err != nil {
 		return Camera{}, fmt.Errorf("add camera %s: %w", c.ID, err)
 	}
 	return c, nil
@@ -33,7 +33,7 @@ func Add(ctx context.Context, conn *broker.Conn, c Camera) (Camera, error) {
 // Remove publishes the camera's tombstone: its reader stops after flushing
 // the frames it read.
 func Remove(ctx context.Context, conn *broker.Conn, id string) error {
-	if err := produce(ctx, conn, &kgo.Record{Topic: string(topology.Cameras), Key: []byte(id)}); err != nil {
+	if err := broker.Produce(ctx, conn, &kgo.Record{Topic: string(topology.Cameras), Key: []byte(id)}); err != nil {
 		return fmt.Errorf("remove camera %s: %w", id, err)
 	}
 	return nil
@@ -58,15 +58,6 @@ func RemoveRegistered(ctx context.Context, conn *broker.Conn, ids []string) ([]s
 		}
 	}
 	return ids, nil
-}
-
-func produce(ctx context.Context, conn *broker.Conn, recs ...*kgo.Record) error {
-	cl, err := conn.Client()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	return cl.ProduceSync(ctx, recs...).FirstErr()
 }
 
 // Read reads the registry and the states whole. Records that do not decode

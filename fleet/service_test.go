@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -131,16 +130,8 @@ func TestServiceReconnectsRemovesAndDeadLetters(t *testing.T) {
 
 func deadLetters(t *testing.T, ctx context.Context, conn *broker.Conn) map[string]int {
 	t.Helper()
-	recs, err := broker.ReadAll(ctx, conn, topology.DLQ, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]int{}
-	for _, r := range recs {
-		d, err := schema.DecodeDeadLetter(r.Value)
-		if err != nil {
-			t.Fatal(fmt.Errorf("dead letter: %w", err))
-		}
+	for _, d := range brokertest.ReadAs(t, conn, topology.DLQ, schema.DecodeDeadLetter) {
 		out[string(d.OriginalKey)]++
 	}
 	return out

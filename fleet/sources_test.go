@@ -28,25 +28,13 @@ import (
 
 func framesOf(t *testing.T, conn *broker.Conn) map[string][]*schema.Frame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	// Streams go to the live lane and files to the backfill lane.
-	var recs []*kgo.Record
-	for _, l := range topology.Lanes {
-		rs, err := broker.ReadAll(ctx, conn, topology.FramesOf(l), time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, rs...)
-	}
 	out := map[string][]*schema.Frame{}
-	for _, r := range recs {
-		f, err := schema.DecodeFrame(r.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !f.EndOfStream {
-			out[f.CameraId] = append(out[f.CameraId], f)
+	for _, l := range topology.Lanes {
+		for _, f := range brokertest.ReadAs(t, conn, topology.FramesOf(l), schema.DecodeFrame) {
+			if !f.EndOfStream {
+				out[f.CameraId] = append(out[f.CameraId], f)
+			}
 		}
 	}
 	return out

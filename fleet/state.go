@@ -111,29 +111,26 @@ func NewView() *View {
 
 // ApplyCamera applies a registry record (nil value: removed).
 func (v *View) ApplyCamera(key, value []byte) error {
-	if value == nil {
-		delete(v.Cameras, string(key))
-		return nil
-	}
-	c, err := DecodeCamera(value)
-	if err != nil {
-		return err
-	}
-	v.Cameras[c.ID] = c
-	return nil
+	return applyRecord(v.Cameras, key, value, DecodeCamera, func(c Camera) string { return c.ID })
 }
 
 // ApplyState applies a state record (nil value: removed).
 func (v *View) ApplyState(key, value []byte) error {
+	return applyRecord(v.States, key, value, DecodeState, func(State) string { return string(key) })
+}
+
+// applyRecord puts a record's decoded value in m under id(value), or deletes key
+// from m on a tombstone.
+func applyRecord[T any](m map[string]T, key, value []byte, decode func([]byte) (T, error), id func(T) string) error {
 	if value == nil {
-		delete(v.States, string(key))
+		delete(m, string(key))
 		return nil
 	}
-	s, err := DecodeState(value)
+	x, err := decode(value)
 	if err != nil {
 		return err
 	}
-	v.States[string(key)] = s
+	m[id(x)] = x
 	return nil
 }
 

@@ -148,11 +148,8 @@ func NewPreprocessor(w, h int) *Preprocessor {
 // Into letterboxes img into dst, which holds 3*h*w floats (one image of a
 // batch), and returns the mapping back to frame pixels.
 func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
-	if img.Empty() || img.Channels() != 3 {
-		return Letterbox{}, fmt.Errorf("preprocess: want a 3-channel image, got %d channels", img.Channels())
-	}
-	if len(dst) != 3*p.w*p.h {
-		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d floats, want %d", len(dst), 3*p.w*p.h)
+	if err := p.fits(img, len(dst), "floats"); err != nil {
+		return Letterbox{}, err
 	}
 	lb, src, nw, nh := p.scale(img)
 	if !src.IsContinuous() {
@@ -196,16 +193,25 @@ func (p *Preprocessor) Into(img gocv.Mat, dst []float32) (Letterbox, error) {
 	return lb, nil
 }
 
+// fits says why img does not go into a destination of n values (floats or
+// bytes, unit), if it does not.
+func (p *Preprocessor) fits(img gocv.Mat, n int, unit string) error {
+	if img.Empty() || img.Channels() != 3 {
+		return fmt.Errorf("preprocess: want a 3-channel image, got %d channels", img.Channels())
+	}
+	if n != 3*p.w*p.h {
+		return fmt.Errorf("preprocess: destination holds %d %s, want %d", n, unit, 3*p.w*p.h)
+	}
+	return nil
+}
+
 // IntoUInt8 letterboxes img into dst, h*w*3 BGR bytes (one image of a batch
 // for a model with the UInt8Input rewrite), and returns the mapping back. One
 // pass: rows copied into place between grey bars (the bytes OpenCV's
 // CopyMakeBorder gives, TestIntoUInt8MatchesOpenCV), no padded copy first.
 func (p *Preprocessor) IntoUInt8(img gocv.Mat, dst []byte) (Letterbox, error) {
-	if img.Empty() || img.Channels() != 3 {
-		return Letterbox{}, fmt.Errorf("preprocess: want a 3-channel image, got %d channels", img.Channels())
-	}
-	if len(dst) != 3*p.w*p.h {
-		return Letterbox{}, fmt.Errorf("preprocess: destination holds %d bytes, want %d", len(dst), 3*p.w*p.h)
+	if err := p.fits(img, len(dst), "bytes"); err != nil {
+		return Letterbox{}, err
 	}
 	lb, src, nw, nh := p.scale(img)
 	data, err := src.DataPtrUint8()

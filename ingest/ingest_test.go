@@ -225,12 +225,18 @@ func TestOversizedFrameRefused(t *testing.T) {
 	}
 }
 
+// greenImage is a 200x100 green image, closed when the test ends.
+func greenImage(t *testing.T) gocv.Mat {
+	m := gocv.NewMatWithSize(100, 200, gocv.MatTypeCV8UC3)
+	t.Cleanup(func() { m.Close() })
+	m.SetTo(gocv.NewScalar(10, 200, 10, 0))
+	return m
+}
+
 func TestFolderWithCorruptImage(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	m := gocv.NewMatWithSize(100, 200, gocv.MatTypeCV8UC3)
-	defer m.Close()
-	m.SetTo(gocv.NewScalar(10, 200, 10, 0))
+	m := greenImage(t)
 	for i, name := range []string{"a.jpg", "c.png", "d.jpg"} {
 		gocv.Rectangle(&m, image.Rect(i*10, 10, i*10+20, 30), color.RGBA{255, 0, 0, 0}, -1)
 		if !gocv.IMWrite(filepath.Join(dir, name), m) {
@@ -330,9 +336,7 @@ func TestStreamPerRun(t *testing.T) {
 func TestFolderRefusesOddFiles(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	m := gocv.NewMatWithSize(100, 200, gocv.MatTypeCV8UC3)
-	defer m.Close()
-	m.SetTo(gocv.NewScalar(10, 200, 10, 0))
+	m := greenImage(t)
 	for _, name := range []string{"a.jpg", "c.png", "h.bmp", "i.tif", "z.jpg"} {
 		if !gocv.IMWrite(filepath.Join(dir, name), m) {
 			t.Fatal("write", name)

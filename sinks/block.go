@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -23,6 +24,8 @@ type vector interface {
 	values() any
 	value(i int) any
 	appendValue(v any) bool
+	// appendJSON appends a value as the files store writes it.
+	appendJSON(raw json.RawMessage) error
 	appendFrom(src vector, from, to int)
 	truncate(n int)
 	deleteRows(del []bool)
@@ -45,6 +48,14 @@ func (c *vec[T]) appendValue(v any) bool {
 		c.v = append(c.v, x)
 	}
 	return ok
+}
+func (c *vec[T]) appendJSON(raw json.RawMessage) error {
+	var x T
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return err
+	}
+	c.v = append(c.v, x)
+	return nil
 }
 
 // seconds is a DateTime column: Unix seconds, which the driver sends as
@@ -95,6 +106,14 @@ func (c *nullable) add(p *float64) {
 	}
 	c.v, c.null = append(c.v, *p), append(c.null, false)
 }
+func (c *nullable) appendJSON(raw json.RawMessage) error {
+	var p *float64
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return err
+	}
+	c.add(p)
+	return nil
+}
 func (c *nullable) appendValue(v any) bool {
 	p, ok := v.(*float64)
 	if ok {
@@ -144,6 +163,16 @@ func newVector(typ string) vector {
 		return &seconds{}
 	}
 	panic(fmt.Sprintf("sinks: no column type %s", typ))
+}
+
+// ValueOfJSON is a value of a column of type typ, as the files store writes
+// it, in the Go type a Row holds for that column.
+func ValueOfJSON(typ string, raw json.RawMessage) (any, error) {
+	v := newVector(typ)
+	if err := v.appendJSON(raw); err != nil {
+		return nil, err
+	}
+	return v.value(0), nil
 }
 
 // NewBlock makes an empty block of t's columns.

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -162,27 +163,13 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.CameraPartitions == 0 {
-		c.CameraPartitions = DefaultCameraPartitions
-	}
-	if c.BlockPartitions == 0 {
-		c.BlockPartitions = DefaultBlockPartitions
-	}
-	if c.DLQPartitions == 0 {
-		c.DLQPartitions = DefaultDLQPartitions
-	}
-	if c.Replication == 0 {
-		c.Replication = -1
-	}
-	if c.MaxFrameBytes == 0 {
-		c.MaxFrameBytes = DefaultMaxFrameBytes
-	}
-	if c.FramesRetention == 0 {
-		c.FramesRetention = DefaultFramesRetention
-	}
-	if c.EventsRetention == 0 {
-		c.EventsRetention = DefaultEventsRetention
-	}
+	c.CameraPartitions = cmp.Or(c.CameraPartitions, DefaultCameraPartitions)
+	c.BlockPartitions = cmp.Or(c.BlockPartitions, DefaultBlockPartitions)
+	c.DLQPartitions = cmp.Or(c.DLQPartitions, DefaultDLQPartitions)
+	c.Replication = cmp.Or(c.Replication, -1)
+	c.MaxFrameBytes = cmp.Or(c.MaxFrameBytes, DefaultMaxFrameBytes)
+	c.FramesRetention = cmp.Or(c.FramesRetention, DefaultFramesRetention)
+	c.EventsRetention = cmp.Or(c.EventsRetention, DefaultEventsRetention)
 	return c
 }
 
@@ -244,64 +231,59 @@ func New(cfg Config) (*Topology, error) {
 	// so a batch it may build for one topic must be accepted by all of them.
 	limit := cfg.MaxFrameBytes + frameOverhead
 	t := &Topology{Config: cfg}
+	// Every topic takes the producer's compression and the one record
+	// limit; a compacted topic keeps its records for ever, any other for
+	// the events retention unless it says otherwise.
 	t.Topics = []TopicSpec{
 		{Name: Frames, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
-			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
-			MaxMessageBytes: limit,
-			Doc:             "one JPEG frame and its capture metadata, of recorded video and re-processing (the backfill lane); JPEG does not compress, so producers send it uncompressed"},
+			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(),
+			Doc: "one JPEG frame and its capture metadata, of recorded video and re-processing (the backfill lane); JPEG does not compress, so producers send it uncompressed"},
 		{Name: FramesLive, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Frame",
-			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(), Compression: "producer",
-			MaxMessageBytes: limit,
-			Doc:             "frames of live cameras (the live lane): detect polls them before frames; a camera's stream stays on one lane"},
-		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+			Cleanup: CleanupDelete, RetentionMs: cfg.FramesRetention.Milliseconds(),
+			Doc: "frames of live cameras (the live lane): detect polls them before frames; a camera's stream stays on one lane"},
+		{Name: Detections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections", Cleanup: CleanupDelete,
 			Doc: "boxes of one frame, in per-camera frame order; co-partitioned with frames"},
-		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + count lines + crossings log + emitted log (marker 0x04)",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Table(Track), Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "gob:track.State and streams + count lines + crossings log + emitted log (marker 0x04)", Cleanup: CleanupCompact,
 			Doc: "tracker state per camera (goka group table of track)"},
-		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Objects, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.CountedObject", Cleanup: CleanupDelete,
 			Doc: "one record per counted physical object, id = camera + stream + track"},
-		{Name: Table(Aggregate), Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "gob:aggregate.blockState/v4 (marker 0x01)",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Table(Aggregate), Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "gob:aggregate.blockState/v4 (marker 0x01)", Cleanup: CleanupCompact,
 			Doc: "running totals per block (goka group table of aggregate)"},
-		{Name: Yield, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.YieldEstimate",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Yield, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.YieldEstimate", Cleanup: CleanupDelete,
 			Doc: "yield estimate per block and window, id = block + window"},
-		{Name: Fields, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.FieldBlock",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Fields, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.FieldBlock", Cleanup: CleanupCompact,
 			Doc: "the field map: crop, rows, plants and spacing of each block (cropstream fields apply)"},
-		{Name: HandCounts, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.HandCounts",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: HandCounts, Partitions: cfg.BlockPartitions, Key: KeyBlock, Codec: "protobuf:cropstream.v1.HandCounts", Cleanup: CleanupCompact,
 			Doc: "hand-counted sample plants of each block (cropstream handcounts add); co-partitioned with objects"},
-		{Name: Models, Partitions: 1, Key: KeyRole, Codec: "protobuf:cropstream.v1.ModelDeployment",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: Models, Partitions: 1, Key: KeyRole, Codec: "protobuf:cropstream.v1.ModelDeployment", Cleanup: CleanupCompact,
 			Doc: "the model detect serves (key serving) and its canary (key canary): id and path (cropstream model deploy/rollback); one partition, so every detect process reads the same order"},
-		{Name: ModelQuality, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.ModelQuality",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+		{Name: ModelQuality, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.ModelQuality", Cleanup: CleanupDelete,
 			Doc: "per camera and window of frames: boxes, scores, brightness, and drift (KS, PSI) against the model's reference"},
-		{Name: ShadowDetections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+		{Name: ShadowDetections, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.Detections", Cleanup: CleanupDelete,
 			Doc: "a shadow model's boxes on a sampled share of frames, beside the serving model's; compared by cropstream model compare, never counted"},
-		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer",
-			MaxMessageBytes: limit,
-			Doc:             "records a stage could not process, with reason and source topic/partition/offset"},
-		{Name: Cameras, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.Camera",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: DLQ, Partitions: cfg.DLQPartitions, Key: KeySourceKey, Codec: "protobuf:cropstream.v1.DeadLetter", Cleanup: CleanupDelete,
+			Doc: "records a stage could not process, with reason and source topic/partition/offset"},
+		{Name: Cameras, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.Camera", Cleanup: CleanupCompact,
 			Doc: "the camera registry: source URL and place of each camera (cropstream cameras add/remove)"},
-		{Name: CameraState, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.State",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: CameraState, Partitions: RegistryPartitions, Key: KeyCamera, Codec: "json:fleet.State", Cleanup: CleanupCompact,
 			// A report per camera every few seconds: without short segments
 			// the topic would keep days of them before compacting any.
 			SegmentMs: (10 * time.Minute).Milliseconds(),
 			Doc:       "each camera's reader state as its ingest instance last reported it (connected, reconnecting, frames/s, last error)"},
-		{Name: CountLines, Partitions: 1, Key: KeyCamera, Codec: "json:zones.CameraLines",
-			Cleanup: CleanupCompact, RetentionMs: -1, Compression: "producer", MaxMessageBytes: limit,
+		{Name: CountLines, Partitions: 1, Key: KeyCamera, Codec: "json:zones.CameraLines", Cleanup: CleanupCompact,
 			Doc: "the count lines of each camera that has any (cropstream zones set/clear); read whole by every track process"},
-		{Name: LineCrossings, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.LineCrossing",
-			Cleanup: CleanupDelete, RetentionMs: events, Compression: "producer", MaxMessageBytes: limit,
+		{Name: LineCrossings, Partitions: cfg.CameraPartitions, Key: KeyCamera, Codec: "protobuf:cropstream.v1.LineCrossing", Cleanup: CleanupDelete,
 			Doc: "one record per track counted across a camera's count line, per direction, id = camera + stream + track + line + direction"},
+	}
+	for i := range t.Topics {
+		s := &t.Topics[i]
+		s.Compression, s.MaxMessageBytes = "producer", limit
+		switch {
+		case s.Cleanup == CleanupCompact:
+			s.RetentionMs = -1
+		case s.RetentionMs == 0:
+			s.RetentionMs = events
+		}
 	}
 	trackTable, aggTable := Table(Track), Table(Aggregate)
 	t.Groups = []GroupSpec{

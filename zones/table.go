@@ -53,12 +53,7 @@ func Set(ctx context.Context, conn *broker.Conn, c CameraLines) (CameraLines, er
 		}
 		rec.Value = val
 	}
-	cl, err := conn.Client()
-	if err != nil {
-		return CameraLines{}, err
-	}
-	defer cl.Close()
-	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+	if err := broker.Produce(ctx, conn, rec); err != nil {
 		return CameraLines{}, fmt.Errorf("set count lines of %s: %w", c.Camera, err)
 	}
 	return c, nil

@@ -5,6 +5,9 @@ package brokertest
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/topology"
@@ -33,4 +36,39 @@ func Open(tb testing.TB, cfg topology.Config) (*broker.Conn, *topology.Topology)
 		tb.Fatal(err)
 	}
 	return conn, top
+}
+
+// ReadAll is every record of topic, as broker.ReadAll reads it, failing the
+// test when it cannot be read whole.
+func ReadAll(tb testing.TB, conn *broker.Conn, topic topology.Topic) []*kgo.Record {
+	tb.Helper()
+	recs, err := broker.ReadAll(context.Background(), conn, topic, time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
+}
+
+// ReadAs is every record of topic decoded by decode, failing the test on
+// one that does not decode.
+func ReadAs[T any](tb testing.TB, conn *broker.Conn, topic topology.Topic, decode func([]byte) (T, error)) []T {
+	tb.Helper()
+	var out []T
+	for _, r := range ReadAll(tb, conn, topic) {
+		v, err := decode(r.Value)
+		if err != nil {
+			tb.Fatalf("%s[%d] offset %d: %v", topic, r.Partition, r.Offset, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Produce writes recs and waits for the broker's acknowledgement, failing
+// the test on an error.
+func Produce(tb testing.TB, conn *broker.Conn, recs ...*kgo.Record) {
+	tb.Helper()
+	if err := broker.Produce(context.Background(), conn, recs...); err != nil {
+		tb.Fatal(err)
+	}
 }

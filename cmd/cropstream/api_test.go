@@ -28,9 +28,7 @@ func getJSON(url string, v any) (int, error) {
 // a small field runs: its final count equals the count run prints and the
 // objects ClickHouse holds, and its estimate the final estimate stored there.
 func TestQueryAPIMatchesRunAndClickHouse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	srv := chtest.Start(t)
 	dir := scenarioDir(t, uiScenario)
 	r := startUIRun(t, dir, "--clickhouse", srv.Addr())

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,9 +105,7 @@ func checkConnected(t *testing.T, where string, e fleet.Entry, now time.Time) {
 // and the one holding cameras is SIGKILLed: the other reads them within 15 s.
 // `cameras list` and GET /cameras report the states throughout.
 func TestCameraFleet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	dir := t.TempDir()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -243,13 +240,12 @@ func TestCameraFleet(t *testing.T) {
 	}
 	moved := held[victim.name]
 	t.Logf("cameras held: %v; killing %s", held, victim.name)
-	victim.cmd.Process.Signal(syscall.SIGKILL)
-	victim.cmd.Wait()
-	killed := time.Now()
+	killed(victim.cmd)
+	killedAt := time.Now()
 	took := until(t, "the killed instance's cameras read by the other", 15*time.Second, func() bool {
 		l := listHTTP(t, survivor.api)
 		for _, id := range moved {
-			if e := l[id]; e.Status != fleet.StatusConnected || e.State.Instance != survivor.name || e.State.LastFrame.Before(killed) {
+			if e := l[id]; e.Status != fleet.StatusConnected || e.State.Instance != survivor.name || e.State.LastFrame.Before(killedAt) {
 				return false
 			}
 		}

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/evaluation"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/aggregate"
@@ -30,22 +30,13 @@ import (
 // instance joins mid-stream and takes partitions; the objects counted and the
 // block's final count equal an uninterrupted run's exactly.
 func TestKillTrackAndAggregate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills and restarts processes")
-	}
-	dir := t.TempDir()
-	startBroker(t, dir)
-	ctx := context.Background()
-	conn := openData(t, dir)
+	longTest(t, "kills and restarts processes")
+	dir, conn := brokerDir(t)
 
 	sc, recs, want := truthStream(t)
-	cl, _ := conn.Client()
-	defer cl.Close()
 	// Half the stream now, half once the last instances run.
 	half := len(recs) / 2
-	if err := cl.ProduceSync(ctx, recs[:half]...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.Produce(t, conn, recs[:half]...)
 
 	logs := 0
 	start := func() *exec.Cmd {
@@ -56,23 +47,15 @@ func TestKillTrackAndAggregate(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		c := start()
 		time.Sleep(time.Duration(1500+rng.IntN(4000)) * time.Millisecond)
-		c.Process.Signal(syscall.SIGKILL)
-		c.Wait()
+		killed(c)
 	}
 	a := start()
 	defer stopped(a)
 	time.Sleep(2 * time.Second)
-	if err := cl.ProduceSync(ctx, recs[half:]...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.Produce(t, conn, recs[half:]...)
 	b := start() // joins mid-stream: the group rebalances between a and b
 	second := logs
 	defer stopped(b)
-	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
-		t.Fatalf("not drained after kills: %v", err)
-	}
 	finalCounts(t, conn, sc, want, filepath.Join(dir, fmt.Sprintf("run-%d.log", logs)))
 	if bl, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run-%d.log", second))); !regexp.MustCompile(`Processor track\] setup generation \d+, claims=\S*detections\S*int32\{\d`).Match(bl) {
 		t.Fatalf("the second instance never took detections partitions:\n%s", bl)
@@ -148,10 +131,7 @@ func finalCounts(t *testing.T, conn *broker.Conn, sc *simulator.Scenario, want m
 	if est == nil {
 		t.Fatalf("no final yield estimate; last run's log:\n%s", logTail(lastLog, 3000))
 	}
-	objs, err := broker.ReadAll(ctx, conn, topology.Objects, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := brokertest.ReadAll(t, conn, topology.Objects)
 	got := map[string]bool{}
 	for _, r := range objs {
 		if o, err := schema.DecodeCountedObject(r.Value); err == nil && o.Control == "" {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/sinks"
-	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
 	"github.com/cropstream/cropstream/sinks/sinktest"
@@ -51,7 +49,7 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 	}
 	resize := tinyDisk(t, dir, 96<<10)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	sinktest.Produce(t, conn, sinktest.Stream(21, 400))
+	brokertest.Produce(t, conn, sinktest.Stream(21, 400)...)
 
 	ctx := context.Background()
 	sinkRun := func(stop func(*sinks.Sink) bool) *sinks.Sink {
@@ -135,8 +133,7 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 		}
 	}
 
-	srv := chtest.Start(t)
-	st := srv.Open(t, "fulldisk")
+	st := chtest.Start(t).Open(t, "fulldisk")
 	loaded, refused, err := loadFiles(ctx, st, dir)
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("load: %v, refused %v", err, refused)
@@ -147,47 +144,4 @@ func TestFileSinkFullDiskThenSpaceFreed(t *testing.T) {
 			t.Errorf("%s: loaded %d, stored %d (%d distinct), want %d", name, loaded[name], all[name], distinct[name], n)
 		}
 	}
-}
-
-// Files an older sink wrote may hold a row whose time ClickHouse's DateTime
-// cannot hold: load stores every other row and names that one (before, the
-// whole insert failed with "dateTime overflow").
-func TestLoadRefusesTimesClickHouseCannotHold(t *testing.T) {
-	dir := t.TempDir()
-	files, err := jsonfile.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	frames := sinks.TableNamed("frames")
-	if err := files.Prepare(ctx, []*sinks.Table{frames}); err != nil {
-		t.Fatal(err)
-	}
-	row := func(id string, at time.Time, off int64) sinks.Row {
-		return sinks.Row{id, "cam", "F", "B", "R", uint64(off), at, at.UnixNano(), (*float64)(nil), uint32(64), uint32(32),
-			uint32(4), "test", int32(0), off}
-	}
-	good := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
-	if err := files.Insert(ctx, frames, sinktest.Block(t, frames, row("a", good, 1), row("bad", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 2), row("c", good, 3))); err != nil {
-		t.Fatal(err)
-	}
-	srv := chtest.Start(t)
-	st := srv.Open(t, "load2200")
-	loaded, refused, err := loadFiles(ctx, st, dir)
-	if err != nil || loaded["frames"] != 2 || len(refused) != 1 || !strings.Contains(refused[0], "line 2: frames: column captured_at is 2200-01-01T00:00:00Z") {
-		t.Fatalf("load: %v loaded, refused %q, %v", loaded, refused, err)
-	}
-}
-
-// loadFiles is what `clickhouse load` does: migrate, then copy the files'
-// rows the store lacks.
-func loadFiles(ctx context.Context, st *clickhouse.Store, dir string) (map[string]int, []string, error) {
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, nil, err
-	}
-	files, err := jsonfile.Open(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return files.CopyTo(ctx, st)
 }

@@ -81,10 +81,16 @@ func run(t *testing.T, dir string, args ...string) result {
 func scenarioDir(t *testing.T, scenario string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(scenario), 0o644); err != nil {
+	writeFile(t, dir, "small.yaml", scenario)
+	return dir
+}
+
+// writeFile writes content to dir/name.
+func writeFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 // evalReport is what `eval --scenario scenario --json` with the shipped
@@ -119,25 +125,46 @@ func startProcess(t *testing.T, dir, logName string, args ...string) *exec.Cmd {
 	return c
 }
 
-// stopped sends SIGTERM and waits for the process to exit.
-func stopped(c *exec.Cmd) error {
-	c.Process.Signal(syscall.SIGTERM)
+// longTest skips the test under -short, saying why it is long.
+func longTest(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
+	}
+}
+
+// signalled sends sig to the process and waits for it to exit.
+func signalled(c *exec.Cmd, sig os.Signal) error {
+	c.Process.Signal(sig)
 	return c.Wait()
 }
 
-// serveStages starts each stage as its own process on dir's broker, each
-// logging to dir/<stage>.log, and checks each exits cleanly on SIGTERM when
-// the test ends.
+// stopped ends the process with SIGTERM, as an operator would.
+func stopped(c *exec.Cmd) error { return signalled(c, syscall.SIGTERM) }
+
+// killed ends the process with SIGKILL, as a crash would.
+func killed(c *exec.Cmd) { signalled(c, syscall.SIGKILL) }
+
+// serveStages starts each stage as its own process on dir's broker (as
+// serveStage), detect with the shipped model.
 func serveStages(t *testing.T, dir string, extra ...string) {
 	t.Helper()
 	for _, st := range []string{"detect", "track", "aggregate", "sink"} {
-		c := startProcess(t, dir, st+".log", append([]string{"run", "--stages", st, "--model", shippedModel(), "--metrics-addr", ""}, extra...)...)
-		t.Cleanup(func() {
-			if err := stopped(c); err != nil {
-				t.Errorf("%s after SIGTERM: %v", st, err)
-			}
-		})
+		serveStage(t, dir, st, append([]string{"--model", shippedModel()}, extra...)...)
 	}
+}
+
+// serveStage starts `run --stages stages` as its own process on dir's
+// broker, logging to dir/<stages>.log, and checks it exits cleanly on
+// SIGTERM when the test ends.
+func serveStage(t *testing.T, dir, stages string, extra ...string) {
+	t.Helper()
+	c := startProcess(t, dir, stages+".log", append([]string{"run", "--stages", stages, "--metrics-addr", ""}, extra...)...)
+	t.Cleanup(func() {
+		if err := stopped(c); err != nil {
+			t.Errorf("%s after SIGTERM: %v", stages, err)
+		}
+	})
 }
 
 // brokerProcess starts `cropstream broker` on dir/data (the same port as
@@ -168,8 +195,17 @@ func brokerProcess(t *testing.T, dir string) (*exec.Cmd, string) {
 func startBroker(t *testing.T, dir string) string {
 	t.Helper()
 	brk, line := brokerProcess(t, dir)
-	t.Cleanup(func() { brk.Process.Signal(os.Interrupt); brk.Wait() })
+	t.Cleanup(func() { signalled(brk, os.Interrupt) })
 	return line
+}
+
+// brokerDir is a directory for the test whose broker is served (as by
+// startBroker), and a connection to that broker.
+func brokerDir(t *testing.T) (string, *broker.Conn) {
+	t.Helper()
+	dir := t.TempDir()
+	startBroker(t, dir)
+	return dir, openData(t, dir)
 }
 
 // brokerWithTopics is a directory for the test whose broker is served (as

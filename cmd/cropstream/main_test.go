@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/schema"
@@ -18,11 +17,11 @@ import (
 
 func TestBadInputsFailFastWithOneLine(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "notvideo.mp4"), []byte("this is text, not video"), 0o644)
+	writeFile(t, dir, "notvideo.mp4", "this is text, not video")
 	videotest.Write(t, filepath.Join(dir, "big.avi"), 3, 10, 640, 480)
 	apple, _ := os.ReadFile(filepath.Join(repo, "crops", "profiles", "apple.yaml"))
-	os.WriteFile(filepath.Join(dir, "banana.yaml"), []byte(strings.Replace(strings.Replace(string(apple), "class: apple", "class: banana", 1), "name: apple", "name: banana", 1)), 0o644)
-	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte("fields:\n  - id: F1\n    blocks:\n      - id: B1\n        crop: apple\n        row_count: 2\n        plants_per_row: 0\n        plant_spacing_m: 1.5\n"), 0o644)
+	writeFile(t, dir, "banana.yaml", strings.Replace(strings.Replace(string(apple), "class: apple", "class: banana", 1), "name: apple", "name: banana", 1))
+	writeFile(t, dir, "farm.yaml", "fields:\n  - id: F1\n    blocks:\n      - id: B1\n        crop: apple\n        row_count: 2\n        plants_per_row: 0\n        plant_spacing_m: 1.5\n")
 	cases := []struct {
 		name string
 		args []string
@@ -60,10 +59,7 @@ func TestBadInputsFailFastWithOneLine(t *testing.T) {
 
 	// Nothing half-written: the refused ingest left no frame behind.
 	conn := openData(t, dir)
-	recs, err := broker.ReadAll(context.Background(), conn, topology.Frames, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := brokertest.ReadAll(t, conn, topology.Frames)
 	if n := len(recs); n != 0 {
 		t.Fatalf("%d frames on the topic after refused ingests, want 0", n)
 	}
@@ -120,7 +116,7 @@ lighting: {min: 0.6, max: 1.2}
 
 func TestSimulatorCommands(t *testing.T) {
 	dir := scenarioDir(t, smallScenario)
-	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(strings.Replace(smallScenario, "occlusion: 0.3", "occlusion: 0.3\nocclusoin: 0.2", 1)), 0o644)
+	writeFile(t, dir, "bad.yaml", strings.Replace(smallScenario, "occlusion: 0.3", "occlusion: 0.3\nocclusoin: 0.2", 1))
 
 	r := run(t, dir, "sim", "--scenario", "small.yaml", "--out", "out", "--export-yolo", "--snapshot", "3")
 	if r.code != 0 || !strings.Contains(r.stdout, "rendered") {
@@ -149,16 +145,8 @@ func TestSimulatorCommands(t *testing.T) {
 
 	// Frames from the scenario carry the simulator's metadata.
 	conn := openData(t, dir)
-	recs, err := broker.ReadAll(context.Background(), conn, topology.Frames, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows := map[string]int{}
-	for _, rec := range recs {
-		f, err := schema.DecodeFrame(rec.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range brokertest.ReadAs(t, conn, topology.Frames, schema.DecodeFrame) {
 		if f.CameraId == "cam-t" {
 			if f.BlockId != "T1" || f.PositionM == nil || f.Width != 320 {
 				t.Fatalf("scenario frame metadata %v", f)
@@ -175,9 +163,7 @@ func TestSimulatorCommands(t *testing.T) {
 // at which the tracker counts about the visible units; the other classes
 // are left to the default, and the metadata line names all three.
 func TestEvalCalibrate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline")
-	}
+	longTest(t, "runs the pipeline")
 	dir := scenarioDir(t, smallScenario)
 	r := run(t, dir, "eval", "calibrate", "--scenarios", "small.yaml", "--json", "--model", shippedModel())
 	if r.code != 0 {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/ingest/videotest"
 	"github.com/cropstream/cropstream/processors/detect"
 	"github.com/cropstream/cropstream/schema"
@@ -26,8 +26,7 @@ import (
 // model's id up to the switch and the second's after it; the corrupt file
 // is refused with its reason and the second model serves on.
 func TestDeployModelWhileFramesFlow(t *testing.T) {
-	dir := t.TempDir()
-	startBroker(t, dir)
+	dir, conn := brokerDir(t)
 	shipped, err := os.ReadFile(shippedModel())
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +52,6 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 	}
 	t.Cleanup(func() { cancel(); det.Wait() })
 
-	conn := openData(t, dir)
 	cams := 0
 	ingest := func(n int) {
 		t.Helper()
@@ -67,11 +65,7 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 	}
 	detections := func() []*kgo.Record {
 		t.Helper()
-		recs, err := broker.ReadAll(context.Background(), conn, topology.Detections, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return recs
+		return brokertest.ReadAll(t, conn, topology.Detections)
 	}
 	idOf := func(r *kgo.Record) string {
 		d, err := schema.DecodeDetections(r.Value)
@@ -115,10 +109,7 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 	}
 	var reason string
 	waitFor("no refusal of the broken model", func() bool {
-		recs, err := broker.ReadAll(context.Background(), conn, topology.DLQ, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := brokertest.ReadAll(t, conn, topology.DLQ)
 		for _, rec := range recs {
 			if d, err := schema.DecodeDeadLetter(rec.Value); err == nil && d.Stage == detect.ModelStage {
 				reason = d.Reason
@@ -133,10 +124,7 @@ func TestDeployModelWhileFramesFlow(t *testing.T) {
 	ingest(2)
 
 	// Everything ingested is detected: read the frames and wait for them all.
-	frames, err := broker.ReadAll(context.Background(), conn, topology.Frames, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	frames := brokertest.ReadAll(t, conn, topology.Frames)
 	var recs []*kgo.Record
 	deadline := time.Now().Add(120 * time.Second)
 	for recs = detections(); len(recs) < len(frames); recs = detections() {

@@ -22,16 +22,12 @@ import (
 // still running afterwards and the block's count equals the single-process
 // run's.
 func TestBrokerKilledUnderStages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills the broker under running stages: about a minute")
-	}
-	dir := t.TempDir()
-	scenario := strings.NewReplacer("rows: 2", "rows: 3", "plants_per_row: 2", "plants_per_row: 6").Replace(smallScenario)
-	os.WriteFile(filepath.Join(dir, "field.yaml"), []byte(scenario), 0o644)
-	single := evalReport(t, dir, "field.yaml")
+	longTest(t, "kills the broker under running stages: about a minute")
+	dir := scenarioDir(t, strings.NewReplacer("rows: 2", "rows: 3", "plants_per_row: 2", "plants_per_row: 6").Replace(smallScenario))
+	single := evalReport(t, dir, "small.yaml")
 
 	brk, _ := brokerProcess(t, dir)
-	defer func() { brk.Process.Signal(os.Interrupt); brk.Wait() }()
+	defer func() { signalled(brk, os.Interrupt) }()
 	stages := map[string]*exec.Cmd{}
 	for _, st := range []string{"detect", "track", "aggregate"} {
 		stages[st] = startProcess(t, dir, st+".log", "run", "--stages", st, "--model", shippedModel(), "--metrics-addr", "")
@@ -52,13 +48,12 @@ func TestBrokerKilledUnderStages(t *testing.T) {
 			}
 		}
 	}()
-	if r := run(t, dir, "ingest", "--scenario", "field.yaml", "--progress", "off"); r.code != 0 {
+	if r := run(t, dir, "ingest", "--scenario", "small.yaml", "--progress", "off"); r.code != 0 {
 		t.Fatalf("ingest: %s", r.stderr)
 	}
 	for i := 0; i < 2; i++ {
 		time.Sleep(2 * time.Second)
-		brk.Process.Signal(syscall.SIGKILL)
-		brk.Wait()
+		killed(brk)
 		time.Sleep(time.Second)
 		brk, _ = brokerProcess(t, dir)
 	}

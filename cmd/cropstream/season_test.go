@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cropstream/cropstream/broker"
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/fieldrun"
 	"github.com/cropstream/cropstream/ingest"
 	"github.com/cropstream/cropstream/pipeline"
@@ -36,12 +36,10 @@ const smallFieldMap = `fields:
 // lands in ClickHouse by itself, equal to what eval reports for the field,
 // with provisional estimates before it and counts per sample plant.
 func TestSeasonWithoutHarness(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	srv := chtest.Start(t)
 	dir := scenarioDir(t, smallScenario)
-	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(smallFieldMap), 0o644)
+	writeFile(t, dir, "farm.yaml", smallFieldMap)
 	sc, err := simulator.Load(filepath.Join(dir, "small.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +54,7 @@ func TestSeasonWithoutHarness(t *testing.T) {
 		csv += fmt.Sprintf("%s,%d\n", pl.ID, len(pl.Units))
 		samples = append(samples, pl.ID)
 	}
-	os.WriteFile(filepath.Join(dir, "counts.csv"), []byte(csv), 0o644)
+	writeFile(t, dir, "counts.csv", csv)
 
 	// What the scenario harness reports, with the same hand counts.
 	want := evalReport(t, dir, "small.yaml", "--hand-counts", "counts.csv")
@@ -138,11 +136,9 @@ func (s *stopsAfter) Next(ctx context.Context) (ingest.Captured, error) {
 // gap ends the camera's pass, and the block (one row in the field map) gets
 // its final estimate with nobody closing it.
 func TestLiveFeedStopsIdleGapClosesBlock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	dir := scenarioDir(t, smallScenario)
-	os.WriteFile(filepath.Join(dir, "farm.yaml"), []byte(strings.Replace(smallFieldMap, "row_count: 2", "row_count: 1", 1)), 0o644)
+	writeFile(t, dir, "farm.yaml", strings.Replace(smallFieldMap, "row_count: 2", "row_count: 1", 1))
 	startBroker(t, dir)
 	if r := run(t, dir, "fields", "apply", "farm.yaml"); r.code != 0 {
 		t.Fatalf("fields apply: %s", r.stderr)
@@ -179,10 +175,7 @@ func TestLiveFeedStopsIdleGapClosesBlock(t *testing.T) {
 	if y.UnitsCounted == 0 || y.Trigger != "all-rows" || y.RowsDone != 1 {
 		t.Fatalf("final estimate %+v, want the objects of the 20 frames, closed by its one row's pass", y)
 	}
-	objs, err := broker.ReadAll(ctx, conn, topology.Objects, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := brokertest.ReadAll(t, conn, topology.Objects)
 	idle := 0
 	for _, r := range objs {
 		if o, err := schema.DecodeCountedObject(r.Value); err == nil && o.Control == schema.ControlPassEnd && o.Reason == "idle" {

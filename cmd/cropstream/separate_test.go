@@ -14,9 +14,7 @@ import (
 // The stages deployed one per process on one standalone broker, as on a
 // cluster, count what the single-process run counts.
 func TestStagesAsSeparateProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	dir := scenarioDir(t, smallScenario)
 	// The single-process run, on its own fresh broker.
 	single := evalReport(t, dir, "small.yaml")

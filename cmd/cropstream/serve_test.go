@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,12 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/inference"
-	"github.com/cropstream/cropstream/pipeline"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -34,13 +32,8 @@ func get(t *testing.T, url string) (int, string) {
 // in-flight work and exit 0, and after a restart the final counts equal an
 // uninterrupted run's.
 func TestServeMetricsAndSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
-	dir := t.TempDir()
-	startBroker(t, dir)
-	ctx := context.Background()
-	conn := openData(t, dir)
+	longTest(t, "runs processes")
+	dir, conn := brokerDir(t)
 	sc, recs, want := truthStream(t)
 
 	addr := freeAddr(t)
@@ -50,11 +43,7 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 		return startProcess(t, dir, log, "run", "--stages", "track,aggregate,sink", "--metrics-addr", addr), filepath.Join(dir, log)
 	}
 	p, _ := start(1)
-	cl, _ := conn.Client()
-	defer cl.Close()
-	if err := cl.ProduceSync(ctx, recs[:len(recs)/2]...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.Produce(t, conn, recs[:len(recs)/2]...)
 	var code int
 	var body string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -82,24 +71,16 @@ func TestServeMetricsAndSIGTERM(t *testing.T) {
 	}
 
 	// SIGTERM mid-stream: a clean exit, quickly.
-	if err := cl.ProduceSync(ctx, recs[len(recs)/2:]...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.Produce(t, conn, recs[len(recs)/2:]...)
 	time.Sleep(300 * time.Millisecond)
 	stopAt := time.Now()
-	p.Process.Signal(syscall.SIGTERM)
-	if err := p.Wait(); err != nil {
+	if err := stopped(p); err != nil {
 		t.Fatalf("after SIGTERM: %v (want exit 0)", err)
 	}
 	t.Logf("stopped %s after SIGTERM", time.Since(stopAt).Round(time.Millisecond))
 
 	p2, log := start(2)
 	defer stopped(p2)
-	dctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	if err := pipeline.WaitDrained(dctx, conn, 500*time.Millisecond); err != nil {
-		t.Fatalf("not drained after restart: %v", err)
-	}
 	finalCounts(t, conn, sc, want, log)
 }
 
@@ -140,9 +121,7 @@ func TestBenchQuick(t *testing.T) {
 // run --scenario serves /metrics while the field runs, and what it serves
 // passes promtool's lint.
 func TestScenarioRunServesMetrics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	dir := scenarioDir(t, smallScenario)
 	addr := freeAddr(t)
 	c := startProcess(t, dir, "run.log", "run", "--scenario", "small.yaml", "--metrics-addr", addr, "--model", shippedModel())
@@ -196,9 +175,7 @@ func TestScenarioRunServesMetrics(t *testing.T) {
 // the CPU provider's model takes floats) stops at start and says why,
 // rather than serving on the CPU: served stages, and a scenario run.
 func TestRunDecoderGPURefused(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	dir := scenarioDir(t, smallScenario)
 	startBroker(t, dir)
 	for _, args := range [][]string{{"--stages", "detect", "--metrics-addr", ""}, {"--scenario", "small.yaml"}} {

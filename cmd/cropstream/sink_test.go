@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
-	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
-	"github.com/cropstream/cropstream/sinks/jsonfile"
 	"github.com/cropstream/cropstream/sinks/sinktest"
 )
 
@@ -25,9 +24,7 @@ import (
 // points while records keep arriving; after a last restart every table
 // holds exactly the rows of an uninterrupted run: none missing, none twice.
 func TestSinkKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills and restarts processes")
-	}
+	longTest(t, "kills and restarts processes")
 	srv := chtest.Start(t)
 	dir := brokerWithTopics(t)
 	conn := openData(t, dir)
@@ -37,7 +34,7 @@ func TestSinkKilled(t *testing.T) {
 	feed := func() {
 		if next < chunks {
 			lo, hi := next*len(recs)/chunks, (next+1)*len(recs)/chunks
-			sinktest.Produce(t, conn, recs[lo:hi])
+			brokertest.Produce(t, conn, recs[lo:hi]...)
 			next++
 		}
 	}
@@ -65,8 +62,7 @@ func TestSinkKilled(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
-		c.Process.Signal(syscall.SIGKILL)
-		c.Wait()
+		killed(c)
 	}
 	for next < chunks {
 		feed()
@@ -76,8 +72,7 @@ func TestSinkKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := pipeline.WaitSinkDrained(ctx, conn, 300*time.Millisecond); err != nil {
-		last.Process.Signal(syscall.SIGQUIT) // its goroutines, into the log
-		last.Wait()
+		signalled(last, syscall.SIGQUIT) // its goroutines, into the log
 		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("sink-%d.log", logs)))
 		t.Fatalf("not drained: %v\n%s", err, b)
 	}
@@ -160,57 +155,5 @@ func TestPipelineIntoClickHouse(t *testing.T) {
 		if n == 0 && !strings.Contains(b[2], "may be empty") {
 			t.Errorf("query %s (%s) returned no rows", b[1], b[2])
 		}
-	}
-}
-
-// Files written without ClickHouse load with one command, twice without
-// duplicates; drop-before removes whole days.
-func TestLoadFilesAndDropBefore(t *testing.T) {
-	srv := chtest.Start(t)
-	dir := t.TempDir()
-	files, err := jsonfile.Open(filepath.Join(dir, "analytics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	tables := sinks.Tables()
-	if err := files.Prepare(ctx, tables); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int{}
-	for i, r := range sinktest.Stream(5, 200) {
-		for _, tb := range tables {
-			if string(tb.Topic) != r.Topic {
-				continue
-			}
-			rows, _ := tb.Rows(r.Value, int32(i%3), int64(i))
-			if len(rows) > 0 {
-				if err := files.Insert(ctx, tb, sinktest.Block(t, tb, rows...)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want[tb.Name] += len(rows)
-		}
-	}
-	for i := 0; i < 2; i++ {
-		if r := run(t, dir, "clickhouse", "load", "--clickhouse", srv.Addr(), "--analytics-dir", "analytics"); r.code != 0 {
-			t.Fatalf("load: %s", r.stderr)
-		}
-	}
-	st := srv.Open(t, "")
-	all, _ := sinktest.Counts(t, st.Conn(), "cropstream")
-	for name, n := range want {
-		if all[name] != n {
-			t.Errorf("%s: %d rows after loading twice, want %d", name, all[name], n)
-		}
-	}
-	// The stream's frames straddle 2026-09-01 00:00 UTC: dropping days
-	// before 09-01 removes the first half.
-	if r := run(t, dir, "clickhouse", "drop-before", "--clickhouse", srv.Addr(), "--date", "2026-09-01"); r.code != 0 || !strings.Contains(r.stdout, "frames") {
-		t.Fatalf("drop-before: %s%s", r.stdout, r.stderr)
-	}
-	var left uint64
-	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM cropstream.frames WHERE captured_at < toDateTime('2026-09-01 00:00:00', 'UTC')").Scan(&left); err != nil || left != 0 {
-		t.Fatalf("%d frames before the date remain (%v)", left, err)
 	}
 }

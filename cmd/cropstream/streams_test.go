@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,20 +17,17 @@ import (
 // counts it, as if from two cameras; ingesting the first again changes
 // nothing.
 func TestTwoFilesFromOneCamera(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline on two fields: about a minute")
-	}
+	longTest(t, "runs the pipeline on two fields: about a minute")
 	dir := t.TempDir()
 	want := map[string]int{}
 	for i, block := range []string{"B1", "B2"} {
 		sc := strings.Replace(smallScenario, "seed: 3", fmt.Sprintf("seed: %d", 3+i), 1)
-		os.WriteFile(filepath.Join(dir, block+".yaml"), []byte(sc), 0o644)
+		writeFile(t, dir, block+".yaml", sc)
 		want[block] = evalReport(t, dir, block+".yaml").Counted
 	}
 
 	startBroker(t, dir)
-	c := startProcess(t, dir, "run.log", "run", "--stages", "detect,track,aggregate", "--model", shippedModel(), "--metrics-addr", "")
-	defer stopped(c)
+	serveStage(t, dir, "detect,track,aggregate", "--model", shippedModel())
 	for _, block := range []string{"B1", "B2", "B1"} {
 		if r := run(t, dir, "ingest", "--scenario", block+".yaml", "--camera", "tractor-1", "--block", block, "--progress", "off"); r.code != 0 {
 			t.Fatalf("ingest %s: %s", block, r.stderr)
@@ -55,7 +51,7 @@ func TestTwoFilesFromOneCamera(t *testing.T) {
 		got[block] = int(y.UnitsCounted)
 	}
 	if got["B1"] != want["B1"] || got["B2"] != want["B2"] || want["B1"] == 0 || want["B2"] == 0 {
-		t.Fatalf("one camera, two files: counted %v, each field alone %v\n%s", got, want, logTail(filepath.Join(dir, "run.log"), 2000))
+		t.Fatalf("one camera, two files: counted %v, each field alone %v\n%s", got, want, logTail(filepath.Join(dir, "detect,track,aggregate.log"), 2000))
 	}
 	t.Logf("counted %v, as each field alone", got)
 }

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/pipeline"
 	"github.com/cropstream/cropstream/processors/track"
 	"github.com/cropstream/cropstream/schema"
@@ -24,17 +24,6 @@ import (
 	"github.com/cropstream/cropstream/zones/zonestest"
 )
 
-// startProc starts the cropstream command args in dir, its output in
-// dir/log; stop ends it with sig and waits.
-func startProc(t *testing.T, dir, log string, args ...string) (stop func(sig os.Signal) error) {
-	t.Helper()
-	c := startProcess(t, dir, log, args...)
-	return func(sig os.Signal) error {
-		c.Process.Signal(sig)
-		return c.Wait()
-	}
-}
-
 // Two conveyor cameras with count lines set by the CLI, their detections
 // through track, aggregate and sink as separate processes into ClickHouse:
 // the crossings per camera, direction and class there equal the objects
@@ -42,9 +31,7 @@ func startProc(t *testing.T, dir, log string, args ...string) (stop func(sig os.
 // restarted and after frames are replayed (the table holds the re-sent
 // crossings, the counts do not).
 func TestCountLinesIntoClickHouse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs processes")
-	}
+	longTest(t, "runs processes")
 	srv := chtest.Start(t)
 	dir := brokerWithTopics(t)
 	for _, cam := range []string{"belt-a", "belt-b"} {
@@ -77,27 +64,13 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 		return out
 	}
 	conn := openData(t, dir)
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	produce := func(recs []*kgo.Record) {
-		if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce := func(recs []*kgo.Record) { brokertest.Produce(t, conn, recs...) }
 
 	db := "cropstream" // as the example query in docs/analytics.md names it
 	trackArgs := []string{"run", "--stages", "track", "--metrics-addr", ""}
-	stopTrack := startProc(t, dir, "track-1.log", trackArgs...)
+	trackProc := startProcess(t, dir, "track-1.log", trackArgs...)
 	for _, st := range []string{"aggregate", "sink"} {
-		stop := startProc(t, dir, st+".log", "run", "--stages", st, "--metrics-addr", "", "--clickhouse", srv.Addr(), "--clickhouse-db", db)
-		t.Cleanup(func() {
-			if err := stop(syscall.SIGTERM); err != nil {
-				t.Errorf("%s after SIGTERM: %v", st, err)
-			}
-		})
+		serveStage(t, dir, st, "--clickhouse", srv.Addr(), "--clickhouse-db", db)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
@@ -115,11 +88,11 @@ func TestCountLinesIntoClickHouse(t *testing.T) {
 	// stored, wherever it is.
 	produce(append(records("belt-a", 0, 250), records("belt-b", 0, 250)...))
 	until(t, "first crossings stored", 90*time.Second, func() bool { n, _ := stored(); return n > 0 })
-	stopTrack(syscall.SIGKILL)
+	killed(trackProc)
 	ui := freeAddr(t)
-	stopTrack = startProc(t, dir, "track-2.log", append(trackArgs, "--ui", ui)...)
+	trackProc = startProcess(t, dir, "track-2.log", append(trackArgs, "--ui", ui)...)
 	defer func() {
-		if err := stopTrack(syscall.SIGTERM); err != nil {
+		if err := stopped(trackProc); err != nil {
 			t.Errorf("track after SIGTERM: %v", err)
 		}
 	}()

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +103,15 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 }
 
 func (stateCodec) Decode(b []byte) (any, error) {
+	s, err := decodeState(b)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decodeState reads a table value in any encoding the stage reads.
+func decodeState(b []byte) (*blockState, error) {
 	var s blockState
 	switch {
 	case len(b) > 0 && b[0] == '{':
@@ -206,8 +214,7 @@ type Processor struct {
 	conn  *broker.Conn
 	Stats Stats
 
-	mu       sync.Mutex
-	profiles map[string]*crops.Profile
+	profiles crops.Profiles
 	fields   *fieldmap.Table
 }
 
@@ -223,7 +230,7 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 	if cfg.ProvisionalEvery == 0 {
 		cfg.ProvisionalEvery = DefaultProvisionalEvery
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, fields: fieldmap.NewTable()}, nil
+	return &Processor{cfg: cfg, conn: conn, fields: fieldmap.NewTable()}, nil
 }
 
 // Graph is the stage's goka group graph.
@@ -435,17 +442,10 @@ func (p *Processor) profile(fb *schema.FieldBlock) *crops.Profile {
 	if fb == nil {
 		return p.cfg.Default
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prof, ok := p.profiles[fb.GetCrop()]; ok {
-		return prof
-	}
-	prof, err := crops.Load(fb.GetCrop())
-	if err != nil {
+	prof, _ := p.profiles.Get(fb.GetCrop(), func(err error) (*crops.Profile, error) {
 		slog.Warn("aggregate: crop profile of the field map does not load; counting with the default", "block", fb.GetBlockId(), "err", err)
-		prof = p.cfg.Default
-	}
-	p.profiles[fb.GetCrop()] = prof
+		return p.cfg.Default, nil
+	})
 	return prof
 }
 

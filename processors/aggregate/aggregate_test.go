@@ -7,6 +7,7 @@ import (
 
 	"github.com/cropstream/cropstream/fieldmap"
 	"github.com/cropstream/cropstream/schema"
+	"github.com/cropstream/cropstream/stage/stagetest"
 )
 
 func TestPlantOf(t *testing.T) {
@@ -83,11 +84,7 @@ func TestSeenDedupsCompactly(t *testing.T) {
 	if len(b) > 4_000 {
 		t.Fatalf("block state of %d bytes for one camera's million objects", len(b))
 	}
-	v, err := stateCodec{}.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back := v.(*blockState).Seen
+	back := stagetest.Decoded[*blockState](t, stateCodec{}, b).Seen
 	if back.add("cam-9-999999", "cam-9") || !back.add("cam-9-1000000", "cam-9") {
 		t.Fatal("the window does not survive the table round trip")
 	}
@@ -97,11 +94,7 @@ func TestSeenDedupsCompactly(t *testing.T) {
 func TestStateV3Reads(t *testing.T) {
 	// bits "CAAAAAAAAAA=" = the word 8 = id 3.
 	old := `{"Version":3,"Seen":{"windows":{"cam-1":{"base":64,"bits":"CAAAAAAAAAA="}}},"Units":1,"PerRow":{"B1-R1":1},"PerPlant":{"B1-R1-P001":1}}`
-	v, err := stateCodec{}.Decode([]byte(old))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := v.(*blockState)
+	st := stagetest.Decoded[*blockState](t, stateCodec{}, []byte(old))
 	if st.Version != stateVersion || st.Plants["B1-R1"][0] != 1 || st.Seen.add("cam-1-67", "cam-1") || !st.Seen.add("cam-1-66", "cam-1") {
 		t.Fatalf("%+v", st)
 	}
@@ -111,11 +104,7 @@ func TestStateV3Reads(t *testing.T) {
 // from id 0) is read, and its objects stay seen.
 func TestStateV2Reads(t *testing.T) {
 	old := `{"Version":2,"Seen":{"cameras":{"cam-1":[40]}},"Units":2,"PerRow":{"B1-R1":2},"PerPlant":{"B1-R1-P003":2}}`
-	v, err := stateCodec{}.Decode([]byte(old))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := v.(*blockState)
+	st := stagetest.Decoded[*blockState](t, stateCodec{}, []byte(old))
 	if st.Version != stateVersion || st.Units != 2 || len(st.Plants["B1-R1"]) != 3 || st.Plants["B1-R1"][2] != 2 {
 		t.Fatalf("%+v", st)
 	}
@@ -136,15 +125,7 @@ func TestStateRoundTrip(t *testing.T) {
 	for _, id := range []string{"cam-1-4", "cam-1-90000", "odd"} {
 		st.Seen.add(id, "cam-1")
 	}
-	b, err := stateCodec{}.Encode(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := stateCodec{}.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := v.(*blockState)
+	got := stagetest.RoundTrip(t, stateCodec{}, st)
 	if got.Units != 3 || got.PerRow["B1-R1"] != 3 || len(got.Plants["B1-R1"]) != 3 || got.Plants["B1-R1"][1] != 2 || got.WindowEnd != 9 {
 		t.Fatalf("%+v", got)
 	}

@@ -16,16 +16,11 @@ import (
 // not all be passed. The record goes through cropstream's partitioner, to
 // the partition that holds the block's state.
 func CloseWindow(ctx context.Context, conn *broker.Conn, block, field string) error {
-	cl, err := conn.Client()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
 	val, err := schema.Encode(&schema.CountedObject{BlockId: block, FieldId: field, Control: schema.ControlCloseWindow})
 	if err != nil {
 		return err
 	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val}).FirstErr(); err != nil {
+	if err := broker.Produce(ctx, conn, &kgo.Record{Topic: string(topology.Objects), Key: []byte(block), Value: val}); err != nil {
 		return fmt.Errorf("close window of block %s: %w", block, err)
 	}
 	return nil

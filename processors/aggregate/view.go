@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 
@@ -46,13 +45,9 @@ type WindowView struct {
 // DecodeState reads an aggregate table value (any encoding the stage reads)
 // into a BlockView.
 func DecodeState(b []byte) (*BlockView, error) {
-	v, err := stateCodec{}.Decode(b)
+	st, err := decodeState(b)
 	if err != nil {
 		return nil, err
-	}
-	st, ok := v.(*blockState)
-	if !ok {
-		return nil, fmt.Errorf("aggregate state: decoded %T", v)
 	}
 	bv := &BlockView{FieldID: st.FieldID, Units: st.Units, PerRow: maps.Clone(st.PerRow), Plants: plantsView(st.Plants),
 		Unplaced: st.Unplaced, WindowStartUnixNs: st.WindowStart, WindowEndUnixNs: st.WindowEnd,

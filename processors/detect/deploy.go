@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
 	"github.com/cropstream/cropstream/schema"
@@ -111,20 +109,11 @@ func Stop(ctx context.Context, conn *broker.Conn, role string) error {
 }
 
 func publish(ctx context.Context, conn *broker.Conn, ds ...*schema.ModelDeployment) error {
-	cl, err := conn.Client()
+	recs, err := broker.Records(topology.Models, ds, (*schema.ModelDeployment).GetRole)
 	if err != nil {
-		return err
+		return fmt.Errorf("models: %w", err)
 	}
-	defer cl.Close()
-	var recs []*kgo.Record
-	for _, d := range ds {
-		val, err := schema.Encode(d)
-		if err != nil {
-			return fmt.Errorf("models: %w", err)
-		}
-		recs = append(recs, &kgo.Record{Topic: string(topology.Models), Key: []byte(d.Role), Value: val})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := broker.Produce(ctx, conn, recs...); err != nil {
 		return fmt.Errorf("models: publish: %w", err)
 	}
 	return nil

@@ -193,33 +193,14 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 		t.Fatalf("Run: %v", err)
 	}
 
-	read := func(topic string, n int) []*kgo.Record {
-		c, _ := conn.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-		defer c.Close()
-		var out []*kgo.Record
-		for len(out) < n {
-			pctx, pc := context.WithTimeout(ctx, 5*time.Second)
-			fs := c.PollFetches(pctx)
-			pc()
-			if fs.NumRecords() == 0 {
-				break
-			}
-			out = append(out, fs.Records()...)
-		}
-		return out
-	}
-	dets := read("detections", wantDet+1)
+	dets := brokertest.ReadAs(t, conn, topology.Detections, schema.DecodeDetections)
 	if len(dets) != wantDet+1 {
 		t.Fatalf("%d detections records, want %d and camera a's end of stream", len(dets), wantDet)
 	}
 	ended := map[string]bool{}
 	last := map[string]uint64{}
 	boxes := 0
-	for _, r := range dets {
-		d, err := schema.DecodeDetections(r.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range dets {
 		if s, ok := last[d.CameraId]; ok && d.Sequence <= s {
 			t.Fatalf("camera %s: sequence %d after %d: order lost", d.CameraId, d.Sequence, s)
 		}
@@ -253,13 +234,9 @@ func testDetectStage(t *testing.T, rw *inference.Rewrite, sessions int, dec infe
 	if boxes == 0 {
 		t.Fatal("no fruit detected in any simulated frame")
 	}
-	dl := read("dlq", len(bad))
+	dl := brokertest.ReadAs(t, conn, topology.DLQ, schema.DecodeDeadLetter)
 	reasons := map[string]string{}
-	for _, r := range dl {
-		d, err := schema.DecodeDeadLetter(r.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range dl {
 		if d.Stage != Stage || d.SourceTopic != "frames" || d.SourceOffset < 0 || d.OriginalSize == 0 {
 			t.Fatalf("dead letter lacks its source: %+v", d)
 		}

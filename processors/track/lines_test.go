@@ -93,27 +93,17 @@ func TestStageCountsLines(t *testing.T) {
 		class             uint32
 	}
 	got, ids := map[key]int{}, map[string]int{}
-	reader, _ := conn.Client(kgo.ConsumeTopics(string(topology.LineCrossings)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	defer reader.Close()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		fs := reader.PollFetches(pctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			break
+	for _, r := range brokertest.ReadAll(t, conn, topology.LineCrossings) {
+		c, err := schema.DecodeLineCrossing(r.Value)
+		if err != nil {
+			t.Fatal(err)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			c, err := schema.DecodeLineCrossing(r.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(r.Key) != c.CameraId || c.BlockId != "packing" || c.ClassName != zonestest.ClassNames[c.ClassId] || c.SourceOffset == 0 && c.SourceIndex == 0 && c.Sequence > 1 {
-				t.Errorf("crossing %+v keyed %q", c, r.Key)
-			}
-			if ids[c.CrossingId]++; ids[c.CrossingId] == 1 {
-				got[key{c.CameraId, c.Line, c.Direction, c.ClassId}]++
-			}
-		})
+		if string(r.Key) != c.CameraId || c.BlockId != "packing" || c.ClassName != zonestest.ClassNames[c.ClassId] || c.SourceOffset == 0 && c.SourceIndex == 0 && c.Sequence > 1 {
+			t.Errorf("crossing %+v keyed %q", c, r.Key)
+		}
+		if ids[c.CrossingId]++; ids[c.CrossingId] == 1 {
+			got[key{c.CameraId, c.Line, c.Direction, c.ClassId}]++
+		}
 	}
 	resent := 0
 	for _, n := range ids {

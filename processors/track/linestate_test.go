@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/zones"
 )
 
@@ -23,15 +24,7 @@ func TestStateCodecLines(t *testing.T) {
 	}
 	st.Crossed = st.Crossed.add(emitted{Seq: 40, Stream: "s", Block: "belt-1", Objects: [][]byte{[]byte("crossing")}})
 	st.Emitted = st.Emitted.add(emitted{Seq: 41, Stream: "s", Block: "B1", Objects: [][]byte{[]byte("object")}})
-	b, err := stateCodec{}.Encode(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := stateCodec{}.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := v.(*cameraState)
+	got := stagetest.RoundTrip(t, stateCodec{}, st)
 	if !reflect.DeepEqual(got.Lines, st.Lines) || !bytes.Equal(got.Crossed, st.Crossed) || !bytes.Equal(got.Emitted, st.Emitted) || got.Tracker.LastSeq != 41 {
 		t.Fatalf("round trip:\n%+v\n%+v", got, st)
 	}

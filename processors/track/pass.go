@@ -155,17 +155,9 @@ func (p *Processor) profile(fb *schema.FieldBlock) (*crops.Profile, error) {
 	if fb == nil {
 		return p.cfg.Default, nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prof, ok := p.profiles[fb.GetCrop()]; ok {
-		return prof, nil
-	}
-	prof, err := crops.Load(fb.GetCrop())
-	if err != nil {
+	return p.profiles.Get(fb.GetCrop(), func(err error) (*crops.Profile, error) {
 		return nil, fmt.Errorf("block %s: %w", fb.GetBlockId(), err)
-	}
-	p.profiles[fb.GetCrop()] = prof
-	return prof, nil
+	})
 }
 
 // idleWatch is who notices a camera gone silent: goka acts only on records,

@@ -109,6 +109,14 @@ type legacyState struct {
 	Emitted []emitted
 }
 
+func (stateCodec) Decode(b []byte) (any, error) {
+	s, err := decodeState(b)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 func (stateCodec) Encode(v any) ([]byte, error) {
 	s, ok := v.(*cameraState)
 	if !ok {
@@ -128,7 +136,8 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 	return append(out, s.Emitted...), nil
 }
 
-func (stateCodec) Decode(b []byte) (any, error) {
+// decodeState reads a table value in any encoding the stage reads.
+func decodeState(b []byte) (*cameraState, error) {
 	var s cameraState
 	var err error
 	switch {
@@ -214,8 +223,7 @@ type Processor struct {
 	conn  *broker.Conn
 	Stats Stats
 
-	mu       sync.Mutex
-	profiles map[string]*crops.Profile
+	profiles crops.Profiles
 	idle     idleWatch
 	fields   *fieldmap.Table
 	lines    *zones.Table
@@ -241,7 +249,7 @@ func New(cfg Config, conn *broker.Conn) (*Processor, error) {
 		}
 		cfg.Default = prof
 	}
-	return &Processor{cfg: cfg, conn: conn, profiles: map[string]*crops.Profile{}, idle: idleWatch{open: map[string]int64{}},
+	return &Processor{cfg: cfg, conn: conn, idle: idleWatch{open: map[string]int64{}},
 		fields: fieldmap.NewTable(), lines: zones.NewTable()}, nil
 }
 

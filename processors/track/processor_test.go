@@ -193,11 +193,7 @@ func TestStateCodecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := stateCodec{}.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back := v.(*cameraState)
+		back := stagetest.Decoded[*cameraState](t, stateCodec{}, b)
 		var entries []emitted
 		if err := back.Emitted.each(func(e emitted) { entries = append(entries, e) }); err != nil {
 			t.Fatal(err)
@@ -377,42 +373,23 @@ func TestTrackStageStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reader, _ := conn.Client(kgo.ConsumeTopics("objects", "dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	defer reader.Close()
 	got, ids := map[string]int{}, map[string]bool{}
 	var reasons []string
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		fs := reader.PollFetches(pctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			break
+	for _, dl := range brokertest.ReadAs(t, conn, topology.DLQ, schema.DecodeDeadLetter) {
+		reasons = append(reasons, dl.Reason)
+	}
+	for _, o := range brokertest.ReadAs(t, conn, topology.Objects, schema.DecodeCountedObject) {
+		if o.Control != "" {
+			continue // pass controls
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Topic == "dlq" {
-				dl, err := schema.DecodeDeadLetter(r.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				reasons = append(reasons, dl.Reason)
-				return
-			}
-			o, err := schema.DecodeCountedObject(r.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if o.Control != "" {
-				return // pass controls
-			}
-			if ids[o.ObjectId] {
-				return // a replay's objects again: aggregate drops them
-			}
-			ids[o.ObjectId] = true
-			got[o.BlockId]++
-			if o.StreamId != map[string]string{"B1": "s1", "B2": "s2"}[o.BlockId] || o.SourceOffset == nil {
-				t.Errorf("object %s of block %s: stream %q, source offset %v", o.ObjectId, o.BlockId, o.StreamId, o.SourceOffset)
-			}
-		})
+		if ids[o.ObjectId] {
+			continue // a replay's objects again: aggregate drops them
+		}
+		ids[o.ObjectId] = true
+		got[o.BlockId]++
+		if o.StreamId != map[string]string{"B1": "s1", "B2": "s2"}[o.BlockId] || o.SourceOffset == nil {
+			t.Errorf("object %s of block %s: stream %q, source offset %v", o.ObjectId, o.BlockId, o.StreamId, o.SourceOffset)
+		}
 	}
 	if got["B1"] != want["B1"] || got["B1"] == 0 {
 		t.Errorf("block B1 (first file): %d objects, want %d", got["B1"], want["B1"])

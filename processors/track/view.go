@@ -1,7 +1,5 @@
 package track
 
-import "fmt"
-
 // CameraView is a read-only copy of a camera's entry in the track table, for
 // query endpoints and the live page: the tracks as they stand after the
 // camera's latest frame, and that frame's detections.
@@ -52,13 +50,9 @@ type TrackView struct {
 // a CameraView. The tracks' Counts use p's count scores, else those of the
 // latest frame.
 func DecodeState(b []byte, p Params) (*CameraView, error) {
-	v, err := stateCodec{}.Decode(b)
+	st, err := decodeState(b)
 	if err != nil {
 		return nil, err
-	}
-	st, ok := v.(*cameraState)
-	if !ok {
-		return nil, fmt.Errorf("track state: decoded %T", v)
 	}
 	if p.CountScores == nil {
 		for _, c := range st.Pass.CountScores {

@@ -86,14 +86,14 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	st := srv.Open(t, "outage")
 	s := sinktest.Stream(1, 400)
 	half := len(s) / 2
-	sinktest.Produce(t, conn, s[:half])
+	brokertest.Produce(t, conn, s[:half]...)
 
 	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 200 * time.Millisecond, RetryMax: 2 * time.Second})
 	if err := sinkDrained(conn, 60*time.Second); err != nil {
 		t.Fatalf("first half not stored: %v", err)
 	}
 	srv.Stop()
-	sinktest.Produce(t, conn, s[half:])
+	brokertest.Produce(t, conn, s[half:]...)
 	time.Sleep(30 * time.Second)
 	if sink.Stats.Retries.Load() == 0 {
 		t.Fatal("the sink never noticed ClickHouse was down")
@@ -162,7 +162,7 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 		FirstSeenUnixNs: y2200, LastSeenUnixNs: y2200, FramesSeen: 3, BestBox: &schema.Box{X2: 1, Y2: 1}})
 	// Good records after the bad ones: they must not wait behind them.
 	recs = append(recs, sinktest.Stream(4, 10)...)
-	sinktest.Produce(t, conn, recs)
+	brokertest.Produce(t, conn, recs...)
 
 	sink := startSink(t, conn, sinks.Config{Store: st, MaxAge: 100 * time.Millisecond, RetryMax: time.Second})
 	if err := sinkDrained(conn, 40*time.Second); err != nil {
@@ -203,7 +203,7 @@ func TestSinkDeadLettersTimesClickHouseCannotHold(t *testing.T) {
 func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	sinktest.Produce(t, conn, sinktest.Stream(5, 200))
+	brokertest.Produce(t, conn, sinktest.Stream(5, 200)...)
 	ctx := context.Background()
 	runSink := func(logs *strings.Builder, until func(*clickhouse.Store) bool) {
 		t.Helper()
@@ -309,7 +309,7 @@ func TestSinkRefillsDroppedDatabase(t *testing.T) {
 	runSink(nil, func(st *clickhouse.Store) bool {
 		if !dropped {
 			drop()
-			sinktest.Produce(t, conn, sinktest.Stream(6, 30))
+			brokertest.Produce(t, conn, sinktest.Stream(6, 30)...)
 			dropped = true
 			return false
 		}

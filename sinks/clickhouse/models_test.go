@@ -22,9 +22,8 @@ import (
 // The model-id step on both kinds of database: a fresh one, where step 1
 // already made the columns, and one made before the step, which lacks them.
 func TestMigrateModelIDColumns(t *testing.T) {
-	srv := chtest.Start(t)
+	st := chtest.Start(t).Open(t, "models")
 	ctx := context.Background()
-	st := srv.Open(t, "models")
 	if applied, err := st.Migrate(ctx); err != nil || !slices.Contains(applied, 20) {
 		t.Fatalf("fresh database: applied %v, %v", applied, err)
 	}
@@ -82,12 +81,8 @@ func docQuery(t *testing.T, n int) string {
 // both models of a camera switched mid-hour; the drifting-cameras query
 // names only the camera whose latest window drifted.
 func TestModelQualityQueries(t *testing.T) {
-	srv := chtest.Start(t)
+	st := chtest.Migrated(t, "cropstream")
 	ctx := context.Background()
-	st := srv.Open(t, "cropstream")
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	tb := sinks.TableNamed("model_quality")
 	hour := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC).UnixNano()
 	win := func(cam, model string, i int, ks float64) *schema.ModelQuality {

@@ -14,12 +14,8 @@ import (
 // another insert goes on beside it: what lets the sink stage the next batch
 // while the previous one is in flight without moving the stored offsets.
 func TestStagedInsert(t *testing.T) {
-	srv := chtest.Start(t)
+	st := chtest.Migrated(t, "staged")
 	ctx := context.Background()
-	st := srv.Open(t, "staged")
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	tb := sinks.TableNamed("model_quality")
 	block := func(from, n int) *sinks.Block {
 		rows := sinks.NewBlock(tb)

@@ -123,19 +123,6 @@ func Counts(t testing.TB, conn driver.Conn, db string) (map[string]int, map[stri
 	return all, distinct
 }
 
-// Produce sends records and waits for them to be acknowledged.
-func Produce(t testing.TB, conn *broker.Conn, recs []*kgo.Record) {
-	t.Helper()
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Block makes a block of tb from rows given value by value, failing the
 // test on a value of the wrong type.
 func Block(t testing.TB, tb *sinks.Table, rows ...sinks.Row) *sinks.Block {

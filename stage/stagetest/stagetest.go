@@ -1,10 +1,11 @@
 // Package stagetest runs a stage, a sink or a service in the background of
-// a test and waits on its counters.
+// a test, waits on its counters and round-trips its table codec.
 package stagetest
 
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 )
 
@@ -56,4 +57,35 @@ func Until(limit time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return true
+}
+
+// Codec is a stage's table codec, as goka calls it.
+type Codec interface {
+	Encode(v any) ([]byte, error)
+	Decode(b []byte) (any, error)
+}
+
+// Decoded is b as c decodes it, failing the test on an error or a value
+// that is not a T.
+func Decoded[T any](tb testing.TB, c Codec, b []byte) T {
+	tb.Helper()
+	v, err := c.Decode(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	got, ok := v.(T)
+	if !ok {
+		tb.Fatalf("decoded %T", v)
+	}
+	return got
+}
+
+// RoundTrip is v encoded by c and decoded again.
+func RoundTrip[T any](tb testing.TB, c Codec, v T) T {
+	tb.Helper()
+	b, err := c.Encode(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Decoded[T](tb, c, b)
 }

@@ -153,6 +153,16 @@ func (s *Server) Open(t testing.TB, db string) *clickhouse.Store {
 	return st
 }
 
+// Migrated is database db, migrated, on a server of its own for the test.
+func Migrated(t testing.TB, db string) *clickhouse.Store {
+	t.Helper()
+	st := Start(t).Open(t, db)
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // Stop stops the server (SIGKILL: ClickHouse keeps only committed parts, so
 // this is also the crash case).
 func (s *Server) Stop() {

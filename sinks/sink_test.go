@@ -13,6 +13,7 @@ import (
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/jsonfile"
+	"github.com/cropstream/cropstream/stage/stagetest"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -40,21 +41,8 @@ func TestSinkFlushesWhenItHasReadAll(t *testing.T) {
 	if err := cl.ProduceSync(ctx, records(500)...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := jsonfile.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dets *sinks.Table
-	for _, tb := range sinks.Tables() {
-		if tb.Topic == topology.Detections {
-			dets = tb
-		}
-	}
 	const maxAge = time.Minute
-	s, err := sinks.New(sinks.Config{Store: st, Tables: []*sinks.Table{dets}, MaxRows: 400, MaxAge: maxAge}, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := fileSink(t, conn, sinks.Config{Tables: []*sinks.Table{sinks.TableNamed("detections")}, MaxRows: 400, MaxAge: maxAge})
 	defer runSink(t, s)()
 	wait := func(rows int64, within time.Duration) {
 		t.Helper()
@@ -85,6 +73,53 @@ func TestSinkFlushesWhenItHasReadAll(t *testing.T) {
 	}
 }
 
+// An undecodable record of a topic a stage reads (frames: detect) is that
+// stage's to dead-letter, once; the sink dead-letters only those of topics
+// no stage reads (yield).
+func TestSinkLeavesDeadLettersToTheStage(t *testing.T) {
+	conn, cl := openBroker(t, 1)
+	ctx := context.Background()
+	garbage := []byte{0xff, 0xff, 0xff}
+	if err := cl.ProduceSync(ctx,
+		&kgo.Record{Topic: string(topology.Frames), Key: []byte("cam"), Value: garbage},
+		&kgo.Record{Topic: string(topology.Yield), Key: []byte("B1"), Value: garbage},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	s := fileSink(t, conn, sinks.Config{MaxAge: 100 * time.Millisecond})
+	stop := runSink(t, s)
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Stats.Records.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	var topics []string
+	for _, r := range brokertest.ReadAll(t, conn, topology.DLQ) {
+		if d, err := schema.DecodeDeadLetter(r.Value); err == nil {
+			topics = append(topics, d.SourceTopic)
+		}
+	}
+	if len(topics) != 1 || topics[0] != string(topology.Yield) {
+		t.Fatalf("the sink dead-lettered records of %q, want only the yield record's", topics)
+	}
+}
+
+// fileSink is a sink of cfg storing into files in a directory of the test.
+func fileSink(t *testing.T, conn *broker.Conn, cfg sinks.Config) *sinks.Sink {
+	t.Helper()
+	st, err := jsonfile.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = st
+	s, err := sinks.New(cfg, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // openBroker opens an embedded broker with cameraPartitions partitions for
 // frames and detections (one for the others) and a client of it.
 func openBroker(t *testing.T, cameraPartitions int32) (*broker.Conn, *kgo.Client) {
@@ -101,12 +136,9 @@ func openBroker(t *testing.T, cameraPartitions int32) (*broker.Conn, *kgo.Client
 // runSink runs s until the func it returns is called; that func waits for
 // Run and fails the test on its error.
 func runSink(t *testing.T, s *sinks.Sink) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	run := stagetest.Start(context.Background(), s)
 	return func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := run.Stop(); err != nil {
 			t.Error(err)
 		}
 	}
