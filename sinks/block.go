@@ -314,6 +314,23 @@ func put[T any](b *Block, v T) *Block {
 // Str adds a String.
 func (b *Block) Str(v string) *Block { return put(b, v) }
 
+// Bytes adds a String given as bytes. A value equal to the column's last
+// shares its string: a record's rows repeat its header, and consecutive
+// records mostly do too, so most rows allocate nothing.
+func (b *Block) Bytes(v []byte) *Block {
+	at := b.at
+	c, ok := b.next().(*vec[string])
+	if !ok {
+		panic(fmt.Sprintf("sinks: table %s: column %s is %s, given []byte", b.table.Name, b.table.Columns[at].Name, b.table.Columns[at].Type))
+	}
+	if n := len(c.v); n > 0 && c.v[n-1] == string(v) {
+		c.v = append(c.v, c.v[n-1])
+	} else {
+		c.v = append(c.v, string(v))
+	}
+	return b
+}
+
 // U8 adds a UInt8.
 func (b *Block) U8(v uint8) *Block { return put(b, v) }
 
