@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // Block holds rows of one table column by column, each column a slice of
@@ -56,6 +57,80 @@ func (c *vec[T]) appendJSON(raw json.RawMessage) error {
 	}
 	c.v = append(c.v, x)
 	return nil
+}
+
+// strs is a String column held as one buffer of bytes and where each value
+// ends: no pointer per row for the collector to scan, and no allocation per
+// value (a decoded record's strings are copied in, not kept).
+type strs struct {
+	buf []byte
+	end []int
+}
+
+func (c *strs) len() int { return len(c.end) }
+func (c *strs) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return c.end[i-1]
+}
+func (c *strs) at(i int) []byte { return c.buf[c.start(i):c.end[i]] }
+
+// values are strings sharing the block's buffer (what the driver copies
+// from), valid until the block next changes.
+func (c *strs) values() any {
+	out := make([]string, len(c.end))
+	for i, e := range c.end {
+		if s := c.start(i); e > s {
+			out[i] = unsafe.String(&c.buf[s], e-s)
+		}
+	}
+	return out
+}
+func (c *strs) value(i int) any { return string(c.at(i)) }
+func (c *strs) appendJSON(raw json.RawMessage) error {
+	var x string
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return err
+	}
+	addStr(c, x)
+	return nil
+}
+func (c *strs) appendValue(v any) bool {
+	x, ok := v.(string)
+	if ok {
+		addStr(c, x)
+	}
+	return ok
+}
+func (c *strs) appendFrom(src vector, from, to int) {
+	s := src.(*strs)
+	if from == to {
+		return
+	}
+	base, first := len(c.buf), s.start(from)
+	c.buf = append(c.buf, s.buf[first:s.end[to-1]]...)
+	for _, e := range s.end[from:to] {
+		c.end = append(c.end, base+e-first)
+	}
+}
+func (c *strs) truncate(n int) { c.buf, c.end = c.buf[:c.start(n)], c.end[:n] }
+func (c *strs) deleteRows(del []bool) {
+	w, kept := 0, 0
+	for i := range c.end {
+		if del[i] {
+			continue
+		}
+		w += copy(c.buf[w:], c.at(i))
+		c.end[kept] = w
+		kept++
+	}
+	c.buf, c.end = c.buf[:w], c.end[:kept]
+}
+
+func addStr[S string | []byte](c *strs, v S) {
+	c.buf = append(c.buf, v...)
+	c.end = append(c.end, len(c.buf))
 }
 
 // seconds is a DateTime column: Unix seconds, which the driver sends as
@@ -140,7 +215,7 @@ func deleteRows[T any](v []T, del []bool) []T {
 func newVector(typ string) vector {
 	switch typ {
 	case "String":
-		return &vec[string]{}
+		return &strs{}
 	case "UInt8":
 		return &vec[uint8]{}
 	case "UInt16":
@@ -204,7 +279,8 @@ func (b *Block) Len() int { return b.cols[len(b.cols)-1].len() }
 
 // Column is column i as the ClickHouse driver appends it in one call:
 // []string, []uint8 ... []float64, []*float64 for Nullable(Float64), and
-// []int64 Unix seconds for DateTime.
+// []int64 Unix seconds for DateTime. Its strings share the block's memory:
+// they hold until the block next changes.
 func (b *Block) Column(i int) any { return b.cols[i].values() }
 
 // Row is row i, boxed, for stores that write row by row.
@@ -312,24 +388,20 @@ func put[T any](b *Block, v T) *Block {
 }
 
 // Str adds a String.
-func (b *Block) Str(v string) *Block { return put(b, v) }
+func (b *Block) Str(v string) *Block { return putStr(b, v) }
 
-// Bytes adds a String given as bytes. A value equal to the column's last
-// shares its string: a record's rows repeat its header, and consecutive
-// records mostly do too, so most rows allocate nothing.
-func (b *Block) Bytes(v []byte) *Block {
+func putStr[S string | []byte](b *Block, v S) *Block {
 	at := b.at
-	c, ok := b.next().(*vec[string])
+	c, ok := b.next().(*strs)
 	if !ok {
-		panic(fmt.Sprintf("sinks: table %s: column %s is %s, given []byte", b.table.Name, b.table.Columns[at].Name, b.table.Columns[at].Type))
+		panic(fmt.Sprintf("sinks: table %s: column %s is %s, given a string", b.table.Name, b.table.Columns[at].Name, b.table.Columns[at].Type))
 	}
-	if n := len(c.v); n > 0 && c.v[n-1] == string(v) {
-		c.v = append(c.v, c.v[n-1])
-	} else {
-		c.v = append(c.v, string(v))
-	}
+	addStr(c, v)
 	return b
 }
+
+// Bytes adds a String given as bytes.
+func (b *Block) Bytes(v []byte) *Block { return putStr(b, v) }
 
 // U8 adds a UInt8.
 func (b *Block) U8(v uint8) *Block { return put(b, v) }
