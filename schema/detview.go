@@ -17,13 +17,14 @@ type DetectionsView struct {
 	PositionM                                                  float64
 	HasPositionM                                               bool
 
-	names    [][]byte
-	nameBuf  [16][]byte
-	rec      []byte // the record's bytes, when read in place
-	decoded  *Detections
-	nBoxes   int
-	version  uint32
-	readable bool
+	version uint32
+	// The usual record's class names and boxes fit in nameBuf and boxBuf,
+	// so reading one allocates nothing; names and boxes take over beyond.
+	nameBuf        [16][]byte
+	boxBuf         [64]DetectionBox
+	nNames, nBoxes int
+	names          [][]byte
+	boxes          []DetectionBox
 }
 
 // DetectionBox is one detection of a DetectionsView.
@@ -49,51 +50,63 @@ func ReadDetections(b []byte, v *DetectionsView) error {
 	return nil
 }
 
-// Boxes is the number of detections.
-func (v *DetectionsView) Boxes() int { return v.nBoxes }
+// Boxes are the detections, in order.
+func (v *DetectionsView) Boxes() []DetectionBox {
+	if v.boxes != nil {
+		return v.boxes
+	}
+	return v.boxBuf[:v.nBoxes]
+}
 
 // ClassName is the name of class id, nil when the record names none.
 func (v *DetectionsView) ClassName(id uint32) []byte {
-	if int64(id) < int64(len(v.names)) {
-		return v.names[id]
+	names := v.names
+	if names == nil {
+		names = v.nameBuf[:v.nNames]
+	}
+	if int64(id) < int64(len(names)) {
+		return names[id]
 	}
 	return nil
 }
 
-// EachBox calls f with each detection, in order.
-func (v *DetectionsView) EachBox(f func(i int, x DetectionBox)) {
-	if v.decoded != nil {
-		for i, d := range v.decoded.GetDetections() {
-			bx := d.GetBox()
-			f(i, DetectionBox{ClassID: d.GetClassId(), Score: d.GetScore(), X1: bx.GetX1(), Y1: bx.GetY1(), X2: bx.GetX2(), Y2: bx.GetY2()})
-		}
+func (v *DetectionsView) addName(n []byte) {
+	if v.names == nil && v.nNames < len(v.nameBuf) {
+		v.nameBuf[v.nNames] = n
+		v.nNames++
 		return
 	}
-	b, i := v.rec, 0
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		b = b[n:]
-		if num == detectionsField && typ == protowire.BytesType {
-			m, n := protowire.ConsumeBytes(b)
-			x, _ := readDetection(m)
-			f(i, x)
-			i++
-			b = b[n:]
-			continue
-		}
-		b = b[protowire.ConsumeFieldValue(num, typ, b):]
+	if v.names == nil {
+		v.names = append([][]byte(nil), v.nameBuf[:v.nNames]...)
 	}
+	v.names = append(v.names, n)
+}
+
+func (v *DetectionsView) addBox(x DetectionBox) {
+	if v.boxes == nil && v.nBoxes < len(v.boxBuf) {
+		v.boxBuf[v.nBoxes] = x
+		v.nBoxes++
+		return
+	}
+	if v.boxes == nil {
+		v.boxes = append([]DetectionBox(nil), v.boxBuf[:v.nBoxes]...)
+	}
+	v.boxes = append(v.boxes, x)
 }
 
 // set fills v from a decoded message.
 func (v *DetectionsView) set(d *Detections) {
-	*v = DetectionsView{decoded: d, nBoxes: len(d.GetDetections()),
+	*v = DetectionsView{
 		FrameID: []byte(d.GetFrameId()), CameraID: []byte(d.GetCameraId()), FieldID: []byte(d.GetFieldId()),
 		BlockID: []byte(d.GetBlockId()), RowID: []byte(d.GetRowId()), Model: []byte(d.GetModel()), ModelID: []byte(d.GetModelId()),
 		CaptureUnixNs: d.GetCaptureUnixNs(), DetectedUnixNs: d.GetDetectedUnixNs(), Sequence: d.GetSequence(),
 		PositionM: d.GetPositionM(), HasPositionM: d.PositionM != nil}
 	for _, n := range d.GetClassNames() {
-		v.names = append(v.names, []byte(n))
+		v.addName([]byte(n))
+	}
+	for _, x := range d.GetDetections() {
+		bx := x.GetBox()
+		v.addBox(DetectionBox{ClassID: x.GetClassId(), Score: x.GetScore(), X1: bx.GetX1(), Y1: bx.GetY1(), X2: bx.GetX2(), Y2: bx.GetY2()})
 	}
 }
 
@@ -110,8 +123,7 @@ const (
 // wins, a repeated message field merges, unknown fields are skipped, and
 // strings must be UTF-8.
 func (v *DetectionsView) read(b []byte) bool {
-	*v = DetectionsView{rec: b}
-	v.names = v.nameBuf[:0]
+	*v = DetectionsView{}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 || num > protowire.MaxValidNumber {
@@ -179,13 +191,13 @@ func (v *DetectionsView) bytesField(num protowire.Number, m []byte) bool {
 		if !utf8.Valid(m) {
 			return false
 		}
-		v.names = append(v.names, m)
+		v.addName(m)
 		return true
 	case 19: // stream_id: not stored, but protobuf checks it
 		return utf8.Valid(m)
 	case detectionsField:
-		_, ok := readDetection(m)
-		v.nBoxes++
+		x, ok := readDetection(m)
+		v.addBox(x)
 		return ok
 	case countScoresField: // packed floats
 		return len(m)%4 == 0

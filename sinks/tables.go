@@ -227,12 +227,12 @@ func Tables() []*Table {
 			if d.HasPositionM {
 				pos = &d.PositionM
 			}
-			d.EachBox(func(i int, x schema.DetectionBox) {
+			for i, x := range d.Boxes() {
 				b.Bytes(d.FrameID).Bytes(d.CameraID).Bytes(d.FieldID).Bytes(d.BlockID).Bytes(d.RowID).U64(d.Sequence).
 					Time(d.CaptureUnixNs).I64(d.CaptureUnixNs).I64(d.DetectedUnixNs).OptF64(pos).Bytes(d.Model).U16(uint16(i)).
 					U16(uint16(x.ClassID)).Bytes(d.ClassName(x.ClassID)).F32(x.Score).F32(x.X1).F32(x.Y1).F32(x.X2).F32(x.Y2).
 					Bytes(d.ModelID).Source(p, o)
-			})
+			}
 			return nil
 		},
 	}
