@@ -14,6 +14,7 @@ import (
 type Block struct {
 	table *Table
 	cols  []vector
+	strs  []string // see strs.values
 	// at is the column the next Row value goes to.
 	at int
 }
@@ -65,6 +66,8 @@ func (c *vec[T]) appendJSON(raw json.RawMessage) error {
 type strs struct {
 	buf []byte
 	end []int
+	// out is the block's one []string for handing a column to the driver.
+	out *[]string
 }
 
 func (c *strs) len() int { return len(c.end) }
@@ -77,12 +80,17 @@ func (c *strs) start(i int) int {
 func (c *strs) at(i int) []byte { return c.buf[c.start(i):c.end[i]] }
 
 // values are strings sharing the block's buffer (what the driver copies
-// from), valid until the block next changes.
+// from), valid until the block changes or the next String column is asked
+// for: one slice serves all of them, rather than a new one per column and
+// insert.
 func (c *strs) values() any {
-	out := make([]string, len(c.end))
+	out := slices.Grow((*c.out)[:0], len(c.end))[:len(c.end)]
+	*c.out = out
 	for i, e := range c.end {
 		if s := c.start(i); e > s {
 			out[i] = unsafe.String(&c.buf[s], e-s)
+		} else {
+			out[i] = ""
 		}
 	}
 	return out
@@ -255,6 +263,9 @@ func NewBlock(t *Table) *Block {
 	b := &Block{table: t, cols: make([]vector, len(t.Columns))}
 	for i, c := range t.Columns {
 		b.cols[i] = newVector(c.Type)
+		if s, ok := b.cols[i].(*strs); ok {
+			s.out = &b.strs
+		}
 	}
 	return b
 }
@@ -279,8 +290,9 @@ func (b *Block) Len() int { return b.cols[len(b.cols)-1].len() }
 
 // Column is column i as the ClickHouse driver appends it in one call:
 // []string, []uint8 ... []float64, []*float64 for Nullable(Float64), and
-// []int64 Unix seconds for DateTime. Its strings share the block's memory:
-// they hold until the block next changes.
+// []int64 Unix seconds for DateTime. A []string shares the block's memory:
+// it holds until the block changes or Column is called for another String
+// column (the driver copies each column as it takes it).
 func (b *Block) Column(i int) any { return b.cols[i].values() }
 
 // Row is row i, boxed, for stores that write row by row.
