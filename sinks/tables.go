@@ -45,8 +45,9 @@ type Table struct {
 	// Append decodes one record into zero or more rows of b, one value per
 	// column in order (Block.Str, Block.U64, ... Block.Source).
 	Append func(b *Block, value []byte, partition int32, offset int64) error
-	// Day is the partition key of row i, so a flush never spans two
-	// ClickHouse partitions (an insert is atomic only within one).
+	// Day is the partition key of row i (its UTC day number), so a flush
+	// never spans two ClickHouse partitions (an insert is atomic only
+	// within one).
 	Day func(b *Block, i int) uint32
 }
 
@@ -128,9 +129,15 @@ func (t *Table) CheckRow(r Row) error {
 	return t.Check(b, 0)
 }
 
+// dayOf is the UTC day of a Unix second, counted from 1970-01-01: one
+// division per row rather than a calendar date, and equal exactly when
+// toYYYYMMDD(t, 'UTC') is.
 func dayOf(unix int64) uint32 {
-	y, m, d := time.Unix(unix, 0).UTC().Date()
-	return uint32(y*10000 + int(m)*100 + d)
+	d := unix / 86400
+	if unix%86400 < 0 {
+		d--
+	}
+	return uint32(d)
 }
 
 func dayAt(col int) func(*Block, int) uint32 {
