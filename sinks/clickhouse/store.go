@@ -152,8 +152,10 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) e
 
 // InsertBlocks sends blocks one after another in one INSERT, as
 // clickhouse-client sends a file: the server parses one while the next is
-// on its way, and squashes them into parts of up to a million rows (so
-// more rows than that are not stored all or nothing).
+// on its way. Not all or nothing: a server of 18.16 stores the blocks it
+// got of an insert whose connection is cut, even under a
+// min_insert_block_size_rows above its rows. The sink therefore sends each
+// insert as one block (Insert).
 func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
 	b, err := s.batch(ctx, t, blocks...)
 	if err != nil {
