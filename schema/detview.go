@@ -130,36 +130,28 @@ func (v *DetectionsView) read(b []byte) bool {
 			return false
 		}
 		b = b[n:]
+		var x uint64
+		var m []byte
+		ok := false
 		switch typ {
 		case protowire.BytesType:
-			m, n := protowire.ConsumeBytes(b)
-			if n < 0 || !v.bytesField(num, m) {
-				return false
-			}
-			b = b[n:]
-			continue
+			m, n = protowire.ConsumeBytes(b)
+			ok = n >= 0 && v.bytesField(num, m)
 		case protowire.VarintType:
-			x, n := protowire.ConsumeVarint(b)
-			if n < 0 || !v.varintField(num, x) {
-				return false
-			}
-			b = b[n:]
-			continue
+			x, n = protowire.ConsumeVarint(b)
+			ok = n >= 0 && v.varintField(num, x)
 		case protowire.Fixed64Type:
-			x, n := protowire.ConsumeFixed64(b)
-			if n < 0 || !v.fixed64Field(num, x) {
-				return false
-			}
-			b = b[n:]
-			continue
+			x, n = protowire.ConsumeFixed64(b)
+			ok = n >= 0 && v.fixed64Field(num, x)
 		case protowire.Fixed32Type:
 			// brightness, contrast and unpacked count_scores: not stored.
-			if n := protowire.ConsumeFieldValue(num, typ, b); n >= 0 && (num == countScoresField || num == 31 || num == 32 || !known(num)) {
-				b = b[n:]
-				continue
-			}
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			ok = n >= 0 && (num == countScoresField || num == 31 || num == 32 || !known(num))
 		}
-		return false
+		if !ok {
+			return false
+		}
+		b = b[n:]
 	}
 	// The checks of Decode, whose errors it words.
 	return v.version != 0 && v.version <= Version && len(v.FrameID) > 0 && len(v.CameraID) > 0
@@ -171,28 +163,15 @@ func known(num protowire.Number) bool {
 }
 
 func (v *DetectionsView) bytesField(num protowire.Number, m []byte) bool {
-	var s *[]byte
+	stored := [...]*[]byte{2: &v.FrameID, 3: &v.CameraID, 4: &v.FieldID, 5: &v.BlockID, 6: &v.RowID, 12: &v.Model, 30: &v.ModelID}
+	if int(num) < len(stored) && stored[num] != nil {
+		*stored[num] = m
+		return utf8.Valid(m)
+	}
 	switch num {
-	case 2:
-		s = &v.FrameID
-	case 3:
-		s = &v.CameraID
-	case 4:
-		s = &v.FieldID
-	case 5:
-		s = &v.BlockID
-	case 6:
-		s = &v.RowID
-	case 12:
-		s = &v.Model
-	case 30:
-		s = &v.ModelID
 	case 13:
-		if !utf8.Valid(m) {
-			return false
-		}
 		v.addName(m)
-		return true
+		return utf8.Valid(m)
 	case 19: // stream_id: not stored, but protobuf checks it
 		return utf8.Valid(m)
 	case detectionsField:
@@ -201,14 +180,8 @@ func (v *DetectionsView) bytesField(num protowire.Number, m []byte) bool {
 		return ok
 	case countScoresField: // packed floats
 		return len(m)%4 == 0
-	default:
-		return !known(num)
 	}
-	if !utf8.Valid(m) {
-		return false
-	}
-	*s = m
-	return true
+	return !known(num)
 }
 
 func (v *DetectionsView) varintField(num protowire.Number, x uint64) bool {

@@ -85,7 +85,7 @@ func TestDetectionsViewAgreesWithDecode(t *testing.T) {
 			t.Fatalf("record %x (read in place %v):\n got %+v\nwant %+v", b, read, got, want)
 		}
 	}
-	for range 300 {
+	for range 150 {
 		good, err := Encode(sampleDetections(rng))
 		if err != nil {
 			t.Fatal(err)
