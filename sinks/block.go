@@ -22,8 +22,9 @@ type Block struct {
 // vector is one column of a Block.
 type vector interface {
 	len() int
-	// values is the column as the ClickHouse driver takes it.
-	values() any
+	// values are rows from..to-1 of the column as the ClickHouse driver
+	// takes them.
+	values(from, to int) any
 	value(i int) any
 	appendValue(v any) bool
 	// appendJSON appends a value as the files store writes it.
@@ -36,10 +37,10 @@ type vector interface {
 // vec is a column held as []T and given to the driver as it is.
 type vec[T any] struct{ v []T }
 
-func (c *vec[T]) len() int        { return len(c.v) }
-func (c *vec[T]) values() any     { return c.v }
-func (c *vec[T]) value(i int) any { return c.v[i] }
-func (c *vec[T]) truncate(n int)  { c.v = c.v[:n] }
+func (c *vec[T]) len() int                { return len(c.v) }
+func (c *vec[T]) values(from, to int) any { return c.v[from:to] }
+func (c *vec[T]) value(i int) any         { return c.v[i] }
+func (c *vec[T]) truncate(n int)          { c.v = c.v[:n] }
 func (c *vec[T]) appendFrom(src vector, from, to int) {
 	c.v = append(c.v, src.(*vec[T]).v[from:to]...)
 }
@@ -83,11 +84,11 @@ func (c *strs) at(i int) []byte { return c.buf[c.start(i):c.end[i]] }
 // from), valid until the block changes or the next String column is asked
 // for: one slice serves all of them, rather than a new one per column and
 // insert.
-func (c *strs) values() any {
-	out := slices.Grow((*c.out)[:0], len(c.end))[:len(c.end)]
+func (c *strs) values(from, to int) any {
+	out := slices.Grow((*c.out)[:0], to-from)[:to-from]
 	*c.out = out
-	for i, e := range c.end {
-		if s := c.start(i); e > s {
+	for i := range out {
+		if s, e := c.start(from+i), c.end[from+i]; e > s {
 			out[i] = unsafe.String(&c.buf[s], e-s)
 		} else {
 			out[i] = ""
@@ -166,11 +167,11 @@ type nullable struct {
 }
 
 func (c *nullable) len() int { return len(c.v) }
-func (c *nullable) values() any {
-	out := make([]*float64, len(c.v))
-	for i := range c.v {
-		if !c.null[i] {
-			out[i] = &c.v[i]
+func (c *nullable) values(from, to int) any {
+	out := make([]*float64, to-from)
+	for i := range out {
+		if !c.null[from+i] {
+			out[i] = &c.v[from+i]
 		}
 	}
 	return out
@@ -293,7 +294,10 @@ func (b *Block) Len() int { return b.cols[len(b.cols)-1].len() }
 // []int64 Unix seconds for DateTime. A []string shares the block's memory:
 // it holds until the block changes or Column is called for another String
 // column (the driver copies each column as it takes it).
-func (b *Block) Column(i int) any { return b.cols[i].values() }
+func (b *Block) Column(i int) any { return b.ColumnRange(i, 0, b.Len()) }
+
+// ColumnRange is rows from..to-1 of column i, as Column gives them.
+func (b *Block) ColumnRange(i, from, to int) any { return b.cols[i].values(from, to) }
 
 // Row is row i, boxed, for stores that write row by row.
 func (b *Block) Row(i int) Row {

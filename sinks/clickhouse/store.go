@@ -174,13 +174,23 @@ func (s *Store) Stage(ctx context.Context, t *sinks.Table, rows *sinks.Block) (s
 // staged is an insert whose rows the driver holds, not yet sent.
 type staged struct {
 	b     driver.Batch
-	table string
+	table *sinks.Table
+	rows  *sinks.Block
 	n     int
+}
+
+// Add hands rows from..to-1 of the block to the driver too.
+func (st *staged) Add(from, to int) error {
+	if err := appendColumns(st.b, st.table, st.rows, from, to); err != nil {
+		return err
+	}
+	st.n += to - from
+	return nil
 }
 
 func (st *staged) Send() error {
 	if err := st.b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table, lost(err))
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table.Name, lost(err))
 	}
 	return nil
 }
@@ -198,11 +208,8 @@ func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Bloc
 	}
 	n := 0
 	for k, rows := range blocks {
-		for i, c := range t.Columns {
-			if err := b.Column(i).Append(rows.Column(i)); err != nil {
-				_ = b.Abort()
-				return nil, fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
-			}
+		if err := appendColumns(b, t, rows, 0, rows.Len()); err != nil {
+			return nil, err
 		}
 		n += rows.Len()
 		if k < len(blocks)-1 {
@@ -212,7 +219,19 @@ func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Bloc
 			}
 		}
 	}
-	return &staged{b: b, table: t.Name, n: n}, nil
+	return &staged{b: b, table: t, rows: blocks[len(blocks)-1], n: n}, nil
+}
+
+// appendColumns hands rows from..to-1 of rows to the driver, a column in one
+// call each; an error aborts the insert.
+func appendColumns(b driver.Batch, t *sinks.Table, rows *sinks.Block, from, to int) error {
+	for i, c := range t.Columns {
+		if err := b.Column(i).Append(rows.ColumnRange(i, from, to)); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
+		}
+	}
+	return nil
 }
 
 // lost marks the errors of a dropped database or table (UNKNOWN_DATABASE,
