@@ -65,8 +65,9 @@ type Config struct {
 	Store Store
 	// Tables to feed; default all of Tables().
 	Tables []*Table
-	// MaxRows flushes a table's batch at this many rows (a record's rows
-	// are never split, so a batch may pass it by one record's). Default
+	// MaxRows flushes a table's batch at this many rows, unless its
+	// previous insert is still in flight (see MaxRowsBehind); a record's
+	// rows are never split, so a batch may pass it by one record's. Default
 	// 100,000, chosen by BenchmarkSinkBatch (benchmarks/results.md): fewer
 	// parts for the server to write and merge than 50,000.
 	MaxRows int
