@@ -83,11 +83,6 @@ func TestSinkStagesGrowingBatches(t *testing.T) {
 	conn, _ := brokertest.Open(t, topology.Config{})
 	ctx := context.Background()
 	st := srv.Open(t, "grow")
-	cl, err := conn.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	const frames, boxes = 2000, 5
 	var recs []*kgo.Record
 	for i := range frames {
@@ -101,9 +96,7 @@ func TestSinkStagesGrowingBatches(t *testing.T) {
 		}
 		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(d.CameraId), Value: v})
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.Produce(t, conn, recs...)
 	const maxRows = 250
 	sink := startSink(t, conn, sinks.Config{Store: st, Tables: []*sinks.Table{sinks.TableNamed("detections")}, MaxRows: maxRows, MaxRowsBehind: 8 * maxRows})
 	if err := sinkDrained(conn, time.Minute); err != nil {
