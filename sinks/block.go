@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // Block holds rows of one table column by column, each column a slice of
@@ -13,6 +14,7 @@ import (
 type Block struct {
 	table *Table
 	cols  []vector
+	strs  []string // see strs.values
 	// at is the column the next Row value goes to.
 	at int
 }
@@ -20,8 +22,9 @@ type Block struct {
 // vector is one column of a Block.
 type vector interface {
 	len() int
-	// values is the column as the ClickHouse driver takes it.
-	values() any
+	// values are rows from..to-1 of the column as the ClickHouse driver
+	// takes them.
+	values(from, to int) any
 	value(i int) any
 	appendValue(v any) bool
 	// appendJSON appends a value as the files store writes it.
@@ -34,10 +37,10 @@ type vector interface {
 // vec is a column held as []T and given to the driver as it is.
 type vec[T any] struct{ v []T }
 
-func (c *vec[T]) len() int        { return len(c.v) }
-func (c *vec[T]) values() any     { return c.v }
-func (c *vec[T]) value(i int) any { return c.v[i] }
-func (c *vec[T]) truncate(n int)  { c.v = c.v[:n] }
+func (c *vec[T]) len() int                { return len(c.v) }
+func (c *vec[T]) values(from, to int) any { return c.v[from:to] }
+func (c *vec[T]) value(i int) any         { return c.v[i] }
+func (c *vec[T]) truncate(n int)          { c.v = c.v[:n] }
 func (c *vec[T]) appendFrom(src vector, from, to int) {
 	c.v = append(c.v, src.(*vec[T]).v[from:to]...)
 }
@@ -56,6 +59,87 @@ func (c *vec[T]) appendJSON(raw json.RawMessage) error {
 	}
 	c.v = append(c.v, x)
 	return nil
+}
+
+// strs is a String column held as one buffer of bytes and where each value
+// ends: no pointer per row for the collector to scan, and no allocation per
+// value (a decoded record's strings are copied in, not kept).
+type strs struct {
+	buf []byte
+	end []int
+	// out is the block's one []string for handing a column to the driver.
+	out *[]string
+}
+
+func (c *strs) len() int { return len(c.end) }
+func (c *strs) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return c.end[i-1]
+}
+func (c *strs) at(i int) []byte { return c.buf[c.start(i):c.end[i]] }
+
+// values are strings sharing the block's buffer (what the driver copies
+// from), valid until the block changes or the next String column is asked
+// for: one slice serves all of them, rather than a new one per column and
+// insert.
+func (c *strs) values(from, to int) any {
+	out := slices.Grow((*c.out)[:0], to-from)[:to-from]
+	*c.out = out
+	for i := range out {
+		if s, e := c.start(from+i), c.end[from+i]; e > s {
+			out[i] = unsafe.String(&c.buf[s], e-s)
+		} else {
+			out[i] = ""
+		}
+	}
+	return out
+}
+func (c *strs) value(i int) any { return string(c.at(i)) }
+func (c *strs) appendJSON(raw json.RawMessage) error {
+	var x string
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return err
+	}
+	addStr(c, x)
+	return nil
+}
+func (c *strs) appendValue(v any) bool {
+	x, ok := v.(string)
+	if ok {
+		addStr(c, x)
+	}
+	return ok
+}
+func (c *strs) appendFrom(src vector, from, to int) {
+	s := src.(*strs)
+	if from == to {
+		return
+	}
+	base, first := len(c.buf), s.start(from)
+	c.buf = append(c.buf, s.buf[first:s.end[to-1]]...)
+	for _, e := range s.end[from:to] {
+		c.end = append(c.end, base+e-first)
+	}
+}
+func (c *strs) truncate(n int) { c.buf, c.end = c.buf[:c.start(n)], c.end[:n] }
+func (c *strs) deleteRows(del []bool) {
+	w, kept := 0, 0
+	for i := range c.end {
+		if del[i] {
+			continue
+		}
+		w += copy(c.buf[w:], c.at(i))
+		c.end[kept] = w
+		kept++
+	}
+	c.buf, c.end = c.buf[:w], c.end[:kept]
+}
+
+func addStr[S string | []byte](c *strs, v S) {
+	c.buf = append(c.buf, v...)
+	c.end = append(c.end, len(c.buf))
 }
 
 // seconds is a DateTime column: Unix seconds, which the driver sends as
@@ -83,11 +167,11 @@ type nullable struct {
 }
 
 func (c *nullable) len() int { return len(c.v) }
-func (c *nullable) values() any {
-	out := make([]*float64, len(c.v))
-	for i := range c.v {
-		if !c.null[i] {
-			out[i] = &c.v[i]
+func (c *nullable) values(from, to int) any {
+	out := make([]*float64, to-from)
+	for i := range out {
+		if !c.null[from+i] {
+			out[i] = &c.v[from+i]
 		}
 	}
 	return out
@@ -140,7 +224,7 @@ func deleteRows[T any](v []T, del []bool) []T {
 func newVector(typ string) vector {
 	switch typ {
 	case "String":
-		return &vec[string]{}
+		return &strs{}
 	case "UInt8":
 		return &vec[uint8]{}
 	case "UInt16":
@@ -180,6 +264,9 @@ func NewBlock(t *Table) *Block {
 	b := &Block{table: t, cols: make([]vector, len(t.Columns))}
 	for i, c := range t.Columns {
 		b.cols[i] = newVector(c.Type)
+		if s, ok := b.cols[i].(*strs); ok {
+			s.out = &b.strs
+		}
 	}
 	return b
 }
@@ -204,8 +291,13 @@ func (b *Block) Len() int { return b.cols[len(b.cols)-1].len() }
 
 // Column is column i as the ClickHouse driver appends it in one call:
 // []string, []uint8 ... []float64, []*float64 for Nullable(Float64), and
-// []int64 Unix seconds for DateTime.
-func (b *Block) Column(i int) any { return b.cols[i].values() }
+// []int64 Unix seconds for DateTime. A []string shares the block's memory:
+// it holds until the block changes or Column is called for another String
+// column (the driver copies each column as it takes it).
+func (b *Block) Column(i int) any { return b.ColumnRange(i, 0, b.Len()) }
+
+// ColumnRange is rows from..to-1 of column i, as Column gives them.
+func (b *Block) ColumnRange(i, from, to int) any { return b.cols[i].values(from, to) }
 
 // Row is row i, boxed, for stores that write row by row.
 func (b *Block) Row(i int) Row {
@@ -312,7 +404,20 @@ func put[T any](b *Block, v T) *Block {
 }
 
 // Str adds a String.
-func (b *Block) Str(v string) *Block { return put(b, v) }
+func (b *Block) Str(v string) *Block { return putStr(b, v) }
+
+func putStr[S string | []byte](b *Block, v S) *Block {
+	at := b.at
+	c, ok := b.next().(*strs)
+	if !ok {
+		panic(fmt.Sprintf("sinks: table %s: column %s is %s, given a string", b.table.Name, b.table.Columns[at].Name, b.table.Columns[at].Type))
+	}
+	addStr(c, v)
+	return b
+}
+
+// Bytes adds a String given as bytes.
+func (b *Block) Bytes(v []byte) *Block { return putStr(b, v) }
 
 // U8 adds a UInt8.
 func (b *Block) U8(v uint8) *Block { return put(b, v) }

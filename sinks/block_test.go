@@ -1,6 +1,7 @@
 package sinks_test
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -141,5 +142,63 @@ func TestDecodeShortRow(t *testing.T) {
 	}
 	if err := tb.Decode(b, []byte("ok2"), 0, 3); err != nil || b.Len() != 2 {
 		t.Fatalf("the next row: %v, %d rows", err, b.Len())
+	}
+}
+
+// String columns keep their values through every way rows come and go
+// (empty strings, copies from the middle of another block, deletions,
+// truncation, more rows after it), checked against plain []string.
+func TestBlockStrings(t *testing.T) {
+	tb := &sinks.Table{Name: "t", Columns: []sinks.Column{{Name: "a", Type: "String"}, {Name: "kafka_partition", Type: "Int32"}, {Name: "kafka_offset", Type: "Int64"}}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() string { return strings.Repeat(string(rune('a'+rng.IntN(26))), rng.IntN(4)) }
+	b, want := sinks.NewBlock(tb), []string{}
+	other, otherWant := sinks.NewBlock(tb), []string{}
+	for range 30 {
+		w := word()
+		other.Bytes([]byte(w)).Source(0, 0)
+		otherWant = append(otherWant, w)
+	}
+	for step := range 2000 {
+		switch rng.IntN(5) {
+		case 0, 1:
+			w := word()
+			b.Str(w).Source(int32(rng.IntN(3)), 0)
+			want = append(want, w)
+		case 2:
+			from := rng.IntN(len(otherWant))
+			to := from + rng.IntN(len(otherWant)-from+1)
+			b.AppendFrom(other, from, to)
+			for range to - from {
+				want = append(want, "")
+			}
+			copy(want[len(want)-(to-from):], otherWant[from:to])
+		case 3:
+			p := int32(rng.IntN(3))
+			var kept []string
+			for i, w := range want {
+				if b.Partition(i) != p {
+					kept = append(kept, w)
+				}
+			}
+			b.DeleteRows(func(i int) bool { return b.Partition(i) == p })
+			want = kept
+		case 4:
+			n := rng.IntN(len(want) + 1)
+			b.Truncate(n)
+			want = want[:n]
+		}
+		got := b.Column(0).([]string)
+		if len(want) == 0 {
+			want = []string{}
+		}
+		if !reflect.DeepEqual(got, want) || b.Len() != len(want) {
+			t.Fatalf("step %d: %q, want %q", step, got, want)
+		}
+		for i, w := range want {
+			if b.Row(i)[0] != w {
+				t.Fatalf("step %d: row %d is %q, want %q", step, i, b.Row(i)[0], w)
+			}
+		}
 	}
 }

@@ -134,6 +134,7 @@ func (s *Sink) refill(ctx context.Context, cl *kgo.Client) error {
 			<-b.done
 			b.done = nil
 		}
+		s.unstageBatch(b)
 		b.rows.Reset()
 		clear(b.pending)
 		clear(b.sending)

@@ -42,6 +42,8 @@ type Stager interface {
 // Staged is an insert staged by a Stager. Send stores its rows as Insert
 // would (all or none); Abort, or a Send that fails, stores none of them.
 type Staged interface {
+	// Add stages rows from..to-1 of the block too: it grew since.
+	Add(from, to int) error
 	Send() error
 	Abort()
 }
@@ -63,11 +65,17 @@ type Config struct {
 	Store Store
 	// Tables to feed; default all of Tables().
 	Tables []*Table
-	// MaxRows flushes a table's batch at this many rows (a record's rows
-	// are never split, so a batch may pass it by one record's). Default
+	// MaxRows flushes a table's batch at this many rows, unless its
+	// previous insert is still in flight (see MaxRowsBehind); a record's
+	// rows are never split, so a batch may pass it by one record's. Default
 	// 100,000, chosen by BenchmarkSinkBatch (benchmarks/results.md): fewer
 	// parts for the server to write and merge than 50,000.
 	MaxRows int
+	// MaxRowsBehind bounds a batch that grows past MaxRows while the
+	// table's previous insert is in flight: the loop goes on reading into
+	// it rather than wait, so a store that falls behind gets fewer, larger
+	// inserts. Default 4 x MaxRows.
+	MaxRowsBehind int
 	// MaxAge flushes a batch this long after its first row. Default 1s.
 	MaxAge time.Duration
 	// RetryMin and RetryMax bound the backoff while the store refuses
@@ -86,6 +94,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxRows == 0 {
 		c.MaxRows = 100_000
 	}
+	if c.MaxRowsBehind == 0 {
+		c.MaxRowsBehind = 4 * c.MaxRows
+	}
+	c.MaxRowsBehind = max(c.MaxRowsBehind, c.MaxRows)
 	if c.MaxAge == 0 {
 		c.MaxAge = time.Second
 	}
@@ -196,6 +208,10 @@ type batch struct {
 	sent    int
 	// spare is the block of the last insert, reused once it is in.
 	spare *Block
+	// staged is the next insert, opened while the previous one is in
+	// flight, holding the first stagedRows rows.
+	staged     Staged
+	stagedRows int
 	// partial is when the table's last batch that was not full went.
 	partial time.Time
 }
@@ -222,6 +238,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
 		return err
 	}
+	defer s.unstage()
 	// ictx outlives ctx by up to ShutdownFlush, so a stopping sink finishes
 	// the inserts it started; it is passed to what inserts, never kept.
 	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -398,12 +415,65 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	} else if err := s.addByDay(ictx, b, r, n0); err != nil {
 		return nil, err
 	}
-	if b.rows.Len() >= s.cfg.MaxRows {
-		if err := s.flush(ictx, b); err != nil {
+	if n := b.rows.Len(); n >= s.cfg.MaxRows {
+		if s.behind(b, n) {
+			s.stage(ictx, b)
+		} else if err := s.flush(ictx, b); err != nil {
 			return nil, err
 		}
 	}
 	return nil, nil
+}
+
+// behind says the table's previous insert is still in flight and its
+// batch of n rows may grow rather than wait for it.
+func (s *Sink) behind(b *batch, n int) bool {
+	return b.done != nil && len(b.done) == 0 && n < s.cfg.MaxRowsBehind
+}
+
+// stage hands the batch's rows to the store's next insert while the
+// previous one is in flight, in steps of a quarter of MaxRows or more, so
+// that only Send is left once that one is in. The rows go to the server
+// only then, as before.
+func (s *Sink) stage(ictx context.Context, b *batch) {
+	st, ok := s.cfg.Store.(Stager)
+	n := b.rows.Len()
+	switch {
+	case !ok:
+	case b.staged == nil:
+		staged, err := st.Stage(ictx, b.table, b.rows)
+		if err != nil {
+			// flush makes the whole insert again, retrying.
+			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
+			return
+		}
+		b.staged, b.stagedRows = staged, n
+	case n-b.stagedRows >= s.cfg.MaxRows/4:
+		if err := b.staged.Add(b.stagedRows, n); err != nil {
+			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
+			s.unstageBatch(b)
+			return
+		}
+		b.stagedRows = n
+	}
+}
+
+// unstageBatch aborts the batch's staged insert: its rows are about to
+// change, or the sink stops.
+func (s *Sink) unstageBatch(b *batch) {
+	if b.staged != nil {
+		b.staged.Abort()
+	}
+	b.staged, b.stagedRows = nil, 0
+}
+
+// unstage aborts every staged insert.
+func (s *Sink) unstage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.byTopic {
+		s.unstageBatch(b)
+	}
 }
 
 // addByDay moves the rows of record r, from row n0 of the batch on, into
@@ -465,6 +535,9 @@ func (s *Sink) flushDue(ictx context.Context, force bool) error {
 		}
 		full := n >= s.cfg.MaxRows
 		due := time.Since(b.since) >= s.cfg.MaxAge || (time.Since(b.partial) >= s.cfg.MaxAge && s.readAll(topic))
+		if full && !force && !due && s.behind(b, n) && !s.readAll(topic) {
+			continue // more to read into it while the previous insert is in flight
+		}
 		if force || full || due {
 			if !full {
 				b.partial = time.Now()
@@ -494,17 +567,20 @@ func (s *Sink) readAll(topic string) bool {
 // holds more than two batches per table.
 func (s *Sink) flush(ictx context.Context, b *batch) error {
 	// With an insert in flight the loop would only wait: it stages this
-	// batch meanwhile, so the next insert only has to send. Its rows go
-	// to the server only after the previous insert is in, as before.
-	var staged Staged
-	if st, ok := s.cfg.Store.(Stager); ok && b.done != nil && b.rows.Len() > 0 {
-		var err error
-		if staged, err = st.Stage(ictx, b.table, b.rows); err != nil {
-			// The insert below makes the whole insert again, retrying.
+	// batch meanwhile (if it has not as the batch grew), so the next insert
+	// only has to send. Its rows go to the server only after the previous
+	// insert is in, as before.
+	if b.done != nil && b.rows.Len() > 0 {
+		s.stage(ictx, b)
+	}
+	if b.staged != nil && b.stagedRows < b.rows.Len() {
+		if err := b.staged.Add(b.stagedRows, b.rows.Len()); err != nil {
 			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
-			staged = nil
+			s.unstageBatch(b)
 		}
 	}
+	staged := b.staged
+	b.staged, b.stagedRows = nil, 0
 	if err := s.wait(b); err != nil {
 		if staged != nil {
 			staged.Abort()
@@ -656,6 +732,7 @@ func (s *Sink) revoked(r map[string][]int32) {
 		if err := s.wait(b); err != nil {
 			clear(b.sending)
 		}
+		s.unstageBatch(b)
 		b.rows.DeleteRows(func(i int) bool { return slices.Contains(parts, b.rows.Partition(i)) })
 		for _, p := range parts {
 			delete(b.pending, p)

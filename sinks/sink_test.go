@@ -3,6 +3,7 @@ package sinks_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,4 +143,85 @@ func runSink(t *testing.T, s *sinks.Sink) func() {
 			t.Error(err)
 		}
 	}
+}
+
+// slowStore is a store whose inserts take delay; it notes each insert's
+// rows and which inserts each record's rows went in.
+type slowStore struct {
+	sinks.Store
+	delay time.Duration
+	mu    sync.Mutex
+	sizes []int
+	in    map[[2]int64]map[int]bool // partition, offset: the inserts holding its rows
+}
+
+func (s *slowStore) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) error {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	for i := range rows.Len() {
+		k := [2]int64{int64(rows.Partition(i)), rows.Offset(i)}
+		if s.in[k] == nil {
+			s.in[k] = map[int]bool{}
+		}
+		s.in[k][len(s.sizes)] = true
+	}
+	s.sizes = append(s.sizes, rows.Len())
+	s.mu.Unlock()
+	return s.Store.Insert(ctx, t, rows)
+}
+
+// While an insert is in flight the next batch grows past MaxRows, up to
+// MaxRowsBehind, instead of the loop waiting: a slow store gets fewer,
+// larger inserts, each record's rows still in one of them, every row once.
+func TestSinkBatchGrowsWhileInsertInFlight(t *testing.T) {
+	conn, cl := openBroker(t, 3)
+	ctx := context.Background()
+	var recs []*kgo.Record
+	for i := range 3000 {
+		cam := fmt.Sprintf("cam-%d", i%5)
+		v, err := schema.Encode(&schema.Detections{FrameId: fmt.Sprint(i), CameraId: cam, Sequence: uint64(i), CaptureUnixNs: time.Now().UnixNano(),
+			Detections: []*schema.Detection{{Box: &schema.Box{X2: 1, Y2: 1}}, {Box: &schema.Box{X2: 2, Y2: 2}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(cam), Value: v})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := jsonfile.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &slowStore{Store: files, delay: 100 * time.Millisecond, in: map[[2]int64]map[int]bool{}}
+	const maxRows, behind = 400, 1200
+	s, err := sinks.New(sinks.Config{Store: st, Tables: []*sinks.Table{sinks.TableNamed("detections")}, MaxRows: maxRows, MaxRowsBehind: behind, MaxAge: time.Minute}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runSink(t, s)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Stats.Rows.Load() < 6000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	total, largest := 0, 0
+	for _, n := range st.sizes {
+		total += n
+		largest = max(largest, n)
+	}
+	if total != 6000 || len(st.in) != 3000 {
+		t.Fatalf("%d rows of %d records stored in %v, want 6000 of 3000", total, len(st.in), st.sizes)
+	}
+	if largest <= maxRows || largest > behind+2 {
+		t.Fatalf("inserts of %v rows: want one above MaxRows %d, none above MaxRowsBehind %d and a record", st.sizes, maxRows, behind)
+	}
+	for k, ins := range st.in {
+		if len(ins) != 1 {
+			t.Fatalf("record %v went in inserts %v", k, ins)
+		}
+	}
+	t.Logf("inserts of %v rows", st.sizes)
 }

@@ -45,8 +45,9 @@ type Table struct {
 	// Append decodes one record into zero or more rows of b, one value per
 	// column in order (Block.Str, Block.U64, ... Block.Source).
 	Append func(b *Block, value []byte, partition int32, offset int64) error
-	// Day is the partition key of row i, so a flush never spans two
-	// ClickHouse partitions (an insert is atomic only within one).
+	// Day is the partition key of row i (its UTC day number), so a flush
+	// never spans two ClickHouse partitions (an insert is atomic only
+	// within one).
 	Day func(b *Block, i int) uint32
 }
 
@@ -128,9 +129,15 @@ func (t *Table) CheckRow(r Row) error {
 	return t.Check(b, 0)
 }
 
+// dayOf is the UTC day of a Unix second, counted from 1970-01-01: one
+// division per row rather than a calendar date, and equal exactly when
+// toYYYYMMDD(t, 'UTC') is.
 func dayOf(unix int64) uint32 {
-	y, m, d := time.Unix(unix, 0).UTC().Date()
-	return uint32(y*10000 + int(m)*100 + d)
+	d := unix / 86400
+	if unix%86400 < 0 {
+		d--
+	}
+	return uint32(d)
 }
 
 func dayAt(col int) func(*Block, int) uint32 {
@@ -216,21 +223,22 @@ func Tables() []*Table {
 			{"model_id", "String", "model that found the box: name@version+sha256:<12 hex>"},
 		}, sourceColumns...),
 		OrderBy: "(camera_id, sequence, frame_id, box_index)", PartitionBy: "toYYYYMMDD(captured_at, 'UTC')",
+		// The busiest table: read from the wire bytes, one row per box, with
+		// no message decoded in between.
 		Append: func(b *Block, v []byte, p int32, o int64) error {
-			d, err := schema.DecodeDetections(v)
-			if err != nil {
+			var d schema.DetectionsView
+			if err := schema.ReadDetections(v, &d); err != nil {
 				return err
 			}
-			for i, x := range d.Detections {
-				name := ""
-				if int(x.ClassId) < len(d.ClassNames) {
-					name = d.ClassNames[x.ClassId]
-				}
-				bx := x.GetBox()
-				b.Str(d.FrameId).Str(d.CameraId).Str(d.FieldId).Str(d.BlockId).Str(d.RowId).U64(d.Sequence).
-					Time(d.CaptureUnixNs).I64(d.CaptureUnixNs).I64(d.DetectedUnixNs).OptF64(d.PositionM).Str(d.Model).U16(uint16(i)).
-					U16(uint16(x.ClassId)).Str(name).F32(x.Score).F32(bx.GetX1()).F32(bx.GetY1()).F32(bx.GetX2()).F32(bx.GetY2()).
-					Str(d.ModelId).Source(p, o)
+			var pos *float64
+			if d.HasPositionM {
+				pos = &d.PositionM
+			}
+			for i, x := range d.Boxes() {
+				b.Bytes(d.FrameID).Bytes(d.CameraID).Bytes(d.FieldID).Bytes(d.BlockID).Bytes(d.RowID).U64(d.Sequence).
+					Time(d.CaptureUnixNs).I64(d.CaptureUnixNs).I64(d.DetectedUnixNs).OptF64(pos).Bytes(d.Model).U16(uint16(i)).
+					U16(uint16(x.ClassID)).Bytes(d.ClassName(x.ClassID)).F32(x.Score).F32(x.X1).F32(x.Y1).F32(x.X2).F32(x.Y2).
+					Bytes(d.ModelID).Source(p, o)
 			}
 			return nil
 		},

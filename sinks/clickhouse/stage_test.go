@@ -2,12 +2,17 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
 	"github.com/cropstream/cropstream/sinks/clickhouse/chtest"
+	"github.com/cropstream/cropstream/topology"
 )
 
 // A staged insert stores nothing until Send, and nothing after Abort, while
@@ -43,8 +48,14 @@ func TestStagedInsert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, err := st.Stage(ctx, tb, block(50, 70))
+	grown := block(50, 70)
+	next, err := st.Stage(ctx, tb, grown)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The batch grows while staged: the new rows are staged too.
+	grown.AppendFrom(block(120, 30), 0, 30)
+	if err := next.Add(70, 100); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := stored(); n != 0 {
@@ -60,7 +71,43 @@ func TestStagedInsert(t *testing.T) {
 	if err := next.Send(); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := stored(); n != 80 {
-		t.Fatalf("after Send: %d rows, want 80", n)
+	if n, off := stored(); n != 110 || off != 209 {
+		t.Fatalf("after Send: %d rows up to offset %d, want 110 up to 209", n, off)
 	}
+}
+
+// Into ClickHouse, batches that grow while an insert is in flight (staged
+// as they grow) store each row of each record exactly once.
+func TestSinkStagesGrowingBatches(t *testing.T) {
+	srv := chtest.Start(t)
+	conn, _ := brokertest.Open(t, topology.Config{})
+	ctx := context.Background()
+	st := srv.Open(t, "grow")
+	const frames, boxes = 2000, 5
+	var recs []*kgo.Record
+	for i := range frames {
+		d := &schema.Detections{FrameId: fmt.Sprint(i), CameraId: fmt.Sprintf("cam-%d", i%4), Sequence: uint64(i), CaptureUnixNs: time.Now().UnixNano()}
+		for range boxes {
+			d.Detections = append(d.Detections, &schema.Detection{Box: &schema.Box{X2: 1, Y2: 1}})
+		}
+		v, err := schema.Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(d.CameraId), Value: v})
+	}
+	brokertest.Produce(t, conn, recs...)
+	const maxRows = 250
+	sink := startSink(t, conn, sinks.Config{Store: st, Tables: []*sinks.Table{sinks.TableNamed("detections")}, MaxRows: maxRows, MaxRowsBehind: 8 * maxRows})
+	if err := sinkDrained(conn, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var rows, distinct uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count(), uniqExact(kafka_partition, kafka_offset, box_index) FROM grow.detections").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != frames*boxes || distinct != rows {
+		t.Fatalf("%d rows, %d distinct, want %d once each", rows, distinct, frames*boxes)
+	}
+	t.Logf("%d inserts of %d rows at MaxRows %d", sink.Stats.Inserts.Load(), frames*boxes, maxRows)
 }

@@ -152,8 +152,10 @@ func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) e
 
 // InsertBlocks sends blocks one after another in one INSERT, as
 // clickhouse-client sends a file: the server parses one while the next is
-// on its way, and squashes them into parts of up to a million rows (so
-// more rows than that are not stored all or nothing).
+// on its way. Not all or nothing: a server of 18.16 stores the blocks it
+// got of an insert whose connection is cut, even under a
+// min_insert_block_size_rows above its rows. The sink therefore sends each
+// insert as one block (Insert).
 func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
 	b, err := s.batch(ctx, t, blocks...)
 	if err != nil {
@@ -172,13 +174,23 @@ func (s *Store) Stage(ctx context.Context, t *sinks.Table, rows *sinks.Block) (s
 // staged is an insert whose rows the driver holds, not yet sent.
 type staged struct {
 	b     driver.Batch
-	table string
+	table *sinks.Table
+	rows  *sinks.Block
 	n     int
+}
+
+// Add hands rows from..to-1 of the block to the driver too.
+func (st *staged) Add(from, to int) error {
+	if err := appendColumns(st.b, st.table, st.rows, from, to); err != nil {
+		return err
+	}
+	st.n += to - from
+	return nil
 }
 
 func (st *staged) Send() error {
 	if err := st.b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table, lost(err))
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table.Name, lost(err))
 	}
 	return nil
 }
@@ -196,11 +208,8 @@ func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Bloc
 	}
 	n := 0
 	for k, rows := range blocks {
-		for i, c := range t.Columns {
-			if err := b.Column(i).Append(rows.Column(i)); err != nil {
-				_ = b.Abort()
-				return nil, fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
-			}
+		if err := appendColumns(b, t, rows, 0, rows.Len()); err != nil {
+			return nil, err
 		}
 		n += rows.Len()
 		if k < len(blocks)-1 {
@@ -210,7 +219,19 @@ func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Bloc
 			}
 		}
 	}
-	return &staged{b: b, table: t.Name, n: n}, nil
+	return &staged{b: b, table: t, rows: blocks[len(blocks)-1], n: n}, nil
+}
+
+// appendColumns hands rows from..to-1 of rows to the driver, a column in one
+// call each; an error aborts the insert.
+func appendColumns(b driver.Batch, t *sinks.Table, rows *sinks.Block, from, to int) error {
+	for i, c := range t.Columns {
+		if err := b.Column(i).Append(rows.ColumnRange(i, from, to)); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("clickhouse: insert into %s: column %s: %w", t.Name, c.Name, err)
+		}
+	}
+	return nil
 }
 
 // lost marks the errors of a dropped database or table (UNKNOWN_DATABASE,
