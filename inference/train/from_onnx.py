@@ -1,6 +1,8 @@
-"""Recover trainable CropNet weights (.pt) from an exported cropnet ONNX file.
+"""Recover trainable CropNet weights (.pt) from an exported cropnet ONNX file,
+optionally widened to a larger --width that computes the same function.
 
     /usr/bin/python3 inference/train/from_onnx.py models/cropnet.onnx --data out/train-data --out out/cropnet-sim.pt
+    /usr/bin/python3 inference/train/from_onnx.py models/cropnet-real.onnx --width 1.5 --data out/train-data --out out/w15.pt
 
 The export folds each batch norm into its convolution, so the file holds a
 convolution weight and bias per layer, not the batch-norm parameters. The
@@ -18,7 +20,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from model import CropNet
+from model import BASE, CropNet
 from train import H, NAMES, W, load
 
 # Convolutions in the order the export numbers their folded weights (the
@@ -32,13 +34,17 @@ def main():
     ap.add_argument("--data", required=True, help="simulator exports (as train.py --data) for the statistics")
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--width", type=float, default=0, help="widen to this width multiplier (model.py widths); 0: keep the file's")
     args = ap.parse_args()
     model = onnx.load(args.onnx)
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     folded = sorted((k for k in inits if k.startswith("onnx::Conv_")), key=lambda k: int(k.split("_")[-1]))
     if len(folded) != 2 * len(ORDER):
         raise SystemExit("%s: %d folded tensors, want %d (not a cropnet export?)" % (args.onnx, len(folded), 2 * len(ORDER)))
-    net = CropNet(len(NAMES))
+    # The file's width, from its stride-8 channels (model.widths rounds the
+    # rest consistently; the shape checks below catch a mismatch).
+    file_width = inits[folded[2 * ORDER.index("d3")]].shape[0] / BASE["d3"]
+    net = CropNet(len(NAMES), file_width)
     mods = dict(net.named_modules())
     bias = {}
     for i, name in enumerate(ORDER):
@@ -89,7 +95,55 @@ def main():
     print("recovered from %s; largest output change %.2e on %d images (%dx%d)" % (args.onnx, diff, len(items), W, H))
     if diff > 1e-3:
         raise SystemExit("recovery changed the outputs")
+    if args.width and args.width != file_width:
+        wide = widen(net, file_width, args.width)
+        wide.eval()
+        with torch.no_grad():
+            out = wide(x)
+        diff = max((a - b).abs().max().item() for a, b in zip(after, out))
+        print("widened from width %g (%d parameters) to %g (%d); largest output change %.2e" % (
+            file_width, sum(p.numel() for p in net.parameters()), args.width, sum(p.numel() for p in wide.parameters()), diff))
+        if diff > 1e-3:
+            raise SystemExit("widening changed the outputs")
+        net = wide
     torch.save(net.state_dict(), args.out)
+
+
+def input_channels(net, name):
+    """Where each input channel of convolution `name` comes from, as
+    (tensor, channel) pairs in order: the fusion layers read two tensors
+    concatenated, so an old channel's index moves when the first widens."""
+    mods = dict(net.named_modules())
+    cat = {"f4": ["d4", "d5"], "f3": ["d3", "f4"]}
+    if name in cat:
+        return [(src, c) for src in cat[name] for c in range(mods[src].conv.out_channels)]
+    n = mods[name].in_channels if isinstance(mods[name], torch.nn.Conv2d) else mods[name].conv.in_channels
+    return [("", c) for c in range(n)]
+
+
+def widen(net, width, new_width):
+    """A CropNet of new_width computing exactly what net (of width) does."""
+    torch.manual_seed(0)
+    wide = CropNet(net.nc, new_width)
+    old_sd, sd = net.state_dict(), wide.state_dict()
+    convs = {n for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    for key, old in old_sd.items():
+        new = sd[key]
+        if old.shape == new.shape:
+            new.copy_(old)
+            continue
+        module = key.rsplit(".", 1)[0]
+        o = old.shape[0]
+        if module in convs and old.dim() == 4:
+            layer = module[:-len(".conv")] if module.endswith(".conv") else module
+            pos = {src: i for i, src in enumerate(input_channels(wide, layer))}
+            idx = torch.tensor([pos[src] for src in input_channels(net, layer)])
+            new[:o].zero_()
+            new[:o, idx] = old
+        else:
+            new[:o] = old
+    wide.load_state_dict(sd)
+    return wide
 
 
 if __name__ == "__main__":

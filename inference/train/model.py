@@ -6,6 +6,8 @@ emits the Ultralytics YOLOv8 detection layout: [batch, 4 + classes, anchors],
 boxes as centre x, centre y, width, height in input pixels, class scores after
 a sigmoid.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -34,23 +36,42 @@ class Block(nn.Module):
         return x + self.b(self.a(x))
 
 
+# Channels of the default network (width 1); the stride-8 to stride-32 part
+# and the head are what a width multiplies (see widths).
+BASE = {"stem": 16, "d2": 24, "d3": 32, "d4": 48, "d5": 64, "fuse": 48, "head": 32}
+
+
+def widths(width=1.0):
+    """Channels per layer group for a width multiplier: the stride-8, 16 and
+    32 layers, the fusion and the head scale (rounded up to a multiple of 8,
+    the blocking of ONNX Runtime's CPU convolutions); the stride-2 and 4
+    layers stay as they are, since they run on 4 to 16 times the pixels and
+    only see edges and colour."""
+    c = dict(BASE)
+    if width != 1.0:
+        for k in ("d3", "d4", "d5", "fuse", "head"):
+            c[k] = int(math.ceil(BASE[k] * width / 8) * 8)
+    return c
+
+
 class CropNet(nn.Module):
-    def __init__(self, nc=3):
+    def __init__(self, nc=3, width=1.0):
         super().__init__()
         self.nc = nc
-        self.stem = ConvBNAct(3, 16, 3, 2)   # /2
-        self.d2 = ConvBNAct(16, 24, 3, 2)    # /4
-        self.b2 = ConvBNAct(24, 24, 3, 1)
-        self.d3 = ConvBNAct(24, 32, 3, 2)    # /8
-        self.b3 = Block(32)
-        self.d4 = ConvBNAct(32, 48, 3, 2)    # /16
-        self.b4 = Block(48)
-        self.d5 = ConvBNAct(48, 64, 3, 2)    # /32
-        self.b5 = ConvBNAct(64, 64, 3, 1)
-        self.f4 = ConvBNAct(48 + 64, 48, 1, 1)
-        self.f3 = ConvBNAct(32 + 48, 48, 3, 1)
-        self.box = nn.Sequential(ConvBNAct(48, 32, 3), nn.Conv2d(32, 4, 1))
-        self.cls = nn.Sequential(ConvBNAct(48, 32, 3), nn.Conv2d(32, nc, 1))
+        c = widths(width)
+        self.stem = ConvBNAct(3, c["stem"], 3, 2)     # /2
+        self.d2 = ConvBNAct(c["stem"], c["d2"], 3, 2)  # /4
+        self.b2 = ConvBNAct(c["d2"], c["d2"], 3, 1)
+        self.d3 = ConvBNAct(c["d2"], c["d3"], 3, 2)    # /8
+        self.b3 = Block(c["d3"])
+        self.d4 = ConvBNAct(c["d3"], c["d4"], 3, 2)    # /16
+        self.b4 = Block(c["d4"])
+        self.d5 = ConvBNAct(c["d4"], c["d5"], 3, 2)    # /32
+        self.b5 = ConvBNAct(c["d5"], c["d5"], 3, 1)
+        self.f4 = ConvBNAct(c["d4"] + c["d5"], c["fuse"], 1, 1)
+        self.f3 = ConvBNAct(c["d3"] + c["fuse"], c["fuse"], 3, 1)
+        self.box = nn.Sequential(ConvBNAct(c["fuse"], c["head"], 3), nn.Conv2d(c["head"], 4, 1))
+        self.cls = nn.Sequential(ConvBNAct(c["fuse"], c["head"], 3), nn.Conv2d(c["head"], nc, 1))
         # Start with low scores: most anchors are background.
         nn.init.constant_(self.cls[-1].bias, -4.0)
 

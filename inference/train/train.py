@@ -5,6 +5,8 @@ Ultralytics data set) and export it to ONNX.
     /usr/bin/python3 inference/train/train.py --data out/train-data --out models/cropnet.onnx
     # with real photos too (scripts/applebbch81.sh), from the shipped weights:
     /usr/bin/python3 inference/train/train.py --data out/train-data --real out/applebbch81/data.yaml --init out/cropnet-sim.pt ...
+    # a wider network, started from a trained one's function (from_onnx.py --width):
+    /usr/bin/python3 inference/train/train.py --width 1.5 --init out/w15.pt --data out/train-data --real ...
 
 Input is 512x288 (a 16:9 camera frame scaled by 0.4, other aspect ratios are
 letterboxed by the engine). Deterministic given --seed, on one machine.
@@ -308,6 +310,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=0,
                     help="train for this long, the learning rate's warm-up and cosine decay spread over the time instead of "
                          "the steps (on a shared machine the steps a time buys vary; the run logs how many it took)")
+    ap.add_argument("--width", type=float, default=1.0,
+                    help="channel multiplier of the stride-8 to 32 layers and the head (model.widths); --init must be of this width")
     ap.add_argument("--init", default="", help="start from these weights (a .pt written next to a previous --out, or from from_onnx.py)")
     ap.add_argument("--real", default="", help="Ultralytics data.yaml of real photos to train on too (its train split)")
     ap.add_argument("--real-share", type=float, default=0.6, help="share of each epoch's images drawn from --real")
@@ -327,7 +331,7 @@ def main():
         print("real images", len(real), "boxes", sum(len(b) for _, b, _ in real), flush=True)
     size = args.epoch_size or len(items) + len(real)
     n_real = round(size * args.real_share) if real else 0
-    net = CropNet(len(NAMES))
+    net = CropNet(len(NAMES), args.width)
     if args.init:
         net.load_state_dict(torch.load(args.init))
     print("parameters", sum(p.numel() for p in net.parameters()), flush=True)
