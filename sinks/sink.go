@@ -417,7 +417,7 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	}
 	if n := b.rows.Len(); n >= s.cfg.MaxRows {
 		if s.behind(b, n) {
-			s.stage(ictx, b)
+			s.stage(ictx, b, s.cfg.MaxRows/4)
 		} else if err := s.flush(ictx, b); err != nil {
 			return nil, err
 		}
@@ -432,10 +432,10 @@ func (s *Sink) behind(b *batch, n int) bool {
 }
 
 // stage hands the batch's rows to the store's next insert while the
-// previous one is in flight, in steps of a quarter of MaxRows or more, so
-// that only Send is left once that one is in. The rows go to the server
-// only then, as before.
-func (s *Sink) stage(ictx context.Context, b *batch) {
+// previous one is in flight, once step rows or more are new (a growing batch
+// stages in steps of a quarter of MaxRows), so that only Send is left once
+// that one is in. The rows go to the server only then, as before.
+func (s *Sink) stage(ictx context.Context, b *batch, step int) {
 	st, ok := s.cfg.Store.(Stager)
 	n := b.rows.Len()
 	switch {
@@ -448,7 +448,7 @@ func (s *Sink) stage(ictx context.Context, b *batch) {
 			return
 		}
 		b.staged, b.stagedRows = staged, n
-	case n-b.stagedRows >= s.cfg.MaxRows/4:
+	case n-b.stagedRows >= step:
 		if err := b.staged.Add(b.stagedRows, n); err != nil {
 			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
 			s.unstageBatch(b)
@@ -570,14 +570,9 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 	// batch meanwhile (if it has not as the batch grew), so the next insert
 	// only has to send. Its rows go to the server only after the previous
 	// insert is in, as before.
+	// (A staged insert exists only while the previous one is in flight.)
 	if b.done != nil && b.rows.Len() > 0 {
-		s.stage(ictx, b)
-	}
-	if b.staged != nil && b.stagedRows < b.rows.Len() {
-		if err := b.staged.Add(b.stagedRows, b.rows.Len()); err != nil {
-			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
-			s.unstageBatch(b)
-		}
+		s.stage(ictx, b, 1)
 	}
 	staged := b.staged
 	b.staged, b.stagedRows = nil, 0
