@@ -26,8 +26,6 @@ type globals struct {
 	kafka broker.Config
 	topo  topology.Config
 	log   metrics.LogConfig
-	// brokers is --brokers as given (kafka.Brokers holds the seeds).
-	brokers string
 }
 
 func main() {
@@ -55,7 +53,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			g.brokers = strings.Join(g.kafka.Brokers, ",")
 			return g.log.Setup()
 		},
 	}
