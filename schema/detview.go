@@ -114,7 +114,6 @@ func (v *DetectionsView) set(d *Detections) {
 const (
 	detectionsField  = 14
 	countScoresField = 17
-	lastKnownField   = 34
 )
 
 // read reads b in place; false when b is not a record DecodeDetections
@@ -157,9 +156,11 @@ func (v *DetectionsView) read(b []byte) bool {
 	return v.version != 0 && v.version <= Version && len(v.FrameID) > 0 && len(v.CameraID) > 0
 }
 
-// known says num is a field of Detections (16 is reserved: unknown).
+// known says num is a field of Detections (a reserved number is not), as
+// the schema's descriptor says: a field added there is known here without
+// another list to keep in step. Only a record with an unusual field asks.
 func known(num protowire.Number) bool {
-	return (num >= 1 && num <= 20 && num != 16) || (num >= 30 && num <= lastKnownField)
+	return (*Detections)(nil).ProtoReflect().Descriptor().Fields().ByNumber(num) != nil
 }
 
 func (v *DetectionsView) bytesField(num protowire.Number, m []byte) bool {
