@@ -48,9 +48,11 @@ func DetectionsTable() *sinks.Table {
 	panic("benchmarks: no detections table")
 }
 
-// RawBlockRows is the block size of the raw insert: ClickHouse's
-// max_block_size, the blocks clickhouse-client sends a Native file in.
-const RawBlockRows = 65_536
+// RawBlockRows is the block size of the raw insert: the sink's, so that the
+// two differ only in what the sink does around the insert (at 65,536, the
+// blocks clickhouse-client sends a Native file in, the raw insert was no
+// faster).
+const RawBlockRows = clickhouse.DefaultBlockRows
 
 // SinkResult is what SinkStage measured: the sink storing rows, and the
 // same rows in one Native insert (the server's limit on this machine).
@@ -60,8 +62,9 @@ type SinkResult struct {
 	InsertMs      float64
 	// WaitMs is how long the sink's loop stood waiting for an insert in
 	// flight, in all.
-	WaitMs          float64
-	MaxRows, Frames int
+	WaitMs float64
+	Frames int
+	Batch  SinkBatch
 	// CPU time of each measurement: this process (the sink, or the raw
 	// insert, and the embedded broker) and the server's (zero when its
 	// process is not known). Unlike the rates they hardly move with what
@@ -86,15 +89,19 @@ func (r SinkResult) RawRowsPerSec() float64 { return float64(r.Rows) / r.Raw.Sec
 // Ratio: see RowsPerSec.
 func (r SinkResult) Ratio() float64 { return r.RowsPerSec() / r.RawRowsPerSec() }
 
+// SinkBatch is how the sink batches rows: sinks.Config.MaxRows and
+// clickhouse.Config.BlockRows (0: their defaults).
+type SinkBatch struct{ MaxRows, BlockRows int }
+
 // SinkStage puts frames detections records of boxes boxes each into the
 // broker of conn (its detections topic must be empty), then measures on the
 // ClickHouse server at addr, each into a fresh database: (1) the raw limit,
 // the same rows decoded beforehand and sent column by column in one Native
-// insert; (2) the sink from start until it has stored every row, in
-// batches of maxRows (0: the sink's default). Raw goes first so that the
+// insert; (2) the sink from start until it has stored every row, batching
+// as batch says. Raw goes first so that the
 // merges of the sink's parts do not slow it.
-func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, frames, boxes, maxRows int) (SinkResult, error) {
-	res := SinkResult{Rows: frames * boxes, Frames: frames, MaxRows: maxRows}
+func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, frames, boxes int, batch SinkBatch) (SinkResult, error) {
+	res := SinkResult{Rows: frames * boxes, Frames: frames, Batch: batch}
 	recs := DetRecords(frames, boxes, func(int) int64 { return time.Now().UnixNano() })
 	cl, err := conn.Client()
 	if err != nil {
@@ -116,7 +123,7 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 		}
 	}()
 	open := func(db string) (*clickhouse.Store, error) {
-		st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{addr}, Database: db})
+		st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{addr}, Database: db, BlockRows: batch.BlockRows})
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +161,7 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 	if err != nil {
 		return res, fmt.Errorf("bench sink: %w", err)
 	}
-	sink, err := sinks.New(sinks.Config{Store: st, Tables: []*sinks.Table{table}, MaxRows: maxRows}, conn)
+	sink, err := sinks.New(sinks.Config{Store: st, Tables: []*sinks.Table{table}, MaxRows: batch.MaxRows}, conn)
 	if err != nil {
 		return res, err
 	}

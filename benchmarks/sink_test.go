@@ -20,22 +20,31 @@ import (
 // start to the last row stored, against the same rows sent in one Native
 // insert in the same run (raw-rows/s), and the ratio. Goal: 0.8.
 func BenchmarkSinkDetections(b *testing.B) {
-	benchSink(b, 0)
+	benchSink(b, SinkBatch{})
 }
 
 // BenchmarkSinkBatch is BenchmarkSinkDetections at several batch sizes:
 // what the sink's MaxRows default is chosen from.
 func BenchmarkSinkBatch(b *testing.B) {
 	for _, rows := range []int{25_000, 50_000, 100_000, 200_000, 400_000} {
-		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) { benchSink(b, rows) })
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) { benchSink(b, SinkBatch{MaxRows: rows}) })
 	}
 }
 
-func benchSink(b *testing.B, maxRows int) {
+// BenchmarkSinkBlockRows is BenchmarkSinkDetections at several sizes of
+// the blocks an insert is sent in: what clickhouse.Config.BlockRows's
+// default is chosen from.
+func BenchmarkSinkBlockRows(b *testing.B) {
+	for _, rows := range []int{2_048, 4_096, 8_192, 16_384, 32_768, 65_536, 1 << 30} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) { benchSink(b, SinkBatch{BlockRows: rows}) })
+	}
+}
+
+func benchSink(b *testing.B, batch SinkBatch) {
 	srv := chtest.Start(b)
 	conn, _ := brokertest.Open(b, topology.Config{})
 	b.ResetTimer()
-	r, err := SinkStage(context.Background(), conn, srv.Addr(), srv.PID(), b.N, SinkBoxes, maxRows)
+	r, err := SinkStage(context.Background(), conn, srv.Addr(), srv.PID(), b.N, SinkBoxes, batch)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -119,7 +128,7 @@ func TestSinkStage(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
 	ctx := context.Background()
-	r, err := SinkStage(ctx, conn, srv.Addr(), srv.PID(), 300, SinkBoxes, 0)
+	r, err := SinkStage(ctx, conn, srv.Addr(), srv.PID(), 300, SinkBoxes, SinkBatch{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ const SinkBoxes = 30
 func SinkStageRate(ctx context.Context, addr string, serverPID, frames int) (StageRate, error) {
 	var r SinkResult
 	err := OnFreshBroker(ctx, func(conn *broker.Conn, _ *topology.Topology) (err error) {
-		r, err = SinkStage(ctx, conn, addr, serverPID, frames, SinkBoxes, 0)
+		r, err = SinkStage(ctx, conn, addr, serverPID, frames, SinkBoxes, SinkBatch{})
 		return err
 	})
 	if err != nil {

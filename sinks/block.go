@@ -299,6 +299,25 @@ func (b *Block) Column(i int) any { return b.ColumnRange(i, 0, b.Len()) }
 // ColumnRange is rows from..to-1 of column i, as Column gives them.
 func (b *Block) ColumnRange(i, from, to int) any { return b.cols[i].values(from, to) }
 
+// Parts cuts the block into runs of rows of about n rows each, ends
+// exclusive, never inside a record (rows of one kafka_partition and
+// kafka_offset, which Decode writes together): a store that sends a block
+// in parts and fails half way has stored whole records, a prefix of every
+// partition's. A record of more than n rows is a run of its own.
+func (b *Block) Parts(n int) []int {
+	var ends []int
+	rows := b.Len()
+	for from := 0; from < rows; {
+		end := min(rows, from+max(n, 1))
+		for end < rows && b.Partition(end) == b.Partition(end-1) && b.Offset(end) == b.Offset(end-1) {
+			end++
+		}
+		ends = append(ends, end)
+		from = end
+	}
+	return ends
+}
+
 // Row is row i, boxed, for stores that write row by row.
 func (b *Block) Row(i int) Row {
 	r := make(Row, len(b.cols))

@@ -202,3 +202,42 @@ func TestBlockStrings(t *testing.T) {
 		}
 	}
 }
+
+// Parts cuts a block into runs of about n rows, never inside a record (rows
+// of one partition and offset), whatever the records' sizes.
+func TestBlockParts(t *testing.T) {
+	tb := objects()
+	at := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var rows []sinks.Row
+	next := [2]int64{}
+	for range 60 {
+		p := rnd.IntN(2)
+		for range 1 + rnd.IntN(9) {
+			rows = append(rows, objectRow("x", at, nil, int32(p), next[p]))
+		}
+		next[p]++
+	}
+	b := sinktest.Block(t, tb, rows...)
+	record := func(i int) [2]int64 { return [2]int64{int64(b.Partition(i)), b.Offset(i)} }
+	for n := 1; n <= 40; n++ {
+		ends := b.Parts(n)
+		from := 0
+		for _, end := range ends {
+			if end <= from || end > b.Len() || end < b.Len() && record(end) == record(end-1) {
+				t.Fatalf("n=%d: run %d..%d of %d rows cuts a record or is empty (ends %v)", n, from, end, b.Len(), ends)
+			}
+			last := end - 1
+			for last > from && record(last-1) == record(end-1) {
+				last--
+			}
+			if last-from >= n {
+				t.Fatalf("n=%d: run %d..%d holds %d rows before its last record, want fewer than n", n, from, end, last-from)
+			}
+			from = end
+		}
+		if from != b.Len() {
+			t.Fatalf("n=%d: runs end at %d of %d rows", n, from, b.Len())
+		}
+	}
+}

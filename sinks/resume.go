@@ -134,7 +134,6 @@ func (s *Sink) refill(ctx context.Context, cl *kgo.Client) error {
 			<-b.done
 			b.done = nil
 		}
-		s.unstageBatch(b)
 		b.rows.Reset()
 		clear(b.pending)
 		clear(b.sending)

@@ -25,27 +25,13 @@ type Store interface {
 	Prepare(ctx context.Context, tables []*Table) error
 	// Resume returns the highest kafka_offset stored per kafka_partition.
 	Resume(ctx context.Context, t *Table) (map[int32]int64, error)
-	// Insert writes the block's rows atomically: all of them or none. Every
-	// row of one call has the same Day. The block is the store's only while
-	// Insert runs.
+	// Insert writes the block's rows. Every row of one call has the same
+	// Day. One that fails may have stored some of them, but only whole
+	// records and a prefix of each partition's (Block.Parts): before it
+	// retries, the sink drops the rows of records Resume says are stored.
+	// The block is the store's only while Insert runs.
 	Insert(ctx context.Context, t *Table, rows *Block) error
 	Close() error
-}
-
-// Stager is a Store that can do the client's share of an insert (opening
-// it, converting the rows) before sending: the sink stages the next batch
-// while the previous insert is in flight, and sends it only once that is in.
-type Stager interface {
-	Stage(ctx context.Context, t *Table, rows *Block) (Staged, error)
-}
-
-// Staged is an insert staged by a Stager. Send stores its rows as Insert
-// would (all or none); Abort, or a Send that fails, stores none of them.
-type Staged interface {
-	// Add stages rows from..to-1 of the block too: it grew since.
-	Add(from, to int) error
-	Send() error
-	Abort()
 }
 
 // ErrStoreLost is wrapped by a Store's Insert when what it writes to is
@@ -208,10 +194,6 @@ type batch struct {
 	sent    int
 	// spare is the block of the last insert, reused once it is in.
 	spare *Block
-	// staged is the next insert, opened while the previous one is in
-	// flight, holding the first stagedRows rows.
-	staged     Staged
-	stagedRows int
 	// partial is when the table's last batch that was not full went.
 	partial time.Time
 }
@@ -238,7 +220,6 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err := s.retry(ctx, "prepare tables", func() error { return s.cfg.Store.Prepare(ctx, s.cfg.Tables) }); err != nil {
 		return err
 	}
-	defer s.unstage()
 	// ictx outlives ctx by up to ShutdownFlush, so a stopping sink finishes
 	// the inserts it started; it is passed to what inserts, never kept.
 	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -415,10 +396,8 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 	} else if err := s.addByDay(ictx, b, r, n0); err != nil {
 		return nil, err
 	}
-	if n := b.rows.Len(); n >= s.cfg.MaxRows {
-		if s.behind(b, n) {
-			s.stage(ictx, b, s.cfg.MaxRows/4)
-		} else if err := s.flush(ictx, b); err != nil {
+	if n := b.rows.Len(); n >= s.cfg.MaxRows && !s.behind(b, n) {
+		if err := s.flush(ictx, b); err != nil {
 			return nil, err
 		}
 	}
@@ -429,51 +408,6 @@ func (s *Sink) add(ictx context.Context, r *kgo.Record) (*kgo.Record, error) {
 // batch of n rows may grow rather than wait for it.
 func (s *Sink) behind(b *batch, n int) bool {
 	return b.done != nil && len(b.done) == 0 && n < s.cfg.MaxRowsBehind
-}
-
-// stage hands the batch's rows to the store's next insert while the
-// previous one is in flight, once step rows or more are new (a growing batch
-// stages in steps of a quarter of MaxRows), so that only Send is left once
-// that one is in. The rows go to the server only then, as before.
-func (s *Sink) stage(ictx context.Context, b *batch, step int) {
-	st, ok := s.cfg.Store.(Stager)
-	n := b.rows.Len()
-	switch {
-	case !ok:
-	case b.staged == nil:
-		staged, err := st.Stage(ictx, b.table, b.rows)
-		if err != nil {
-			// flush makes the whole insert again, retrying.
-			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
-			return
-		}
-		b.staged, b.stagedRows = staged, n
-	case n-b.stagedRows >= step:
-		if err := b.staged.Add(b.stagedRows, n); err != nil {
-			s.cfg.Logger.Debug("sink: staging an insert", "table", b.table.Name, "err", err)
-			s.unstageBatch(b)
-			return
-		}
-		b.stagedRows = n
-	}
-}
-
-// unstageBatch aborts the batch's staged insert: its rows are about to
-// change, or the sink stops.
-func (s *Sink) unstageBatch(b *batch) {
-	if b.staged != nil {
-		b.staged.Abort()
-	}
-	b.staged, b.stagedRows = nil, 0
-}
-
-// unstage aborts every staged insert.
-func (s *Sink) unstage() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, b := range s.byTopic {
-		s.unstageBatch(b)
-	}
 }
 
 // addByDay moves the rows of record r, from row n0 of the batch on, into
@@ -566,20 +500,7 @@ func (s *Sink) readAll(topic string) bool {
 // loop blocks at the next flush (back-pressure: it stops fetching) and never
 // holds more than two batches per table.
 func (s *Sink) flush(ictx context.Context, b *batch) error {
-	// With an insert in flight the loop would only wait: it stages this
-	// batch meanwhile (if it has not as the batch grew), so the next insert
-	// only has to send. Its rows go to the server only after the previous
-	// insert is in, as before.
-	// (A staged insert exists only while the previous one is in flight.)
-	if b.done != nil && b.rows.Len() > 0 {
-		s.stage(ictx, b, 1)
-	}
-	staged := b.staged
-	b.staged, b.stagedRows = nil, 0
 	if err := s.wait(b); err != nil {
-		if staged != nil {
-			staged.Abort()
-		}
 		return err
 	}
 	if b.rows.Len() == 0 {
@@ -596,11 +517,12 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 	b.done = make(chan error, 1)
 	go func(done chan<- error) {
 		start := time.Now()
+		n, tries := rows.Len(), 0
 		err := s.retry(ictx, "insert into "+b.table.Name, func() error {
-			if staged != nil {
-				st := staged
-				staged = nil
-				return st.Send()
+			if tries++; tries > 1 {
+				if err := s.dropStored(ictx, b.table, rows); err != nil || rows.Len() == 0 {
+					return err
+				}
 			}
 			return s.cfg.Store.Insert(ictx, b.table, rows)
 		})
@@ -610,10 +532,29 @@ func (s *Sink) flush(ictx context.Context, b *batch) error {
 			s.Stats.InsertNanos.Add(int64(time.Since(start)))
 			s.Stats.Insert.Observe(time.Since(start))
 			s.Stats.Inserts.Add(1)
-			s.Stats.Rows.Add(int64(rows.Len()))
+			s.Stats.Rows.Add(int64(n))
 		}
 		done <- err
 	}(b.done)
+	return nil
+}
+
+// dropStored drops the rows of records the store holds already: an insert
+// that failed may have stored some of its records (Store.Insert), and one
+// whose answer was lost may have stored them all.
+func (s *Sink) dropStored(ctx context.Context, t *Table, rows *Block) error {
+	have, err := s.cfg.Store.Resume(ctx, t)
+	if err != nil {
+		return err
+	}
+	n := rows.Len()
+	rows.DeleteRows(func(i int) bool {
+		o, ok := have[rows.Partition(i)]
+		return ok && rows.Offset(i) <= o
+	})
+	if k := n - rows.Len(); k > 0 {
+		s.cfg.Logger.Info("sink: a failed insert stored some rows; retrying with the rest", "table", t.Name, "stored", k, "left", rows.Len())
+	}
 	return nil
 }
 
@@ -727,7 +668,6 @@ func (s *Sink) revoked(r map[string][]int32) {
 		if err := s.wait(b); err != nil {
 			clear(b.sending)
 		}
-		s.unstageBatch(b)
 		b.rows.DeleteRows(func(i int) bool { return slices.Contains(parts, b.rows.Partition(i)) })
 		for _, p := range parts {
 			delete(b.pending, p)

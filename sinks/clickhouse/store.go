@@ -35,13 +35,22 @@ type Config struct {
 	CAFile             string
 	InsecureSkipVerify bool
 	DialTimeout        time.Duration
+	// BlockRows is about how many rows each native-protocol block of an
+	// insert holds; default DefaultBlockRows.
+	BlockRows int
 }
+
+// DefaultBlockRows is Config.BlockRows's default, chosen by
+// BenchmarkSinkBlockRows (benchmarks/results.md): the driver converts a
+// small block in cache, and the server parses one while the next is sent.
+const DefaultBlockRows = 8_192
 
 func (c Config) withDefaults() Config {
 	c.Database = cmp.Or(c.Database, "cropstream")
 	c.User = cmp.Or(c.User, "default")
 	c.Password = cmp.Or(c.Password, os.Getenv(PasswordEnv))
 	c.DialTimeout = cmp.Or(c.DialTimeout, 5*time.Second)
+	c.BlockRows = cmp.Or(c.BlockRows, DefaultBlockRows)
 	return c
 }
 
@@ -142,84 +151,69 @@ func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, er
 	return have, rows.Err()
 }
 
-// Insert sends the rows as one native-protocol block: one INSERT, one part,
-// stored all or nothing. Each column goes to the driver as one typed slice:
-// appending row by row would convert every value through an interface
-// again. A missing database or table is sinks.ErrStoreLost.
+// Insert sends the rows in one INSERT as native-protocol blocks of about
+// Config.BlockRows rows, cut between records: the driver converts and sends
+// one while the server stores the one before, as clickhouse-client sends a
+// file. Not all or nothing: a server (18.16 here) keeps the blocks it got of
+// an insert whose connection is cut, so a failed Insert may have stored
+// whole records, a prefix of each partition's, and the sink reads the
+// stored offsets again before it retries. Each column goes to the driver as
+// one typed slice: appending row by row would convert every value through
+// an interface again. A missing database or table is sinks.ErrStoreLost.
 func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) error {
-	return s.InsertBlocks(ctx, t, rows)
+	var parts []part
+	from := 0
+	for _, end := range rows.Parts(s.cfg.BlockRows) {
+		parts = append(parts, part{rows, from, end})
+		from = end
+	}
+	return s.insert(ctx, t, parts)
 }
 
-// InsertBlocks sends blocks one after another in one INSERT, as
-// clickhouse-client sends a file: the server parses one while the next is
-// on its way. Not all or nothing: a server of 18.16 stores the blocks it
-// got of an insert whose connection is cut, even under a
-// min_insert_block_size_rows above its rows. The sink therefore sends each
-// insert as one block (Insert).
+// InsertBlocks sends each block as a native-protocol block of its own, in
+// one INSERT; not all or nothing either (see Insert).
 func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
-	b, err := s.batch(ctx, t, blocks...)
-	if err != nil {
-		return err
+	parts := make([]part, len(blocks))
+	for i, b := range blocks {
+		parts[i] = part{b, 0, b.Len()}
 	}
-	return b.Send()
+	return s.insert(ctx, t, parts)
 }
 
-// Stage opens the insert of rows and hands them to the driver, which
-// converts them into its columns; the server stores nothing until Send,
-// and nothing at all after Abort or a lost connection.
-func (s *Store) Stage(ctx context.Context, t *sinks.Table, rows *sinks.Block) (sinks.Staged, error) {
-	return s.batch(ctx, t, rows)
+// part is rows from..to-1 of a block: one native-protocol block of an insert.
+type part struct {
+	rows     *sinks.Block
+	from, to int
 }
 
-// staged is an insert whose rows the driver holds, not yet sent.
-type staged struct {
-	b     driver.Batch
-	table *sinks.Table
-	rows  *sinks.Block
-	n     int
-}
-
-// Add hands rows from..to-1 of the block to the driver too.
-func (st *staged) Add(from, to int) error {
-	if err := appendColumns(st.b, st.table, st.rows, from, to); err != nil {
-		return err
-	}
-	st.n += to - from
-	return nil
-}
-
-func (st *staged) Send() error {
-	if err := st.b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", st.n, st.table.Name, lost(err))
-	}
-	return nil
-}
-
-func (st *staged) Abort() { _ = st.b.Abort() }
-
-func (s *Store) batch(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) (*staged, error) {
+func (s *Store) insert(ctx context.Context, t *sinks.Table, parts []part) error {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = quote(c.Name)
 	}
 	b, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", quote(s.cfg.Database), quote(t.Name), strings.Join(cols, ", ")))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
+		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
 	}
 	n := 0
-	for k, rows := range blocks {
-		if err := appendColumns(b, t, rows, 0, rows.Len()); err != nil {
-			return nil, err
+	for k, p := range parts {
+		if err := appendColumns(b, t, p.rows, p.from, p.to); err != nil {
+			return err
 		}
-		n += rows.Len()
-		if k < len(blocks)-1 {
+		n += p.to - p.from
+		// Flush sends the block and empties the driver's columns, keeping
+		// their memory for the next one.
+		if k < len(parts)-1 {
 			if err := b.Flush(); err != nil {
 				_ = b.Abort()
-				return nil, fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+				return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
 			}
 		}
 	}
-	return &staged{b: b, table: t, rows: blocks[len(blocks)-1], n: n}, nil
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+	}
+	return nil
 }
 
 // appendColumns hands rows from..to-1 of rows to the driver, a column in one
