@@ -68,9 +68,19 @@ func TestEstimateRecoversTruth(t *testing.T) {
 	if e.SamplePlants != 5 || !e.MassFromSamples || math.Abs(e.Visibility-0.6) > 0.03 {
 		t.Fatalf("%+v", e)
 	}
-	// Without hand counts the count is taken at face value.
+	// Without hand counts: the profile's prior visibility, no confidence
+	// level, and a range from every item counted to half the prior.
 	e = EstimateYield(p, total, counted, nil, 40)
-	if e.Visibility != 1 || math.Abs(e.YieldKg-float64(total)*0.18) > 1e-9 {
+	faceKg := float64(total) * 0.18
+	if prior := p.Sampling.Visibility; e.Visibility != prior || math.Abs(e.YieldKg-faceKg/prior) > 1e-9 || e.Confidence != 0 ||
+		e.YieldLowKg > faceKg || e.YieldHighKg < faceKg/(prior/2) || !strings.Contains(e.CalibrationError, "no plant hand counted") {
 		t.Fatalf("uncalibrated %+v", e)
+	}
+	// One sample plant: its ratio, as uncertain as the profile's
+	// plant-to-plant spread says (not a mass-only interval).
+	e = EstimateYield(p, total, counted, hand[:1], 40)
+	rel := (e.YieldHighKg - e.YieldKg) / e.YieldKg
+	if e.Confidence != 0.95 || e.CalibrationError != "" || rel < 1.96*p.Sampling.VisibilityCV {
+		t.Fatalf("one sample plant: %+v (half-width %.3f of the estimate)", e, rel)
 	}
 }

@@ -105,8 +105,12 @@ func t95(df int) float64 {
 // kilograms. counted maps plant id to items counted on it. With hand counts,
 // the visibility factor is the ratio estimator sum(counted)/sum(hand) over
 // the sample plants, and its standard error carries into the interval;
-// weighed samples replace the profile's item mass. Without hand counts the
-// visibility is taken as 1 and the interval only reflects the item mass.
+// weighed samples replace the profile's item mass. One sample plant's ratio
+// is as uncertain as the profile's plant-to-plant visibility_cv says.
+// Without hand counts (or with none usable) the visibility is the
+// profile's prior, which nothing on this block confirms: the estimate then
+// has no confidence level (Confidence 0), and its range runs from every
+// item counted (visibility 1) to half the prior's visibility.
 //
 // The visibility's standard error takes the finite population correction
 // (1 - samples/plants): hand counting a large share of a small block leaves
@@ -132,8 +136,9 @@ func EstimateYield(p *Profile, total int, counted map[string]int, hand []HandCou
 	var relVis float64
 	switch {
 	case n == 0:
+		e.CalibrationError = "no plant hand counted"
 	case sumH == 0 || sumC == 0:
-		e.CalibrationError = "sample plants have no counted or hand-counted items: visibility not estimated"
+		e.CalibrationError = "sample plants have no counted or hand-counted items"
 	default:
 		v := sumC / sumH
 		e.Visibility = v
@@ -150,12 +155,28 @@ func EstimateYield(p *Profile, total int, counted map[string]int, hand []HandCou
 			}
 			e.VisibilitySE = math.Sqrt(fpc*ss/float64(n-1)/float64(n)) / mean
 			relVis = e.VisibilitySE / v
+		} else {
+			relVis = p.Sampling.VisibilityCV
+			e.VisibilitySE = relVis * v
 		}
 	}
 	if weighed > 0 {
 		e.ItemMassG = massSum / float64(weighed)
 		e.MassFromSamples = true
 		relMass = m.SD / m.Mean / math.Sqrt(float64(weighed))
+	}
+	if e.CalibrationError != "" {
+		if v := p.Sampling.Visibility; v > 0 {
+			e.Visibility = v
+		}
+		e.Confidence = 0
+		e.CalibrationError += fmt.Sprintf(": visibility is the %s profile's prior %.2f, not measured on this block; the range spans visibility %.2f-1 (hand count plants for a 95 %% interval: cropstream plan samples)", p.Name, e.Visibility, e.Visibility/2)
+		kg := float64(total) * e.ItemMassG / 1000
+		e.UnitsEstimated = float64(total) / e.Visibility
+		e.YieldKg = kg / e.Visibility
+		e.YieldLowKg = math.Max(0, kg*(1-1.96*relMass))
+		e.YieldHighKg = kg / (e.Visibility / 2) * (1 + 1.96*relMass)
+		return e
 	}
 	e.UnitsEstimated = float64(total) / e.Visibility
 	e.YieldKg = e.UnitsEstimated * e.ItemMassG / 1000

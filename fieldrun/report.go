@@ -87,8 +87,12 @@ func PrintReport(out io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(tw, "block %s\t%d\t%d\t%+.1f\t%.1f\t%.1f\t\n", rep.Block, rep.TrueCount, rep.Counted, rep.CountErrorPct, rep.YieldTrueKg, rep.YieldEstKg)
 	tw.Flush()
-	fmt.Fprintf(out, "\nyield %.1f kg (95%% interval %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f from %d sample plants\n",
-		rep.YieldEstKg, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, len(rep.SamplePlants))
+	interval, from := "95% interval", fmt.Sprintf("from %d sample plants", len(rep.SamplePlants))
+	if len(rep.SamplePlants) == 0 {
+		interval, from = "range", "the crop profile's prior: no plant hand counted"
+	}
+	fmt.Fprintf(out, "\nyield %.1f kg (%s %.1f - %.1f), truth %.1f kg, error %+.1f%%; visibility factor %.3f %s\n",
+		rep.YieldEstKg, interval, rep.YieldLowKg, rep.YieldHighKg, rep.YieldTrueKg, rep.YieldErrorPct, rep.Visibility, from)
 	fmt.Fprintf(out, "a perfect count with the same sample plants: %.1f kg, error %+.1f%% (what sampling alone costs)\n", rep.YieldPerfectKg, rep.YieldPerfectErrorPct)
 	if a := rep.Analytics; a != nil {
 		var parts []string

@@ -306,7 +306,7 @@ func Tables() []*Table {
 			{"yield_kg", "Float64", "estimated yield, kg"},
 			{"yield_kg_low", "Float64", "lower end of the confidence interval, kg"},
 			{"yield_kg_high", "Float64", "upper end of the confidence interval, kg"},
-			{"confidence", "Float64", "confidence level of the interval (0.95)"},
+			{"confidence", "Float64", "confidence level of the interval: 0.95, or 0 when no plant of the block was hand counted (a range from the crop profile's prior visibility, not a statistical interval)"},
 			{"final", "UInt8", "1 when the window closed (every row passed, or yield close); 0 for a provisional estimate while passes run"},
 			{"emitted_at", "DateTime", "when the estimate was made (UTC)"},
 			{"emitted_unix_ns", "UInt64", "same, nanoseconds; the latest estimate of a block wins"},

@@ -97,14 +97,14 @@ func TestEstimateFinitePopulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	massOnly := crops.EstimateYield(prof, 9, seen, nil, 0)
 	whole := p.estimate("B", st, fb, st.window(), "x")
 	unmapped := p.estimate("B", st, nil, st.window(), "x")
 	if whole.YieldKg != unmapped.YieldKg {
 		t.Fatalf("yield %v mapped, %v unmapped: the correction moved the estimate", whole.YieldKg, unmapped.YieldKg)
 	}
 	relWhole := (whole.YieldKgHigh - whole.YieldKg) / whole.YieldKg
-	relMass := (massOnly.YieldHighKg - massOnly.YieldKg) / massOnly.YieldKg
+	m := prof.ItemMass()
+	relMass := 1.96 * m.SD / m.Mean / math.Sqrt(9) // the item mass alone, 9 units
 	relUnmapped := (unmapped.YieldKgHigh - unmapped.YieldKg) / unmapped.YieldKg
 	// Mass-only uses 1.96; the sampled estimate the t quantile of 2 degrees
 	// of freedom, 4.303.
