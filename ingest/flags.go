@@ -64,6 +64,10 @@ func (fl *Flags) Open(ctx context.Context, changed func(string) bool) (Source, e
 		src.Close()
 		return nil, err
 	}
+	if fl.Config.BlockID == "" {
+		// Still worth running (detections, the dashboard), but no yield.
+		slog.Warn("ingest: no --block: the frames are detected and tracked, but what is counted belongs to no block, so it goes to the dead letters and into no yield; give --block (and --field, --row)", "camera", fl.Config.CameraID)
+	}
 	return src, nil
 }
 
