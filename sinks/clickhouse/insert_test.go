@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/broker/brokertest"
 	"github.com/cropstream/cropstream/schema"
 	"github.com/cropstream/cropstream/sinks"
@@ -107,27 +108,16 @@ func (f *failing) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block)
 func TestSinkRetriesOnlyWhatIsNotStored(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	ctx := context.Background()
 	st := srv.Open(t, "retry")
 	const frames, boxes = 300, 4
-	var recs []*kgo.Record
-	for i := range frames {
-		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte("cam-a"), Value: detections(t, i, boxes)})
-	}
-	brokertest.Produce(t, conn, recs...)
+	produceDetections(t, conn, frames, boxes, 1)
 	store := &failing{Store: st, fail: []int{2, -1, 0}, blockRows: 50}
 	sink := startSink(t, conn, sinks.Config{Store: store, Tables: []*sinks.Table{sinks.TableNamed("detections")},
 		MaxRows: 400, RetryMin: time.Millisecond, RetryMax: 10 * time.Millisecond})
 	if err := sinkDrained(conn, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	var rows, distinct uint64
-	if err := st.Conn().QueryRow(ctx, "SELECT count(), uniqExact(kafka_partition, kafka_offset, box_index) FROM retry.detections").Scan(&rows, &distinct); err != nil {
-		t.Fatal(err)
-	}
-	if rows != frames*boxes || distinct != rows {
-		t.Fatalf("%d rows, %d distinct, want %d once each", rows, distinct, frames*boxes)
-	}
+	storedOnce(t, st, "retry", frames*boxes)
 	if r := sink.Stats.Retries.Load(); r < 3 {
 		t.Fatalf("%d retries, want the 3 failed inserts retried", r)
 	}
@@ -138,25 +128,37 @@ func TestSinkRetriesOnlyWhatIsNotStored(t *testing.T) {
 func TestSinkGrowingBatches(t *testing.T) {
 	srv := chtest.Start(t)
 	conn, _ := brokertest.Open(t, topology.Config{})
-	ctx := context.Background()
 	st := srv.Open(t, "grow")
 	const frames, boxes = 2000, 5
-	var recs []*kgo.Record
-	for i := range frames {
-		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(fmt.Sprintf("cam-%d", i%4)), Value: detections(t, i, boxes)})
-	}
-	brokertest.Produce(t, conn, recs...)
+	produceDetections(t, conn, frames, boxes, 4)
 	const maxRows = 250
 	sink := startSink(t, conn, sinks.Config{Store: st, Tables: []*sinks.Table{sinks.TableNamed("detections")}, MaxRows: maxRows, MaxRowsBehind: 8 * maxRows})
 	if err := sinkDrained(conn, time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	storedOnce(t, st, "grow", frames*boxes)
+	t.Logf("%d inserts of %d rows at MaxRows %d", sink.Stats.Inserts.Load(), frames*boxes, maxRows)
+}
+
+// produceDetections produces frames detections records of boxes boxes each,
+// of cameras cameras in turn.
+func produceDetections(t *testing.T, conn *broker.Conn, frames, boxes, cameras int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for i := range frames {
+		recs = append(recs, &kgo.Record{Topic: string(topology.Detections), Key: []byte(fmt.Sprintf("cam-%d", i%cameras)), Value: detections(t, i, boxes)})
+	}
+	brokertest.Produce(t, conn, recs...)
+}
+
+// storedOnce checks db's detections table holds want rows, each once.
+func storedOnce(t *testing.T, st *clickhouse.Store, db string, want int) {
+	t.Helper()
 	var rows, distinct uint64
-	if err := st.Conn().QueryRow(ctx, "SELECT count(), uniqExact(kafka_partition, kafka_offset, box_index) FROM grow.detections").Scan(&rows, &distinct); err != nil {
+	if err := st.Conn().QueryRow(context.Background(), "SELECT count(), uniqExact(kafka_partition, kafka_offset, box_index) FROM "+db+".detections").Scan(&rows, &distinct); err != nil {
 		t.Fatal(err)
 	}
-	if rows != frames*boxes || distinct != rows {
-		t.Fatalf("%d rows, %d distinct, want %d once each", rows, distinct, frames*boxes)
+	if rows != uint64(want) || distinct != rows {
+		t.Fatalf("%d rows, %d distinct, want %d once each", rows, distinct, want)
 	}
-	t.Logf("%d inserts of %d rows at MaxRows %d", sink.Stats.Inserts.Load(), frames*boxes, maxRows)
 }
