@@ -70,6 +70,12 @@ type Config struct {
 	// SHA256, when set, is the hex hash the file must have: a deployment
 	// names the bytes it means, and a file changed since is refused.
 	SHA256 string
+	// Height and Width are the input size for a model exported with its
+	// height and width open (Ultralytics dynamic=True, cropnet), multiples
+	// of 32; 0 takes the model's imgsz metadata. Objects must be about the
+	// size in pixels they were trained at: photos of fruit from close up
+	// shrunk into a small input lose them.
+	Height, Width int
 }
 
 func (c Config) withDefaults() Config {
@@ -242,6 +248,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if info, err = info.resized(cfg.Height, cfg.Width); err != nil {
+		return nil, fmt.Errorf("inference: model %s: %w", cfg.ModelPath, err)
+	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("inference: session options: %w", err)
@@ -320,6 +329,7 @@ func inspect(path string) (ModelInfo, error) {
 		return ModelInfo{}, fmt.Errorf("inference: input %s is %v, want float32", in.Name, in.DataType)
 	}
 	info := ModelInfo{Input: in.Name, Output: out.Name, Height: int(in.Dimensions[2]), Width: int(in.Dimensions[3])}
+	info.OpenSize = info.Height <= 0 || info.Width <= 0
 	if in.Dimensions[0] > 0 {
 		info.FixedBatch = int(in.Dimensions[0])
 	}

@@ -364,3 +364,71 @@ func abs32(v float32) float32 {
 	}
 	return v
 }
+
+// realModel is models/cropnet-real.onnx, exported with its height and width
+// open.
+func realModel() string {
+	return filepath.Join(filepath.Dir(shippedModel()), "cropnet-real.onnx")
+}
+
+// A model exported with open height and width runs at the size Config
+// asks, finding in a frame the boxes it finds at the size it was made for;
+// a model of fixed size, or a size off the stride, is refused.
+func TestImageSize(t *testing.T) {
+	ortEnv(t)
+	if _, err := New(Config{ModelPath: shippedModel(), Height: 384, Width: 640}); err == nil || !strings.Contains(err.Error(), "fixed at 288x512") {
+		t.Fatalf("a fixed-size model at 384x640: %v", err)
+	}
+	for _, bad := range [][2]int{{300, 640}, {384, -32}} {
+		if _, err := New(Config{ModelPath: realModel(), Height: bad[0], Width: bad[1]}); err == nil || !strings.Contains(err.Error(), "multiples of 32") {
+			t.Fatalf("input %dx%d: %v", bad[0], bad[1], err)
+		}
+	}
+	sc, _ := simulator.Load("default")
+	sim := simulator.New(sc)
+	defer sim.Close()
+	for range 20 {
+		sim.Next()
+	}
+	f, _ := sim.Next()
+	boxes := func(h, w int) []Detection {
+		e, err := New(Config{ModelPath: realModel(), Threads: 2, Height: h, Width: w, ScoreThreshold: 0.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		info := e.Info()
+		if !info.OpenSize || h > 0 && (info.Height != h || info.Width != w) || e.InputLen() != 3*info.Height*info.Width {
+			t.Fatalf("asked %dx%d: info %+v, input %d floats", h, w, info, e.InputLen())
+		}
+		pre := NewPreprocessor(info.Width, info.Height)
+		defer pre.Close()
+		in := make([]float32, e.InputLen())
+		lb, err := pre.Into(*f.Image, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Run(in, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range out[0] {
+			out[0][i] = lb.ToFrame(out[0][i])
+		}
+		return out[0]
+	}
+	small, big := boxes(0, 0), boxes(384, 640)
+	found := 0
+	for _, a := range small {
+		for _, b := range big {
+			if a.Class == b.Class && IoU(a, b) >= 0.5 {
+				found++
+				break
+			}
+		}
+	}
+	if len(small) < 10 || float64(found) < 0.8*float64(len(small)) || len(big) > 2*len(small) {
+		t.Fatalf("%d boxes at the model's 288x512, %d at 384x640, %d of the first found again", len(small), len(big), found)
+	}
+	t.Logf("%d boxes at 288x512, %d at 384x640, %d found again", len(small), len(big), found)
+}

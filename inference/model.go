@@ -32,8 +32,12 @@ func (l Layout) String() string {
 // ModelInfo is what the engine learns from a model file.
 type ModelInfo struct {
 	Input, Output string
-	// Width and Height of the input, from its shape or the imgsz metadata.
+	// Width and Height of the input, from its shape, Config's or the imgsz
+	// metadata.
 	Width, Height int
+	// OpenSize is set when the model's input height and width are open, so
+	// that Config may choose them.
+	OpenSize bool
 	// MaxBatch is the fixed batch size, or 0 when the batch is dynamic.
 	FixedBatch int
 	Names      []string
@@ -98,6 +102,38 @@ func parseNames(s string) ([]string, error) {
 }
 
 // parseImgsz reads "[h, w]" or "640".
+func (info ModelInfo) resized(h, w int) (ModelInfo, error) {
+	switch {
+	case h == 0 && w == 0 || h == info.Height && w == info.Width:
+		return info, nil
+	case h <= 0 || w <= 0 || h%32 != 0 || w%32 != 0 || h*w > 4096*4096:
+		return info, fmt.Errorf("input size %dx%d: want height and width multiples of 32 (the detectors' largest stride), at most 4096x4096", h, w)
+	case !info.OpenSize:
+		return info, fmt.Errorf("its input is fixed at %dx%d, not %dx%d (export it with open height and width, as Ultralytics dynamic=True does)", info.Height, info.Width, h, w)
+	}
+	info.Height, info.Width = h, w
+	return info, nil
+}
+
+// ParseImageSize reads an input size as "640" (square) or "384x640"
+// (height x width).
+func ParseImageSize(s string) (h, w int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	hs, ws, ok := strings.Cut(s, "x")
+	if !ok {
+		ws = hs
+	}
+	if h, err = strconv.Atoi(hs); err == nil {
+		w, err = strconv.Atoi(ws)
+	}
+	if err != nil || h <= 0 || w <= 0 {
+		return 0, 0, fmt.Errorf("input size %q: want N or HEIGHTxWIDTH in pixels", s)
+	}
+	return h, w, nil
+}
+
 func parseImgsz(s string) (h, w int, err error) {
 	f := strings.FieldsFunc(s, func(r rune) bool { return r == '[' || r == ']' || r == ',' || r == ' ' || r == '(' || r == ')' })
 	switch len(f) {

@@ -97,19 +97,24 @@ def decode_ltrb(raw_box):
 
 
 class Exported(nn.Module):
-    """Wraps CropNet with box decoding for export (fixed input size)."""
+    """Wraps CropNet with box decoding for export. The anchor points follow
+    the input's height and width, so the exported graph takes any size that
+    is a multiple of 32 (the engine's --imgsz); the metadata names the size
+    it was trained for."""
 
-    def __init__(self, net, h, w):
+    def __init__(self, net):
         super().__init__()
         self.net = net
-        self.register_buffer("points", anchor_points(h // STRIDE, w // STRIDE).t().unsqueeze(0))  # [1,2,A]
 
     def forward(self, x):
         box, cls = self.net(x)
-        b = box.shape[0]
+        b, h, w = box.shape[0], box.shape[2], box.shape[3]
+        xs = (torch.arange(w, dtype=torch.float32) + 0.5) * STRIDE
+        ys = (torch.arange(h, dtype=torch.float32) + 0.5) * STRIDE
+        points = torch.stack([xs.unsqueeze(0).expand(h, w), ys.unsqueeze(1).expand(h, w)], 0).reshape(1, 2, -1)
         d = F.softplus(box).reshape(b, 4, -1) * STRIDE  # l, t, r, b
-        x1y1 = self.points - d[:, 0:2]
-        x2y2 = self.points + d[:, 2:4]
+        x1y1 = points - d[:, 0:2]
+        x2y2 = points + d[:, 2:4]
         cxcy = (x1y1 + x2y2) * 0.5
         wh = x2y2 - x1y1
         scores = torch.sigmoid(cls.reshape(b, self.net.nc, -1))

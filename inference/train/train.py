@@ -58,10 +58,11 @@ def load(data_dir):
     return items
 
 
-# Real tiles are kept at this scale in memory (a 640x640 tile as 384x384):
-# every scale the mosaic draws is below it, and the full tiles would take
-# 1.8 GB for AppleBBCH81's training split.
+# Real tiles are kept in memory at the largest scale the mosaic draws
+# (--real-scale), not at full size: a 640x640 tile at 0.6 is 384x384, and
+# AppleBBCH81's training split at full size takes 1.8 GB.
 REAL_KEEP = 0.6
+REAL_SCALE = (0.38, 0.6)
 
 
 def yaml_names(path):
@@ -157,7 +158,7 @@ def real_sample(items, i, rnd):
     canvas = np.full((H, W, 3), 114, np.uint8)
     if rnd.random() < 0.25:
         img, boxes, _ = items[i]
-        s = rnd.uniform(0.38, 0.6) / REAL_KEEP
+        s = rnd.uniform(*REAL_SCALE) / REAL_KEEP
         bw = round(img.shape[1] * s)
         x0 = rnd.randint(0, max(0, W - bw))
         b = place(canvas, img, boxes, x0, min(W, x0 + bw), s, rnd)
@@ -166,7 +167,7 @@ def real_sample(items, i, rnd):
         parts = []
         for k, (x0, x1) in zip((i, j), ((0, W // 2), (W // 2, W))):
             img, boxes, _ = items[k]
-            parts.append(place(canvas, img, boxes, x0, x1, rnd.uniform(0.38, 0.6) / REAL_KEEP, rnd))
+            parts.append(place(canvas, img, boxes, x0, x1, rnd.uniform(*REAL_SCALE) / REAL_KEEP, rnd))
         b = np.concatenate(parts)
     return canvas, b
 
@@ -277,10 +278,10 @@ DESCRIPTION = "cropnet: fruit and grape cluster detector trained on cropstream s
 
 def export(net, path):
     net.eval()
-    m = Exported(net, H, W)
+    m = Exported(net)
     x = torch.zeros(1, 3, H, W)
     torch.onnx.export(m, x, path, input_names=["images"], output_names=["output0"], opset_version=13,
-                      dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
+                      dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "output0": {0: "batch", 2: "anchors"}})
     model = onnx.load(path)
     meta = {
         "description": DESCRIPTION,
@@ -315,6 +316,9 @@ def main():
     ap.add_argument("--init", default="", help="start from these weights (a .pt written next to a previous --out, or from from_onnx.py)")
     ap.add_argument("--real", default="", help="Ultralytics data.yaml of real photos to train on too (its train split)")
     ap.add_argument("--real-share", type=float, default=0.6, help="share of each epoch's images drawn from --real")
+    ap.add_argument("--real-scale", default="0.38,0.6",
+                    help="range of the scale real tiles are drawn at (the engine shows a 640 tile at 0.45 at its default "
+                         "288x512 input, at 0.6 with --imgsz 384, at 1 with --imgsz 640)")
     ap.add_argument("--sim-every", type=int, default=1, help="keep every n-th simulator image")
     ap.add_argument("--epoch-size", type=int, default=0, help="images per epoch (default: all of them once)")
     ap.add_argument("--keep-epochs", action="store_true", help="also write OUT-eN.onnx after each epoch, to choose one on validation data")
@@ -324,6 +328,11 @@ def main():
     rnd = random.Random(args.seed)
     items = load(args.data)[:: args.sim_every]
     print("images", len(items), "boxes", sum(len(b) for _, b, _ in items), flush=True)
+    global REAL_KEEP, REAL_SCALE
+    REAL_SCALE = tuple(float(v) for v in args.real_scale.split(","))
+    if len(REAL_SCALE) != 2 or not 0 < REAL_SCALE[0] <= REAL_SCALE[1] <= 1:
+        raise SystemExit("--real-scale %r: want LO,HI with 0 < LO <= HI <= 1" % args.real_scale)
+    REAL_KEEP = REAL_SCALE[1]
     real = load_real(args.real) if args.real else []
     if real:
         global DESCRIPTION

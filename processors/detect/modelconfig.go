@@ -23,6 +23,9 @@ type ModelConfig struct {
 	inference.Config
 	// EPOptions are KEY=VALUE options of the execution provider.
 	EPOptions []string
+	// ImageSize is the input size, "640" or "384x640" (height x width), for
+	// a model whose export leaves it open; empty: the model's own.
+	ImageSize string
 }
 
 // RegisterFlags registers the model and runtime flags.
@@ -34,6 +37,7 @@ func (m *ModelConfig) RegisterFlags(f *pflag.FlagSet) {
 	f.StringVar(&m.Provider, "provider", "cpu", "execution provider: cpu, or cuda (ONNX Runtime's CUDA plugin provider; CUDA 13 and cuDNN 9 on LD_LIBRARY_PATH)")
 	f.StringVar(&m.CUDALib, "cuda-lib", "", "libonnxruntime_providers_cuda.so (default $"+inference.CUDALibEnv+")")
 	f.StringArrayVar(&m.EPOptions, "ep-option", nil, "execution provider option KEY=VALUE, repeatable (CUDA: prefer_nhwc=1, use_tf32=0, ...)")
+	f.StringVar(&m.ImageSize, "imgsz", "", "model input size, N or HEIGHTxWIDTH in multiples of 32, for a model exported with open height and width (default: its imgsz metadata); frames are letterboxed into it, so objects must come out at about the size the model was trained on")
 }
 
 // EngineConfig is the engine's config with scoreThreshold and rw (nil: the
@@ -41,8 +45,11 @@ func (m *ModelConfig) RegisterFlags(f *pflag.FlagSet) {
 func (m ModelConfig) EngineConfig(scoreThreshold float32, rw *inference.Rewrite) (inference.Config, error) {
 	cfg := m.Config
 	cfg.ScoreThreshold, cfg.Rewrite = scoreThreshold, rw
-	opts, err := inference.ParseProviderOptions(m.EPOptions)
-	cfg.ProviderOptions = opts
+	var err error
+	if cfg.Height, cfg.Width, err = inference.ParseImageSize(m.ImageSize); err != nil {
+		return cfg, err
+	}
+	cfg.ProviderOptions, err = inference.ParseProviderOptions(m.EPOptions)
 	return cfg, err
 }
 
@@ -82,6 +89,9 @@ func (m ModelConfig) Probe(rewrite string) error {
 	args := []string{"probe-model", "--model", m.ModelPath, "--provider", m.Provider, "--rewrite", rewrite, "--batch", strconv.Itoa(batch)}
 	for _, o := range m.EPOptions {
 		args = append(args, "--ep-option", o)
+	}
+	if m.ImageSize != "" {
+		args = append(args, "--imgsz", m.ImageSize)
 	}
 	if m.LibPath != "" {
 		args = append(args, "--ort-lib", m.LibPath)
