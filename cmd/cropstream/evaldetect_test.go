@@ -161,6 +161,17 @@ func TestEvalDetectImagesCommand(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "pear (not in the model)") || !strings.Contains(r.stdout, "not in the model (scored as missed") {
 		t.Errorf("text report (exit %d): %s%s", r.code, r.stdout, r.stderr)
 	}
+	// --imgsz: a model exported with open height and width runs at it; a
+	// fixed-size one refuses it.
+	real := filepath.Join(filepath.Dir(shippedModel()), "cropnet-real.onnx")
+	r = run(t, root, "eval", "detect", "--model", real, "--imgsz", "384", "--images", filepath.Join(root, "images", "val"), "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != 0 || err != nil || rep.Images != 3 || rep.Model != "cropnet-real" {
+		t.Errorf("--imgsz 384 with an open-size model: exit %d, %v, %+v: %s", r.code, err, rep, r.stderr)
+	}
+	r = run(t, root, "eval", "detect", "--model", shippedModel(), "--imgsz", "384", "--images", filepath.Join(root, "images", "val"))
+	if r.code == 0 || !strings.Contains(r.stderr, "fixed at 288x512") {
+		t.Errorf("--imgsz 384 with a fixed-size model: exit %d, %q", r.code, r.stderr)
+	}
 	// Without names the labels' indices mean nothing: it says so.
 	if err := os.Remove(filepath.Join(root, "data.yaml")); err != nil {
 		t.Fatal(err)
