@@ -101,7 +101,8 @@ func parseNames(s string) ([]string, error) {
 	return names, nil
 }
 
-// parseImgsz reads "[h, w]" or "640".
+// resized is info with the input size a Config asks for (0x0: as it is):
+// any multiple of 32 where the model's size is open, else only its own.
 func (info ModelInfo) resized(h, w int) (ModelInfo, error) {
 	switch {
 	case h == 0 && w == 0 || h == info.Height && w == info.Width:
@@ -134,6 +135,7 @@ func ParseImageSize(s string) (h, w int, err error) {
 	return h, w, nil
 }
 
+// parseImgsz reads "[h, w]" or "640".
 func parseImgsz(s string) (h, w int, err error) {
 	f := strings.FieldsFunc(s, func(r rune) bool { return r == '[' || r == ']' || r == ',' || r == ' ' || r == '(' || r == ')' })
 	switch len(f) {
