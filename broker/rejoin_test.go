@@ -143,6 +143,10 @@ func TestRetriable(t *testing.T) {
 		{fmt.Errorf("detect: commit: %w", kerr.IllegalGeneration), true},
 		{fmt.Errorf("poll: %w", kerr.UnknownMemberID), true},
 		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		// As goka reports a partition it could not set up after a broker
+		// restart: the client's error kept as text only.
+		{fmt.Errorf("track: Setup failed. Cannot start processor for partition 2: Error getting oldest offset for topic/partition track-table/2: %v",
+			fmt.Errorf("%w: kafka: broker not connected; EOF", sarama.ErrOutOfBrokers)), true},
 		{fmt.Errorf("auth: %w", sarama.ErrSASLAuthenticationFailed), false},
 		{fmt.Errorf("auth: %w", kerr.TopicAuthorizationFailed), false},
 		{errors.New("track state version 9, this build reads 1"), false},

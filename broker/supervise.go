@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -101,5 +102,10 @@ func Retriable(err error) bool {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	}
-	return false
+	// goka wraps some client errors with %v while it sets up a partition
+	// ("Error getting oldest offset for topic/partition ...: kafka: client
+	// has run out of available brokers to talk to"), which keeps only
+	// their text: a broker restart seen there must rejoin too.
+	msg := err.Error()
+	return strings.Contains(msg, sarama.ErrOutOfBrokers.Error()) || strings.Contains(msg, sarama.ErrNotConnected.Error())
 }
