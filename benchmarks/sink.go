@@ -48,12 +48,6 @@ func DetectionsTable() *sinks.Table {
 	panic("benchmarks: no detections table")
 }
 
-// RawBlockRows is the block size of the raw insert: the sink's, so that the
-// two differ only in what the sink does around the insert (at 65,536, the
-// blocks clickhouse-client sends a Native file in, the raw insert was no
-// faster).
-const RawBlockRows = clickhouse.DefaultBlockRows
-
 // SinkResult is what SinkStage measured: the sink storing rows, and the
 // same rows in one Native insert (the server's limit on this machine).
 type SinkResult struct {
@@ -64,7 +58,6 @@ type SinkResult struct {
 	// flight, in all.
 	WaitMs float64
 	Frames int
-	Batch  SinkBatch
 	// CPU time of each measurement: this process (the sink, or the raw
 	// insert, and the embedded broker) and the server's (zero when its
 	// process is not known). Unlike the rates they hardly move with what
@@ -101,7 +94,7 @@ type SinkBatch struct{ MaxRows, BlockRows int }
 // as batch says. Raw goes first so that the
 // merges of the sink's parts do not slow it.
 func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, frames, boxes int, batch SinkBatch) (SinkResult, error) {
-	res := SinkResult{Rows: frames * boxes, Frames: frames, Batch: batch}
+	res := SinkResult{Rows: frames * boxes, Frames: frames}
 	recs := DetRecords(frames, boxes, func(int) int64 { return time.Now().UnixNano() })
 	cl, err := conn.Client()
 	if err != nil {
@@ -122,8 +115,8 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 			st.Close()
 		}
 	}()
-	open := func(db string) (*clickhouse.Store, error) {
-		st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{addr}, Database: db, BlockRows: batch.BlockRows})
+	open := func(db string, blockRows int) (*clickhouse.Store, error) {
+		st, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{addr}, Database: db, BlockRows: blockRows})
 		if err != nil {
 			return nil, err
 		}
@@ -135,29 +128,30 @@ func SinkStage(ctx context.Context, conn *broker.Conn, addr string, serverPID, f
 	}
 	suffix := rand.Uint32()
 
-	raw, err := open(fmt.Sprintf("bench_raw_%d", suffix))
+	// The raw insert sends the sink's default blocks whatever batch says,
+	// so that the two differ only in what the sink does around the insert
+	// (at 65,536 rows, the blocks clickhouse-client sends a Native file in,
+	// it was no faster).
+	raw, err := open(fmt.Sprintf("bench_raw_%d", suffix), 0)
 	if err != nil {
 		return res, fmt.Errorf("bench sink: %w", err)
 	}
-	var blocks []*sinks.Block
+	rows := sinks.NewBlock(table)
 	for _, r := range recs {
-		if len(blocks) == 0 || blocks[len(blocks)-1].Len() >= RawBlockRows {
-			blocks = append(blocks, sinks.NewBlock(table))
-		}
-		if err := table.Decode(blocks[len(blocks)-1], r.Value, r.Partition, r.Offset); err != nil {
+		if err := table.Decode(rows, r.Value, r.Partition, r.Offset); err != nil {
 			return res, err
 		}
 	}
 	cpu := startCPU(serverPID)
 	start := time.Now()
-	err = raw.InsertBlocks(ctx, table, blocks...)
+	err = raw.Insert(ctx, table, rows)
 	res.Raw = time.Since(start)
 	res.RawCPU, res.RawServerCPU = cpu()
 	if err != nil {
 		return res, fmt.Errorf("bench sink: raw insert: %w", err)
 	}
 
-	st, err := open(fmt.Sprintf("bench_sink_%d", suffix))
+	st, err := open(fmt.Sprintf("bench_sink_%d", suffix), batch.BlockRows)
 	if err != nil {
 		return res, fmt.Errorf("bench sink: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cropstream/cropstream/broker"
 	"github.com/cropstream/cropstream/inference"
+	"github.com/cropstream/cropstream/sinks/clickhouse"
 	"github.com/cropstream/cropstream/topology"
 )
 
@@ -104,7 +105,7 @@ func SinkStageRate(ctx context.Context, addr string, serverPID, frames int) (Sta
 	return StageRate{Name: "sink", FPS: r.RowsPerSec() / SinkBoxes,
 		Detail: fmt.Sprintf("detections into ClickHouse (same machine), %d boxes a frame: %.0f rows/s, %d inserts of %.0f ms%s", SinkBoxes, r.RowsPerSec(), r.Inserts, r.InsertMs, cpu),
 		Per:    cores(), Raw: r.RawRowsPerSec() / SinkBoxes,
-		RawHow: fmt.Sprintf("the same %d rows, decoded beforehand, sent column by column in one Native INSERT of %d-row blocks (as clickhouse-client sends a file): %.0f rows/s", r.Rows, RawBlockRows, r.RawRowsPerSec())}, nil
+		RawHow: fmt.Sprintf("the same %d rows, decoded beforehand, sent column by column in one Native INSERT of %d-row blocks (the sink's): %.0f rows/s", r.Rows, clickhouse.DefaultBlockRows, r.RawRowsPerSec())}, nil
 }
 
 // PipelineRate is the whole pipeline's rate from a scenario run of frames in

@@ -161,32 +161,6 @@ func (s *Store) Resume(ctx context.Context, t *sinks.Table) (map[int32]int64, er
 // one typed slice: appending row by row would convert every value through
 // an interface again. A missing database or table is sinks.ErrStoreLost.
 func (s *Store) Insert(ctx context.Context, t *sinks.Table, rows *sinks.Block) error {
-	var parts []part
-	from := 0
-	for _, end := range rows.Parts(s.cfg.BlockRows) {
-		parts = append(parts, part{rows, from, end})
-		from = end
-	}
-	return s.insert(ctx, t, parts)
-}
-
-// InsertBlocks sends each block as a native-protocol block of its own, in
-// one INSERT; not all or nothing either (see Insert).
-func (s *Store) InsertBlocks(ctx context.Context, t *sinks.Table, blocks ...*sinks.Block) error {
-	parts := make([]part, len(blocks))
-	for i, b := range blocks {
-		parts[i] = part{b, 0, b.Len()}
-	}
-	return s.insert(ctx, t, parts)
-}
-
-// part is rows from..to-1 of a block: one native-protocol block of an insert.
-type part struct {
-	rows     *sinks.Block
-	from, to int
-}
-
-func (s *Store) insert(ctx context.Context, t *sinks.Table, parts []part) error {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = quote(c.Name)
@@ -195,23 +169,24 @@ func (s *Store) insert(ctx context.Context, t *sinks.Table, parts []part) error 
 	if err != nil {
 		return fmt.Errorf("clickhouse: insert into %s: %w", t.Name, lost(err))
 	}
-	n := 0
-	for k, p := range parts {
-		if err := appendColumns(b, t, p.rows, p.from, p.to); err != nil {
+	ends := rows.Parts(s.cfg.BlockRows)
+	from := 0
+	for k, end := range ends {
+		if err := appendColumns(b, t, rows, from, end); err != nil {
 			return err
 		}
-		n += p.to - p.from
+		from = end
 		// Flush sends the block and empties the driver's columns, keeping
 		// their memory for the next one.
-		if k < len(parts)-1 {
+		if k < len(ends)-1 {
 			if err := b.Flush(); err != nil {
 				_ = b.Abort()
-				return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+				return fmt.Errorf("clickhouse: insert %d rows into %s: %w", from, t.Name, lost(err))
 			}
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", n, t.Name, lost(err))
+		return fmt.Errorf("clickhouse: insert %d rows into %s: %w", rows.Len(), t.Name, lost(err))
 	}
 	return nil
 }
