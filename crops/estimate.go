@@ -165,21 +165,21 @@ func EstimateYield(p *Profile, total int, counted map[string]int, hand []HandCou
 		e.MassFromSamples = true
 		relMass = m.SD / m.Mean / math.Sqrt(float64(weighed))
 	}
-	if e.CalibrationError != "" {
+	uncalibrated := e.CalibrationError != ""
+	if uncalibrated {
 		if v := p.Sampling.Visibility; v > 0 {
 			e.Visibility = v
 		}
 		e.Confidence = 0
 		e.CalibrationError += fmt.Sprintf(": visibility is the %s profile's prior %.2f, not measured on this block; the range spans visibility %.2f-1 (hand count plants for a 95 %% interval: cropstream plan samples)", p.Name, e.Visibility, e.Visibility/2)
-		kg := float64(total) * e.ItemMassG / 1000
-		e.UnitsEstimated = float64(total) / e.Visibility
-		e.YieldKg = kg / e.Visibility
-		e.YieldLowKg = math.Max(0, kg*(1-1.96*relMass))
-		e.YieldHighKg = kg / (e.Visibility / 2) * (1 + 1.96*relMass)
-		return e
 	}
 	e.UnitsEstimated = float64(total) / e.Visibility
 	e.YieldKg = e.UnitsEstimated * e.ItemMassG / 1000
+	if uncalibrated {
+		e.YieldLowKg = math.Max(0, e.YieldKg*e.Visibility*(1-1.96*relMass))
+		e.YieldHighKg = e.YieldKg * 2 * (1 + 1.96*relMass)
+		return e
+	}
 	q := 1.96
 	if n > 1 {
 		q = t95(n - 1)
