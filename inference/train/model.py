@@ -108,10 +108,8 @@ class Exported(nn.Module):
 
     def forward(self, x):
         box, cls = self.net(x)
-        b, h, w = box.shape[0], box.shape[2], box.shape[3]
-        xs = (torch.arange(w, dtype=torch.float32) + 0.5) * STRIDE
-        ys = (torch.arange(h, dtype=torch.float32) + 0.5) * STRIDE
-        points = torch.stack([xs.unsqueeze(0).expand(h, w), ys.unsqueeze(1).expand(h, w)], 0).reshape(1, 2, -1)
+        b = box.shape[0]
+        points = anchor_points(box.shape[2], box.shape[3]).t().unsqueeze(0)  # [1,2,A]
         d = F.softplus(box).reshape(b, 4, -1) * STRIDE  # l, t, r, b
         x1y1 = points - d[:, 0:2]
         x2y2 = points + d[:, 2:4]
