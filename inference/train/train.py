@@ -12,6 +12,7 @@ Input is 512x288 (a 16:9 camera frame scaled by 0.4, other aspect ratios are
 letterboxed by the engine). Deterministic given --seed, on one machine.
 """
 import argparse
+import copy
 import glob
 import re
 import math
@@ -273,6 +274,28 @@ def loss_fn(box_raw, cls_raw, targets, points):
     return cls_loss + 5.0 * box_loss / npos, cls_loss.item(), (box_loss / npos).item()
 
 
+class EMA:
+    """Exponential moving average of the weights and batch-norm statistics,
+    what is exported: the average of the last steps' weights scores better
+    than any one of them. Its decay ramps up from 0 (the first steps follow
+    the net) to decay over about tau steps."""
+
+    def __init__(self, net, decay, tau=2000):
+        self.net = copy.deepcopy(net).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.decay, self.tau, self.updates = decay, tau, 0
+
+    @torch.no_grad()
+    def update(self, net):
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        src = net.state_dict()
+        for k, v in self.net.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(src[k].detach(), alpha=1 - d)
+
+
 DESCRIPTION = "cropnet: fruit and grape cluster detector trained on cropstream simulator frames"
 
 
@@ -321,6 +344,7 @@ def main():
                          "288x512 input, at 0.6 with --imgsz 384, at 1 with --imgsz 640)")
     ap.add_argument("--sim-every", type=int, default=1, help="keep every n-th simulator image")
     ap.add_argument("--epoch-size", type=int, default=0, help="images per epoch (default: all of them once)")
+    ap.add_argument("--ema", type=float, default=0, help="export an exponential moving average of the weights with this decay (0.999: about the last 1,000 steps); 0: the weights as they are")
     ap.add_argument("--keep-epochs", action="store_true", help="also write OUT-eN.onnx after each epoch, to choose one on validation data")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -344,6 +368,7 @@ def main():
     if args.init:
         net.load_state_dict(torch.load(args.init))
     print("parameters", sum(p.numel() for p in net.parameters()), flush=True)
+    ema = EMA(net, args.ema) if args.ema else None
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(size / args.batch)
     sched = None if args.minutes else torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.1)
@@ -382,16 +407,19 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
             opt.step()
+            if ema:
+                ema.update(net)
             if sched and step < steps - 1:
                 sched.step()
             step += 1
             tot += loss.item()
         print("epoch %d step %d loss %.4f (cls %.4f box %.4f) lr %.2e %.0fs" % (epoch, step, tot / max(1, math.ceil(min(len(order), b0 + args.batch) / args.batch)), lc, lb,
               opt.param_groups[0]["lr"], time.time() - start), flush=True)
-        export(net, args.out)
+        best = ema.net if ema else net
+        export(best, args.out)
         if args.keep_epochs:
-            export(net, args.out[:-5] + "-e%d.onnx" % epoch)
-        torch.save(net.state_dict(), args.out[:-5] + ".pt")
+            export(best, args.out[:-5] + "-e%d.onnx" % epoch)
+        torch.save(best.state_dict(), args.out[:-5] + ".pt")
         if done:
             print("trained %.1f minutes: %d steps of %d images" % ((time.time() - start) / 60, step, args.batch), flush=True)
             break
