@@ -12,7 +12,8 @@ import (
 
 // DetectOptions configure ScoreDetector.
 type DetectOptions struct {
-	// Conf is the score of the operating point for precision and recall.
+	// Conf is the score of the operating point for precision and recall;
+	// 0: OperatingScore's.
 	Conf float32
 	// RequiredVisibility: units at least this visible must be found; less
 	// visible ones are ignored.
@@ -35,6 +36,22 @@ type DetectReport struct {
 	InferMsPerFrame    float64  `json:"infer_ms_per_frame"`
 }
 
+// DefaultConf is the operating score of a model that does not name its own:
+// Ultralytics' default.
+const DefaultConf = 0.25
+
+// OperatingScore is conf when set, else the model's conf metadata (chosen on
+// its validation data), else DefaultConf.
+func OperatingScore(conf float32, info inference.ModelInfo) float32 {
+	switch {
+	case conf > 0:
+		return conf
+	case info.Conf > 0:
+		return info.Conf
+	}
+	return DefaultConf
+}
+
 // ScoreDetector renders sc, passes each frame through JPEG as the pipeline
 // does (the detector sees its artefacts), detects in batches and matches
 // the boxes to the truth at IoU 0.5.
@@ -42,6 +59,7 @@ func ScoreDetector(eng *inference.Engine, sc *simulator.Scenario, opts DetectOpt
 	info := eng.Info()
 	pre := inference.NewPreprocessor(info.Width, info.Height)
 	defer pre.Close()
+	opts.Conf = OperatingScore(opts.Conf, info)
 	ev := NewDetectionEval(0.5, opts.Conf)
 	sim := simulator.New(sc)
 	defer sim.Close()

@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -65,7 +66,7 @@ func (d *EngineDetector) Close() { d.pre.Close() }
 
 // ImageOptions configure ScoreImages.
 type ImageOptions struct {
-	// Conf is the score of the operating point.
+	// Conf is the score of the operating point; 0: OperatingScore's.
 	Conf float32
 	// Batch is the images detected at once (at least 1).
 	Batch int
@@ -118,6 +119,7 @@ func ScoreImages(set *dataset.Set, det ImageDetector, modelNames []string, o Ima
 			rep.NotInData = append(rep.NotInData, n)
 		}
 	}
+	o.Conf = cmp.Or(o.Conf, DefaultConf)
 	ev := NewImageEval(names, len(modelNames), o.Conf)
 	if o.SaveDir != "" {
 		if err := os.MkdirAll(o.SaveDir, 0o755); err != nil {
@@ -251,6 +253,7 @@ func ScoreEngine(eng *inference.Engine, set *dataset.Set, src string, o ImageOpt
 	inference.TuneMalloc()
 	det := NewEngineDetector(eng)
 	defer det.Close()
+	o.Conf = OperatingScore(o.Conf, eng.Info())
 	rep, err := ScoreImages(set, det, eng.Info().Names, o)
 	if err != nil {
 		return nil, err

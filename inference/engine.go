@@ -351,6 +351,11 @@ func inspect(path string) (ModelInfo, error) {
 			return ModelInfo{}, fmt.Errorf("inference: %s: %w", path, err)
 		}
 	}
+	if v, ok, _ := meta.LookupCustomMetadataMap("conf"); ok {
+		if info.Conf, err = parseConf(v); err != nil {
+			return ModelInfo{}, fmt.Errorf("inference: %s: %w", path, err)
+		}
+	}
 	if info.Width <= 0 || info.Height <= 0 {
 		info.Height, info.Width = 640, 640
 		if v, ok, _ := meta.LookupCustomMetadataMap("imgsz"); ok {

@@ -52,6 +52,10 @@ type ModelInfo struct {
 	// from the camera, calibrated on validation data (`cropstream eval
 	// calibrate`); nil when absent.
 	CountScores []float32
+	// Conf is the metadata conf: the score at which a box is taken as an
+	// object, the model's operating point chosen on validation data (what
+	// eval detect reports precision and recall at); 0 when absent.
+	Conf float32
 	// Version is the model_version metadata; empty when absent.
 	Version string
 }
@@ -71,6 +75,15 @@ func parseCountScores(s string, classes int) ([]float32, error) {
 		return nil, fmt.Errorf("count_scores metadata %q has %d scores for %d classes", s, len(out), classes)
 	}
 	return out, nil
+}
+
+// parseConf reads the conf metadata, one score in (0, 1).
+func parseConf(s string) (float32, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+	if err != nil || v <= 0 || v >= 1 {
+		return 0, fmt.Errorf("conf metadata %q is not a score in (0, 1)", s)
+	}
+	return float32(v), nil
 }
 
 var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)

@@ -118,6 +118,14 @@ func TestMetadataParsing(t *testing.T) {
 			t.Fatalf("count scores %q accepted for 3 classes", bad)
 		}
 	}
+	if c, err := parseConf(" 0.35"); err != nil || c != 0.35 {
+		t.Fatalf("conf %v %v", c, err)
+	}
+	for _, bad := range []string{"0", "1", "0.3,0.4", "high"} {
+		if _, err := parseConf(bad); err == nil {
+			t.Fatalf("conf %q accepted", bad)
+		}
+	}
 	h, w, err := parseImgsz("[288, 512]")
 	if err != nil || h != 288 || w != 512 {
 		t.Fatalf("imgsz %d %d %v", h, w, err)

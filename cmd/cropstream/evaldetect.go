@@ -28,7 +28,8 @@ Units at least --required-visibility visible in a frame must be found; less
 visible ones are ignored (finding them is neither a hit nor a false alarm), as
 detection benchmarks treat heavily occluded objects. AP is computed with
 all-point interpolation over the full score range; precision and recall are
-at --conf.
+at --conf, by default the model's operating score (its conf metadata, chosen
+on its validation data), else 0.25.
 
 With --images DIR or --data data.yaml it scores the model on labelled images
 instead (YOLO txt labels, class names from --data or --names): per class
@@ -57,7 +58,7 @@ class the model lacks is scored as missed and listed, and kept out of the mAP.`,
 	f := cmd.Flags()
 	mf.RegisterFlags(f)
 	f.StringVar(&scenario, "scenario", "default", "scenario YAML file or builtin name")
-	f.Float32Var(&opts.Conf, "conf", 0.25, "score threshold of the operating point for precision and recall")
+	f.Float32Var(&opts.Conf, "conf", 0, "score threshold of the operating point for precision and recall (default: the model's conf metadata, else 0.25)")
 	f.Float64Var(&opts.RequiredVisibility, "required-visibility", 0.5, "units at least this visible must be detected; less visible ones are ignored")
 	f.IntVar(&opts.MaxFrames, "max-frames", 0, "stop after this many frames (0: the whole scenario)")
 	f.IntVar(&opts.Batch, "batch", 8, "inference batch size")

@@ -151,7 +151,8 @@ func TestEvalDetectImagesCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
-	if rep.Images != 3 || rep.Truth != 4 || len(rep.Missing) != 1 || rep.Missing[0] != "pear" || rep.Model != "cropnet" {
+	// A model without conf metadata is scored at Ultralytics' 0.25.
+	if rep.Images != 3 || rep.Truth != 4 || len(rep.Missing) != 1 || rep.Missing[0] != "pear" || rep.Model != "cropnet" || rep.Conf != evaluation.DefaultConf {
 		t.Errorf("report %+v", rep)
 	}
 	if drawn, _ := filepath.Glob(filepath.Join(save, "*.jpg")); len(drawn) != 3 {
@@ -167,6 +168,15 @@ func TestEvalDetectImagesCommand(t *testing.T) {
 	r = run(t, root, "eval", "detect", "--model", real, "--imgsz", "384", "--images", filepath.Join(root, "images", "val"), "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != 0 || err != nil || rep.Images != 3 || rep.Model != "cropnet-real" {
 		t.Errorf("--imgsz 384 with an open-size model: exit %d, %v, %+v: %s", r.code, err, rep, r.stderr)
+	}
+	// Its conf metadata (chosen on its validation data) is the operating
+	// score unless --conf says otherwise.
+	if rep.Conf != 0.35 {
+		t.Errorf("operating score %v, want the model's conf metadata 0.35", rep.Conf)
+	}
+	r = run(t, root, "eval", "detect", "--model", real, "--conf", "0.5", "--images", filepath.Join(root, "images", "val"), "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != 0 || err != nil || rep.Conf != 0.5 {
+		t.Errorf("--conf 0.5: exit %d, %v, operating score %v", r.code, err, rep.Conf)
 	}
 	r = run(t, root, "eval", "detect", "--model", shippedModel(), "--imgsz", "384", "--images", filepath.Join(root, "images", "val"))
 	if r.code == 0 || !strings.Contains(r.stderr, "fixed at 288x512") {
