@@ -66,7 +66,8 @@ func (d *EngineDetector) Close() { d.pre.Close() }
 
 // ImageOptions configure ScoreImages.
 type ImageOptions struct {
-	// Conf is the score of the operating point; 0: OperatingScore's.
+	// Conf is the score of the operating point; 0: DefaultConf (ScoreEngine
+	// first takes the model's own, see OperatingScore).
 	Conf float32
 	// Batch is the images detected at once (at least 1).
 	Batch int

@@ -68,21 +68,7 @@ func TestShippedModelFindsFruit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pre := NewPreprocessor(512, 288)
-	defer pre.Close()
-	input := make([]float32, e.InputLen())
-	lb, err := pre.Into(*f.Image, input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run(input, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dets []Detection
-	for _, d := range res[0] {
-		dets = append(dets, lb.ToFrame(d))
-	}
+	dets := detectFrame(t, e, *f.Image)
 	found, want := 0, 0
 	matched := make([]bool, len(dets))
 	for _, b := range f.Boxes {
@@ -367,6 +353,28 @@ func abs32(v float32) float32 {
 
 // realModel is models/cropnet-real.onnx, exported with its height and width
 // open.
+// detectFrame letterboxes img into e's input, runs it and returns the boxes
+// in img's pixels.
+func detectFrame(t *testing.T, e *Engine, img gocv.Mat) []Detection {
+	t.Helper()
+	info := e.Info()
+	pre := NewPreprocessor(info.Width, info.Height)
+	defer pre.Close()
+	in := make([]float32, e.InputLen())
+	lb, err := pre.Into(img, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Run(in, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range out[0] {
+		out[0][i] = lb.ToFrame(out[0][i])
+	}
+	return out[0]
+}
+
 func realModel() string {
 	return filepath.Join(filepath.Dir(shippedModel()), "cropnet-real.onnx")
 }
@@ -401,21 +409,7 @@ func TestImageSize(t *testing.T) {
 		if !info.OpenSize || h > 0 && (info.Height != h || info.Width != w) || e.InputLen() != 3*info.Height*info.Width {
 			t.Fatalf("asked %dx%d: info %+v, input %d floats", h, w, info, e.InputLen())
 		}
-		pre := NewPreprocessor(info.Width, info.Height)
-		defer pre.Close()
-		in := make([]float32, e.InputLen())
-		lb, err := pre.Into(*f.Image, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := e.Run(in, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range out[0] {
-			out[0][i] = lb.ToFrame(out[0][i])
-		}
-		return out[0]
+		return detectFrame(t, e, *f.Image)
 	}
 	small, big := boxes(0, 0), boxes(384, 640)
 	found := 0

@@ -65,11 +65,11 @@ type ModelInfo struct {
 func parseCountScores(s string, classes int) ([]float32, error) {
 	var out []float32
 	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
-		if err != nil || v <= 0 || v >= 1 {
+		v, ok := parseScore(f)
+		if !ok {
 			return nil, fmt.Errorf("count_scores metadata %q: %q is not a score in (0, 1)", s, f)
 		}
-		out = append(out, float32(v))
+		out = append(out, v)
 	}
 	if classes > 0 && len(out) != classes {
 		return nil, fmt.Errorf("count_scores metadata %q has %d scores for %d classes", s, len(out), classes)
@@ -79,11 +79,17 @@ func parseCountScores(s string, classes int) ([]float32, error) {
 
 // parseConf reads the conf metadata, one score in (0, 1).
 func parseConf(s string) (float32, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
-	if err != nil || v <= 0 || v >= 1 {
+	v, ok := parseScore(s)
+	if !ok {
 		return 0, fmt.Errorf("conf metadata %q is not a score in (0, 1)", s)
 	}
-	return float32(v), nil
+	return v, nil
+}
+
+// parseScore reads one score in (0, 1), spaces around it allowed.
+func parseScore(s string) (float32, bool) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+	return float32(v), err == nil && v > 0 && v < 1
 }
 
 var namesEntry = regexp.MustCompile(`(\d+)\s*:\s*['"]([^'"]*)['"]`)

@@ -415,11 +415,11 @@ def main():
             tot += loss.item()
         print("epoch %d step %d loss %.4f (cls %.4f box %.4f) lr %.2e %.0fs" % (epoch, step, tot / max(1, math.ceil(min(len(order), b0 + args.batch) / args.batch)), lc, lb,
               opt.param_groups[0]["lr"], time.time() - start), flush=True)
-        best = ema.net if ema else net
-        export(best, args.out)
+        exported = ema.net if ema else net
+        export(exported, args.out)
         if args.keep_epochs:
-            export(best, args.out[:-5] + "-e%d.onnx" % epoch)
-        torch.save(best.state_dict(), args.out[:-5] + ".pt")
+            export(exported, args.out[:-5] + "-e%d.onnx" % epoch)
+        torch.save(exported.state_dict(), args.out[:-5] + ".pt")
         if done:
             print("trained %.1f minutes: %d steps of %d images" % ((time.time() - start) / 60, step, args.batch), flush=True)
             break
